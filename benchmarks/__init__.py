@@ -1,0 +1,1 @@
+"""Benchmarks for researchers (``tohyo bench``). Never run by the test suite."""
