@@ -32,7 +32,6 @@ DOMAIN: Final[dict[str, int]] = {
     "base_hash": 0x01,  # H_B (5)
     "schnorr_coefficients": 0x10,  # key-generation proof of knowledge (11)
     "share_key": 0x11,  # key derivation for share encryption (16)
-    "share_mac": 0x12,  # tohyo: MAC key/keystream for share encryption (see protocol.md)
     "extended_base_hash": 0x14,  # H_E (30)
     "selection_identifier": 0x20,  # H_I (32)
     "selection_nonce": 0x21,  # xi_{i,j} (33)
@@ -41,6 +40,9 @@ DOMAIN: Final[dict[str, int]] = {
     "confirmation_code": 0x29,  # H_C (71)
     "decryption_commitment": 0x30,  # guardian commitment hash d_i (88)
     "decryption_proof": 0x31,  # challenge of the decryption proof (90)
+    "partial_decryption_proof": 0x34,  # tohyo: one trustee's partial decryption proof (D4)
+    "share_encryption_proof": 0x12,  # Schnorr proof of the share-encryption nonce (22)
+    "device_hash": 0x2A,  # voting device information hash H_DI (72)
 }
 
 

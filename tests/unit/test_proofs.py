@@ -8,16 +8,9 @@ import pytest
 
 from e2e.batch import verify_claims
 from e2e.chaum_pedersen import (
-    combine_partials,
-    commitment_hash,
-    decryption_challenge,
     decryption_claim,
-    lagrange_coefficient,
     prove_decryption,
-    random_commitment,
-    share_response,
     verify_decryption,
-    verify_share_response,
 )
 from e2e.elgamal import PublicKey, SecretKey, add, encrypt
 from e2e.errors import InvalidProof
@@ -188,66 +181,57 @@ def test_decryption_proof_single_key(group, rng, keys):
     h_e = H(bytes(32), 0x14, 1)
     ct = encrypt(pk, 4, group.random_scalar(rng))
     m, proof = prove_decryption(h_e, (1, 2), ct, sk, rng)
-    verify_decryption(h_e, (1, 2), pk, ct, m, proof)
+    verify_decryption(h_e, (1, 2), pk.table, ct, m, proof)
     assert ct.beta / m == pk.pow(4)
-    verify_claims(group, [decryption_claim(h_e, (1, 2), pk, ct, m, proof, "x")], rng)
+    verify_claims(group, [decryption_claim(h_e, (1, 2), pk.table, ct, m, proof, "x")], rng)
     with pytest.raises(InvalidProof):
-        verify_decryption(h_e, (1, 2), pk, ct, m * group.generator, proof)  # wrong M
+        verify_decryption(h_e, (1, 2), pk.table, ct, m * group.generator, proof)  # wrong M
     with pytest.raises(InvalidProof):
-        verify_decryption(h_e, (1, 3), pk, ct, m, proof)  # moved to another option
+        verify_decryption(h_e, (1, 3), pk.table, ct, m, proof)  # moved to another option
     with pytest.raises(InvalidProof):
         bad = replace(proof, response=proof.response + 1)
-        verify_decryption(h_e, (1, 2), pk, ct, m, bad)
+        verify_decryption(h_e, (1, 2), pk.table, ct, m, bad)
 
 
-def test_threshold_decryption_proof(group, rng):
-    """k = 2 of n = 3: shares of a degree-1 polynomial, any two trustees decrypt."""
-    s, a1 = group.random_scalar(rng), group.random_scalar(rng)
-    z = {i: s + a1 * i for i in (1, 2, 3)}  # P(i)
-    pk = PublicKey(group.g_pow(s))
+def test_threshold_partial_decryptions(group, rng):
+    """k = 2 of n = 3: any two (or all three) trustees decrypt, each proving its part."""
+    from e2e.threshold import (
+        combine_partials,
+        lagrange_coefficient,
+        polynomial_value,
+        public_share,
+    )
+
+    polys = [[group.random_scalar(rng) for _ in range(2)] for _ in range(3)]
+    commitments = [[group.g_pow(a) for a in poly] for poly in polys]
+    pk = PublicKey(group.product(ks[0] for ks in commitments))
+    z = {
+        i: sum((polynomial_value(group, poly, i) for poly in polys), group.scalar(0))
+        for i in (1, 2, 3)
+    }
     h_e = H(bytes(32), 0x14, 2)
     ct = encrypt(pk, 7, group.random_scalar(rng))
     for available in ([1, 2], [2, 3], [1, 3], [1, 2, 3]):
-        partials = {i: ct.alpha ** z[i] for i in available}
-        m, ws = combine_partials(group, partials)
-        assert ct.beta / m == pk.pow(7)
-        commits = {i: random_commitment(group, ct, rng) for i in available}
-        for i in available:  # the commitment hashes d_i bind each trustee first
-            _, a_i, b_i = commits[i]
-            assert commitment_hash(h_e, (1, 1), i, ct, a_i, b_i, partials[i], available)
-        a = group.product(commits[i][1] for i in available)
-        b = group.product(commits[i][2] for i in available)
-        c = decryption_challenge(h_e, (1, 1), ct, a, b, m)
-        vs = {i: share_response(commits[i][0], c, ws[i], z[i]) for i in available}
+        partials = {}
         for i in available:
-            verify_share_response(
-                group.g_pow(z[i]),
-                ct,
-                partials[i],
-                commits[i][1],
-                commits[i][2],
-                c * ws[i],
-                vs[i],
-                f"t{i}",
-            )
-        from e2e.chaum_pedersen import DecryptionProof
-
-        proof = DecryptionProof(a, b, sum(vs.values(), group.scalar(0)))
-        verify_decryption(h_e, (1, 1), pk, ct, m, proof)
-    # a trustee that answers with a wrong share is named
+            x_i = public_share(group, commitments, i)
+            assert x_i == group.g_pow(z[i])
+            m_i, proof = prove_decryption(h_e, (1, 1), ct, SecretKey(z[i]), rng, (i, x_i))
+            verify_decryption(h_e, (1, 1), x_i, ct, m_i, proof, f"trustee {i}", trustee=i)
+            # the proof names its trustee: it does not verify as another trustee's
+            with pytest.raises(InvalidProof):
+                verify_decryption(h_e, (1, 1), x_i, ct, m_i, proof, "t", trustee=i % 3 + 1)
+            partials[i] = m_i
+        m = combine_partials(group, partials)
+        assert ct.beta / m == pk.pow(7)
+    # a wrong partial decryption is caught and named
+    x_1 = public_share(group, commitments, 1)
+    m_1, proof = prove_decryption(h_e, (1, 1), ct, SecretKey(z[1] + 1), rng, (1, x_1))
     with pytest.raises(InvalidProof) as e:
-        verify_share_response(
-            group.g_pow(z[1]),
-            ct,
-            ct.alpha ** z[1],
-            commits[1][1],
-            commits[1][2],
-            c * ws[1],
-            vs[1] + 1,
-            "trustee 1",
-        )
+        verify_decryption(h_e, (1, 1), x_1, ct, m_1, proof, "trustee 1", trustee=1)
     assert e.value.where == "trustee 1"
     assert lagrange_coefficient(group, 1, [1, 2]) == group.scalar(2)
     with pytest.raises(ValueError):
         lagrange_coefficient(group, 4, [1, 2])
-    assert isinstance(SecretKey(s), SecretKey)
+    with pytest.raises(ValueError):
+        lagrange_coefficient(group, 1, [1, 1, 2])
