@@ -1,13 +1,17 @@
-"""The root ``tohyo`` command: gathers each layer's command group, plus demo and bench."""
+"""The root ``tohyo`` command: gathers each layer's commands, plus demo and bench."""
 
 from __future__ import annotations
 
 import json
+import os
+import pathlib
 import sys
 
 import click
 
+from e2e.cli import commands as e2e_commands
 from e2e.group import GROUPS
+from trustees.cli import trustee
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -16,14 +20,58 @@ def main() -> None:
     """tohyo: an end-to-end verifiable voting engine (ElectionGuard 2.1 based)."""
 
 
-@main.command()
-@click.option("--group", "group_name", type=click.Choice(sorted(GROUPS)), default="standard")
-@click.option("--seed", default=None, help="Seed for a reproducible run (simulation only).")
-def demo(group_name: str, seed: str | None) -> None:
-    """Encrypt a few sample votes, add them up and decrypt only the total."""
-    from web.demo import core_demo
+for _cmd in e2e_commands():
+    main.add_command(_cmd)
+main.add_command(trustee)
 
-    core_demo(GROUPS[group_name], seed, click.echo)
+
+@main.command()
+@click.option("--voters", default=1000, show_default=True, help="Simulated voters.")
+@click.option("--trustees", default=5, show_default=True, help="Trustees n.")
+@click.option("--quorum", default=3, show_default=True, help="Quorum k.")
+@click.option("--absent", default=1, show_default=True, help="Trustees absent at decryption.")
+@click.option("--seed", default=None, help="Seed for a reproducible simulation.")
+@click.option("--out", default="demo-record", show_default=True, type=click.Path(file_okay=False))
+@click.option("--group", "group_name", type=click.Choice(sorted(GROUPS)), default="standard")
+@click.option("--jobs", "-j", type=int, default=None, help="Processes (default: all cores).")
+@click.option(
+    "--manifest",
+    type=click.Path(exists=True, dir_okay=False),
+    default=None,
+    help="Manifest JSON (default: examples/tsukuba-2025.json).",
+)
+def demo(
+    voters: int,
+    trustees: int,
+    quorum: int,
+    absent: int,
+    seed: str | None,
+    out: str,
+    group_name: str,
+    jobs: int | None,
+    manifest: str | None,
+) -> None:
+    """Run a whole simulated election, write its record to --out and verify it."""
+    from web.demo import EXAMPLE, load_manifest, run_demo
+
+    if not 1 <= quorum <= trustees:
+        raise click.BadParameter("need 1 <= quorum <= trustees", param_hint="--quorum")
+    if voters < 1:
+        raise click.BadParameter("need at least one voter", param_hint="--voters")
+    m = load_manifest(pathlib.Path(manifest) if manifest else EXAMPLE)
+    ok = run_demo(
+        GROUPS[group_name],
+        m,
+        voters,
+        trustees,
+        quorum,
+        absent,
+        seed,
+        pathlib.Path(out),
+        jobs or os.cpu_count() or 1,
+        click.echo,
+    )
+    sys.exit(0 if ok else 1)
 
 
 @main.group()

@@ -1,0 +1,201 @@
+"""The election manifest: contests, options, limits, dates, trustees, eligibility.
+
+A manifest is written by the administrator as JSON (see docs/record.md and
+``examples/tsukuba-2025.json``) and published in canonical form; the canonical bytes go
+into the base hash H_B = H(H_P; 0x01, manifest) (ElectionGuard 2.1 §3.1.4, eq. 5), so any
+later edit changes H_B, H_E and every proof.
+
+Contest and option indices are 1-based positions in the manifest's lists (§3.1.3). Every
+option has the option selection limit R = 1 (chosen or not); each contest has a selection
+limit L ≥ 1 (at most L options chosen; fewer, including none, is allowed).
+"""
+
+from __future__ import annotations
+
+import json
+import unicodedata
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from e2e import codec
+from e2e.codec import public
+from e2e.errors import CodecError, TohyoError
+
+
+class ManifestError(TohyoError, ValueError):
+    """A manifest is invalid; ``field`` names the offending field (e.g. contests[1].limit)."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"manifest field {field}: {message}")
+        self.field = field
+
+
+@public
+@dataclass(frozen=True)
+class Text:
+    """A label in Japanese and English."""
+
+    ja: str
+    en: str
+
+
+@public
+@dataclass(frozen=True)
+class Option:
+    id: str
+    label: Text
+    description: Text | None
+
+
+@public
+@dataclass(frozen=True)
+class Contest:
+    id: str
+    title: Text
+    limit: int
+    options: tuple[Option, ...]
+
+
+@public
+@dataclass(frozen=True)
+class Eligibility:
+    """Who may vote: holders of a signing certificate whose address starts with a prefix."""
+
+    address_prefixes: tuple[str, ...]
+
+
+@public
+@dataclass(frozen=True)
+class Manifest:
+    election_id: str
+    title: Text
+    start: str  # ISO 8601 with offset, e.g. 2025-02-20T00:00:00+09:00
+    end: str
+    trustees: int
+    quorum: int
+    eligibility: Eligibility
+    contests: tuple[Contest, ...]
+
+    # --- lookups -------------------------------------------------------------------------
+
+    def contest_index(self, contest_id: str) -> int:
+        """1-based index of a contest id (raises KeyError if unknown)."""
+        for i, c in enumerate(self.contests, start=1):
+            if c.id == contest_id:
+                return i
+        raise KeyError(contest_id)
+
+    def contest(self, index: int) -> Contest:
+        """The contest with 1-based index ``index``."""
+        if not 1 <= index <= len(self.contests):
+            raise KeyError(index)
+        return self.contests[index - 1]
+
+    @property
+    def start_time(self) -> datetime:
+        return datetime.fromisoformat(self.start)
+
+    @property
+    def end_time(self) -> datetime:
+        return datetime.fromisoformat(self.end)
+
+    def canonical_bytes(self) -> bytes:
+        """The bytes that are published and hashed into H_B."""
+        return codec.encode(self)
+
+
+def _label(value: str, field: str) -> None:
+    if not value or value != value.strip():
+        raise ManifestError(field, "must be non-empty without leading or trailing spaces")
+    if any(unicodedata.category(ch) in ("Cc", "Zl", "Zp") for ch in value):
+        raise ManifestError(field, "must not contain line breaks, tabs or control characters")
+
+
+def _text(t: Text, field: str) -> None:
+    _label(t.ja, f"{field}.ja")
+    _label(t.en, f"{field}.en")
+
+
+def _time(value: str, field: str) -> datetime:
+    try:
+        dt = datetime.fromisoformat(value)
+    except (TypeError, ValueError):
+        raise ManifestError(field, f"not an ISO 8601 date and time: {value!r}") from None
+    if dt.tzinfo is None:
+        raise ManifestError(field, "needs a UTC offset, e.g. 2025-02-20T00:00:00+09:00")
+    return dt
+
+
+def validate(m: Manifest) -> Manifest:
+    """Check a manifest; raises ManifestError naming the first bad field."""
+    _label(m.election_id, "election_id")
+    _text(m.title, "title")
+    start = _time(m.start, "start")
+    end = _time(m.end, "end")
+    if end <= start:
+        raise ManifestError("end", "must be after start")
+    if not 1 <= m.trustees < 2**31:
+        raise ManifestError("trustees", "must be at least 1")
+    if not 1 <= m.quorum <= m.trustees:
+        raise ManifestError("quorum", f"must be between 1 and trustees ({m.trustees})")
+    if not m.eligibility.address_prefixes:
+        raise ManifestError("eligibility.address_prefixes", "must list at least one prefix")
+    for i, prefix in enumerate(m.eligibility.address_prefixes):
+        _label(prefix, f"eligibility.address_prefixes[{i}]")
+    if not m.contests:
+        raise ManifestError("contests", "must have at least one contest")
+    seen: set[str] = set()
+    for ci, c in enumerate(m.contests):
+        f = f"contests[{ci}]"
+        _label(c.id, f"{f}.id")
+        if c.id in seen:
+            raise ManifestError(f"{f}.id", f"duplicate contest id {c.id!r}")
+        seen.add(c.id)
+        _text(c.title, f"{f}.title")
+        if not c.options:
+            raise ManifestError(f"{f}.options", "a contest needs at least one option")
+        if not 1 <= c.limit <= len(c.options):
+            raise ManifestError(
+                f"{f}.limit", f"must be between 1 and the number of options ({len(c.options)})"
+            )
+        opt_seen: set[str] = set()
+        for oi, o in enumerate(c.options):
+            of = f"{f}.options[{oi}]"
+            _label(o.id, f"{of}.id")
+            if o.id in opt_seen:
+                raise ManifestError(f"{of}.id", f"duplicate option id {o.id!r} in {c.id!r}")
+            opt_seen.add(o.id)
+            _text(o.label, f"{of}.label")
+    return m
+
+
+def manifest_from_json(text: str | bytes) -> Manifest:
+    """Read an administrator's manifest file (any JSON layout) and validate it.
+
+    The file has the fields of :class:`Manifest`; ``format``/``type`` and option
+    ``description`` may be omitted.
+    """
+    try:
+        raw: Any = json.loads(text)
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise ManifestError("(file)", f"not JSON: {e}") from None
+    if not isinstance(raw, dict):
+        raise ManifestError("(file)", "must be a JSON object")
+    raw = dict(raw)
+    raw.setdefault("format", codec.FORMAT)
+    raw.setdefault("type", "Manifest")
+    for c in raw.get("contests", []) if isinstance(raw.get("contests"), list) else []:
+        for o in c.get("options", []) if isinstance(c, dict) else []:
+            if isinstance(o, dict):
+                o.setdefault("description", None)
+    try:
+        m = codec.from_document(raw, Manifest)
+    except CodecError as e:
+        raise ManifestError(str(e).split(":", 1)[0].removeprefix("Manifest."), str(e)) from None
+    return validate(m)
+
+
+def manifest_from_canonical(data: bytes) -> Manifest:
+    """Read a published (canonical) manifest and validate it."""
+    return validate(codec.decode(data, Manifest))
