@@ -10,12 +10,16 @@ Rules (docs/record.md):
 * Decoding is strict: a missing or extra field, a wrong type, a wrong hex width, lower
   case, an out-of-range or out-of-subgroup value each raise :class:`CodecError` (or its
   subclasses :class:`InvalidElement` / :class:`InvalidScalar`), naming the field path; and
-  the input must re-encode to exactly the same bytes, so every published object has one
-  byte representation.
+  the input must be byte-identical to the canonical encoding, so every published object
+  has exactly one byte representation.
 
 Which types can be encoded is decided by registration (:func:`public`): secret types such as
 :class:`e2e.elgamal.SecretKey` are never registered and are refused.
-Group elements of a decoded document are checked for subgroup membership in one batch.
+Group elements of the documents decoded in one call are checked for subgroup membership in
+one batch; the decoded objects are returned only after that check has passed.
+
+Each registered type is compiled once into an encoder and a decoder (closures over its
+fields), so decoding a ballot walks no type annotations.
 """
 
 from __future__ import annotations
@@ -23,10 +27,9 @@ from __future__ import annotations
 import dataclasses
 import functools
 import json
-import re
 import types
 import typing
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 from e2e.errors import CodecError, InvalidElement, InvalidScalar
@@ -40,7 +43,13 @@ RESERVED = ("format", "type")
 T = TypeVar("T")
 
 _REGISTRY: dict[str, type] = {}
-_HEX = re.compile(r"[0-9A-F]*")
+
+#: Field metadata for proof commitments. Their subgroup membership is not tested at parse
+#: time (only range and Jacobi symbol): the proof's verification equation X = g^v·Y^c with a
+#: checked Y puts X in the subgroup, and the batch test is sound for X that are only
+#: quadratic residues (e2e.batch). A proof is never trusted before it verifies, so nothing
+#: is lost, and a 3×3 ballot saves 48 of its 66 membership terms.
+BY_PROOF = {"membership": "by-proof"}
 
 
 def public(cls: type[T]) -> type[T]:
@@ -54,92 +63,239 @@ def public(cls: type[T]) -> type[T]:
     return cls
 
 
-@functools.cache
-def _hints(cls: type) -> dict[str, Any]:
-    return typing.get_type_hints(cls)
+class _Ctx:
+    """Per-call decoding state: the group and the elements awaiting the batch check."""
+
+    __slots__ = ("group", "pending", "paths")
+
+    def __init__(self, group: Group | None) -> None:
+        self.group = group
+        self.pending: list[ElementModP] = []
+        self.paths: list[Callable[[], str]] = []
+
+    def need_group(self, path: Callable[[], str]) -> Group:
+        if self.group is None:
+            raise CodecError(f"{path()}: decoding group elements needs the group")
+        return self.group
+
+
+Path = Callable[[], str]  # built lazily: only an error message needs the path
+Decoder = Callable[[Any, Path, _Ctx], Any]
+Encoder = Callable[[Any, Path], Any]
+
+
+def _hex(raw: Any, width: int, path: Path) -> int:
+    if type(raw) is not str:
+        raise CodecError(f"{path()}: expected a hex string")
+    if len(raw) != width:
+        raise CodecError(f"{path()}: expected {width} hex digits, got {len(raw)}")
+    # int(x, 16) alone would accept spaces, signs, "0x", "_" and lower case.
+    if not (raw.isascii() and raw.isalnum() and (raw.isupper() or raw.isdigit())):
+        raise CodecError(f"{path()}: not upper-case hexadecimal")
+    try:
+        return int(raw, 16)
+    except ValueError:
+        raise CodecError(f"{path()}: not upper-case hexadecimal") from None
+
+
+def _is_union(tp: Any) -> bool:
+    return typing.get_origin(tp) in (types.UnionType, typing.Union)
+
+
+def _optional_arg(tp: Any) -> Any:
+    args = [a for a in typing.get_args(tp) if a is not type(None)]
+    if len(args) != 1:
+        raise TypeError(f"only X | None unions can be published: {tp!r}")
+    return args[0]
+
+
+# --- decoders ----------------------------------------------------------------------------
 
 
 @functools.cache
-def _checked_by_proof(cls: type) -> frozenset[str]:
-    """Fields whose elements get range and Jacobi checks only (see :data:`BY_PROOF`)."""
-    return frozenset(
-        f.name for f in dataclasses.fields(cls) if f.metadata.get("membership") == "by-proof"
-    )
-
-
-#: Field metadata for proof commitments. Their subgroup membership is not tested at parse
-#: time: the proof's verification equation X = g^v·Y^c (with Y checked) implies X is in the
-#: subgroup, and the batch test is sound for X that are only quadratic residues (see
-#: e2e.batch). A proof is never trusted before it verifies, so nothing is lost, and a
-#: 3×3 ballot saves 48 of its 66 membership checks.
-BY_PROOF = {"membership": "by-proof"}
-
-
-# --- encoding ----------------------------------------------------------------------------
-
-
-def _to_json(value: Any, tp: Any, path: str) -> Any:
+def _decoder(tp: Any, by_proof: bool = False) -> Decoder:
     origin = typing.get_origin(tp)
-    if tp is ElementModP or tp is ElementModQ:
-        if not isinstance(value, tp):
-            raise CodecError(f"{path}: expected {tp.__name__}")
-        return value.hex()
+    if tp is ElementModP:
+
+        def dec_p(raw: Any, path: Path, ctx: _Ctx) -> ElementModP:
+            g = ctx.need_group(path)
+            v = _hex(raw, 2 * g.p_bytes, path)
+            if by_proof:
+                try:
+                    return g.commitment(v)
+                except InvalidElement as e:
+                    raise InvalidElement(f"{path()}: {e}") from None
+            try:
+                x = g.range_and_residue(v)
+            except InvalidElement as e:
+                raise InvalidElement(f"{path()}: {e}") from None
+            el = ElementModP(x, g)  # returned to the caller only after the batch check
+            ctx.pending.append(el)
+            ctx.paths.append(path)
+            return el
+
+        return dec_p
+    if tp is ElementModQ:
+
+        def dec_q(raw: Any, path: Path, ctx: _Ctx) -> ElementModQ:
+            g = ctx.need_group(path)
+            v = _hex(raw, 2 * g.q_bytes, path)
+            try:
+                return g.scalar(v)
+            except InvalidScalar as e:
+                raise InvalidScalar(f"{path()}: {e}") from None
+
+        return dec_q
     if tp is HashValue:
-        if not isinstance(value, HashValue):
-            raise CodecError(f"{path}: expected a hash value")
-        return value.hex_upper()
-    if tp is bool:
-        if not isinstance(value, bool):
-            raise CodecError(f"{path}: expected a boolean")
-        return value
-    if tp is int:
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise CodecError(f"{path}: expected an integer")
-        return value
-    if tp is str:
-        if not isinstance(value, str):
-            raise CodecError(f"{path}: expected a string")
-        return value
+        return lambda raw, path, ctx: HashValue(_hex(raw, 64, path).to_bytes(32, "big"))
+    if tp is bool or tp is int or tp is str:
+        name = {bool: "true or false", int: "an integer", str: "a string"}[tp]
+
+        def dec_scalar(raw: Any, path: Path, ctx: _Ctx) -> Any:
+            if type(raw) is not tp:
+                raise CodecError(f"{path()}: expected {name}")
+            return raw
+
+        return dec_scalar
     if origin is tuple:
         args = typing.get_args(tp)
-        if not isinstance(value, tuple):
-            raise CodecError(f"{path}: expected a sequence")
         if len(args) == 2 and args[1] is Ellipsis:
-            return [_to_json(v, args[0], f"{path}[{i}]") for i, v in enumerate(value)]
-        if len(args) != len(value):
-            raise CodecError(f"{path}: expected {len(args)} items")
-        return [
-            _to_json(v, a, f"{path}[{i}]") for i, (v, a) in enumerate(zip(value, args, strict=True))
-        ]
-    if origin in (types.UnionType, typing.Union):
-        args = [a for a in typing.get_args(tp) if a is not type(None)]
-        if value is None:
-            return None
-        return _to_json(value, args[0], path)
+            item = _decoder(args[0], by_proof)
+
+            def dec_list(raw: Any, path: Path, ctx: _Ctx) -> tuple:
+                if type(raw) is not list:
+                    raise CodecError(f"{path()}: expected a list")
+                return tuple(
+                    item(v, (lambda i=i: f"{path()}[{i}]"), ctx) for i, v in enumerate(raw)
+                )
+
+            return dec_list
+        items = [_decoder(a, by_proof) for a in args]
+
+        def dec_fixed(raw: Any, path: Path, ctx: _Ctx) -> tuple:
+            if type(raw) is not list:
+                raise CodecError(f"{path()}: expected a list")
+            if len(raw) != len(items):
+                raise CodecError(f"{path()}: expected {len(items)} items, got {len(raw)}")
+            return tuple(
+                d(v, (lambda i=i: f"{path()}[{i}]"), ctx)
+                for i, (d, v) in enumerate(zip(items, raw, strict=True))
+            )
+
+        return dec_fixed
+    if _is_union(tp):
+        inner = _decoder(_optional_arg(tp), by_proof)
+        return lambda raw, path, ctx: None if raw is None else inner(raw, path, ctx)
     if dataclasses.is_dataclass(tp):
-        if type(value) is not tp:
-            raise CodecError(f"{path}: expected {tp.__name__}")
-        return _fields_to_json(value, path)
-    raise CodecError(f"{path}: type {tp!r} cannot be published")
+        return _object_decoder(tp, top=False)
+    raise TypeError(f"type {tp!r} cannot be published")
 
 
-def _fields_to_json(obj: Any, path: str) -> dict[str, Any]:
-    cls = type(obj)
-    if cls.__name__ not in _REGISTRY:
-        raise CodecError(f"{path}: {cls.__name__} is not a publishable type")
-    hints = _hints(cls)
-    return {
-        f.name: _to_json(getattr(obj, f.name), hints[f.name], f"{path}.{f.name}")
+@functools.cache
+def _object_decoder(cls: type, top: bool) -> Decoder:
+    hints = typing.get_type_hints(cls)
+    fields = [
+        (f.name, _decoder(hints[f.name], f.metadata.get("membership") == "by-proof"))
         for f in dataclasses.fields(cls)
-    }
+    ]
+    expected = {name for name, _ in fields} | (set(RESERVED) if top else set())
+
+    def dec_obj(raw: Any, path: Path, ctx: _Ctx) -> Any:
+        if type(raw) is not dict:
+            raise CodecError(f"{path()}: expected an object")
+        if raw.keys() != expected:
+            missing = sorted(expected - raw.keys())
+            if missing:
+                raise CodecError(f"{path()}: missing field {missing[0]!r}")
+            raise CodecError(f"{path()}: unexpected field {sorted(raw.keys() - expected)[0]!r}")
+        return cls(
+            **{
+                name: dec(raw[name], (lambda name=name: f"{path()}.{name}"), ctx)
+                for name, dec in fields
+            }
+        )
+
+    return dec_obj
+
+
+# --- encoders ----------------------------------------------------------------------------
+
+
+@functools.cache
+def _encoder(tp: Any) -> Encoder:
+    origin = typing.get_origin(tp)
+    if tp is ElementModP or tp is ElementModQ:
+
+        def enc_el(value: Any, path: Path) -> str:
+            if type(value) is not tp:
+                raise CodecError(f"{path()}: expected {tp.__name__}")
+            return value.hex()
+
+        return enc_el
+    if tp is HashValue:
+
+        def enc_hash(value: Any, path: Path) -> str:
+            if not isinstance(value, HashValue):
+                raise CodecError(f"{path()}: expected a hash value")
+            return value.hex_upper()
+
+        return enc_hash
+    if tp is bool or tp is int or tp is str:
+
+        def enc_scalar(value: Any, path: Path) -> Any:
+            if type(value) is not tp:
+                raise CodecError(f"{path()}: expected {tp.__name__}")
+            return value
+
+        return enc_scalar
+    if origin is tuple:
+        args = typing.get_args(tp)
+        if len(args) == 2 and args[1] is Ellipsis:
+            item = _encoder(args[0])
+
+            def enc_list(value: Any, path: Path) -> list:
+                if type(value) is not tuple:
+                    raise CodecError(f"{path()}: expected a tuple")
+                return [item(v, (lambda i=i: f"{path()}[{i}]")) for i, v in enumerate(value)]
+
+            return enc_list
+        items = [_encoder(a) for a in args]
+
+        def enc_fixed(value: Any, path: Path) -> list:
+            if type(value) is not tuple or len(value) != len(items):
+                raise CodecError(f"{path()}: expected {len(items)} items")
+            return [
+                e(v, (lambda i=i: f"{path()}[{i}]"))
+                for i, (e, v) in enumerate(zip(items, value, strict=True))
+            ]
+
+        return enc_fixed
+    if _is_union(tp):
+        inner = _encoder(_optional_arg(tp))
+        return lambda value, path: None if value is None else inner(value, path)
+    if dataclasses.is_dataclass(tp):
+        hints = typing.get_type_hints(tp)
+        fields = [(f.name, _encoder(hints[f.name])) for f in dataclasses.fields(tp)]
+
+        def enc_obj(value: Any, path: Path) -> dict:
+            if type(value) is not tp:
+                raise CodecError(f"{path()}: expected {tp.__name__}")
+            return {
+                name: enc(getattr(value, name), (lambda name=name: f"{path()}.{name}"))
+                for name, enc in fields
+            }
+
+        return enc_obj
+    raise TypeError(f"type {tp!r} cannot be published")
 
 
 def to_document(obj: Any) -> dict[str, Any]:
-    """The JSON object (as Python dict) of a publishable object, with format and type."""
-    name = type(obj).__name__
-    if name not in _REGISTRY or _REGISTRY[name] is not type(obj):
+    """The JSON object (as a Python dict) of a publishable object, with format and type."""
+    cls = type(obj)
+    name = cls.__name__
+    if _REGISTRY.get(name) is not cls:
         raise CodecError(f"{name} is not a publishable type")
-    doc = _fields_to_json(obj, name)
+    doc = _encoder(cls)(obj, lambda: name)
     doc["format"] = FORMAT
     doc["type"] = name
     return doc
@@ -158,122 +314,19 @@ def encode(obj: Any) -> bytes:
 # --- decoding ----------------------------------------------------------------------------
 
 
-class _Decoder:
-    def __init__(self, group: Group | None) -> None:
-        self.group = group
-        self.pending: list[tuple[str, int]] = []  # elements awaiting the batch subgroup check
-
-    def _need_group(self, path: str) -> Group:
-        if self.group is None:
-            raise CodecError(f"{path}: decoding group elements needs the group")
-        return self.group
-
-    def _hex(self, raw: Any, width: int, path: str) -> int:
-        if not isinstance(raw, str):
-            raise CodecError(f"{path}: expected a hex string")
-        if len(raw) != width:
-            raise CodecError(f"{path}: expected {width} hex digits, got {len(raw)}")
-        if not _HEX.fullmatch(raw):
-            raise CodecError(f"{path}: not upper-case hexadecimal")
-        return int(raw, 16)
-
-    def value(self, raw: Any, tp: Any, path: str, by_proof: bool = False) -> Any:
-        origin = typing.get_origin(tp)
-        if tp is ElementModP:
-            g = self._need_group(path)
-            v = self._hex(raw, 2 * g.p_bytes, path)
-            if by_proof:
-                try:
-                    return g.commitment(v)
-                except InvalidElement as e:
-                    raise InvalidElement(f"{path}: {e}") from None
-            self.pending.append((path, v))
-            return v  # replaced after the batch check
-        if tp is ElementModQ:
-            g = self._need_group(path)
-            v = self._hex(raw, 2 * g.q_bytes, path)
-            try:
-                return g.scalar(v)
-            except InvalidScalar as e:
-                raise InvalidScalar(f"{path}: {e}") from None
-        if tp is HashValue:
-            return HashValue(self._hex(raw, 64, path).to_bytes(32, "big"))
-        if tp is bool:
-            if not isinstance(raw, bool):
-                raise CodecError(f"{path}: expected true or false")
-            return raw
-        if tp is int:
-            if isinstance(raw, bool) or not isinstance(raw, int):
-                raise CodecError(f"{path}: expected an integer")
-            return raw
-        if tp is str:
-            if not isinstance(raw, str):
-                raise CodecError(f"{path}: expected a string")
-            return raw
-        if origin is tuple:
-            args = typing.get_args(tp)
-            if not isinstance(raw, list):
-                raise CodecError(f"{path}: expected a list")
-            if len(args) == 2 and args[1] is Ellipsis:
-                return tuple(
-                    self.value(v, args[0], f"{path}[{i}]", by_proof) for i, v in enumerate(raw)
-                )
-            if len(raw) != len(args):
-                raise CodecError(f"{path}: expected {len(args)} items, got {len(raw)}")
-            return tuple(
-                self.value(v, a, f"{path}[{i}]", by_proof)
-                for i, (v, a) in enumerate(zip(raw, args, strict=True))
-            )
-        if origin in (types.UnionType, typing.Union):
-            if raw is None:
-                return None
-            args = [a for a in typing.get_args(tp) if a is not type(None)]
-            return self.value(raw, args[0], path, by_proof)
-        if dataclasses.is_dataclass(tp):
-            return self.obj(raw, tp, path)
-        raise CodecError(f"{path}: type {tp!r} cannot be decoded")
-
-    def obj(self, raw: Any, cls: type, path: str, top: bool = False) -> dict[str, Any]:
-        if not isinstance(raw, dict):
-            raise CodecError(f"{path}: expected an object")
-        hints = _hints(cls)
-        names = [f.name for f in dataclasses.fields(cls)]
-        expected = set(names) | (set(RESERVED) if top else set())
-        missing = sorted(expected - raw.keys())
-        extra = sorted(raw.keys() - expected)
-        if missing:
-            raise CodecError(f"{path}: missing field {missing[0]!r}")
-        if extra:
-            raise CodecError(f"{path}: unexpected field {extra[0]!r}")
-        by_proof = _checked_by_proof(cls)
-        return {n: self.value(raw[n], hints[n], f"{path}.{n}", n in by_proof) for n in names}
+def _no_float(s: str) -> Any:
+    raise CodecError(f"document: numbers must be integers, got {s}")
 
 
-def _rebuild(node: Any, tp: Any, path: str, elements: dict[str, ElementModP]) -> Any:
-    origin = typing.get_origin(tp)
-    if tp is ElementModP:
-        return node if isinstance(node, ElementModP) else elements[path]
-    if origin is tuple:
-        args = typing.get_args(tp)
-        if len(args) == 2 and args[1] is Ellipsis:
-            return tuple(_rebuild(v, args[0], f"{path}[{i}]", elements) for i, v in enumerate(node))
-        return tuple(
-            _rebuild(v, a, f"{path}[{i}]", elements)
-            for i, (v, a) in enumerate(zip(node, args, strict=True))
-        )
-    if origin in (types.UnionType, typing.Union):
-        if node is None:
-            return None
-        args = [a for a in typing.get_args(tp) if a is not type(None)]
-        return _rebuild(node, args[0], path, elements)
-    if dataclasses.is_dataclass(tp):
-        hints = _hints(tp)
-        kwargs = {
-            f.name: _rebuild(node[f.name], hints[f.name], f"{path}.{f.name}", elements)
-            for f in dataclasses.fields(tp)
-        }
-        return tp(**kwargs)
-    return node
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out = dict(pairs)
+    if len(out) != len(pairs):
+        seen: set[str] = set()
+        for k, _ in pairs:
+            if k in seen:
+                raise CodecError(f"document: duplicate key {k!r}")
+            seen.add(k)
+    return out
 
 
 def _load(data: bytes) -> Any:
@@ -292,6 +345,17 @@ def _load(data: bytes) -> Any:
         raise CodecError(f"document: not JSON ({e})") from None
 
 
+def _finish(ctx: _Ctx, rng: Rng | None) -> None:
+    """Batch subgroup check of every pending element; name the first bad one."""
+    if not ctx.pending:
+        return
+    g = ctx.need_group(lambda: "document")
+    if not g.batch_in_subgroup([e.value for e in ctx.pending], rng):
+        for el, path in zip(ctx.pending, ctx.paths, strict=True):
+            if not g.in_subgroup(el.value):
+                raise InvalidElement(f"{path()}: element is not in the order-q subgroup")
+
+
 def from_documents(
     raws: Sequence[Any], cls: type[T], group: Group | None = None, rng: Rng | None = None
 ) -> list[T]:
@@ -300,33 +364,22 @@ def from_documents(
     All group elements of all documents are checked for subgroup membership in one batch;
     an error names the document (by position, when there are several) and the field.
     """
-    trees = []
-    pending: list[tuple[str, int]] = []
+    if _REGISTRY.get(cls.__name__) is not cls:
+        raise CodecError(f"{cls.__name__} is not a publishable type")
+    dec = _object_decoder(cls, top=True)
+    ctx = _Ctx(group)
+    out = []
     for n, raw in enumerate(raws):
         name = cls.__name__ if len(raws) == 1 else f"[{n}]{cls.__name__}"
-        if not isinstance(raw, dict):
+        if type(raw) is not dict:
             raise CodecError(f"{name}: expected a JSON object")
         if raw.get("format") != FORMAT:
             raise CodecError(f"{name}: unsupported format {raw.get('format')!r} (want {FORMAT})")
         if raw.get("type") != cls.__name__:
             raise CodecError(f"{name}: type {raw.get('type')!r}, expected {cls.__name__}")
-        dec = _Decoder(group)
-        trees.append((name, dec.obj(raw, cls, name, top=True)))
-        pending.extend(dec.pending)
-    elements: dict[str, ElementModP] = {}
-    if pending:
-        if group is None:
-            raise CodecError("document: decoding group elements needs the group")
-        paths = [p for p, _ in pending]
-        try:
-            parsed = group.elements([v for _, v in pending], rng)
-        except InvalidElement as e:
-            m = re.match(r"item (\d+): (.*)", str(e))
-            if m:
-                raise InvalidElement(f"{paths[int(m.group(1))]}: {m.group(2)}") from None
-            raise
-        elements = dict(zip(paths, parsed, strict=True))
-    return [_rebuild(tree, cls, name, elements) for name, tree in trees]
+        out.append(dec(raw, (lambda name=name: name), ctx))
+    _finish(ctx, rng)
+    return out
 
 
 def from_document(raw: Any, cls: type[T], group: Group | None = None, rng: Rng | None = None) -> T:
@@ -339,29 +392,20 @@ def decode_many(
 ) -> list[T]:
     """Decode canonical byte strings into ``cls`` with one batched subgroup check.
 
-    Each input must re-encode to exactly its own bytes.
+    Each input must be exactly the canonical encoding of what it decodes to. Because
+    decoding accepts only values with a single textual form (fixed-width upper-case hex,
+    integers, exact field sets), that is the same as re-serialising the parsed JSON
+    canonically and comparing bytes.
     """
-    objs = from_documents([_load(d) for d in datas], cls, group, rng)
-    for n, (obj, data) in enumerate(zip(objs, datas, strict=True)):
-        if encode(obj) != bytes(data):
+    raws = [_load(d) for d in datas]
+    objs = from_documents(raws, cls, group, rng)
+    for n, (raw, data) in enumerate(zip(raws, datas, strict=True)):
+        if dumps(raw) != bytes(data):
             where = cls.__name__ if len(datas) == 1 else f"[{n}]{cls.__name__}"
             raise CodecError(f"{where}: not in canonical form (re-encodes to other bytes)")
     return objs
 
 
 def decode(data: bytes, cls: type[T], group: Group | None = None, rng: Rng | None = None) -> T:
-    """Decode canonical bytes into ``cls``; rejects anything that does not re-encode equal."""
+    """Decode canonical bytes into ``cls``; rejects anything that is not canonical."""
     return decode_many([data], cls, group, rng)[0]
-
-
-def _no_float(s: str) -> Any:
-    raise CodecError(f"document: numbers must be integers, got {s}")
-
-
-def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for k, v in pairs:
-        if k in out:
-            raise CodecError(f"document: duplicate key {k!r}")
-        out[k] = v
-    return out

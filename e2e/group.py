@@ -308,7 +308,8 @@ class Group:
         """Reduce any integer mod q (for values this code derived, e.g. small counts)."""
         return self._q(v)
 
-    def _range_and_residue(self, v: int) -> mpz:
+    def range_and_residue(self, v: int) -> mpz:
+        """Steps 1–2 of parsing: 1 < v < p and (v/p) = 1; raises InvalidElement."""
         if isinstance(v, bool) or not isinstance(v, int | type(mpz(0))):
             raise InvalidElement(f"not an integer: {type(v).__name__}")
         x = mpz(v)
@@ -324,7 +325,7 @@ class Group:
 
     def element(self, v: int) -> ElementModP:
         """Parse an untrusted integer as a subgroup element: 1 < v < p and v^q = 1 mod p."""
-        x = self._range_and_residue(v)
+        x = self.range_and_residue(v)
         if _powmod(x, self.q, self.p) != 1:
             raise InvalidElement("element is not in the order-q subgroup")
         return ElementModP(x, self)
@@ -336,7 +337,7 @@ class Group:
         e2e.batch and docs/protocol.md); use only for commitments of proofs that are
         verified before anything else is done with them.
         """
-        return ElementModP(self._range_and_residue(v), self)
+        return ElementModP(self.range_and_residue(v), self)
 
     def elements(self, values: Sequence[int], rng: Rng | None = None) -> list[ElementModP]:
         """Parse many untrusted integers with one batched subgroup test.
@@ -350,7 +351,7 @@ class Group:
         xs = []
         for i, v in enumerate(values):
             try:
-                xs.append(self._range_and_residue(v))
+                xs.append(self.range_and_residue(v))
             except InvalidElement as e:
                 raise InvalidElement(f"item {i}: {e}") from None
         if not self.batch_in_subgroup(xs, rng):
@@ -358,6 +359,10 @@ class Group:
                 if _powmod(x, self.q, self.p) != 1:
                     raise InvalidElement(f"item {i}: element is not in the order-q subgroup")
         return [ElementModP(x, self) for x in xs]
+
+    def in_subgroup(self, x: mpz) -> bool:
+        """x^q = 1 mod p (one exponentiation)."""
+        return _powmod(x, self.q, self.p) == 1
 
     def batch_in_subgroup(self, xs: Sequence[mpz], rng: Rng | None = None) -> bool:
         """True if all xs (already range- and Jacobi-checked) are in the subgroup, w.h.p."""
@@ -472,7 +477,7 @@ D27FC9A1 7D2AF49A 779F3FFB DCA22900 C14202EE 6C996160 34BE35CB CDD3E7BB
 4EF09EC8 6F9552FF DA1653F1 33AA2534 983A6F31 B0EE4697 935A6B1E A2F75B85
 E7EBA151 BA486094 D68722B0 54633FEC 51CA3F29 B31E77E3 17B178B6 B9D8AE0F"""
     ),
-    window=10,
+    window=12,
 )
 
 # A small, INSECURE group for fast tests only: q is the largest 128-bit prime, p a 511-bit

@@ -68,6 +68,7 @@ def save(
 ) -> None:
     """Encrypt and write the key file atomically (write, fsync, rename)."""
     check_passphrase(passphrase)
+    n_kdf = n_kdf or SCRYPT_N
     s = key.secrets
     header = {
         "format": FORMAT,

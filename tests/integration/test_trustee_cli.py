@@ -1,0 +1,201 @@
+"""The trustee command line, end to end: ceremony by files, ballots, decryption, verify."""
+
+import json
+import pathlib
+
+import pytest
+from click.testing import CliRunner
+
+from e2e import codec
+from e2e.ballot import encrypt_ballot
+from e2e.manifest import manifest_from_canonical
+from e2e.record import read_record
+from e2e.rng import DeterministicRng
+from e2e.tally import aggregate
+from e2e.verify import load_election
+from trustees import keystore
+from web.cli import main
+
+MANIFEST = pathlib.Path(__file__).resolve().parents[2] / "examples" / "tsukuba-2025.json"
+
+
+@pytest.fixture
+def small_manifest(tmp_path):
+    m = json.loads(MANIFEST.read_text(encoding="utf-8"))
+    m["trustees"], m["quorum"] = 3, 2
+    path = tmp_path / "manifest.json"
+    path.write_text(json.dumps(m, ensure_ascii=False), encoding="utf-8")
+    return path
+
+
+def run(*args, ok=True):
+    result = CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=False)
+    if ok:
+        assert result.exit_code == 0, result.output
+    return result
+
+
+def test_ceremony_decryption_and_verify_by_files(tmp_path, small_manifest, monkeypatch):
+    monkeypatch.setattr(keystore, "SCRYPT_N", 2**12)  # fast KDF for the test only
+    pw = tmp_path / "pw"
+    pw.write_text("correct horse battery staple\n", encoding="utf-8")
+    dirs = {i: tmp_path / f"t{i}" for i in (1, 2, 3)}
+    for i, d in dirs.items():
+        out = run(
+            "trustee",
+            "init",
+            "--manifest",
+            small_manifest,
+            "--index",
+            i,
+            "--dir",
+            d,
+            "--group",
+            "test",
+            "--passphrase-file",
+            pw,
+        ).output
+        assert "encrypted" in out
+        key_text = (d / f"trustee-{i}.key").read_text()
+        assert "coefficients" not in key_text and "zeta" not in key_text  # secrets are encrypted
+    publics = [dirs[i] / f"trustee-{i}.public.json" for i in dirs]
+    pub_args = [x for p in publics for x in ("--public", p)]
+    inbox = tmp_path / "inbox"
+    for i, d in dirs.items():
+        run(
+            "trustee",
+            "shares",
+            "--key",
+            d / f"trustee-{i}.key",
+            *pub_args,
+            "--out",
+            inbox,
+            "--passphrase-file",
+            pw,
+        )
+    shares = sorted(inbox.glob("share-*.json"))
+    assert len(shares) == 6
+    share_args = [x for s in shares for x in ("--share", s)]
+    fingerprints = set()
+    for i, d in dirs.items():
+        out = run(
+            "trustee",
+            "receive",
+            "--key",
+            d / f"trustee-{i}.key",
+            *pub_args,
+            *share_args,
+            "--passphrase-file",
+            pw,
+        ).output
+        fingerprints.add(out.split("fingerprint: ")[1].split("…")[0])
+    assert len(fingerprints) == 1  # every trustee computed the same joint key
+
+    record = tmp_path / "record"
+    run(
+        "trustee",
+        "joint-key",
+        "--manifest",
+        small_manifest,
+        *pub_args,
+        "--record",
+        record,
+        "--group",
+        "test",
+    )
+    # the administrator's side: ballots and tally (the board does this in production)
+    files = read_record_partial(record)
+    election = load_election(files)[0]
+    rng = DeterministicRng("cli")
+    ballots = [
+        encrypt_ballot(election, {"gyosei": ["internet-voting"], "mobility": []}, rng)[0],
+        encrypt_ballot(election, {"healthcare": ["emergency-info"]}, rng)[0],
+        encrypt_ballot(election, {"gyosei": ["internet-voting"]}, rng)[0],
+    ]
+    (record / "ballots.jsonl").write_bytes(b"".join(codec.encode(b) + b"\n" for b in ballots))
+    (record / "tally.json").write_bytes(codec.encode(aggregate(election, ballots)))
+
+    # trustee 2 is absent; 1 and 3 form the quorum
+    for i in (1, 3):
+        out = run(
+            "trustee",
+            "decrypt",
+            "--key",
+            dirs[i] / f"trustee-{i}.key",
+            "--record",
+            record,
+            "--passphrase-file",
+            pw,
+        ).output
+        assert "checked 3 ballots" in out
+    out = run("trustee", "combine", "--record", record).output
+    assert "internet-voting 2" in out and "emergency-info 1" in out
+    out = run("verify", record, "--jobs", "1").output
+    assert "PASS" in out
+
+    # a wrong passphrase is refused without a traceback
+    bad = tmp_path / "bad"
+    bad.write_text("wrong passphrase!!", encoding="utf-8")
+    result = run(
+        "trustee",
+        "decrypt",
+        "--key",
+        dirs[1] / "trustee-1.key",
+        "--record",
+        record,
+        "--passphrase-file",
+        bad,
+        ok=False,
+    )
+    assert result.exit_code == 2 and "wrong passphrase" in result.output
+
+
+def read_record_partial(record):
+    """parameters and manifest of a record that has no ballots yet."""
+    (record / "ballots.jsonl").write_bytes(b"")
+    (record / "tally.json").write_bytes(b"{}")
+    files = read_record(record)
+    assert manifest_from_canonical(files.manifest).trustees == 3
+    return files
+
+
+def test_init_refuses_bad_input(tmp_path, small_manifest):
+    pw = tmp_path / "pw"
+    pw.write_text("short", encoding="utf-8")
+    r = run(
+        "trustee",
+        "init",
+        "--manifest",
+        small_manifest,
+        "--index",
+        1,
+        "--dir",
+        tmp_path / "a",
+        "--group",
+        "test",
+        "--passphrase-file",
+        pw,
+        ok=False,
+    )
+    assert r.exit_code == 2 and "at least 12 characters" in r.output
+    r = run(
+        "trustee",
+        "init",
+        "--manifest",
+        small_manifest,
+        "--index",
+        4,
+        "--dir",
+        tmp_path / "a",
+        "--group",
+        "test",
+        "--passphrase-file",
+        pw,
+        ok=False,
+    )
+    assert r.exit_code == 2 and "between 1 and 3" in r.output
+
+
+def test_verify_exit_codes(tmp_path):
+    r = run("verify", tmp_path, ok=False)
+    assert r.exit_code == 1 and "no manifest.json" in r.output
