@@ -44,6 +44,11 @@ T = TypeVar("T")
 
 _REGISTRY: dict[str, type] = {}
 
+#: Field metadata for public keys (trustee coefficient commitments, communication keys, the
+#: election key): the identity element 1 is refused there, since a key equal to 1 would
+#: make every encryption to it readable. Elsewhere 1 is a legitimate member (docs D2).
+KEY = {"identity": "refuse"}
+
 #: Field metadata for proof commitments. Their subgroup membership is not tested at parse
 #: time (only range and Jacobi symbol): the proof's verification equation X = g^v·Y^c with a
 #: checked Y puts X in the subgroup, and the batch test is sound for X that are only
@@ -113,13 +118,15 @@ def _optional_arg(tp: Any) -> Any:
 
 
 @functools.cache
-def _decoder(tp: Any, by_proof: bool = False) -> Decoder:
+def _decoder(tp: Any, by_proof: bool = False, key: bool = False) -> Decoder:
     origin = typing.get_origin(tp)
     if tp is ElementModP:
 
         def dec_p(raw: Any, path: Path, ctx: _Ctx) -> ElementModP:
             g = ctx.need_group(path)
             v = _hex(raw, 2 * g.p_bytes, path)
+            if key and v == 1:
+                raise InvalidElement(f"{path()}: the identity element is not a valid key")
             if by_proof:
                 try:
                     return g.commitment(v)
@@ -160,7 +167,7 @@ def _decoder(tp: Any, by_proof: bool = False) -> Decoder:
     if origin is tuple:
         args = typing.get_args(tp)
         if len(args) == 2 and args[1] is Ellipsis:
-            item = _decoder(args[0], by_proof)
+            item = _decoder(args[0], by_proof, key)
 
             def dec_list(raw: Any, path: Path, ctx: _Ctx) -> tuple:
                 if type(raw) is not list:
@@ -170,7 +177,7 @@ def _decoder(tp: Any, by_proof: bool = False) -> Decoder:
                 )
 
             return dec_list
-        items = [_decoder(a, by_proof) for a in args]
+        items = [_decoder(a, by_proof, key) for a in args]
 
         def dec_fixed(raw: Any, path: Path, ctx: _Ctx) -> tuple:
             if type(raw) is not list:
@@ -184,7 +191,7 @@ def _decoder(tp: Any, by_proof: bool = False) -> Decoder:
 
         return dec_fixed
     if _is_union(tp):
-        inner = _decoder(_optional_arg(tp), by_proof)
+        inner = _decoder(_optional_arg(tp), by_proof, key)
         return lambda raw, path, ctx: None if raw is None else inner(raw, path, ctx)
     if dataclasses.is_dataclass(tp):
         return _object_decoder(tp, top=False)
@@ -195,7 +202,14 @@ def _decoder(tp: Any, by_proof: bool = False) -> Decoder:
 def _object_decoder(cls: type, top: bool) -> Decoder:
     hints = typing.get_type_hints(cls)
     fields = [
-        (f.name, _decoder(hints[f.name], f.metadata.get("membership") == "by-proof"))
+        (
+            f.name,
+            _decoder(
+                hints[f.name],
+                f.metadata.get("membership") == "by-proof",
+                f.metadata.get("identity") == "refuse",
+            ),
+        )
         for f in dataclasses.fields(cls)
     ]
     expected = {name for name, _ in fields} | (set(RESERVED) if top else set())

@@ -9,10 +9,10 @@ H_E = H(H_B; 0x14, K)                                  (eq. 30 without K̂: diff
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from e2e.batch import Claim
-from e2e.codec import public
+from e2e.codec import KEY, public
 from e2e.elgamal import PublicKey
 from e2e.errors import VerificationError
 from e2e.group import GROUPS, ElementModP, Group
@@ -27,8 +27,8 @@ class TrusteePublicKey:
     """What trustee i publishes in the key ceremony: K_{i,0..k-1}, κ_i and the proof."""
 
     index: int
-    coefficient_commitments: tuple[ElementModP, ...]
-    communication_key: ElementModP
+    coefficient_commitments: tuple[ElementModP, ...] = field(metadata=KEY)
+    communication_key: ElementModP = field(metadata=KEY)
     proof: SchnorrProof
 
     @property
@@ -51,7 +51,7 @@ class ElectionParameters:
     quorum: int
     parameter_base_hash: HashValue
     base_hash: HashValue
-    election_key: ElementModP
+    election_key: ElementModP = field(metadata=KEY)
     extended_base_hash: HashValue
 
 

@@ -224,14 +224,23 @@ def multiexp_raw(p: mpz, bases: Sequence[mpz], exps: Sequence[int]) -> mpz:
         for b, e in zip(bases, exps, strict=True):
             r = r * _powmod(b, e, p) % p
         return r
-    bits = max(int(e).bit_length() for e in exps)
+    ints = [int(e) for e in exps]
+    lengths = [e.bit_length() for e in ints]
+    bits = max(lengths)
     if bits == 0:
         return mpz(1)
+    short = [i for i, b in enumerate(lengths) if 3 * b <= bits]
+    if len(short) >= 6 and len(short) < n:
+        # Mixed sizes (64-bit batch weights beside 256-bit exponents): the upper windows
+        # would pay the bucket sums for the long terms alone, so split by size.
+        long_ = [i for i, b in enumerate(lengths) if 3 * b > bits]
+        a = multiexp_raw(p, [bases[i] for i in short], [ints[i] for i in short])
+        b = multiexp_raw(p, [bases[i] for i in long_], [ints[i] for i in long_])
+        return a * b % p
     # Choose the window c that minimises ceil(bits/c) * (n + 2^(c+1)).
     c = min(range(2, 17), key=lambda c: ((bits + c - 1) // c) * (n + (2 << c)))
     mask = (1 << c) - 1
     windows = (bits + c - 1) // c
-    ints = [int(e) for e in exps]
     acc = mpz(1)
     for wi in range(windows - 1, -1, -1):
         if wi != windows - 1:
@@ -309,14 +318,12 @@ class Group:
         return self._q(v)
 
     def range_and_residue(self, v: int) -> mpz:
-        """Steps 1–2 of parsing: 1 < v < p and (v/p) = 1; raises InvalidElement."""
+        """Steps 1–2 of parsing: 0 < v < p and (v/p) = 1; raises InvalidElement."""
         if isinstance(v, bool) or not isinstance(v, int | type(mpz(0))):
             raise InvalidElement(f"not an integer: {type(v).__name__}")
         x = mpz(v)
-        if not 1 < x < self.p:
-            # 1 is in the subgroup but is refused: no honest party publishes it except with
-            # negligible probability, and it makes keys and ciphertexts degenerate.
-            raise InvalidElement("element out of range (1, p)")
+        if not 0 < x < self.p:
+            raise InvalidElement("element out of range (0, p)")
         # Every subgroup element is a quadratic residue (r is even). The Jacobi symbol is
         # cheap (~20 µs) and removes the order-2 part that a batch test could miss.
         if gmpy2.jacobi(x, self.p) != 1:
@@ -324,7 +331,11 @@ class Group:
         return x
 
     def element(self, v: int) -> ElementModP:
-        """Parse an untrusted integer as a subgroup element: 1 < v < p and v^q = 1 mod p."""
+        """Parse an untrusted integer as a subgroup element: 0 < v < p and v^q = 1 mod p.
+
+        The identity 1 is a member (an empty tally is the ciphertext (1, 1)); where it would
+        be degenerate — keys — the codec refuses it (:data:`e2e.codec.KEY`).
+        """
         x = self.range_and_residue(v)
         if _powmod(x, self.q, self.p) != 1:
             raise InvalidElement("element is not in the order-q subgroup")

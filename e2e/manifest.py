@@ -13,6 +13,7 @@ limit L ≥ 1 (at most L options chosen; fewer, including none, is allowed).
 from __future__ import annotations
 
 import json
+import re
 import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
@@ -192,7 +193,12 @@ def manifest_from_json(text: str | bytes) -> Manifest:
     try:
         m = codec.from_document(raw, Manifest)
     except CodecError as e:
-        raise ManifestError(str(e).split(":", 1)[0].removeprefix("Manifest."), str(e)) from None
+        path, _, message = str(e).partition(": ")
+        path = path.removeprefix("Manifest").removeprefix(".")
+        named = re.match(r"(?:missing|unexpected) field '([^']+)'", message)
+        if named:  # name the field itself, not its parent object
+            path = f"{path}.{named.group(1)}" if path else named.group(1)
+        raise ManifestError(path or "(file)", message) from None
     return validate(m)
 
 

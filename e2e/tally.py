@@ -18,13 +18,16 @@ from e2e.codec import public
 from e2e.dlog import DiscreteLog
 from e2e.election import Election, TrusteePublicKey
 from e2e.elgamal import Ciphertext
-from e2e.errors import TohyoError, VerificationError
+from e2e.errors import VerificationError
 from e2e.group import ElementModP
 from e2e.threshold import combine_partials, public_share
 
 
-class QuorumError(TohyoError):
+class QuorumError(VerificationError):
     """Fewer than k trustees, or an unknown or repeated trustee."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, "decryptions")
 
 
 @public

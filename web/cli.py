@@ -97,5 +97,27 @@ def bench_core(group_name: str, proofs: int, repeat: int, json_file: str | None)
             json.dump({"machine": machine_info(), "group": group.name, "rows": rows}, f, indent=2)
 
 
+@bench.command("election")
+@click.option("--group", "group_name", type=click.Choice(sorted(GROUPS)), default="standard")
+@click.option("--ballots", default=400, show_default=True, help="Ballots in the batched run.")
+@click.option("--tally-ballots", default=100_000, show_default=True, help="Ballots to tally.")
+@click.option("--json", "json_file", type=click.Path(dir_okay=False), default=None)
+def bench_election(
+    group_name: str, ballots: int, tally_ballots: int, json_file: str | None
+) -> None:
+    """3×3 ballot encryption and verification, tally, decryption by 3 of 5 trustees."""
+    from benchmarks.core import format_rows, machine_info
+    from benchmarks.election import run_election
+    from web.demo import EXAMPLE, load_manifest
+
+    group = GROUPS[group_name]
+    click.echo(f"group: {group.name}")
+    rows = run_election(group, load_manifest(EXAMPLE), ballots, tally_ballots)
+    click.echo(format_rows(rows))
+    if json_file:
+        with open(json_file, "w", encoding="utf-8") as f:
+            json.dump({"machine": machine_info(), "group": group.name, "rows": rows}, f, indent=2)
+
+
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())

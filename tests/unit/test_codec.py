@@ -65,7 +65,7 @@ def test_bad_elements(group, proof_doc):
     w = 2 * group.p_bytes
     non_res = next(v for v in range(2, 100) if gmpy2.jacobi(v, group.p) == -1)
     outside = int(gmpy2.powmod(7, 2 * group.q, group.p))
-    for v in (0, 1, int(group.p) - 1, non_res, outside):
+    for v in (0, int(group.p) - 1, non_res, outside):
         bad = _mutate(data, _set(["alpha"], format(v, "X").rjust(w, "0")))
         with pytest.raises(InvalidElement, match="alpha"):
             codec.decode(bad, Ciphertext, group)
@@ -108,7 +108,7 @@ def test_bad_commitments_are_refused(group, proof_doc):
     data = codec.encode(pr)
     w = 2 * group.p_bytes
     non_res = next(v for v in range(2, 100) if gmpy2.jacobi(v, group.p) == -1)
-    for v in (0, 1, non_res, int(group.p)):
+    for v in (0, non_res, int(group.p)):
         bad = _mutate(data, _set(["commitments", 1, 0], format(v, "X").rjust(w, "0")))
         with pytest.raises(InvalidElement, match=r"commitments\[1\]\[0\]"):
             codec.decode(bad, RangeProof, group)
@@ -177,3 +177,18 @@ def test_group_mismatch_width(proof_doc):
     ct, _ = proof_doc
     with pytest.raises(CodecError, match="hex digits"):
         codec.decode(codec.encode(ct), Ciphertext, STANDARD)
+
+
+def test_identity_refused_as_a_key_accepted_elsewhere(group, rng):
+    from e2e.election import TrusteePublicKey
+    from e2e.hash import HashValue
+    from trustees.ceremony import new_trustee
+
+    _, pub = new_trustee(group, HashValue(bytes(32)), 1, 2, rng)
+    data = codec.encode(pub)
+    one = format(1, "X").rjust(2 * group.p_bytes, "0")
+    for path in (["communication_key"], ["coefficient_commitments", 1]):
+        with pytest.raises(InvalidElement, match="identity element is not a valid key"):
+            codec.decode(_mutate(data, _set(path, one)), TrusteePublicKey, group)
+    empty = Ciphertext(group.element(1), group.element(1))  # the tally of no ballot
+    assert codec.decode(codec.encode(empty), Ciphertext, group) == empty

@@ -1,0 +1,55 @@
+import json
+import pathlib
+
+import pytest
+
+from e2e.manifest import ManifestError, manifest_from_canonical, manifest_from_json
+
+EXAMPLE = pathlib.Path(__file__).resolve().parents[2] / "examples" / "tsukuba-2025.json"
+
+
+def _example():
+    return json.loads(EXAMPLE.read_text(encoding="utf-8"))
+
+
+def test_tsukuba_example():
+    m = manifest_from_json(EXAMPLE.read_text(encoding="utf-8"))
+    assert [c.title.ja for c in m.contests] == ["行政サービス", "モビリティ", "ヘルスケア"]
+    assert [len(c.options) for c in m.contests] == [3, 3, 3]
+    assert all(c.limit == 1 for c in m.contests)
+    assert m.eligibility.address_prefixes == ("茨城県つくば市",)
+    assert (m.trustees, m.quorum) == (5, 3)
+    assert m.start_time.isoformat() == "2025-02-20T00:00:00+09:00"
+    data = m.canonical_bytes()
+    assert "つくモビ".encode() in data  # published as written, not \\u escapes
+    assert manifest_from_canonical(data) == m
+
+
+@pytest.mark.parametrize(
+    ("edit", "field"),
+    [
+        (lambda m: m.pop("quorum"), "quorum"),
+        (lambda m: m["contests"][0].pop("limit"), "contests[0].limit"),
+        (lambda m: m.update(extra=1), "extra"),
+        (
+            lambda m: m["contests"][1]["options"][0].update(label="x"),
+            "contests[1].options[0].label",
+        ),
+        (lambda m: m.update(trustees="5"), "trustees"),
+        (lambda m: m["contests"][2].update(title={"ja": " x", "en": "y"}), "contests[2].title.ja"),
+        (lambda m: m.update(election_id="a\nb"), "election_id"),
+        (lambda m: m["eligibility"].update(address_prefixes=[]), "eligibility.address_prefixes"),
+    ],
+)
+def test_errors_name_the_field(edit, field):
+    m = _example()
+    edit(m)
+    with pytest.raises(ManifestError) as e:
+        manifest_from_json(json.dumps(m, ensure_ascii=False))
+    assert e.value.field == field
+
+
+def test_not_json():
+    for text in ("", "[]", "{"):
+        with pytest.raises(ManifestError):
+            manifest_from_json(text)
