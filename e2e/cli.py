@@ -15,7 +15,7 @@ from e2e.errors import ParseError, TohyoError
 from e2e.group import GROUPS, release_gil
 from e2e.manifest import manifest_from_canonical
 from e2e.record import read_record
-from e2e.verify import Report, ShardSummary, verify_record, verify_shard
+from e2e.verify import SHARD, Report, ShardSummary, verify_record, verify_shard
 
 _WORKER: Election | None = None
 
@@ -53,10 +53,12 @@ def run_verify(path: str, jobs: int, echo=click.echo, show_progress: bool | None
     if show_progress is None:
         show_progress = sys.stderr.isatty()
     mapper = process_map(jobs, files.manifest) if jobs > 1 and total > 0 else None
+    # Shards small enough that every process gets at least two, large enough to batch well.
+    shard = max(50, min(SHARD, -(-total // (2 * jobs))))
     if show_progress and total:
         with click.progressbar(length=total, label="ballots", file=sys.stderr) as bar:
-            return verify_record(files, mapper, bar.update)
-    return verify_record(files, mapper)
+            return verify_record(files, mapper, bar.update, shard=shard)
+    return verify_record(files, mapper, shard=shard)
 
 
 def print_report(report: Report, elapsed: float, echo=click.echo) -> None:  # noqa: ANN001

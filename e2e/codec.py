@@ -44,6 +44,8 @@ T = TypeVar("T")
 
 _REGISTRY: dict[str, type] = {}
 
+_HEX_DIGITS = b"0123456789ABCDEF"
+
 #: Field metadata for public keys (trustee coefficient commitments, communication keys, the
 #: election key): the identity element 1 is refused there, since a key equal to 1 would
 #: make every encryption to it readable. Elsewhere 1 is a legitimate member (docs D2).
@@ -95,12 +97,9 @@ def _hex(raw: Any, width: int, path: Path) -> int:
     if len(raw) != width:
         raise CodecError(f"{path()}: expected {width} hex digits, got {len(raw)}")
     # int(x, 16) alone would accept spaces, signs, "0x", "_" and lower case.
-    if not (raw.isascii() and raw.isalnum() and (raw.isupper() or raw.isdigit())):
+    if not raw.isascii() or raw.encode("ascii").translate(None, _HEX_DIGITS):
         raise CodecError(f"{path()}: not upper-case hexadecimal")
-    try:
-        return int(raw, 16)
-    except ValueError:
-        raise CodecError(f"{path()}: not upper-case hexadecimal") from None
+    return int(raw, 16)
 
 
 def _is_union(tp: Any) -> bool:

@@ -170,6 +170,7 @@ def verify_tally_inputs(
     map_shards: MapShards | None = None,
     progress: Callable[[int], None] | None = None,
     rng: Rng | None = None,
+    shard: int = SHARD,
 ) -> Verified:
     """Checks 1–6: everything up to and including the encrypted tally.
 
@@ -202,7 +203,7 @@ def verify_tally_inputs(
     report.checks.append(f"{len(publics)} trustee public keys and proofs; K = ∏ K_i; H_E")
 
     # 4. cast ballots, sharded
-    shards = shard_lines(files.ballots)
+    shards = shard_lines(files.ballots, shard)
     seen_ids: dict[bytes, str] = {}
     seen_codes: dict[bytes, str] = {}
     tally_acc: dict[tuple[int, int], tuple[int, int]] = {}
@@ -293,10 +294,11 @@ def verify_record(
     map_shards: MapShards | None = None,
     progress: Callable[[int], None] | None = None,
     rng: Rng | None = None,
+    shard: int = SHARD,
 ) -> Report:
     """Verify a whole record; returns a Report or raises naming the first failure."""
     rng = rng or SystemRng()
-    v = verify_tally_inputs(files, map_shards, progress, rng)
+    v = verify_tally_inputs(files, map_shards, progress, rng, shard)
     election, tally, report = v.election, v.tally, v.report
     group = election.group
 

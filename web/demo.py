@@ -210,10 +210,8 @@ def run_demo(
 
 
 def _absent(n: int, absent: int) -> set[int]:
-    # the absent trustees are the second, fourth, …: never all at one end
-    return set(
-        list(range(2, n + 1, 2))[:absent] + list(range(1, n + 1, 2))[: max(0, absent - n // 2)]
-    )
+    """Which trustees stay away: trustee 2 onwards, so the quorum is not simply 1..k."""
+    return set(range(2, 2 + absent)) if absent else set()
 
 
 def demo_defaults() -> dict[str, object]:
