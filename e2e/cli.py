@@ -49,7 +49,9 @@ def process_map(jobs: int, manifest: bytes):  # noqa: ANN201 (returns a MapShard
 def run_verify(path: str, jobs: int, echo=click.echo, show_progress: bool | None = None) -> Report:  # noqa: ANN001
     """Read and verify a record; prints progress on a terminal. Raises on failure."""
     files = read_record(path)
-    total = len(files.ballots)
+    total = len(files.ballots) + sum(
+        1 for e in files.board_entries or () if b'"kind":"ballot"' in e
+    )
     if show_progress is None:
         show_progress = sys.stderr.isatty()
     mapper = process_map(jobs, files.manifest) if jobs > 1 and total > 0 else None

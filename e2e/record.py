@@ -5,8 +5,11 @@ This is the only module of the core that touches files. Layout (docs/record.md):
     manifest.json               the canonical manifest (hashed into H_B)
     parameters.json             ElectionParameters: group, n, k, H_P, H_B, K, H_E
     trustees/trustee-<i>.json   TrusteePublicKey of each trustee
-    ballots.jsonl               the counted (cast) ballots, one EncryptedBallot per line
-    challenged.jsonl            challenged ballots with their revealed nonces
+    board/entries.jsonl         every bulletin-board entry in order (one leaf per line)
+    board/tree-heads.jsonl      the board's signed tree heads
+    board/key.json              the board's public signing key
+    ballots.jsonl               (records made without a board) the cast ballots
+    challenged.jsonl            (records made without a board) challenged ballots
     tally.json                  EncryptedTally
     decryptions/trustee-<i>.json PartialDecryption of each available trustee
     results.json                Results
@@ -42,6 +45,9 @@ class RecordFiles:
     tally: bytes
     decryptions: dict[str, bytes]
     results: bytes | None  # None before the trustees have decrypted
+    board_entries: list[bytes] | None = None  # board/entries.jsonl: every log entry
+    board_heads: list[bytes] | None = None  # board/tree-heads.jsonl: signed tree heads
+    board_key: bytes | None = None  # board/key.json: the board's public key
 
 
 def _lines(data: bytes) -> list[bytes]:
@@ -85,15 +91,19 @@ def read_record(path: str | os.PathLike[str]) -> RecordFiles:
     def folder(name: str) -> dict[str, bytes]:
         return {k: v for k, v in sorted(files.items()) if k.startswith(name + "/")}
 
+    board = "board/entries.jsonl" in files
     return RecordFiles(
         manifest=need("manifest.json"),
         parameters=need("parameters.json"),
         trustees=folder("trustees"),
-        ballots=_lines(need("ballots.jsonl")),
-        challenged=_lines(files.get("challenged.jsonl", b"")),
+        ballots=[] if board else _lines(need("ballots.jsonl")),
+        challenged=[] if board else _lines(files.get("challenged.jsonl", b"")),
         tally=need("tally.json"),
         decryptions=folder("decryptions"),
         results=files.get("results.json"),
+        board_entries=_lines(files["board/entries.jsonl"]) if board else None,
+        board_heads=_lines(need("board/tree-heads.jsonl")) if board else None,
+        board_key=need("board/key.json") if board else None,
     )
 
 

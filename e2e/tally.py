@@ -8,7 +8,7 @@ discrete logarithm. At least k trustees must take part; any k or more of n will 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 
 from e2e.ballot import EncryptedBallot
@@ -93,12 +93,22 @@ Products = dict[tuple[int, int], tuple[int, int]]
 
 
 def accumulate(
-    election: Election, ballots: Sequence[EncryptedBallot], acc: Products, counts: dict[int, int]
+    election: Election,
+    ballots: Iterable[EncryptedBallot | tuple[EncryptedBallot, Collection[int]]],
+    acc: Products,
+    counts: dict[int, int],
 ) -> None:
-    """Multiply ballots into running products per (contest, option); count per contest."""
+    """Multiply ballots into running products per (contest, option); count per contest.
+
+    An item may be a ballot (all its contests count) or (ballot, contests that count) —
+    with re-voting, a ballot counts only for the contests it was not superseded in.
+    """
     p = election.group.p
-    for ballot in ballots:
+    for item in ballots:
+        ballot, only = item if isinstance(item, tuple) else (item, None)
         for c in ballot.contests:
+            if only is not None and c.contest not in only:
+                continue
             counts[c.contest] = counts.get(c.contest, 0) + 1
             for s in c.selections:
                 a, b = acc.get((c.contest, s.option), (1, 1))
@@ -108,7 +118,10 @@ def accumulate(
                 )
 
 
-def aggregate(election: Election, ballots: Sequence[EncryptedBallot]) -> EncryptedTally:
+def aggregate(
+    election: Election,
+    ballots: Iterable[EncryptedBallot | tuple[EncryptedBallot, Collection[int]]],
+) -> EncryptedTally:
     """Multiply the counted ballots' ciphertexts per contest and option (§3.5)."""
     acc: Products = {}
     counts: dict[int, int] = {}

@@ -25,12 +25,23 @@ Checks, with the spec's Verification numbers:
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from e2e import codec
 from e2e.ballot import ChallengedBallot, EncryptedBallot, ballot_claims, verify_challenged
 from e2e.batch import verify_claims
+from e2e.board import (
+    KINDS,
+    BoardEntry,
+    BoardKey,
+    CastBallot,
+    TreeHead,
+    counted_contests,
+    verify_tree_head,
+)
 from e2e.dlog import DiscreteLog
 from e2e.election import (
     Election,
@@ -45,6 +56,7 @@ from e2e.election import (
 from e2e.errors import VerificationError
 from e2e.group import GROUPS, Group
 from e2e.manifest import Manifest, manifest_from_canonical
+from e2e.merkle import MerkleFrontier, leaf_hash
 from e2e.record import RecordFiles
 from e2e.rng import Rng, SystemRng
 from e2e.tally import (
@@ -73,6 +85,7 @@ class Report:
     ballots: int = 0
     challenged: int = 0
     proofs: int = 0
+    superseded: int = 0  # (ballot, contest) pairs replaced by a later ballot of the voter
     decrypting_trustees: tuple[int, ...] = ()
     results: Results | None = None
     checks: list[str] = field(default_factory=list)
@@ -122,18 +135,27 @@ def load_election(files: RecordFiles) -> tuple[Election, ElectionParameters, Man
     return Election(group, manifest, params.election_key), params, manifest
 
 
+BallotItem = tuple[bytes, tuple[int, ...] | None, frozenset[int] | None]
+"""A cast ballot to verify: its bytes, the contests the log said it covers (checked), and
+the contests it counts for under the re-vote rule (None: all of them)."""
+
+
 def verify_shard(
-    election: Election, lines: Sequence[bytes], rng: Rng | None = None
+    election: Election, items: Sequence[BallotItem], rng: Rng | None = None
 ) -> ShardSummary:
     """Parse and verify a shard of cast ballots in one batch; summarise it for the tally."""
-    ballots = codec.decode_many(list(lines), EncryptedBallot, election.group, rng)
+    ballots = codec.decode_many([b for b, _, _ in items], EncryptedBallot, election.group, rng)
     claims = []
-    for b in ballots:
+    counted = []
+    for b, (_, covers, counts_for) in zip(ballots, items, strict=True):
+        if covers is not None and tuple(c.contest for c in b.contests) != covers:
+            raise VerificationError("covers other contests than the log says", _name(b))
         claims.extend(ballot_claims(election, b))
+        counted.append((b, counts_for) if counts_for is not None else b)
     verify_claims(election.group, claims, rng)
     tally: Products = {}
     counts: dict[int, int] = {}
-    accumulate(election, ballots, tally, counts)
+    accumulate(election, counted, tally, counts)
     return ShardSummary(
         [bytes(b.ballot_id) for b in ballots],
         [bytes(b.confirmation_code) for b in ballots],
@@ -143,16 +165,132 @@ def verify_shard(
     )
 
 
-MapShards = Callable[[Election, list[list[bytes]]], Iterable[ShardSummary]]
+def _name(b: EncryptedBallot) -> str:
+    return f"ballot {b.ballot_id.hex_upper()[:16]}"
 
 
-def _serial_map(election: Election, shards: list[list[bytes]]) -> Iterable[ShardSummary]:
+MapShards = Callable[[Election, list[list[BallotItem]]], Iterable[ShardSummary]]
+
+
+def _serial_map(election: Election, shards: list[list[BallotItem]]) -> Iterable[ShardSummary]:
     for shard in shards:
         yield verify_shard(election, shard)
 
 
-def shard_lines(lines: Sequence[bytes], size: int = SHARD) -> list[list[bytes]]:
-    return [list(lines[i : i + size]) for i in range(0, len(lines), size)]
+def shard_lines(items: Sequence[BallotItem], size: int = SHARD) -> list[list[BallotItem]]:
+    return [list(items[i : i + size]) for i in range(0, len(items), size)]
+
+
+@dataclass
+class LogCheck:
+    """What the board's log gave: ballots to verify (with the re-vote rule), challenged."""
+
+    ballots: list[BallotItem]
+    challenged: list[bytes]
+    superseded: int
+    summary: str
+
+
+_CONTEST = re.compile(r'"contest":(\d+)')
+
+
+def check_log(files: RecordFiles, election: Election, manifest: Manifest) -> LogCheck:
+    """The board's log (DESIGN.md difference 6): entries in order, the Merkle tree rebuilt
+    from them, every signed tree head, setup entries equal to the record's files, events in
+    order, ballot times within the voting period, and the re-vote rule."""
+    assert files.board_entries is not None and files.board_heads is not None
+    key = codec.decode(files.board_key or b"", BoardKey)
+    raws = files.board_entries
+    entries = codec.decode_many(raws, BoardEntry)
+    heads = codec.decode_many(files.board_heads, TreeHead)
+    head_sizes = {h.size for h in heads}
+    if len(head_sizes) != len(heads):
+        raise VerificationError("two tree heads for the same size", "board")
+    roots: dict[int, bytes] = {}
+    tree = MerkleFrontier()
+    last_time = ""
+    for n, (raw, e) in enumerate(zip(raws, entries, strict=True)):
+        where = f"board entry {n}"
+        if e.index != n:
+            raise VerificationError(f"has index {e.index}: the log has a gap or a fork", where)
+        if e.kind not in KINDS:
+            raise VerificationError(f"unknown kind {e.kind!r}", where)
+        if e.time < last_time:
+            raise VerificationError("is older than the entry before it", where)
+        last_time = e.time
+        if (e.kind == "ballot") != bool(e.voter):
+            raise VerificationError("voter pseudonym present exactly on cast ballots", where)
+        tree.append(leaf_hash(raw))
+        if n + 1 in head_sizes:
+            roots[n + 1] = tree.root()
+    for h in sorted(heads, key=lambda h: h.size):
+        verify_tree_head(key, h)
+        if h.size not in roots:
+            raise VerificationError("is for a size the log never had", f"tree head {h.size}")
+        if bytes(h.root) != roots[h.size]:
+            raise VerificationError("root differs from the log's entries", f"tree head {h.size}")
+    # Heads are signed after their commit, possibly by several processes at once, so their
+    # times need not grow with their sizes; what matters is that all come from one log.
+    if not heads or max(head_sizes) != len(entries):
+        raise VerificationError("no signed tree head covers the whole log", "board")
+
+    # setup: manifest, trustees, parameters, then the open event
+    n_t = manifest.trustees
+    kinds = [e.kind for e in entries]
+    if kinds[: n_t + 2] != ["manifest"] + ["trustee"] * n_t + ["parameters"]:
+        raise VerificationError("does not start with manifest, trustee keys, parameters", "board")
+    if entries[0].payload.encode() != files.manifest:
+        raise VerificationError("manifest differs from manifest.json", "board entry 0")
+    trustee_files = sorted(files.trustees.values())
+    if sorted(e.payload.encode() for e in entries[1 : n_t + 1]) != trustee_files:
+        raise VerificationError("trustee keys differ from trustees/", "board")
+    if entries[n_t + 1].payload.encode() != files.parameters:
+        raise VerificationError("parameters differ from parameters.json", f"board entry {n_t + 1}")
+    events = [(e.index, json.loads(e.payload)["name"]) for e in entries if e.kind == "event"]
+    names = [name for _, name in events]
+    if names not in (["open"], ["open", "close"]):
+        raise VerificationError(f"events {names}: expected open, then close", "board")
+    opened = events[0][0]
+    closed = events[1][0] if len(events) > 1 else len(entries)
+    start, end = manifest.start_time, manifest.end_time
+    ballots: list[tuple[int, str, bytes, tuple[int, ...]]] = []
+    challenged: list[bytes] = []
+    for e in entries:
+        if e.kind in ("ballot", "challenged"):
+            where = f"board entry {e.index}"
+            if not opened < e.index < closed:
+                raise VerificationError("ballot outside the open period of the log", where)
+            if not start <= datetime.fromisoformat(e.time) <= end:
+                raise VerificationError("ballot received outside the voting period", where)
+            if e.kind == "ballot":
+                covers = tuple(int(x) for x in _CONTEST.findall(e.payload))
+                ballots.append((e.index, e.voter, e.payload.encode(), covers))
+            else:
+                challenged.append(e.payload.encode())
+        elif e.kind in ("tally", "decryption", "results") and e.index < closed:
+            raise VerificationError(
+                f"{e.kind} before the election closed", f"board entry {e.index}"
+            )
+    after = {
+        "tally": [e.payload.encode() for e in entries if e.kind == "tally"],
+        "decryption": sorted(e.payload.encode() for e in entries if e.kind == "decryption"),
+        "results": [e.payload.encode() for e in entries if e.kind == "results"],
+    }
+    if after["tally"] != [files.tally]:
+        raise VerificationError("tally.json is not the log's one tally entry", "board")
+    if after["decryption"] != sorted(files.decryptions.values()):
+        raise VerificationError("decryptions/ differ from the log's decryption entries", "board")
+    if files.results is not None and after["results"] != [files.results]:
+        raise VerificationError("results.json is not the log's results entry", "board")
+
+    rule = counted_contests(CastBallot(i, v, c) for i, v, _, c in ballots)
+    superseded = sum(len(c) - len(rule[i]) for i, _, _, c in ballots)
+    items: list[BallotItem] = [(data, c, rule[i]) for i, _, data, c in ballots]
+    summary = (
+        f"board log: {len(entries)} entries rebuilt into the Merkle tree, {len(heads)} signed "
+        f"tree heads, re-vote rule ({superseded} superseded ballot contests)"
+    )
+    return LogCheck(items, challenged, superseded, summary)
 
 
 @dataclass
@@ -202,8 +340,17 @@ def verify_tally_inputs(
         raise VerificationError("extended base hash H_E is wrong", "parameters")
     report.checks.append(f"{len(publics)} trustee public keys and proofs; K = ∏ K_i; H_E")
 
-    # 4. cast ballots, sharded
-    shards = shard_lines(files.ballots, shard)
+    # 4. cast ballots, sharded (from the board's log when the record has one)
+    if files.board_entries is not None:
+        log = check_log(files, election, manifest)
+        items: list[BallotItem] = log.ballots
+        challenged_lines = log.challenged
+        report.checks.append(log.summary)
+        report.superseded = log.superseded
+    else:
+        items = [(line, None, None) for line in files.ballots]
+        challenged_lines = files.challenged
+    shards = shard_lines(items, shard)
     seen_ids: dict[bytes, str] = {}
     seen_codes: dict[bytes, str] = {}
     tally_acc: dict[tuple[int, int], tuple[int, int]] = {}
@@ -232,7 +379,7 @@ def verify_tally_inputs(
     )
 
     # 5. challenged ballots
-    challenged = codec.decode_many(files.challenged, ChallengedBallot, group, rng)
+    challenged = codec.decode_many(challenged_lines, ChallengedBallot, group, rng)
     claims = []
     for cb in challenged:
         bid = bytes(cb.ballot.ballot_id)

@@ -9,6 +9,7 @@ import sys
 
 import click
 
+from bulletin.cli import board
 from e2e.cli import commands as e2e_commands
 from e2e.group import GROUPS
 from trustees.cli import trustee
@@ -23,6 +24,45 @@ def main() -> None:
 for _cmd in e2e_commands():
     main.add_command(_cmd)
 main.add_command(trustee)
+main.add_command(board)
+
+
+@main.command()
+@click.option("--db", default="sqlite:///board.db", show_default=True, help="SQLAlchemy URL.")
+@click.option("--key", default="board.key", show_default=True, help="Board signing key (PEM).")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--threads", default=8, show_default=True, type=int)
+@click.option(
+    "--tokens",
+    type=click.Path(exists=True, dir_okay=False),
+    default=None,
+    help='Test authenticator: JSON {"pseudonym_key": HEX, "tokens": {TOKEN: PERSON}}.',
+)
+@click.option(
+    "--clock-offset",
+    type=float,
+    default=0.0,
+    help="Seconds added to the clock (rehearsals outside the real voting period).",
+)
+def serve(
+    db: str, key: str, host: str, port: int, threads: int, tokens: str | None, clock_offset: float
+) -> None:
+    """Serve the board's HTTP API with a production WSGI server (waitress)."""
+    import waitress
+
+    from bulletin.auth import TokenAuthenticator
+    from bulletin.cli import open_board
+    from web.api import create_app
+    from web.demo import OffsetClock
+
+    auth = None
+    if tokens:
+        cfg = json.loads(pathlib.Path(tokens).read_text(encoding="utf-8"))
+        auth = TokenAuthenticator(bytes.fromhex(cfg["pseudonym_key"]), cfg["tokens"])
+    b = open_board(db, key, clock=OffsetClock(clock_offset), authenticator=auth)
+    click.echo(f"serving the board on http://{host}:{port}/api (state: {b.state()})")
+    waitress.serve(create_app(b), host=host, port=port, threads=threads, ident="tohyo")
 
 
 @main.command()
@@ -40,6 +80,7 @@ main.add_command(trustee)
     default=None,
     help="Manifest JSON (default: examples/tsukuba-2025.json).",
 )
+@click.option("--db", default=None, help="Board database URL (default: a temporary SQLite file).")
 def demo(
     voters: int,
     trustees: int,
@@ -50,8 +91,9 @@ def demo(
     group_name: str,
     jobs: int | None,
     manifest: str | None,
+    db: str | None,
 ) -> None:
-    """Run a whole simulated election, write its record to --out and verify it."""
+    """Run a whole simulated election through the board; export and verify its record."""
     from web.demo import EXAMPLE, load_manifest, run_demo
 
     if not 1 <= quorum <= trustees:
@@ -70,6 +112,7 @@ def demo(
         pathlib.Path(out),
         jobs or os.cpu_count() or 1,
         click.echo,
+        db,
     )
     sys.exit(0 if ok else 1)
 

@@ -1,0 +1,497 @@
+"""The bulletin board: setup, open/close, ballot acceptance, re-voting, receipts, export.
+
+Every state change is a log entry (:class:`e2e.board.BoardEntry`); nothing is updated or
+deleted. The board's state (open or closed, the election) is read back from the log.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import pathlib
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from sqlalchemy.exc import IntegrityError
+
+from bulletin import schema
+from bulletin.auth import Authenticator, Refusal
+from bulletin.batcher import ProofBatcher
+from bulletin.clock import Clock, SystemClock, iso
+from bulletin.store import Store
+from e2e import codec
+from e2e.ballot import ChallengedBallot, EncryptedBallot, ballot_claims, verify_challenged
+from e2e.batch import verify_claims
+from e2e.board import (
+    BoardEntry,
+    BoardEvent,
+    BoardKey,
+    CastBallot,
+    TreeHead,
+    TreeHeadBody,
+    counted_contests,
+    log_id,
+)
+from e2e.election import Election, ElectionParameters, TrusteePublicKey, check_trustee_keys
+from e2e.errors import ParseError, TohyoError, VerificationError
+from e2e.group import GROUPS
+from e2e.hash import HashValue
+from e2e.manifest import Manifest, manifest_from_canonical
+from e2e.merkle import consistency_proof, inclusion_proof
+from e2e.tally import (
+    EncryptedTally,
+    PartialDecryption,
+    Results,
+    aggregate,
+    check_quorum,
+    combine,
+    partial_claims,
+    trustee_commitments,
+)
+
+
+class BoardError(TohyoError):
+    """An administrative step is not possible (wrong state, inconsistent setup)."""
+
+
+def new_signing_key(path: str | os.PathLike[str]) -> BoardKey:
+    """Create the board's Ed25519 signing key (PEM, mode 0600); returns its public key."""
+    key = Ed25519PrivateKey.generate()
+    pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    p = pathlib.Path(path)
+    fd = os.open(p, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as f:
+        f.write(pem)
+    return public_key_of(key)
+
+
+def load_signing_key(path: str | os.PathLike[str]) -> Ed25519PrivateKey:
+    key = serialization.load_pem_private_key(pathlib.Path(path).read_bytes(), password=None)
+    if not isinstance(key, Ed25519PrivateKey):
+        raise BoardError("the board key must be an Ed25519 key")
+    return key
+
+
+def public_key_of(key: Ed25519PrivateKey) -> BoardKey:
+    raw = key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    return BoardKey(HashValue(raw))
+
+
+def _ct_digest(ballot: EncryptedBallot) -> bytes:
+    """A digest of all the ballot's ciphertexts: the same ciphertexts under a new id or
+    code are still a copy (ballot-copying attack)."""
+    h = hashlib.sha256()
+    for c in ballot.contests:
+        for s in c.selections:
+            h.update(s.ciphertext.alpha.to_bytes())
+            h.update(s.ciphertext.beta.to_bytes())
+    return h.digest()
+
+
+class Board:
+    """One election's bulletin board over a :class:`Store`."""
+
+    def __init__(
+        self,
+        store: Store,
+        signing_key: Ed25519PrivateKey,
+        clock: Clock | None = None,
+        authenticator: Authenticator | None = None,
+    ) -> None:
+        self.store = store
+        self.key = signing_key
+        self.public = public_key_of(signing_key)
+        self.log = log_id(self.public)
+        self.clock = clock or SystemClock()
+        self.authenticator = authenticator
+        self._election: Election | None = None
+        self._batcher: ProofBatcher | None = None
+
+    # --- the election, as set up on the log ------------------------------------------------
+
+    @property
+    def election(self) -> Election:
+        if self._election is None:
+            setup = {k: [] for k in ("manifest", "parameters")}
+            for _, kind, data in self.store.kinds(["manifest", "parameters"]):
+                setup[kind].append(entry_payload(data))
+            if not setup["manifest"] or not setup["parameters"]:
+                raise BoardError("the board has no election yet (tohyo board init)")
+            manifest = manifest_from_canonical(setup["manifest"][0])
+            params_raw = setup["parameters"][0]
+            group = GROUPS[json.loads(params_raw)["group"]]
+            params = codec.decode(params_raw, ElectionParameters, group)
+            self._election = Election(group, manifest, params.election_key)
+        return self._election
+
+    @property
+    def manifest(self) -> Manifest:
+        return self.election.manifest
+
+    @property
+    def batcher(self) -> ProofBatcher:
+        if self._batcher is None:
+            self._batcher = ProofBatcher(self.election.group)
+        return self._batcher
+
+    def publics(self) -> list[TrusteePublicKey]:
+        g = self.election.group
+        return [
+            codec.decode(entry_payload(d), TrusteePublicKey, g)
+            for _, _, d in self.store.kinds(["trustee"])
+        ]
+
+    # --- appending -------------------------------------------------------------------------
+
+    def _append(self, conn: Any, kind: str, payload: bytes, voter: str = "") -> tuple[int, bytes]:
+        now = iso(self.clock.now())
+
+        def make(index: int) -> bytes:
+            return codec.encode(BoardEntry(index, kind, now, voter, payload.decode("utf-8")))
+
+        a = self.store.append(conn, kind, make, now)
+        return a.index, a.root
+
+    def sign_head(self, size: int, root: bytes) -> TreeHead:
+        body = TreeHeadBody(self.log, size, HashValue(root), iso(self.clock.now()))
+        sig = self.key.sign(codec.encode(body)).hex().upper()
+        head = TreeHead(body.log, body.size, body.root, body.time, sig)
+        self.store.add_tree_head(size, codec.encode(head))
+        return head
+
+    def post(self, kind: str, payload: bytes) -> int:
+        """Append an administrative entry and sign the new head."""
+        with self.store.write() as conn:
+            index, root = self._append(conn, kind, payload)
+        self.sign_head(index + 1, root)
+        return index
+
+    # --- administration --------------------------------------------------------------------
+
+    def setup(
+        self,
+        manifest: bytes,
+        parameters: bytes,
+        trustees: Sequence[bytes],
+    ) -> None:
+        """Post the election: manifest, trustee public keys, parameters (checked first)."""
+        if self.store.size():
+            raise BoardError("the board already holds an election")
+        m = manifest_from_canonical(manifest)
+        group_name = json.loads(parameters).get("group")
+        if group_name not in GROUPS:
+            raise BoardError(f"unknown group {group_name!r}")
+        group = GROUPS[group_name]
+        params = codec.decode(parameters, ElectionParameters, group)
+        publics = codec.decode_many(list(trustees), TrusteePublicKey, group)
+        election = Election(group, m, params.election_key)
+        check_trustee_keys(group, election.h_p, m.trustees, m.quorum, publics)
+        if election.parameters() != params:
+            raise BoardError("parameters.json does not match the manifest and the trustee keys")
+        with self.store.write() as conn:
+            self._append(conn, "manifest", manifest)
+            for t in sorted(publics, key=lambda t: t.index):
+                self._append(conn, "trustee", codec.encode(t))
+            index, root = self._append(conn, "parameters", parameters)
+        self.sign_head(index + 1, root)
+
+    def state(self) -> str:
+        """``setup`` (no election), ``ready``, ``open``, ``closed``."""
+        if not self.store.size():
+            return "setup"
+        last = self.store.last_event()
+        if last is None:
+            return "ready"
+        event = json.loads(entry_payload(last[1]))["name"]
+        return "open" if event == "open" else "closed"
+
+    def open(self) -> int:
+        if self.state() != "ready":
+            raise BoardError(f"cannot open: the board is {self.state()}")
+        return self.post("event", codec.encode(BoardEvent("open")))
+
+    def close(self) -> int:
+        if self.state() != "open":
+            raise BoardError(f"cannot close: the board is {self.state()}")
+        return self.post("event", codec.encode(BoardEvent("close")))
+
+    def is_open_at(self, when: datetime) -> bool:
+        m = self.manifest
+        return self.state() == "open" and m.start_time <= when <= m.end_time
+
+    # --- voters ----------------------------------------------------------------------------
+
+    def _parse_submission(self, body: bytes | Mapping[str, Any], field: str) -> tuple[Any, Any]:
+        if isinstance(body, bytes | bytearray):
+            try:
+                body = json.loads(body)
+            except (ValueError, UnicodeDecodeError):
+                raise Refusal("malformed", "not JSON") from None
+        if not isinstance(body, Mapping) or field not in body:
+            raise Refusal("malformed", f"expected an object with {field!r}")
+        return body[field], body.get("auth", {})
+
+    def submit(self, body: bytes | Mapping[str, Any]) -> dict[str, Any]:
+        """Accept a cast ballot, or raise Refusal with the reason. Returns the receipt."""
+        raw, auth = self._parse_submission(body, "ballot")
+        election = self.election
+        try:
+            ballot = codec.from_document(raw, EncryptedBallot, election.group)
+        except ParseError as e:
+            raise Refusal("malformed", str(e)) from None
+        data = codec.encode(ballot)
+        digest = hashlib.sha256(data).digest()
+        if self.authenticator is None:
+            raise Refusal("unauthenticated", "no authenticator configured")
+        voter = self.authenticator.authenticate(auth, digest)
+        first = self._retry(digest, voter, bytes(ballot.ballot_id))
+        if first is not None:
+            return first
+        if not self.is_open_at(self.clock.now()):
+            raise Refusal("not_open")
+        try:
+            claims = ballot_claims(election, ballot)
+        except VerificationError as e:
+            raise Refusal("invalid_ballot", e.reason) from None
+        try:
+            self.batcher.check(claims)
+        except VerificationError as e:
+            raise Refusal("invalid_proof", str(e)) from None
+        return self._record_ballot("ballot", ballot, data, digest, voter, _ct_digest(ballot))
+
+    def submit_challenged(self, body: bytes | Mapping[str, Any]) -> dict[str, Any]:
+        """Post a challenged ballot (with its revealed nonce); it never counts."""
+        raw, _ = self._parse_submission(body, "challenged")
+        election = self.election
+        try:
+            cb = codec.from_document(raw, ChallengedBallot, election.group)
+        except ParseError as e:
+            raise Refusal("malformed", str(e)) from None
+        data = codec.encode(cb)
+        digest = hashlib.sha256(data).digest()
+        first = self._retry(digest, "", bytes(cb.ballot.ballot_id))
+        if first is not None:
+            return first
+        if not self.is_open_at(self.clock.now()):
+            raise Refusal("not_open")
+        try:
+            claims = ballot_claims(election, cb.ballot)
+            verify_challenged(election, cb)
+        except VerificationError as e:
+            raise Refusal("invalid_ballot", e.reason) from None
+        try:
+            self.batcher.check(claims)
+        except VerificationError as e:
+            raise Refusal("invalid_proof", str(e)) from None
+        return self._record_ballot("challenged", cb.ballot, data, digest, "", _ct_digest(cb.ballot))
+
+    def _retry(self, digest: bytes, voter: str, ballot_id: bytes) -> dict[str, Any] | None:
+        """The same submission again (a network retry): the first receipt, nothing added."""
+        row = self.store.ballot_by("submission", digest)
+        if row is not None:
+            if row.voter != voter:
+                raise Refusal("copy", "this ballot was cast by another voter")
+            return self.receipt_for(row.entry)
+        if self.store.ballot_by("ballot_id", ballot_id) is not None:
+            raise Refusal("copy", "a ballot with this id is already on the board")
+        return None
+
+    def _record_ballot(
+        self,
+        kind: str,
+        ballot: EncryptedBallot,
+        payload: bytes,
+        digest: bytes,
+        voter: str,
+        ct_digest: bytes,
+    ) -> dict[str, Any]:
+        try:
+            with self.store.write() as conn:
+                index, root = self._append(conn, kind, payload, voter)
+                conn.execute(
+                    schema.ballots.insert().values(
+                        entry=index,
+                        kind=kind,
+                        ballot_id=bytes(ballot.ballot_id),
+                        code=bytes(ballot.confirmation_code),
+                        ct_digest=ct_digest,
+                        submission=digest,
+                        voter=voter,
+                    )
+                )
+        except IntegrityError:
+            # A concurrent duplicate: if it is this very submission, answer with its receipt.
+            first = self._retry(digest, voter, bytes(ballot.ballot_id))
+            if first is not None:
+                return first
+            raise Refusal(
+                "copy", "same confirmation code or ciphertexts as a ballot on the board"
+            ) from None
+        head = self.sign_head(index + 1, root)
+        return self._receipt(index, bytes(ballot.confirmation_code), head)
+
+    # --- receipts and proofs ---------------------------------------------------------------
+
+    def _receipt(self, index: int, code: bytes, head: TreeHead) -> dict[str, Any]:
+        proof = self.store.with_reader(
+            lambda conn: inclusion_proof(
+                index, head.size, lambda lv, i: self.store.node(conn, lv, i)
+            )
+        )
+        return {
+            "entry": index,
+            "confirmation_code": code.hex().upper(),
+            "tree_head": codec.to_document(head),
+            "inclusion_proof": [h.hex().upper() for h in proof],
+        }
+
+    def latest_head(self) -> TreeHead:
+        data = self.store.tree_head()
+        if data is None:
+            raise BoardError("the board has no tree head yet")
+        return codec.decode(data, TreeHead)
+
+    def receipt_for(self, index: int) -> dict[str, Any]:
+        """A receipt for an entry, with a fresh inclusion proof against the latest head."""
+        row = self.store.entry(index)
+        if row is None:
+            raise Refusal("not_found")
+        entry = codec.decode(row, BoardEntry)
+        code = b""
+        if entry.kind in ("ballot", "challenged"):
+            doc = json.loads(entry.payload)
+            ballot = doc["ballot"] if entry.kind == "challenged" else doc
+            code = bytes.fromhex(ballot["confirmation_code"])
+        return self._receipt(index, code, self.latest_head())
+
+    def receipt_by_code(self, code_hex: str) -> dict[str, Any]:
+        try:
+            code = bytes.fromhex(code_hex)
+        except ValueError:
+            raise Refusal("malformed", "a confirmation code is 64 hex digits") from None
+        row = self.store.ballot_by("code", code)
+        if row is None:
+            raise Refusal("not_found")
+        return self.receipt_for(row.entry)
+
+    def consistency(self, first: int, second: int) -> list[bytes]:
+        if not 0 < first <= second <= self.store.size():
+            raise Refusal("malformed", "need 0 < first <= second <= log size")
+        return self.store.with_reader(
+            lambda conn: consistency_proof(
+                first, second, lambda lv, i: self.store.node(conn, lv, i)
+            )
+        )
+
+    # --- after voting ----------------------------------------------------------------------
+
+    def cast_ballots(self) -> list[tuple[int, str, EncryptedBallot]]:
+        g = self.election.group
+        rows = self.store.kinds(["ballot"])
+        entries = [codec.decode(d, BoardEntry) for _, _, d in rows]
+        ballots = codec.decode_many(
+            [e.payload.encode("utf-8") for e in entries], EncryptedBallot, g
+        )
+        return [(e.index, e.voter, b) for e, b in zip(entries, ballots, strict=True)]
+
+    def counted(self) -> list[tuple[EncryptedBallot, frozenset[int]]]:
+        """The re-vote rule applied to the log: each cast ballot with its counted contests."""
+        cast = self.cast_ballots()
+        rule = counted_contests(
+            CastBallot(i, v, tuple(c.contest for c in b.contests)) for i, v, b in cast
+        )
+        return [(b, rule[i]) for i, _, b in cast]
+
+    def post_tally(self) -> EncryptedTally:
+        if self.state() != "closed":
+            raise BoardError("the tally comes after the election is closed")
+        if self.store.kinds(["tally"]):
+            raise BoardError("the tally is already on the board")
+        tally = aggregate(self.election, self.counted())
+        self.post("tally", codec.encode(tally))
+        return tally
+
+    def tally(self) -> EncryptedTally:
+        rows = self.store.kinds(["tally"])
+        if not rows:
+            raise BoardError("no tally on the board yet (tohyo board close)")
+        return codec.decode(entry_payload(rows[0][2]), EncryptedTally, self.election.group)
+
+    def post_decryption(self, data: bytes) -> int:
+        """Accept a trustee's partial decryption after checking its proofs."""
+        election = self.election
+        partial = codec.decode(data, PartialDecryption, election.group)
+        done = {
+            codec.decode(entry_payload(d), PartialDecryption, election.group).trustee
+            for _, _, d in self.store.kinds(["decryption"])
+        }
+        if partial.trustee in done:
+            raise BoardError(f"trustee {partial.trustee} has already posted a decryption")
+        if not 1 <= partial.trustee <= election.manifest.trustees:
+            raise BoardError(f"trustee {partial.trustee} is not one of this election's trustees")
+        verify_claims(
+            election.group,
+            partial_claims(election, self.tally(), partial, trustee_commitments(self.publics())),
+        )
+        return self.post("decryption", codec.encode(partial))
+
+    def post_results(self) -> Results:
+        election = self.election
+        partials = [
+            codec.decode(entry_payload(d), PartialDecryption, election.group)
+            for _, _, d in self.store.kinds(["decryption"])
+        ]
+        check_quorum(election, [p.trustee for p in partials])
+        results = combine(election, self.tally(), partials)
+        self.post("results", codec.encode(results))
+        return results
+
+
+def entry_payload(data: bytes) -> bytes:
+    """The payload bytes of a stored entry."""
+    return codec.decode(data, BoardEntry).payload.encode("utf-8")
+
+
+def export_record(board: Board, out: str | os.PathLike[str]) -> pathlib.Path:
+    """Write the election record (docs/record.md) from the board: every entry in order, every
+    signed tree head, the board's public key, and the files the verifier reads."""
+    root = pathlib.Path(out)
+    (root / "board").mkdir(parents=True, exist_ok=True)
+    (root / "trustees").mkdir(exist_ok=True)
+    (root / "decryptions").mkdir(exist_ok=True)
+    g = board.election.group
+    with open(root / "board" / "entries.jsonl", "wb") as f:
+        start = 0
+        while True:
+            rows = board.store.entries(start, 1000)
+            if not rows:
+                break
+            for _, kind, data in rows:
+                f.write(data + b"\n")
+                payload = entry_payload(data)
+                if kind == "manifest":
+                    (root / "manifest.json").write_bytes(payload)
+                elif kind == "parameters":
+                    (root / "parameters.json").write_bytes(payload)
+                elif kind == "trustee":
+                    t = codec.decode(payload, TrusteePublicKey, g)
+                    (root / "trustees" / f"trustee-{t.index}.json").write_bytes(payload)
+                elif kind == "tally":
+                    (root / "tally.json").write_bytes(payload)
+                elif kind == "decryption":
+                    d = codec.decode(payload, PartialDecryption, g)
+                    (root / "decryptions" / f"trustee-{d.trustee}.json").write_bytes(payload)
+                elif kind == "results":
+                    (root / "results.json").write_bytes(payload)
+            start = rows[-1][0] + 1
+    with open(root / "board" / "tree-heads.jsonl", "wb") as f:
+        for data in board.store.tree_heads():
+            f.write(data + b"\n")
+    (root / "board" / "key.json").write_bytes(codec.encode(board.public))
+    return root

@@ -1,0 +1,154 @@
+"""``tohyo board …``: the administrator's commands for the bulletin board."""
+
+from __future__ import annotations
+
+import json
+import pathlib
+import sys
+from collections.abc import Callable
+from typing import Any
+
+import click
+
+from bulletin.board import Board, export_record, load_signing_key, new_signing_key
+from bulletin.store import Store, make_engine, migrate
+from e2e.errors import TohyoError
+
+DEFAULT_DB = "sqlite:///board.db"
+
+
+def _guard(fn: Callable[..., Any]) -> Callable[..., Any]:
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except (TohyoError, OSError) as e:
+            click.echo(f"error: {e}", err=True)
+            sys.exit(2)
+
+    wrapper.__name__ = fn.__name__
+    wrapper.__doc__ = fn.__doc__
+    return wrapper
+
+
+def open_board(db: str, key: str, **kwargs: Any) -> Board:
+    engine = make_engine(db)
+    migrate(engine)
+    return Board(Store(engine), load_signing_key(key), **kwargs)
+
+
+db_option = click.option("--db", default=DEFAULT_DB, show_default=True, help="SQLAlchemy URL.")
+key_option = click.option(
+    "--key", default="board.key", show_default=True, help="The board's Ed25519 signing key (PEM)."
+)
+
+
+@click.group()
+def board() -> None:
+    """The bulletin board: init, open, close, status, tally, export."""
+
+
+@board.command()
+@db_option
+@key_option
+@click.option(
+    "--record",
+    required=True,
+    type=click.Path(exists=True, file_okay=False),
+    help="The record started by `tohyo trustee joint-key`.",
+)
+@_guard
+def init(db: str, key: str, record: str) -> None:
+    """Create the board's key (if missing) and post the election from the ceremony."""
+    if not pathlib.Path(key).exists():
+        new_signing_key(key)
+        click.echo(f"created the board signing key {key} (keep it private)")
+    b = open_board(db, key)
+    root = pathlib.Path(record)
+    trustees = [p.read_bytes() for p in sorted((root / "trustees").glob("trustee-*.json"))]
+    b.setup(
+        (root / "manifest.json").read_bytes(), (root / "parameters.json").read_bytes(), trustees
+    )
+    click.echo(
+        f"election {b.manifest.election_id} posted; "
+        f"board public key {b.public.public_key.hex_upper()}"
+    )
+
+
+@board.command("open")
+@db_option
+@key_option
+@_guard
+def open_(db: str, key: str) -> None:
+    """Open the election for ballots."""
+    index = open_board(db, key).open()
+    click.echo(f"opened (entry {index})")
+
+
+@board.command()
+@db_option
+@key_option
+@_guard
+def close(db: str, key: str) -> None:
+    """Close the election and post the encrypted tally of the counted ballots."""
+    b = open_board(db, key)
+    index = b.close()
+    tally = b.post_tally()
+    click.echo(
+        f"closed (entry {index}); tally of {[c.ballots for c in tally.contests]} ballots posted"
+    )
+
+
+@board.command()
+@db_option
+@key_option
+@_guard
+def status(db: str, key: str) -> None:
+    """Print the board's state, size and latest signed tree head."""
+    b = open_board(db, key)
+    head = b.latest_head() if b.store.size() else None
+    click.echo(
+        json.dumps(
+            {
+                "state": b.state(),
+                "entries": b.store.size(),
+                "tree_head": {"size": head.size, "root": head.root.hex_upper(), "time": head.time}
+                if head
+                else None,
+            },
+            indent=1,
+        )
+    )
+
+
+@board.command("post-decryption")
+@db_option
+@key_option
+@click.argument("files", nargs=-1, type=click.Path(exists=True, dir_okay=False))
+@_guard
+def post_decryption(db: str, key: str, files: tuple[str, ...]) -> None:
+    """Post trustees' partial decryptions (their proofs are checked first)."""
+    b = open_board(db, key)
+    for f in files:
+        click.echo(f"{f}: entry {b.post_decryption(pathlib.Path(f).read_bytes())}")
+
+
+@board.command()
+@db_option
+@key_option
+@_guard
+def results(db: str, key: str) -> None:
+    """Combine a quorum of posted partial decryptions and post the results."""
+    r = open_board(db, key).post_results()
+    for c in r.contests:
+        click.echo(f"{c.contest}: " + ", ".join(f"{o.option} {o.votes}" for o in c.options))
+
+
+@board.command()
+@db_option
+@key_option
+@click.argument("out", type=click.Path(file_okay=False))
+@_guard
+def export(db: str, key: str, out: str) -> None:
+    """Write the election record to OUT."""
+    root = export_record(open_board(db, key), out)
+    click.echo(f"record written to {root}")

@@ -1,0 +1,230 @@
+"""The board's storage: one linear, insert-only log on SQLite (WAL) or PostgreSQL.
+
+Appends are serialised by the database: on SQLite the transaction starts with
+``BEGIN IMMEDIATE`` (one writer at a time, across processes), on PostgreSQL it locks the
+single ``log_lock`` row. The entry index is the primary key, so even a broken lock could
+not fork the log: a second writer of the same index fails and retries. A receipt is given
+only after the commit; a process killed mid-append leaves the previous log intact.
+"""
+
+from __future__ import annotations
+
+import json
+import pathlib
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Connection, Engine, create_engine, event, func, select
+from sqlalchemy.exc import IntegrityError, OperationalError
+
+from bulletin import schema
+from e2e.merkle import EMPTY_ROOT, leaf_hash, node_hash
+
+MIGRATIONS = pathlib.Path(__file__).resolve().parent / "migrations"
+
+
+def make_engine(url: str) -> Engine:
+    """An engine for ``sqlite:///path`` or ``postgresql+psycopg://…``."""
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"timeout": 60, "check_same_thread": False})
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_setup(dbapi_conn: Any, _: Any) -> None:
+            dbapi_conn.isolation_level = None  # we issue BEGIN ourselves
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA synchronous=FULL")  # a receipt survives a power cut
+            cur.execute("PRAGMA busy_timeout=60000")
+            cur.close()
+
+        @event.listens_for(engine, "begin")
+        def _sqlite_begin(conn: Connection) -> None:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+        return engine
+    return create_engine(url, pool_pre_ping=True)
+
+
+def migrate(engine: Engine) -> None:
+    """Bring the schema to the latest Alembic revision."""
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "head")
+
+
+@dataclass(frozen=True)
+class Appended:
+    index: int
+    size: int
+    root: bytes
+
+
+def frontier_root(frontier: Sequence[bytes]) -> bytes:
+    """Root of the tree whose perfect subtrees (largest first) are ``frontier``."""
+    if not frontier:
+        return EMPTY_ROOT
+    r = frontier[-1]
+    for h in reversed(frontier[:-1]):
+        r = node_hash(h, r)
+    return r
+
+
+class Store:
+    """Database access for one board (one election)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.postgres = engine.dialect.name == "postgresql"
+
+    @contextmanager
+    def write(self) -> Iterator[Connection]:
+        """A write transaction that holds the log's append lock."""
+        with self.engine.begin() as conn:
+            if self.postgres:
+                conn.execute(select(schema.log_lock.c.id).with_for_update())
+            yield conn
+
+    def tip(self, conn: Connection) -> tuple[int, list[bytes]]:
+        """(size, frontier) of the log as this transaction sees it."""
+        row = conn.execute(
+            select(schema.entries.c.idx, schema.entries.c.frontier)
+            .order_by(schema.entries.c.idx.desc())
+            .limit(1)
+        ).first()
+        if row is None:
+            return 0, []
+        return row.idx + 1, [bytes.fromhex(h) for h in json.loads(row.frontier)]
+
+    def append(
+        self,
+        conn: Connection,
+        kind: str,
+        make_data: Callable[[int], bytes],
+        received_at: str,
+    ) -> Appended:
+        """Append one entry (inside a write transaction); ``make_data(index)`` gives its bytes."""
+        size, frontier = self.tip(conn)
+        index = size
+        data = make_data(index)
+        cur = leaf_hash(data)
+        level = 0
+        new_nodes = []
+        n = index + 1
+        # Merge equal-height subtrees from the right: one hash per trailing 1-bit of index.
+        while n % (2 << level) == 0:
+            cur = node_hash(frontier.pop(), cur)
+            level += 1
+            new_nodes.append({"level": level, "pos": (n >> level) - 1, "hash": cur})
+        frontier.append(cur)
+        conn.execute(
+            schema.entries.insert().values(
+                idx=index,
+                kind=kind,
+                data=data,
+                leaf=leaf_hash(data),
+                frontier=json.dumps([h.hex() for h in frontier]),
+                received_at=received_at,
+            )
+        )
+        if new_nodes:
+            conn.execute(schema.nodes.insert(), new_nodes)
+        return Appended(index, index + 1, frontier_root(frontier))
+
+    # --- reads --------------------------------------------------------------------------
+
+    def size(self) -> int:
+        with self.engine.connect() as conn:
+            return int(conn.execute(select(func.count()).select_from(schema.entries)).scalar_one())
+
+    def entry(self, index: int) -> bytes | None:
+        with self.engine.connect() as conn:
+            return conn.execute(
+                select(schema.entries.c.data).where(schema.entries.c.idx == index)
+            ).scalar_one_or_none()
+
+    def entries(self, start: int, limit: int) -> list[tuple[int, str, bytes]]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(schema.entries.c.idx, schema.entries.c.kind, schema.entries.c.data)
+                .where(schema.entries.c.idx >= start)
+                .order_by(schema.entries.c.idx)
+                .limit(limit)
+            ).all()
+        return [(r.idx, r.kind, r.data) for r in rows]
+
+    def kinds(self, kinds: Sequence[str]) -> list[tuple[int, str, bytes]]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(schema.entries.c.idx, schema.entries.c.kind, schema.entries.c.data)
+                .where(schema.entries.c.kind.in_(kinds))
+                .order_by(schema.entries.c.idx)
+            ).all()
+        return [(r.idx, r.kind, r.data) for r in rows]
+
+    def last_event(self) -> tuple[int, bytes] | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                select(schema.entries.c.idx, schema.entries.c.data)
+                .where(schema.entries.c.kind == "event")
+                .order_by(schema.entries.c.idx.desc())
+                .limit(1)
+            ).first()
+        return (row.idx, row.data) if row else None
+
+    def node(self, conn: Connection, level: int, index: int) -> bytes:
+        """The hash of the perfect subtree (level, index) — e2e.merkle's ``get_node``: a
+        leaf hash at level 0, a stored node above; one indexed lookup."""
+        if level == 0:
+            return conn.execute(
+                select(schema.entries.c.leaf).where(schema.entries.c.idx == index)
+            ).scalar_one()
+        return conn.execute(
+            select(schema.nodes.c.hash).where(
+                schema.nodes.c.level == level, schema.nodes.c.pos == index
+            )
+        ).scalar_one()
+
+    def with_reader(self, fn: Callable[[Connection], Any]) -> Any:
+        with self.engine.connect() as conn:
+            return fn(conn)
+
+    # --- tree heads and the ballot index --------------------------------------------------
+
+    def add_tree_head(self, size: int, data: bytes) -> None:
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(schema.tree_heads.insert().values(size=size, data=data))
+        except IntegrityError:
+            pass  # another worker signed this size already; both heads are valid
+
+    def tree_head(self, size: int | None = None) -> bytes | None:
+        q = select(schema.tree_heads.c.data)
+        q = (
+            q.where(schema.tree_heads.c.size == size)
+            if size is not None
+            else q.order_by(schema.tree_heads.c.size.desc()).limit(1)
+        )
+        with self.engine.connect() as conn:
+            return conn.execute(q).scalar_one_or_none()
+
+    def tree_heads(self) -> list[bytes]:
+        with self.engine.connect() as conn:
+            return list(
+                conn.execute(
+                    select(schema.tree_heads.c.data).order_by(schema.tree_heads.c.size)
+                ).scalars()
+            )
+
+    def ballot_by(self, column: str, value: bytes) -> Any:
+        col = getattr(schema.ballots.c, column)
+        with self.engine.connect() as conn:
+            return conn.execute(select(schema.ballots).where(col == value)).first()
+
+
+__all__ = ["Store", "make_engine", "migrate", "OperationalError", "IntegrityError"]

@@ -1,0 +1,146 @@
+"""The bulletin board's public objects and rules, pure (DESIGN.md differences 4 and 6).
+
+* :class:`BoardEntry` — one leaf of the transparency log. Its canonical bytes are the leaf
+  data: leaf hash = SHA-256(0x00 ∥ bytes) (RFC 9162 §2.1.1, :mod:`e2e.merkle`).
+* :class:`TreeHead` — a signed tree head: the log's size, root and time, signed by the
+  board's Ed25519 key over the canonical bytes of :class:`TreeHeadBody`.
+* :func:`counted_contests` — the re-vote rule: for each voter (pseudonym) and contest, the
+  voter's last cast ballot that covers the contest counts; challenged ballots never count.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+from e2e import codec
+from e2e.codec import public
+from e2e.errors import VerificationError
+from e2e.hash import HashValue
+
+#: Entry kinds, in the order an election produces them.
+KINDS = (
+    "manifest",  # payload: Manifest
+    "trustee",  # payload: TrusteePublicKey
+    "parameters",  # payload: ElectionParameters
+    "event",  # payload: BoardEvent ("open", "close")
+    "ballot",  # payload: EncryptedBallot; voter: pseudonym
+    "challenged",  # payload: ChallengedBallot
+    "tally",  # payload: EncryptedTally
+    "decryption",  # payload: PartialDecryption
+    "results",  # payload: Results
+)
+
+
+@public
+@dataclass(frozen=True)
+class BoardEvent:
+    """An election event on the log: ``open`` or ``close``."""
+
+    name: str
+
+
+@public
+@dataclass(frozen=True)
+class BoardEntry:
+    """One log entry. ``payload`` is the canonical JSON document of the entry's object;
+    ``voter`` is the voter's pseudonym for a cast ballot and empty otherwise."""
+
+    index: int
+    kind: str
+    time: str  # ISO 8601, UTC, e.g. 2025-03-01T03:00:00.123456+00:00
+    voter: str
+    payload: str
+
+
+@public
+@dataclass(frozen=True)
+class TreeHeadBody:
+    """What the board signs: the log's key id, size, root hash and time."""
+
+    log: HashValue  # SHA-256 of the board's raw Ed25519 public key
+    size: int
+    root: HashValue
+    time: str
+
+
+@public
+@dataclass(frozen=True)
+class TreeHead:
+    """A signed tree head (STH)."""
+
+    log: HashValue
+    size: int
+    root: HashValue
+    time: str
+    signature: str  # Ed25519 signature over encode(TreeHeadBody(...)), 128 upper-case hex
+
+    def body(self) -> TreeHeadBody:
+        return TreeHeadBody(self.log, self.size, self.root, self.time)
+
+
+@public
+@dataclass(frozen=True)
+class BoardKey:
+    """The board's public signing key (raw 32-byte Ed25519), published with the record."""
+
+    public_key: HashValue
+
+
+def log_id(key: BoardKey) -> HashValue:
+    """The log's identifier: SHA-256 of the raw public key (as in RFC 9162's log ID)."""
+    return HashValue(hashlib.sha256(bytes(key.public_key)).digest())
+
+
+def verify_tree_head(key: BoardKey, head: TreeHead) -> None:
+    """Check the Ed25519 signature of a tree head; raises VerificationError."""
+    where = f"tree head {head.size}"
+    if head.log != log_id(key):
+        raise VerificationError("signed by another log", where)
+    try:
+        sig = bytes.fromhex(head.signature)
+        if len(sig) != 64 or head.signature != head.signature.upper():
+            raise ValueError
+        Ed25519PublicKey.from_public_bytes(bytes(key.public_key)).verify(
+            sig, codec.encode(head.body())
+        )
+    except (ValueError, InvalidSignature):
+        raise VerificationError("signature does not verify", where) from None
+
+
+@dataclass(frozen=True)
+class CastBallot:
+    """A cast ballot's place in the log: entry index, voter pseudonym, covered contests."""
+
+    entry: int
+    voter: str
+    contests: tuple[int, ...]
+
+
+def counted_contests(ballots: Iterable[CastBallot]) -> dict[int, frozenset[int]]:
+    """The re-vote rule: entry index → the contests for which that ballot counts.
+
+    For each (voter, contest), the cast ballot with the highest entry index that covers
+    the contest counts; every other ballot of that voter is superseded for that contest.
+    A ballot superseded for all its contests maps to the empty set.
+    """
+    last: dict[tuple[str, int], int] = {}
+    entries: list[CastBallot] = sorted(ballots, key=lambda b: b.entry)
+    for b in entries:
+        for c in b.contests:
+            last[(b.voter, c)] = b.entry
+    out: dict[int, set[int]] = {b.entry: set() for b in entries}
+    for (_, contest), entry in last.items():
+        out[entry].add(contest)
+    return {k: frozenset(v) for k, v in out.items()}
+
+
+def superseded(ballots: Iterable[CastBallot]) -> Mapping[int, frozenset[int]]:
+    """Entry index → the contests for which that ballot was superseded by a later one."""
+    items = list(ballots)
+    counted = counted_contests(items)
+    return {b.entry: frozenset(set(b.contests) - counted[b.entry]) for b in items}

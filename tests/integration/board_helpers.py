@@ -1,0 +1,77 @@
+"""A small election on a board, shared by the board tests (TEST group, 3 trustees, k = 2)."""
+
+from __future__ import annotations
+
+import json
+import pathlib
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+
+from bulletin.auth import TokenAuthenticator
+from bulletin.board import Board, load_signing_key, new_signing_key
+from bulletin.clock import FixedClock
+from bulletin.store import Store, make_engine, migrate
+from e2e import codec
+from e2e.ballot import encrypt_ballot
+from e2e.election import Election, base_hash
+from e2e.group import TEST
+from e2e.manifest import manifest_from_json
+from e2e.rng import DeterministicRng
+from trustees.ceremony import TrusteeSecrets, run_ceremony
+
+EXAMPLE = pathlib.Path(__file__).resolve().parents[2] / "examples" / "tsukuba-2025.json"
+KEY = b"pseudonym key for tests"
+TOKENS = {f"token-{i}": f"person-{i}" for i in range(50)}
+
+
+@dataclass
+class Setup:
+    board: Board
+    election: Election
+    secrets: list[TrusteeSecrets]
+    clock: FixedClock
+    key_path: pathlib.Path
+    db: str
+
+
+def make_board(db: str, tmp: pathlib.Path, open_it: bool = True, seed: str = "board") -> Setup:
+    manifest = replace(
+        manifest_from_json(EXAMPLE.read_text(encoding="utf-8")), trustees=3, quorum=2
+    )
+    rng = DeterministicRng(seed)
+    h_p, _ = base_hash(TEST, manifest)
+    secrets, publics = run_ceremony(TEST, h_p, 3, 2, rng)
+    election = Election(TEST, manifest, TEST.product(t.key for t in publics))
+    key_path = tmp / "board.key"
+    if not key_path.exists():
+        new_signing_key(key_path)
+    engine = make_engine(db)
+    migrate(engine)
+    clock = FixedClock(manifest.start_time + timedelta(days=2))
+    board = Board(Store(engine), load_signing_key(key_path), clock, TokenAuthenticator(KEY, TOKENS))
+    board.setup(
+        manifest.canonical_bytes(),
+        codec.encode(election.parameters()),
+        [codec.encode(t) for t in publics],
+    )
+    if open_it:
+        board.open()
+    return Setup(board, election, secrets, clock, key_path, db)
+
+
+def ballot_doc(election: Election, choices: dict, seed: str) -> dict:
+    ballot, _ = encrypt_ballot(election, choices, DeterministicRng(seed))
+    return codec.to_document(ballot)
+
+
+def submission(election: Election, choices: dict, token: str, seed: str) -> bytes:
+    return json.dumps(
+        {"ballot": ballot_doc(election, choices, seed), "auth": {"token": token}}
+    ).encode()
+
+
+def later(clock: FixedClock, seconds: float = 1.0) -> None:
+    clock.set(clock.now() + timedelta(seconds=seconds))
+
+
+__all__ = ["datetime", "make_board", "submission", "ballot_doc", "later", "Setup"]

@@ -1,0 +1,194 @@
+"""The bulletin board on SQLite and on a real PostgreSQL: acceptance, refusals, re-voting,
+receipts and proofs, export and verification."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+import pytest
+
+from bulletin.auth import Refusal
+from bulletin.board import BoardError, export_record
+from e2e import codec
+from e2e.board import TreeHead, verify_tree_head
+from e2e.errors import VerificationError
+from e2e.merkle import LogProofError, leaf_hash, verify_consistency, verify_inclusion
+from e2e.record import read_record
+from e2e.tally import trustee_commitments
+from e2e.threshold import public_share
+from e2e.verify import verify_record
+from tests.integration.board_helpers import ballot_doc, later, make_board, submission
+from trustees.decrypt import partial_decrypt
+
+C1 = {"gyosei": ["internet-voting"], "mobility": ["tsukumobi"], "healthcare": []}
+
+
+def _check_receipt(board, receipt):
+    head = codec.from_document(receipt["tree_head"], TreeHead)
+    verify_tree_head(board.public, head)
+    data = board.store.entry(receipt["entry"])
+    proof = [bytes.fromhex(h) for h in receipt["inclusion_proof"]]
+    verify_inclusion(receipt["entry"], head.size, leaf_hash(data), proof, bytes(head.root))
+    return head
+
+
+def test_accept_receipt_and_proofs(db_url, tmp_path):
+    s = make_board(db_url, tmp_path)
+    b = s.board
+    first = b.submit(submission(s.election, C1, "token-1", "v1"))
+    head1 = _check_receipt(b, first)
+    later(s.clock)
+    second = b.submit(submission(s.election, {"mobility": []}, "token-2", "v2"))
+    head2 = _check_receipt(b, second)
+    assert second["entry"] == first["entry"] + 1
+    # a fresh inclusion proof for the first ballot against the latest head
+    fresh = b.receipt_by_code(first["confirmation_code"])
+    assert _check_receipt(b, fresh).size == head2.size
+    # consistency between the two heads
+    proof = b.consistency(head1.size, head2.size)
+    verify_consistency(head1.size, head2.size, bytes(head1.root), bytes(head2.root), proof)
+    with pytest.raises(LogProofError):
+        verify_consistency(head1.size, head2.size, bytes(head2.root), bytes(head1.root), proof)
+
+
+def test_retry_returns_the_first_receipt(db_url, tmp_path):
+    s = make_board(db_url, tmp_path)
+    body = submission(s.election, C1, "token-1", "retry")
+    r1 = s.board.submit(body)
+    size = s.board.store.size()
+    r2 = s.board.submit(body)
+    assert r2["entry"] == r1["entry"] and s.board.store.size() == size
+
+
+def _refused(fn, code):
+    with pytest.raises(Refusal) as e:
+        fn()
+    assert e.value.code == code, e.value
+    return e.value
+
+
+def test_each_refusal(db_url, tmp_path):
+    s = make_board(db_url, tmp_path, open_it=False)
+    b, el = s.board, s.election
+    body = submission(el, C1, "token-1", "r1")
+    _refused(lambda: b.submit(body), "not_open")  # not opened yet
+    b.open()
+    _refused(lambda: b.submit(b"{not json"), "malformed")
+    _refused(lambda: b.submit(b"[]"), "malformed")
+    _refused(lambda: b.submit({"ballot": {"format": "tohyo/1"}}), "malformed")
+    doc = ballot_doc(el, C1, "r2")
+    lower = json.loads(json.dumps(doc))
+    lower["contests"][0]["selections"][0]["ciphertext"]["alpha"] = lower["contests"][0][
+        "selections"
+    ][0]["ciphertext"]["alpha"].lower()
+    _refused(lambda: b.submit({"ballot": lower, "auth": {"token": "token-1"}}), "malformed")
+    _refused(lambda: b.submit({"ballot": doc, "auth": {"token": "nobody"}}), "unauthenticated")
+    _refused(lambda: b.submit({"ballot": doc}), "unauthenticated")
+    bad = json.loads(json.dumps(doc))
+    r = bad["contests"][1]["selections"][2]["proof"]["responses"]
+    r[0] = format(int(r[0], 16) ^ 1, "X").rjust(len(r[0]), "0")
+    e = _refused(lambda: b.submit({"ballot": bad, "auth": {"token": "token-1"}}), "invalid_proof")
+    assert "contest 2 option 3" in e.detail  # the bad proof is named
+    wrong_code = json.loads(json.dumps(doc))
+    wrong_code["confirmation_code"] = "00" * 32
+    _refused(
+        lambda: b.submit({"ballot": wrong_code, "auth": {"token": "token-1"}}), "invalid_ballot"
+    )
+    b.submit({"ballot": doc, "auth": {"token": "token-1"}})
+    # the same ballot under another voter: a copy
+    _refused(lambda: b.submit({"ballot": doc, "auth": {"token": "token-2"}}), "copy")
+    # the election period is checked against the injected clock
+    s.clock.set(el.manifest.end_time + timedelta(seconds=1))
+    _refused(lambda: b.submit(submission(el, C1, "token-3", "r3")), "not_open")
+    s.clock.set(el.manifest.start_time + timedelta(days=3))
+    b.close()
+    _refused(lambda: b.submit(submission(el, C1, "token-3", "r4")), "not_open")
+    with pytest.raises(BoardError):
+        b.open()
+
+
+def test_revoting_counts_the_last_ballot_per_contest(db_url, tmp_path):
+    s = make_board(db_url, tmp_path)
+    b, el = s.board, s.election
+    b.submit(submission(el, {"gyosei": ["internet-voting"]}, "token-1", "a"))
+    later(s.clock)
+    b.submit(submission(el, {"mobility": ["tsukumobi"]}, "token-1", "b"))  # category 2
+    later(s.clock)
+    b.submit(submission(el, {"gyosei": ["digital-counter"]}, "token-1", "c"))  # re-vote 1
+    later(s.clock)
+    b.submit(submission(el, {"gyosei": ["ai-citizen-voice"]}, "token-2", "d"))
+    counted = [(tuple(c.contest for c in bal.contests), sorted(cs)) for bal, cs in b.counted()]
+    assert counted == [((1,), []), ((2,), [2]), ((1,), [1]), ((1,), [1])]
+    b.close()
+    tally = b.post_tally()
+    assert [c.ballots for c in tally.contests] == [2, 1, 0]
+    commitments = trustee_commitments(b.publics())
+    for sec in s.secrets[:2]:
+        x = public_share(el.group, commitments, sec.index)
+        from e2e.rng import DeterministicRng
+
+        b.post_decryption(codec.encode(partial_decrypt(el, tally, sec, x, DeterministicRng("d"))))
+    results = b.post_results()
+    votes = {(c.contest, o.option): o.votes for c in results.contests for o in c.options}
+    assert votes[("gyosei", "internet-voting")] == 0  # superseded by the re-vote
+    assert votes[("gyosei", "digital-counter")] == 1
+    assert votes[("gyosei", "ai-citizen-voice")] == 1
+    assert votes[("mobility", "tsukumobi")] == 1  # not erased by the category-1 re-vote
+    record = export_record(b, tmp_path / "record")
+    report = verify_record(read_record(record))
+    assert report.superseded == 1 and report.ballots == 4
+
+
+def test_export_verifies_and_tampering_is_caught(db_url, tmp_path):
+    s = make_board(db_url, tmp_path)
+    b, el = s.board, s.election
+    for i in range(5):
+        b.submit(submission(el, C1, f"token-{i}", f"e{i}"))
+        later(s.clock)
+    b.close()
+    tally = b.post_tally()
+    commitments = trustee_commitments(b.publics())
+    from e2e.rng import DeterministicRng
+
+    for sec in s.secrets[1:]:
+        x = public_share(el.group, commitments, sec.index)
+        b.post_decryption(codec.encode(partial_decrypt(el, tally, sec, x, DeterministicRng("x"))))
+    b.post_results()
+    root = export_record(b, tmp_path / "rec")
+    verify_record(read_record(root))
+
+    entries = (root / "board" / "entries.jsonl").read_bytes().split(b"\n")[:-1]
+    heads = (root / "board" / "tree-heads.jsonl").read_bytes()
+
+    def with_entries(lines):
+        (root / "board" / "entries.jsonl").write_bytes(b"".join(x + b"\n" for x in lines))
+
+    # an entry removed (gap): names the entry
+    with_entries(entries[:7] + entries[8:])
+    with pytest.raises(VerificationError, match="board entry 7"):
+        verify_record(read_record(root))
+    # an entry rewritten with a valid-looking document: the signed heads no longer match
+    doc = json.loads(entries[7])
+    doc["time"] = doc["time"].replace("T", "T")[:-1] + "1"
+    with_entries(entries[:7] + [codec.dumps(doc)] + entries[8:])
+    with pytest.raises(VerificationError, match="tree head"):
+        verify_record(read_record(root))
+    with_entries(entries)
+    # a forged tree head signature
+    lines = heads.split(b"\n")[:-1]
+    h = json.loads(lines[-1])
+    h["signature"] = ("00" if h["signature"][:2] != "00" else "11") + h["signature"][2:]
+    (root / "board" / "tree-heads.jsonl").write_bytes(
+        b"\n".join(lines[:-1] + [codec.dumps(h)]) + b"\n"
+    )
+    with pytest.raises(VerificationError, match="signature"):
+        verify_record(read_record(root))
+    (root / "board" / "tree-heads.jsonl").write_bytes(heads)
+    verify_record(read_record(root))
+
+
+def test_setup_refuses_inconsistent_parameters(db_url, tmp_path):
+    s = make_board(db_url, tmp_path)
+    with pytest.raises(BoardError):
+        s.board.setup(b"", b"", [])
