@@ -213,13 +213,16 @@ class Store:
         with self.engine.connect() as conn:
             return conn.execute(q).scalar_one_or_none()
 
-    def tree_heads(self) -> list[bytes]:
+    def tree_heads(self, from_size: int = 0, limit: int | None = None) -> list[bytes]:
+        q = (
+            select(schema.tree_heads.c.data)
+            .where(schema.tree_heads.c.size >= from_size)
+            .order_by(schema.tree_heads.c.size)
+        )
+        if limit is not None:
+            q = q.limit(limit)
         with self.engine.connect() as conn:
-            return list(
-                conn.execute(
-                    select(schema.tree_heads.c.data).order_by(schema.tree_heads.c.size)
-                ).scalars()
-            )
+            return list(conn.execute(q).scalars())
 
     def ballot_by(self, column: str, value: bytes) -> Any:
         col = getattr(schema.ballots.c, column)

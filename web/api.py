@@ -112,6 +112,14 @@ def latest_head() -> Any:
     return jsonify(codec.to_document(_board().latest_head()))
 
 
+@api.get("/tree-heads")
+def tree_heads() -> Any:
+    start = _int_arg("from_size", 0)
+    limit = _int_arg("limit", 100, 1, 1000)
+    rows = _board().store.tree_heads(start, limit)
+    return jsonify({"tree_heads": [json.loads(d) for d in rows]})
+
+
 @api.get("/tree-heads/<int:size>")
 def tree_head(size: int) -> Any:
     data = _board().store.tree_head(size)

@@ -199,3 +199,53 @@ def test_init_refuses_bad_input(tmp_path, small_manifest):
 def test_verify_exit_codes(tmp_path):
     r = run("verify", tmp_path, ok=False)
     assert r.exit_code == 1 and "no manifest.json" in r.output
+
+
+def test_board_commands(tmp_path, small_manifest, monkeypatch):
+    """tohyo board init/open/status/close/export around a ceremony made by files."""
+    monkeypatch.setattr(keystore, "SCRYPT_N", 2**10)
+    pw = tmp_path / "pw"
+    pw.write_text("correct horse battery staple\n", encoding="utf-8")
+    pubs = []
+    for i in (1, 2, 3):
+        run(
+            "trustee",
+            "init",
+            "--manifest",
+            small_manifest,
+            "--index",
+            i,
+            "--dir",
+            tmp_path / "k",
+            "--group",
+            "test",
+            "--passphrase-file",
+            pw,
+        )
+        pubs += ["--public", tmp_path / "k" / f"trustee-{i}.public.json"]
+    record = tmp_path / "start"
+    run(
+        "trustee",
+        "joint-key",
+        "--manifest",
+        small_manifest,
+        *pubs,
+        "--record",
+        record,
+        "--group",
+        "test",
+    )
+    db = f"sqlite:///{tmp_path / 'board.db'}"
+    key = tmp_path / "board.key"
+    out = run("board", "init", "--db", db, "--key", key, "--record", record).output
+    assert "posted" in out and key.exists()
+    assert json.loads(run("board", "status", "--db", db, "--key", key).output)["state"] == "ready"
+    run("board", "open", "--db", db, "--key", key)
+    r = run("board", "open", "--db", db, "--key", key, ok=False)
+    assert r.exit_code == 2 and "cannot open" in r.output
+    assert json.loads(run("board", "status", "--db", db, "--key", key).output)["state"] == "open"
+    out = run("board", "close", "--db", db, "--key", key).output
+    assert "tally" in out
+    run("board", "export", "--db", db, "--key", key, tmp_path / "rec")
+    assert (tmp_path / "rec" / "board" / "entries.jsonl").exists()
+    assert (tmp_path / "rec" / "tally.json").exists()

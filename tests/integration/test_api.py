@@ -1,0 +1,156 @@
+"""The board's HTTP JSON API: every error is JSON with a 4xx status, never a stack trace."""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+import urllib.error
+import urllib.request
+
+import pytest
+
+from e2e import codec
+from e2e.board import TreeHead, verify_tree_head
+from e2e.merkle import leaf_hash, verify_consistency, verify_inclusion
+from tests.integration.board_helpers import make_board, submission
+from web.api import MAX_BODY, create_app
+
+C = {"gyosei": ["internet-voting"], "mobility": [], "healthcare": ["emergency-info"]}
+
+
+@pytest.fixture
+def setup(tmp_path):
+    return make_board(f"sqlite:///{tmp_path / 'b.db'}", tmp_path)
+
+
+@pytest.fixture
+def client(setup):
+    return create_app(setup.board).test_client()
+
+
+def _json_error(resp, status, code):
+    assert resp.status_code == status, resp.get_data(as_text=True)
+    body = resp.get_json()
+    assert body["error"] == code
+    assert body["message"]["ja"] and body["message"]["en"]
+    assert "Traceback" not in resp.get_data(as_text=True)
+    return body
+
+
+def test_submit_and_read_back(setup, client):
+    body = submission(setup.election, C, "token-1", "api")
+    resp = client.post("/api/ballots", data=body, content_type="application/json")
+    assert resp.status_code == 201
+    receipt = resp.get_json()
+    head = codec.from_document(receipt["tree_head"], TreeHead)
+    verify_tree_head(setup.board.public, head)
+    entries = client.get(f"/api/entries?start={receipt['entry']}&limit=1").get_json()
+    leaf = codec.dumps(entries["entries"][0])
+    verify_inclusion(
+        receipt["entry"],
+        head.size,
+        leaf_hash(leaf),
+        [bytes.fromhex(h) for h in receipt["inclusion_proof"]],
+        bytes(head.root),
+    )
+    again = client.get(f"/api/receipts/{receipt['confirmation_code']}").get_json()
+    assert again["entry"] == receipt["entry"]
+    info = client.get("/api/election").get_json()
+    assert (
+        info["state"] == "open" and info["manifest"]["contests"][1]["title"]["ja"] == "モビリティ"
+    )
+    latest = client.get("/api/tree-heads/latest").get_json()
+    first = client.get("/api/tree-heads?limit=1").get_json()["tree_heads"][0]
+    old = client.get(f"/api/tree-heads/{first['size']}").get_json()
+    assert old == first
+    proof = client.get(f"/api/consistency?first={old['size']}&second={latest['size']}").get_json()
+    proof = proof["proof"]
+    verify_consistency(
+        old["size"],
+        latest["size"],
+        bytes.fromhex(old["root"]),
+        bytes.fromhex(latest["root"]),
+        [bytes.fromhex(h) for h in proof],
+    )
+    page = client.get("/api/entries?start=0&limit=2").get_json()
+    assert [e["index"] for e in page["entries"]] == [0, 1] and page["next"] == 2
+
+
+def test_errors_are_json_4xx(setup, client):
+    post = client.post
+    _json_error(post("/api/ballots", data=b"{", content_type="application/json"), 400, "malformed")
+    _json_error(
+        post("/api/ballots", data=b"[1]", content_type="application/json"), 400, "malformed"
+    )
+    _json_error(post("/api/ballots", data=b"{}", content_type="text/plain"), 400, "malformed")
+    _json_error(
+        post("/api/ballots", data=b"x" * (MAX_BODY + 1), content_type="application/json"),
+        413,
+        "too_large",
+    )
+    body = json.loads(submission(setup.election, C, "nobody", "api2"))
+    _json_error(post("/api/ballots", json=body), 401, "unauthenticated")
+    _json_error(client.get("/api/receipts/" + "00" * 32), 404, "not_found")
+    _json_error(client.get("/api/receipts/xyz"), 400, "malformed")
+    _json_error(client.get("/api/entries?start=-1"), 400, "malformed")
+    _json_error(client.get("/api/entries?limit=100000"), 400, "malformed")
+    _json_error(client.get("/api/consistency?first=5&second=2"), 400, "malformed")
+    _json_error(client.get("/api/tree-heads/999999"), 404, "not_found")
+    _json_error(client.get("/api/results"), 404, "not_found")
+    _json_error(client.get("/api/nothing"), 404, "not_found")
+    _json_error(client.delete("/api/ballots"), 405, "malformed")
+    ok = post("/api/ballots", json=json.loads(submission(setup.election, C, "token-2", "a3")))
+    assert ok.status_code == 201
+    _json_error(
+        post(
+            "/api/ballots",
+            json={
+                "ballot": json.loads(submission(setup.election, C, "token-3", "a3"))["ballot"],
+                "auth": {"token": "token-4"},
+            },
+        ),
+        409,
+        "copy",
+    )
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_served_by_waitress_over_loopback(setup):
+    import waitress.server
+
+    port = _free_port()
+    server = waitress.server.create_server(
+        create_app(setup.board), host="127.0.0.1", port=port, threads=4
+    )
+    t = threading.Thread(target=server.run, daemon=True)
+    t.start()
+    try:
+        url = f"http://127.0.0.1:{port}/api"
+        for _ in range(100):
+            try:
+                urllib.request.urlopen(f"{url}/tree-heads/latest", timeout=5)
+                break
+            except OSError:
+                time.sleep(0.05)
+        req = urllib.request.Request(
+            f"{url}/ballots",
+            data=submission(setup.election, C, "token-5", "w"),
+            headers={"Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(req, timeout=30) as resp:
+            assert resp.status == 201 and json.loads(resp.read())["entry"] >= 0
+        bad = urllib.request.Request(
+            f"{url}/ballots", data=b"{", headers={"Content-Type": "application/json"}
+        )
+        with pytest.raises(urllib.error.HTTPError) as e:
+            urllib.request.urlopen(bad, timeout=30)
+        assert e.value.code == 400 and json.loads(e.value.read())["error"] == "malformed"
+    finally:
+        server.close()
