@@ -162,5 +162,39 @@ def bench_election(
             json.dump({"machine": machine_info(), "group": group.name, "rows": rows}, f, indent=2)
 
 
+@bench.command("board")
+@click.option("--group", "group_name", type=click.Choice(sorted(GROUPS)), default="standard")
+@click.option("--db", default=None, help="Database URL (default: a temporary SQLite file).")
+@click.option("--ballots", default=600, show_default=True)
+@click.option("--clients", default=50, show_default=True)
+@click.option("--workers", default=2, show_default=True, help="Server processes.")
+@click.option("--json", "json_file", type=click.Path(dir_okay=False), default=None)
+def bench_board(
+    group_name: str, db: str | None, ballots: int, clients: int, workers: int, json_file: str | None
+) -> None:
+    """Accepted ballots per second over HTTP with concurrent clients; p50/p99 latency."""
+    from benchmarks.board import run_board
+    from benchmarks.core import machine_info
+    from web.demo import EXAMPLE
+
+    r = run_board(str(EXAMPLE), group_name, db, ballots, clients, workers)
+    click.echo(json.dumps(r, indent=1))
+    if json_file:
+        with open(json_file, "w", encoding="utf-8") as f:
+            json.dump({"machine": machine_info(), "board": r}, f, indent=2)
+
+
+@bench.command("log")
+@click.option("--db", default=None, help="Database URL (default: a temporary SQLite file).")
+@click.option("--max", "max_size", default=100_000, show_default=True, help="Largest log size.")
+def bench_log(db: str | None, max_size: int) -> None:
+    """Append cost and proof sizes as the log grows (10^3 … --max entries)."""
+    from benchmarks.board import run_log
+
+    sizes = tuple(10**k for k in range(3, 8) if 10**k <= max_size)
+    for row in run_log(db, sizes):
+        click.echo(json.dumps(row))
+
+
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())

@@ -1,0 +1,237 @@
+"""Bulletin-board benchmarks: ``tohyo bench board`` and ``tohyo bench log``.
+
+* board: accepted ballots per second over HTTP with C concurrent clients against W
+  ``waitress`` server processes on one database (SQLite or PostgreSQL), with full
+  verification, and the p50/p99 latency. Ballots are encrypted beforehand (not timed).
+* log: the cost of one append (its own transaction) and the size and time of inclusion
+  and consistency proofs as the log grows (built in bulk between measurements).
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import multiprocessing
+import os
+import queue
+import socket
+import statistics
+import tempfile
+import threading
+import time
+from dataclasses import replace
+from datetime import timedelta
+from typing import Any
+
+from bulletin.auth import TokenAuthenticator
+from bulletin.board import Board, load_signing_key, new_signing_key
+from bulletin.clock import FixedClock
+from bulletin.store import Store, make_engine, migrate
+from e2e import codec
+from e2e.ballot import encrypt_ballot
+from e2e.election import Election, base_hash
+from e2e.group import GROUPS
+from e2e.manifest import manifest_from_json
+from e2e.rng import SystemRng
+from trustees.ceremony import run_ceremony
+
+PSEUDONYM_KEY = b"bench"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _serve(db: str, key: str, when: str, port: int, threads: int, voters: int) -> None:
+    import datetime as _dt
+
+    import waitress
+
+    from web.api import create_app
+
+    tokens = {f"t{i}": f"p{i}" for i in range(voters)}
+    board = Board(
+        Store(make_engine(db)),
+        load_signing_key(key),
+        FixedClock(_dt.datetime.fromisoformat(when)),
+        TokenAuthenticator(PSEUDONYM_KEY, tokens),
+    )
+    board.election  # noqa: B018 (load the election and build its tables before serving)
+    waitress.serve(create_app(board), host="127.0.0.1", port=port, threads=threads, _quiet=True)
+
+
+_ELECTION: Election | None = None
+
+
+def _enc_init(group: str, manifest: bytes, key: str) -> None:
+    global _ELECTION
+    from e2e.manifest import manifest_from_canonical
+
+    g = GROUPS[group]
+    _ELECTION = Election(g, manifest_from_canonical(manifest), g.element(int(key, 16)))
+
+
+def _enc(i: int) -> bytes:
+    assert _ELECTION is not None
+    choices = {"gyosei": ["internet-voting"], "mobility": ["tsukumobi"], "healthcare": []}
+    ballot, _ = encrypt_ballot(_ELECTION, choices, SystemRng())
+    return json.dumps({"ballot": codec.to_document(ballot), "auth": {"token": f"t{i}"}}).encode()
+
+
+def run_board(
+    manifest_path: str,
+    group_name: str = "standard",
+    db: str | None = None,
+    ballots: int = 600,
+    clients: int = 50,
+    workers: int = 2,
+    threads: int = 16,
+) -> dict[str, Any]:
+    """Throughput and latency of ballot acceptance over HTTP; returns the figures."""
+    group = GROUPS[group_name]
+    manifest = replace(
+        manifest_from_json(open(manifest_path, encoding="utf-8").read()), trustees=3, quorum=2
+    )
+    h_p, _ = base_hash(group, manifest)
+    _, publics = run_ceremony(group, h_p, 3, 2, SystemRng())
+    election = Election(group, manifest, group.product(t.key for t in publics))
+    work = tempfile.mkdtemp(prefix="tohyo-bench-")
+    db = db or f"sqlite:///{work}/board.db"
+    key = os.path.join(work, "board.key")
+    new_signing_key(key)
+    engine = make_engine(db)
+    migrate(engine)
+    when = manifest.start_time + timedelta(days=1)
+    board = Board(Store(engine), load_signing_key(key), FixedClock(when))
+    board.setup(
+        manifest.canonical_bytes(),
+        codec.encode(election.parameters()),
+        [codec.encode(t) for t in publics],
+    )
+    board.open()
+    ctx = multiprocessing.get_context("spawn")
+    with ctx.Pool(
+        os.cpu_count() or 1,
+        initializer=_enc_init,
+        initargs=(group_name, manifest.canonical_bytes(), election.key.element.hex()),
+    ) as pool:
+        bodies = pool.map(_enc, range(ballots))
+    ports = [_free_port() for _ in range(workers)]
+    servers = [
+        ctx.Process(
+            target=_serve, args=(db, key, when.isoformat(), p, threads, ballots), daemon=True
+        )
+        for p in ports
+    ]
+    for s in servers:
+        s.start()
+    for p in ports:
+        for _ in range(600):
+            try:
+                socket.create_connection(("127.0.0.1", p), timeout=1).close()
+                break
+            except OSError:
+                time.sleep(0.1)
+    # warm-up: every server loads the election and its tables before the clock starts
+    for p in ports:
+        c = http.client.HTTPConnection("127.0.0.1", p, timeout=120)
+        c.request("GET", "/api/election")
+        c.getresponse().read()
+        c.close()
+
+    work_q: queue.Queue[tuple[int, bytes]] = queue.Queue()
+    for i, b in enumerate(bodies):
+        work_q.put((i, b))
+    latencies: list[float] = []
+    statuses: list[int] = []
+    lock = threading.Lock()
+
+    def client(n: int) -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", ports[n % len(ports)], timeout=300)
+        while True:
+            try:
+                _, body = work_q.get_nowait()
+            except queue.Empty:
+                break
+            t = time.perf_counter()
+            conn.request("POST", "/api/ballots", body, {"Content-Type": "application/json"})
+            resp = conn.getresponse()
+            resp.read()
+            dt = time.perf_counter() - t
+            with lock:
+                latencies.append(dt)
+                statuses.append(resp.status)
+        conn.close()
+
+    t0 = time.perf_counter()
+    ts = [threading.Thread(target=client, args=(n,)) for n in range(clients)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    elapsed = time.perf_counter() - t0
+    for s in servers:
+        s.terminate()
+    accepted = sum(1 for s in statuses if s == 201)
+    lat = sorted(latencies)
+    return {
+        "database": engine.dialect.name,
+        "group": group_name,
+        "ballots": ballots,
+        "accepted": accepted,
+        "clients": clients,
+        "server_processes": workers,
+        "seconds": elapsed,
+        "ballots_per_second": accepted / elapsed,
+        "p50_ms": statistics.median(lat) * 1e3,
+        "p99_ms": lat[min(len(lat) - 1, int(0.99 * len(lat)))] * 1e3,
+        "log_size": Store(engine).size(),
+    }
+
+
+def run_log(
+    db: str | None = None, sizes: tuple[int, ...] = (1000, 10_000, 100_000)
+) -> list[dict[str, Any]]:
+    """Append cost and proof sizes as the log grows."""
+    from e2e.merkle import consistency_proof, inclusion_proof
+
+    work = tempfile.mkdtemp(prefix="tohyo-log-")
+    engine = make_engine(db or f"sqlite:///{work}/log.db")
+    migrate(engine)
+    store = Store(engine)
+    payload = b'{"format":"tohyo/1","kind":"bench","n":%d}'
+    rows = []
+    size = 0
+    for target in sizes:
+        while size < target - 1:
+            step = min(5000, target - 1 - size)
+            with store.write() as conn:
+                for _ in range(step):
+                    store.append(conn, "bench", lambda i: payload % i, "t")
+            size += step
+        t = time.perf_counter()
+        with store.write() as conn:
+            store.append(conn, "bench", lambda i: payload % i, "t")
+        append_ms = (time.perf_counter() - t) * 1e3
+        size += 1
+        t = time.perf_counter()
+        n = size
+        incl = store.with_reader(
+            lambda c, n=n: inclusion_proof(n // 3, n, lambda lv, i: store.node(c, lv, i))
+        )
+        incl_ms = (time.perf_counter() - t) * 1e3
+        cons = store.with_reader(
+            lambda c, n=n: consistency_proof(n // 2, n, lambda lv, i: store.node(c, lv, i))
+        )
+        rows.append(
+            {
+                "entries": size,
+                "append_ms": append_ms,
+                "inclusion_proof_hashes": len(incl),
+                "inclusion_proof_ms": incl_ms,
+                "consistency_proof_hashes": len(cons),
+            }
+        )
+    return rows
