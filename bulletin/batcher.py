@@ -1,28 +1,123 @@
-"""Proof verification that batches across the submissions waiting at the same moment.
+"""Group work across the submissions waiting at the same moment (leader/follower).
 
 The first thread to arrive becomes the leader: it waits a moment for others to join, then
-checks every waiting submission's proofs in one batch (e2e.batch). If the batch fails, each
-submission is checked alone, so only the bad ones are refused, each with its own error.
-Meanwhile newcomers queue for the leader's next round.
+hands every waiting item to ``process`` at once — the board verifies all their proofs in
+one batch (e2e.batch; a failing batch is re-checked per submission, so only the bad ones
+are refused, each with its own error) and appends the good ones in one transaction (one
+commit, one signed tree head). Newcomers queue for the leader's next round.
 """
 
 from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable, Sequence
+from typing import Any, Generic, TypeVar
 
 from e2e.batch import Claim, verify_claims, verify_claims_one_by_one
 from e2e.errors import VerificationError
 from e2e.group import Group
 
+T = TypeVar("T")
 
-class _Item:
-    __slots__ = ("claims", "done", "error")
 
-    def __init__(self, claims: list[Claim]) -> None:
-        self.claims = claims
+class _Slot:
+    __slots__ = ("item", "done", "result", "error", "lead")
+
+    def __init__(self, item: Any) -> None:
+        self.item = item
         self.done = threading.Event()
-        self.error: VerificationError | None = None
+        self.result: Any = None
+        self.error: BaseException | None = None
+        self.lead = False  # woken to lead the next batch, not with a result
+
+
+class Pipeline(Generic[T]):
+    """Run ``process(items) -> [result or exception]`` over whatever is waiting."""
+
+    def __init__(
+        self,
+        process: Callable[[list[T]], Sequence[Any]],
+        wait: float = 0.003,
+        max_items: int = 200,
+    ) -> None:
+        self.process = process
+        self.wait = wait
+        self.max_items = max_items
+        self._lock = threading.Lock()
+        self._queue: list[_Slot] = []
+        self._leader = False
+        self.batches = 0  # how many batches were run (for tests and benchmarks)
+
+    def submit(self, item: T) -> Any:
+        """Return this item's result, or raise its own exception."""
+        slot = _Slot(item)
+        with self._lock:
+            self._queue.append(slot)
+            lead = not self._leader
+            if lead:
+                self._leader = True
+        if lead:
+            if self.wait:
+                time.sleep(self.wait)
+            self._lead_once()
+        while True:
+            slot.done.wait()
+            if not slot.lead:
+                break
+            # Leadership was handed to this waiting request: run one batch (its own is in it).
+            slot.lead = False
+            slot.done.clear()
+            self._lead_once()
+        if slot.error is not None:
+            raise slot.error
+        return slot.result
+
+    def _lead_once(self) -> None:
+        """Run one batch, then hand leadership to the oldest waiting request, so that no
+        request waits for batches that are not its own."""
+        with self._lock:
+            batch, self._queue = self._queue[: self.max_items], self._queue[self.max_items :]
+        if batch:
+            self._run(batch)
+        with self._lock:
+            if self._queue:
+                nxt = self._queue[0]
+                nxt.lead = True
+                nxt.done.set()
+            else:
+                self._leader = False
+
+    def _run(self, batch: list[_Slot]) -> None:
+        self.batches += 1
+        try:
+            results = self.process([s.item for s in batch])
+            for s, r in zip(batch, results, strict=True):
+                if isinstance(r, BaseException):
+                    s.error = r
+                else:
+                    s.result = r
+        except BaseException as e:  # never leave a follower waiting forever
+            for s in batch:
+                s.error = e
+        for s in batch:
+            s.done.set()
+
+
+def verify_each(group: Group, claims: Sequence[list[Claim]]) -> list[VerificationError | None]:
+    """Verify several submissions' claims in one batch; on failure, find the bad ones."""
+    try:
+        verify_claims(group, [c for cs in claims for c in cs])
+        return [None] * len(claims)
+    except VerificationError:
+        out: list[VerificationError | None] = []
+        for cs in claims:
+            try:
+                verify_claims_one_by_one(group, cs)
+                out.append(None)
+            except VerificationError as e:
+                out.append(e)
+        return out
 
 
 class ProofBatcher:
@@ -30,50 +125,14 @@ class ProofBatcher:
 
     def __init__(self, group: Group, wait: float = 0.002, max_items: int = 200) -> None:
         self.group = group
-        self.wait = wait
-        self.max_items = max_items
-        self._lock = threading.Lock()
-        self._queue: list[_Item] = []
-        self._leader = False
-        self.batches = 0  # for tests and benchmarks: how many batches were run
+        self._pipeline: Pipeline[list[Claim]] = Pipeline(
+            lambda items: [e or True for e in verify_each(group, items)], wait, max_items
+        )
+
+    @property
+    def batches(self) -> int:
+        return self._pipeline.batches
 
     def check(self, claims: list[Claim]) -> None:
         """Return if the claims hold; raise the submission's own VerificationError if not."""
-        item = _Item(claims)
-        with self._lock:
-            self._queue.append(item)
-            lead = not self._leader
-            if lead:
-                self._leader = True
-        if lead:
-            if self.wait:
-                time.sleep(self.wait)
-            self._lead()
-        item.done.wait()
-        if item.error is not None:
-            raise item.error
-
-    def _lead(self) -> None:
-        while True:
-            with self._lock:
-                batch, self._queue = self._queue[: self.max_items], self._queue[self.max_items :]
-                if not batch:
-                    self._leader = False
-                    return
-            self._run(batch)
-
-    def _run(self, batch: list[_Item]) -> None:
-        self.batches += 1
-        try:
-            verify_claims(self.group, [c for item in batch for c in item.claims])
-        except VerificationError:
-            for item in batch:
-                try:
-                    verify_claims_one_by_one(self.group, item.claims)
-                except VerificationError as e:
-                    item.error = e
-        except BaseException as e:  # never leave a follower waiting forever
-            for item in batch:
-                item.error = VerificationError(f"verification failed: {type(e).__name__}")
-        for item in batch:
-            item.done.set()
+        self._pipeline.submit(claims)

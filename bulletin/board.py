@@ -10,17 +10,18 @@ import hashlib
 import json
 import os
 import pathlib
+import threading
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import or_, select
 
 from bulletin import schema
 from bulletin.auth import Authenticator, Refusal
-from bulletin.batcher import ProofBatcher
+from bulletin.batcher import Pipeline, verify_each
 from bulletin.clock import Clock, SystemClock, iso
 from bulletin.store import Store
 from e2e import codec
@@ -41,7 +42,7 @@ from e2e.errors import ParseError, TohyoError, VerificationError
 from e2e.group import GROUPS
 from e2e.hash import HashValue
 from e2e.manifest import Manifest, manifest_from_canonical
-from e2e.merkle import consistency_proof, inclusion_proof
+from e2e.merkle import consistency_proof, inclusion_proof, inclusion_proof_nodes
 from e2e.tally import (
     EncryptedTally,
     PartialDecryption,
@@ -94,6 +95,36 @@ def _ct_digest(ballot: EncryptedBallot) -> bytes:
     return h.digest()
 
 
+class _Pending:
+    """A submission that passed the cheap checks and waits for the batch."""
+
+    __slots__ = ("kind", "ballot", "payload", "digest", "voter", "claims", "ct_digest", "members")
+
+    def __init__(
+        self,
+        kind: str,
+        ballot: EncryptedBallot,
+        payload: bytes,
+        digest: bytes,
+        voter: str,
+        claims: list,
+        members: codec.PendingMembership,
+    ) -> None:
+        self.members = members
+        self.kind = kind
+        self.ballot = ballot
+        self.payload = payload
+        self.digest = digest
+        self.voter = voter
+        self.claims = claims
+        self.ct_digest = _ct_digest(ballot)
+
+    def keys(self) -> tuple[bytes, ...]:
+        """What must be unique on the board (the submission digest and the copy checks)."""
+        b = self.ballot
+        return (self.digest, bytes(b.ballot_id), bytes(b.confirmation_code), self.ct_digest)
+
+
 class Board:
     """One election's bulletin board over a :class:`Store`."""
 
@@ -111,34 +142,34 @@ class Board:
         self.clock = clock or SystemClock()
         self.authenticator = authenticator
         self._election: Election | None = None
-        self._batcher: ProofBatcher | None = None
+        self._pipeline: Pipeline[_Pending] | None = None
+        self._init_lock = threading.Lock()
 
     # --- the election, as set up on the log ------------------------------------------------
 
     @property
     def election(self) -> Election:
         if self._election is None:
-            setup = {k: [] for k in ("manifest", "parameters")}
-            for _, kind, data in self.store.kinds(["manifest", "parameters"]):
-                setup[kind].append(entry_payload(data))
-            if not setup["manifest"] or not setup["parameters"]:
-                raise BoardError("the board has no election yet (tohyo board init)")
-            manifest = manifest_from_canonical(setup["manifest"][0])
-            params_raw = setup["parameters"][0]
-            group = GROUPS[json.loads(params_raw)["group"]]
-            params = codec.decode(params_raw, ElectionParameters, group)
-            self._election = Election(group, manifest, params.election_key)
+            with self._init_lock:  # one Election (and one key table) per board object
+                if self._election is None:
+                    self._election = self._load_election()
         return self._election
+
+    def _load_election(self) -> Election:
+        setup: dict[str, list[bytes]] = {k: [] for k in ("manifest", "parameters")}
+        for _, kind, data in self.store.kinds(["manifest", "parameters"]):
+            setup[kind].append(entry_payload(data))
+        if not setup["manifest"] or not setup["parameters"]:
+            raise BoardError("the board has no election yet (tohyo board init)")
+        manifest = manifest_from_canonical(setup["manifest"][0])
+        params_raw = setup["parameters"][0]
+        group = GROUPS[json.loads(params_raw)["group"]]
+        params = codec.decode(params_raw, ElectionParameters, group)
+        return Election(group, manifest, params.election_key)
 
     @property
     def manifest(self) -> Manifest:
         return self.election.manifest
-
-    @property
-    def batcher(self) -> ProofBatcher:
-        if self._batcher is None:
-            self._batcher = ProofBatcher(self.election.group)
-        return self._batcher
 
     def publics(self) -> list[TrusteePublicKey]:
         g = self.election.group
@@ -158,11 +189,15 @@ class Board:
         a = self.store.append(conn, kind, make, now)
         return a.index, a.root
 
-    def sign_head(self, size: int, root: bytes) -> TreeHead:
+    def sign_head(self, size: int, root: bytes, conn: Any = None) -> TreeHead:
+        """Sign a tree head; store it in ``conn``'s transaction, or in its own."""
         body = TreeHeadBody(self.log, size, HashValue(root), iso(self.clock.now()))
         sig = self.key.sign(codec.encode(body)).hex().upper()
         head = TreeHead(body.log, body.size, body.root, body.time, sig)
-        self.store.add_tree_head(size, codec.encode(head))
+        if conn is not None:
+            conn.execute(schema.tree_heads.insert().values(size=size, data=codec.encode(head)))
+        else:
+            self.store.add_tree_head(size, codec.encode(head))
         return head
 
     def post(self, kind: str, payload: bytes) -> int:
@@ -242,10 +277,10 @@ class Board:
         raw, auth = self._parse_submission(body, "ballot")
         election = self.election
         try:
-            ballot = codec.from_document(raw, EncryptedBallot, election.group)
+            ballot, members = codec.from_document_deferred(raw, EncryptedBallot, election.group)
         except ParseError as e:
             raise Refusal("malformed", str(e)) from None
-        data = codec.encode(ballot)
+        data = codec.dumps(raw)  # canonical: the strict decode accepted exactly this
         digest = hashlib.sha256(data).digest()
         if self.authenticator is None:
             raise Refusal("unauthenticated", "no authenticator configured")
@@ -259,21 +294,19 @@ class Board:
             claims = ballot_claims(election, ballot)
         except VerificationError as e:
             raise Refusal("invalid_ballot", e.reason) from None
-        try:
-            self.batcher.check(claims)
-        except VerificationError as e:
-            raise Refusal("invalid_proof", str(e)) from None
-        return self._record_ballot("ballot", ballot, data, digest, voter, _ct_digest(ballot))
+        return self.pipeline.submit(
+            _Pending("ballot", ballot, data, digest, voter, claims, members)
+        )
 
     def submit_challenged(self, body: bytes | Mapping[str, Any]) -> dict[str, Any]:
         """Post a challenged ballot (with its revealed nonce); it never counts."""
         raw, _ = self._parse_submission(body, "challenged")
         election = self.election
         try:
-            cb = codec.from_document(raw, ChallengedBallot, election.group)
+            cb, members = codec.from_document_deferred(raw, ChallengedBallot, election.group)
         except ParseError as e:
             raise Refusal("malformed", str(e)) from None
-        data = codec.encode(cb)
+        data = codec.dumps(raw)
         digest = hashlib.sha256(data).digest()
         first = self._retry(digest, "", bytes(cb.ballot.ballot_id))
         if first is not None:
@@ -285,65 +318,163 @@ class Board:
             verify_challenged(election, cb)
         except VerificationError as e:
             raise Refusal("invalid_ballot", e.reason) from None
-        try:
-            self.batcher.check(claims)
-        except VerificationError as e:
-            raise Refusal("invalid_proof", str(e)) from None
-        return self._record_ballot("challenged", cb.ballot, data, digest, "", _ct_digest(cb.ballot))
+        return self.pipeline.submit(
+            _Pending("challenged", cb.ballot, data, digest, "", claims, members)
+        )
 
     def _retry(self, digest: bytes, voter: str, ballot_id: bytes) -> dict[str, Any] | None:
         """The same submission again (a network retry): the first receipt, nothing added."""
-        row = self.store.ballot_by("submission", digest)
-        if row is not None:
-            if row.voter != voter:
-                raise Refusal("copy", "this ballot was cast by another voter")
-            return self.receipt_for(row.entry)
-        if self.store.ballot_by("ballot_id", ballot_id) is not None:
+        c = schema.ballots.c
+        rows = self.store.with_reader(
+            lambda conn: conn.execute(
+                select(c.entry, c.submission, c.voter).where(
+                    or_(c.submission == digest, c.ballot_id == ballot_id)
+                )
+            ).all()
+        )
+        for row in rows:
+            if row.submission == digest:
+                if row.voter != voter:
+                    raise Refusal("copy", "this ballot was cast by another voter")
+                return self.receipt_for(row.entry)
+        if rows:
             raise Refusal("copy", "a ballot with this id is already on the board")
         return None
 
-    def _record_ballot(
-        self,
-        kind: str,
-        ballot: EncryptedBallot,
-        payload: bytes,
-        digest: bytes,
-        voter: str,
-        ct_digest: bytes,
-    ) -> dict[str, Any]:
-        try:
+    @property
+    def pipeline(self) -> Pipeline[_Pending]:
+        if self._pipeline is None:
+            with self._init_lock:
+                if self._pipeline is None:
+                    self._pipeline = Pipeline(self._accept_batch)
+        return self._pipeline
+
+    def _accept_batch(self, items: list[_Pending]) -> list[Any]:
+        """Verify the waiting submissions in one batch and append the good ones in one
+        transaction (one commit, one signed tree head); then their receipts."""
+        group = self.election.group
+        results: list[Any] = [None] * len(items)
+        # Subgroup membership of every ciphertext of every waiting submission, in one test.
+        if not group.batch_in_subgroup([v for it in items for v in it.members.values]):
+            for n, it in enumerate(items):
+                try:
+                    it.members.check()
+                except ParseError as e:
+                    results[n] = Refusal("malformed", str(e))
+        live = [n for n, r in enumerate(results) if r is None]
+        errors = verify_each(group, [items[n].claims for n in live])
+        for n, e in zip(live, errors, strict=True):
+            if e is not None:
+                results[n] = Refusal("invalid_proof", str(e))
+        appended: dict[int, tuple[int, bytes]] = {}  # item → (entry, code)
+        head: TreeHead | None = None
+        retried: dict[int, int] = {}  # item → entry of its first copy
+        live = [n for n, r in enumerate(results) if r is None]
+        if live:
             with self.store.write() as conn:
-                index, root = self._append(conn, kind, payload, voter)
-                conn.execute(
-                    schema.ballots.insert().values(
-                        entry=index,
-                        kind=kind,
-                        ballot_id=bytes(ballot.ballot_id),
-                        code=bytes(ballot.confirmation_code),
-                        ct_digest=ct_digest,
-                        submission=digest,
-                        voter=voter,
+                if not self._open_in(conn):
+                    for n in live:
+                        results[n] = Refusal("not_open")
+                    live = []
+                on_board = self._on_board(conn, [items[n] for n in live])
+                take: list[int] = []
+                for n in live:
+                    it = items[n]
+                    dup = [on_board[k] for k in it.keys() if k in on_board]
+                    same = [e for e, sub, voter in dup if sub == it.digest and voter == it.voter]
+                    if same:
+                        retried[n] = same[0]
+                    elif dup:
+                        results[n] = Refusal(
+                            "copy",
+                            "same id, confirmation code or ciphertexts as a ballot on the board",
+                        )
+                    else:
+                        take.append(n)
+                        for k in it.keys():  # a later copy in this same batch
+                            on_board[k] = (-1 - n, it.digest, it.voter)
+                if take:
+                    now = iso(self.clock.now())
+                    done = self.store.append_many(
+                        conn,
+                        [(items[n].kind, self._entry_maker(items[n], now), now) for n in take],
                     )
+                    conn.execute(
+                        schema.ballots.insert(),
+                        [
+                            {
+                                "entry": a.index,
+                                "kind": items[n].kind,
+                                "ballot_id": bytes(items[n].ballot.ballot_id),
+                                "code": bytes(items[n].ballot.confirmation_code),
+                                "ct_digest": items[n].ct_digest,
+                                "submission": items[n].digest,
+                                "voter": items[n].voter,
+                            }
+                            for n, a in zip(take, done, strict=True)
+                        ],
+                    )
+                    for n, a in zip(take, done, strict=True):
+                        appended[n] = (a.index, bytes(items[n].ballot.confirmation_code))
+                    head = self.sign_head(done[-1].size, done[-1].root, conn)
+        # a retry of a submission appended earlier in this batch gets that entry's receipt
+        first_of = {-1 - n: appended[n][0] for n in appended}
+        retried = {n: first_of.get(e, e) for n, e in retried.items()}
+        for n, (index, code) in appended.items():
+            assert head is not None
+            results[n] = self._receipt(index, code, head)
+        for n, entry in retried.items():
+            results[n] = self.receipt_for(entry)
+        return results
+
+    def _open_in(self, conn: Any) -> bool:
+        """Open at this moment, as this write transaction sees the log (close is serialised
+        with appends, so no ballot lands after the close)."""
+        row = conn.execute(
+            select(schema.entries.c.data)
+            .where(schema.entries.c.kind == "event")
+            .order_by(schema.entries.c.idx.desc())
+            .limit(1)
+        ).scalar_one_or_none()
+        if row is None or json.loads(entry_payload(row))["name"] != "open":
+            return False
+        m = self.manifest
+        return m.start_time <= self.clock.now() <= m.end_time
+
+    def _entry_maker(self, it: _Pending, now: str) -> Any:
+        def make(index: int) -> bytes:
+            return codec.encode(BoardEntry(index, it.kind, now, it.voter, it.payload.decode()))
+
+        return make
+
+    def _on_board(self, conn: Any, items: list[_Pending]) -> dict[bytes, tuple[int, bytes, str]]:
+        """Ballots already on the board that share a key with these items, in one query:
+        key (submission digest, id, code or ciphertext digest) → (entry, submission, voter)."""
+        if not items:
+            return {}
+        c = schema.ballots.c
+        rows = conn.execute(
+            select(c.entry, c.submission, c.voter, c.ballot_id, c.code, c.ct_digest).where(
+                or_(
+                    c.submission.in_([it.digest for it in items]),
+                    c.ballot_id.in_([bytes(it.ballot.ballot_id) for it in items]),
+                    c.code.in_([bytes(it.ballot.confirmation_code) for it in items]),
+                    c.ct_digest.in_([it.ct_digest for it in items]),
                 )
-        except IntegrityError:
-            # A concurrent duplicate: if it is this very submission, answer with its receipt.
-            first = self._retry(digest, voter, bytes(ballot.ballot_id))
-            if first is not None:
-                return first
-            raise Refusal(
-                "copy", "same confirmation code or ciphertexts as a ballot on the board"
-            ) from None
-        head = self.sign_head(index + 1, root)
-        return self._receipt(index, bytes(ballot.confirmation_code), head)
+            )
+        ).all()
+        out: dict[bytes, tuple[int, bytes, str]] = {}
+        for r in rows:
+            for key in (r.submission, r.ballot_id, r.code, r.ct_digest):
+                out[bytes(key)] = (r.entry, bytes(r.submission), r.voter)
+        return out
 
     # --- receipts and proofs ---------------------------------------------------------------
 
     def _receipt(self, index: int, code: bytes, head: TreeHead) -> dict[str, Any]:
-        proof = self.store.with_reader(
-            lambda conn: inclusion_proof(
-                index, head.size, lambda lv, i: self.store.node(conn, lv, i)
-            )
-        )
+        ids = [n for group in inclusion_proof_nodes(index, head.size) for n in group]
+        nodes = self.store.with_reader(lambda conn: self.store.nodes(conn, ids))
+        proof = inclusion_proof(index, head.size, lambda lv, i: nodes[(lv, i)])
         return {
             "entry": index,
             "confirmation_code": code.hex().upper(),

@@ -30,7 +30,12 @@ MIGRATIONS = pathlib.Path(__file__).resolve().parent / "migrations"
 def make_engine(url: str) -> Engine:
     """An engine for ``sqlite:///path`` or ``postgresql+psycopg://…``."""
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"timeout": 60, "check_same_thread": False})
+        engine = create_engine(
+            url,
+            connect_args={"timeout": 60, "check_same_thread": False},
+            pool_size=32,  # one per server thread: reconnecting costs a PRAGMA round each time
+            max_overflow=32,
+        )
 
         @event.listens_for(engine, "connect")
         def _sqlite_setup(dbapi_conn: Any, _: Any) -> None:
@@ -43,10 +48,13 @@ def make_engine(url: str) -> Engine:
 
         @event.listens_for(engine, "begin")
         def _sqlite_begin(conn: Connection) -> None:
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            # Writers take SQLite's write lock at once (no deadlock on upgrade); readers
+            # use a deferred transaction and, in WAL mode, never wait for a writer.
+            write = conn.get_execution_options().get("tohyo_write", False)
+            conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
 
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    return create_engine(url, pool_pre_ping=True, pool_size=32, max_overflow=32)
 
 
 def migrate(engine: Engine) -> None:
@@ -85,7 +93,7 @@ class Store:
     @contextmanager
     def write(self) -> Iterator[Connection]:
         """A write transaction that holds the log's append lock."""
-        with self.engine.begin() as conn:
+        with self.engine.connect().execution_options(tohyo_write=True) as conn, conn.begin():
             if self.postgres:
                 conn.execute(select(schema.log_lock.c.id).with_for_update())
             yield conn
@@ -109,32 +117,47 @@ class Store:
         received_at: str,
     ) -> Appended:
         """Append one entry (inside a write transaction); ``make_data(index)`` gives its bytes."""
+        return self.append_many(conn, [(kind, make_data, received_at)])[-1]
+
+    def append_many(
+        self,
+        conn: Connection,
+        items: Sequence[tuple[str, Callable[[int], bytes], str]],
+    ) -> list[Appended]:
+        """Append entries in order (inside one write transaction) with three statements:
+        read the tip, insert the entries, insert the completed subtree nodes."""
         size, frontier = self.tip(conn)
-        index = size
-        data = make_data(index)
-        cur = leaf_hash(data)
-        level = 0
-        new_nodes = []
-        n = index + 1
-        # Merge equal-height subtrees from the right: one hash per trailing 1-bit of index.
-        while n % (2 << level) == 0:
-            cur = node_hash(frontier.pop(), cur)
-            level += 1
-            new_nodes.append({"level": level, "pos": (n >> level) - 1, "hash": cur})
-        frontier.append(cur)
-        conn.execute(
-            schema.entries.insert().values(
-                idx=index,
-                kind=kind,
-                data=data,
-                leaf=leaf_hash(data),
-                frontier=json.dumps([h.hex() for h in frontier]),
-                received_at=received_at,
+        rows, new_nodes, out = [], [], []
+        for kind, make_data, received_at in items:
+            index = size
+            data = make_data(index)
+            leaf = leaf_hash(data)
+            cur, level, n = leaf, 0, index + 1
+            # Merge equal-height subtrees from the right: one hash per trailing 1-bit.
+            while n % (2 << level) == 0:
+                cur = node_hash(frontier.pop(), cur)
+                level += 1
+                new_nodes.append({"level": level, "pos": (n >> level) - 1, "hash": cur})
+            frontier.append(cur)
+            rows.append(
+                {
+                    "idx": index,
+                    "kind": kind,
+                    "data": data,
+                    "leaf": leaf,
+                    "frontier": json.dumps([h.hex() for h in frontier]),
+                    "received_at": received_at,
+                }
             )
-        )
+            size += 1
+            out.append(Appended(index, size, b""))
+        if not rows:
+            return out
+        conn.execute(schema.entries.insert(), rows)
         if new_nodes:
             conn.execute(schema.nodes.insert(), new_nodes)
-        return Appended(index, index + 1, frontier_root(frontier))
+        out[-1] = Appended(out[-1].index, size, frontier_root(frontier))
+        return out
 
     # --- reads --------------------------------------------------------------------------
 
@@ -190,6 +213,31 @@ class Store:
             )
         ).scalar_one()
 
+    def nodes(
+        self, conn: Connection, ids: Sequence[tuple[int, int]]
+    ) -> dict[tuple[int, int], bytes]:
+        """Many nodes (level, index) in two queries (leaves, and stored subtrees)."""
+        from sqlalchemy import tuple_
+
+        out: dict[tuple[int, int], bytes] = {}
+        leaves = [i for lv, i in ids if lv == 0]
+        if leaves:
+            rows = conn.execute(
+                select(schema.entries.c.idx, schema.entries.c.leaf).where(
+                    schema.entries.c.idx.in_(leaves)
+                )
+            )
+            out.update({(0, r.idx): r.leaf for r in rows})
+        inner = [(lv, i) for lv, i in ids if lv > 0]
+        if inner:
+            rows = conn.execute(
+                select(schema.nodes.c.level, schema.nodes.c.pos, schema.nodes.c.hash).where(
+                    tuple_(schema.nodes.c.level, schema.nodes.c.pos).in_(inner)
+                )
+            )
+            out.update({(r.level, r.pos): r.hash for r in rows})
+        return out
+
     def with_reader(self, fn: Callable[[Connection], Any]) -> Any:
         with self.engine.connect() as conn:
             return fn(conn)
@@ -198,7 +246,7 @@ class Store:
 
     def add_tree_head(self, size: int, data: bytes) -> None:
         try:
-            with self.engine.begin() as conn:
+            with self.write() as conn:
                 conn.execute(schema.tree_heads.insert().values(size=size, data=data))
         except IntegrityError:
             pass  # another worker signed this size already; both heads are valid

@@ -76,23 +76,38 @@ class Batch:
         self._weights: list[int] = []
         self._fixed: dict[int, tuple[FixedBase, int]] = {}
         self._terms: dict[mpz, int] = {}
+        self._pending: list[Equation] = []
+        self._rng: Rng = SystemRng()
 
     def __len__(self) -> int:
-        return len(self._lhs)
+        return len(self._lhs) + len(self._pending)
 
     def add(self, eq: Equation, rng: Rng) -> None:
-        rho = rng.randbits(64) | 1
-        self._lhs.append(eq.lhs)
-        self._weights.append(rho)
-        for fb, e in eq.fixed:
-            key = id(fb)
-            prev = self._fixed.get(key)
-            self._fixed[key] = (fb, (prev[1] if prev else 0) + rho * e)
+        self._pending.append(eq)
+        self._rng = rng
+
+    def _absorb(self) -> None:
+        """Give every pending equation its random weight (all drawn at once) and merge it."""
+        eqs, self._pending = self._pending, []
+        if not eqs:
+            return
+        # One draw for all weights: 64 random bits each, forced odd (never zero).
+        pool = self._rng.randbits(64 * len(eqs))
+        mask = (1 << 64) - 1
         terms = self._terms
-        for b, e in eq.terms:
-            terms[b] = terms.get(b, 0) + rho * e
+        for k, eq in enumerate(eqs):
+            rho = ((pool >> (64 * k)) & mask) | 1
+            self._lhs.append(eq.lhs)
+            self._weights.append(rho)
+            for fb, e in eq.fixed:
+                key = id(fb)
+                prev = self._fixed.get(key)
+                self._fixed[key] = (fb, (prev[1] if prev else 0) + rho * e)
+            for base, e in eq.terms:
+                terms[base] = terms.get(base, 0) + rho * e
 
     def holds(self) -> bool:
+        self._absorb()
         g = self.group
         p, q = g.p, g.q
         if not self._lhs:

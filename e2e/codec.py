@@ -395,6 +395,38 @@ def from_documents(
     return out
 
 
+class PendingMembership:
+    """Elements of a decoded document whose subgroup test was deferred (see
+    :func:`from_document_deferred`); the object must not be used before :meth:`check` or a
+    batch over several documents' :attr:`values` has passed."""
+
+    def __init__(self, ctx: _Ctx) -> None:
+        self._ctx = ctx
+
+    @property
+    def values(self) -> list[Any]:
+        return [e.value for e in self._ctx.pending]
+
+    def check(self, rng: Rng | None = None) -> None:
+        """Test this document's elements alone; InvalidElement names the bad field."""
+        _finish(self._ctx, rng)
+
+
+def from_document_deferred(raw: Any, cls: type[T], group: Group) -> tuple[T, PendingMembership]:
+    """Decode like :func:`from_document` but leave the subgroup test to the caller, who
+    batches it across many documents (the board does, across concurrent submissions)."""
+    if _REGISTRY.get(cls.__name__) is not cls:
+        raise CodecError(f"{cls.__name__} is not a publishable type")
+    name = cls.__name__
+    if type(raw) is not dict:
+        raise CodecError(f"{name}: expected a JSON object")
+    if raw.get("format") != FORMAT or raw.get("type") != name:
+        raise CodecError(f"{name}: expected format {FORMAT} and type {name}")
+    ctx = _Ctx(group)
+    obj = _object_decoder(cls, top=True)(raw, lambda: name, ctx)
+    return obj, PendingMembership(ctx)
+
+
 def from_document(raw: Any, cls: type[T], group: Group | None = None, rng: Rng | None = None) -> T:
     """Decode one parsed JSON value as a document of type ``cls``."""
     return from_documents([raw], cls, group, rng)[0]

@@ -15,6 +15,7 @@ powers use a bucket (Pippenger) multi-exponentiation.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
@@ -25,6 +26,7 @@ from e2e.errors import InvalidElement, InvalidScalar
 from e2e.rng import Rng, SystemRng
 
 _powmod = gmpy2.powmod
+_TABLE_LOCK = threading.Lock()
 
 
 def release_gil() -> None:
@@ -382,7 +384,9 @@ class Group:
         if len(xs) == 1:
             return _powmod(xs[0], self.q, self.p) == 1
         rng = rng or SystemRng()
-        weights = [rng.randbits(64) | 1 for _ in xs]
+        pool = rng.randbits(64 * len(xs))  # one draw for all weights
+        mask = (1 << 64) - 1
+        weights = [((pool >> (64 * k)) & mask) | 1 for k in range(len(xs))]
         combined = multiexp_raw(self.p, xs, weights)
         return _powmod(combined, self.q, self.p) == 1
 
@@ -400,7 +404,10 @@ class Group:
     def g_table(self) -> FixedBase:
         t = self._cache.get("g")
         if t is None:
-            t = self._cache["g"] = FixedBase(self.generator, self.window)
+            with _TABLE_LOCK:  # build once even if many threads ask at the same moment
+                t = self._cache.get("g")
+                if t is None:
+                    t = self._cache["g"] = FixedBase(self.generator, self.window)
         return t
 
     def g_pow(self, e: ElementModQ | int) -> ElementModP:

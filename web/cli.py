@@ -61,6 +61,10 @@ def serve(
         cfg = json.loads(pathlib.Path(tokens).read_text(encoding="utf-8"))
         auth = TokenAuthenticator(bytes.fromhex(cfg["pseudonym_key"]), cfg["tokens"])
     b = open_board(db, key, clock=OffsetClock(clock_offset), authenticator=auth)
+    b.election  # noqa: B018 (load the election and build the key table before serving)
+    # Many request threads share one GIL with gmpy2 and sqlite3 releasing it often: a short
+    # switch interval stops a thread returning from a query from waiting 5 ms for the GIL.
+    sys.setswitchinterval(0.0005)
     click.echo(f"serving the board on http://{host}:{port}/api (state: {b.state()})")
     waitress.serve(create_app(b), host=host, port=port, threads=threads, ident="tohyo")
 
