@@ -118,21 +118,3 @@ def verify_each(group: Group, claims: Sequence[list[Claim]]) -> list[Verificatio
             except VerificationError as e:
                 out.append(e)
         return out
-
-
-class ProofBatcher:
-    """Verify submissions' claims, batched across concurrent callers."""
-
-    def __init__(self, group: Group, wait: float = 0.002, max_items: int = 200) -> None:
-        self.group = group
-        self._pipeline: Pipeline[list[Claim]] = Pipeline(
-            lambda items: [e or True for e in verify_each(group, items)], wait, max_items
-        )
-
-    @property
-    def batches(self) -> int:
-        return self._pipeline.batches
-
-    def check(self, claims: list[Claim]) -> None:
-        """Return if the claims hold; raise the submission's own VerificationError if not."""
-        self._pipeline.submit(claims)

@@ -53,8 +53,8 @@ def serve(
 
     from bulletin.auth import TokenAuthenticator
     from bulletin.cli import open_board
+    from bulletin.clock import OffsetClock
     from web.api import create_app
-    from web.demo import OffsetClock
 
     auth = None
     if tokens:

@@ -25,6 +25,7 @@ from datetime import UTC, datetime, timedelta
 
 from bulletin.auth import Refusal, TokenAuthenticator
 from bulletin.board import Board, export_record, load_signing_key, new_signing_key
+from bulletin.clock import OffsetClock
 from bulletin.store import Store, make_engine, migrate
 from e2e import codec
 from e2e.ballot import challenge, encrypt_ballot
@@ -43,16 +44,6 @@ PSEUDONYM_KEY = b"demo pseudonym key (the election authority's secret)"
 CHALLENGE_EVERY = 97  # every 97th voter challenges a ballot first
 REVOTE_EVERY = 13  # every 13th voter votes again in one category
 ATTACK_EVERY = 50  # every 50th voter's worker also tries something the board must refuse
-
-
-class OffsetClock:
-    """The machine's clock moved into the voting period, the same in every process."""
-
-    def __init__(self, offset: float) -> None:
-        self.offset = timedelta(seconds=offset)
-
-    def now(self) -> datetime:
-        return datetime.now(UTC) + self.offset
 
 
 @dataclass

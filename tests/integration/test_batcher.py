@@ -1,55 +1,43 @@
-"""Concurrent submissions are verified in shared batches, and a bad one is still named."""
+"""Concurrent submissions are verified and appended in shared batches; a bad one is named."""
 
 from __future__ import annotations
 
+import json
 import threading
-from dataclasses import replace
 
-from bulletin.batcher import ProofBatcher
-from e2e.ballot import ballot_claims, encrypt_ballot
-from e2e.errors import InvalidProof
-from e2e.rng import DeterministicRng
-from tests.integration.board_helpers import make_board
+from bulletin.auth import Refusal
+from tests.integration.board_helpers import make_board, submission
 
 
 def test_batches_across_waiting_submissions_and_names_the_bad_one(tmp_path):
     s = make_board(f"sqlite:///{tmp_path / 'b.db'}", tmp_path)
-    el = s.election
-    ballots = [
-        encrypt_ballot(el, {"gyosei": ["internet-voting"]}, DeterministicRng(f"t{i}"))[0]
-        for i in range(12)
+    el, board = s.election, s.board
+    bodies = [
+        submission(el, {"gyosei": ["internet-voting"]}, f"token-{i}", f"t{i}") for i in range(12)
     ]
-    bad = ballots[7]
-    contest = bad.contests[0]
-    sel = contest.selections[1]
-    broken = replace(
-        sel,
-        proof=replace(sel.proof, responses=(sel.proof.responses[0] + 1, sel.proof.responses[1])),
-    )
-    ballots[7] = replace(
-        bad,
-        contests=(
-            replace(contest, selections=(contest.selections[0], broken, contest.selections[2])),
-        ),
-    )
-    batcher = ProofBatcher(el.group, wait=0.05)
-    results: dict[int, Exception | None] = {}
-    barrier = threading.Barrier(len(ballots))
+    bad = json.loads(bodies[7])
+    r = bad["ballot"]["contests"][0]["selections"][1]["proof"]["responses"]
+    r[0] = format(int(r[0], 16) ^ 1, "X").rjust(len(r[0]), "0")
+    bodies[7] = json.dumps(bad).encode()
+    board.pipeline.wait = 0.05  # let every thread join the first batch
+    results: dict[int, object] = {}
+    barrier = threading.Barrier(len(bodies))
 
     def go(i: int) -> None:
-        claims = ballot_claims(el, ballots[i])
         barrier.wait()
         try:
-            batcher.check(claims)
-            results[i] = None
-        except InvalidProof as e:
+            results[i] = board.submit(bodies[i])
+        except Refusal as e:
             results[i] = e
 
-    threads = [threading.Thread(target=go, args=(i,)) for i in range(len(ballots))]
+    threads = [threading.Thread(target=go, args=(i,)) for i in range(len(bodies))]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-    assert [i for i, r in results.items() if r is not None] == [7]
-    assert "contest 1 option 2" in str(results[7])
-    assert batcher.batches < len(ballots)  # shared batches, not one per submission
+    refused = {i: r for i, r in results.items() if isinstance(r, Refusal)}
+    assert list(refused) == [7]
+    assert refused[7].code == "invalid_proof" and "contest 1 option 2" in refused[7].detail
+    entries = sorted(r["entry"] for r in results.values() if isinstance(r, dict))
+    assert len(entries) == 11 and entries == list(range(entries[0], entries[0] + 11))
+    assert board.pipeline.batches < len(bodies)  # shared batches, not one per submission
