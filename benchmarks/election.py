@@ -8,12 +8,10 @@ proofs, their verification, and the combination).
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
-from benchmarks.core import _row
+from benchmarks.core import _row, _time
 from e2e import codec
 from e2e.ballot import ballot_claims, encrypt_ballot, verify_ballot
 from e2e.batch import verify_claims_one_by_one
@@ -30,15 +28,6 @@ from trustees.decrypt import partial_decrypt
 CHOICES = {"gyosei": ["internet-voting"], "mobility": [], "healthcare": ["emergency-info"]}
 
 
-def _median(fn: Callable[[], Any], repeat: int) -> list[float]:
-    out = []
-    for _ in range(repeat):
-        t = time.perf_counter()
-        fn()
-        out.append(time.perf_counter() - t)
-    return out
-
-
 def run_election(
     group: Group, manifest: Manifest, ballots: int = 400, tally_ballots: int = 100_000
 ) -> list[dict[str, Any]]:
@@ -53,7 +42,7 @@ def run_election(
     rows.append(
         _row(
             "encrypt 3×3 ballot with all proofs",
-            _median(lambda: encrypt_ballot(election, CHOICES, rng), 50),
+            _time(lambda: encrypt_ballot(election, CHOICES, rng), 50),
         )
     )
     enc = [encrypt_ballot(election, CHOICES, rng)[0] for _ in range(ballots)]
@@ -61,19 +50,19 @@ def run_election(
     rows.append(
         _row(
             "verify one 3×3 ballot, proof by proof",
-            _median(lambda: verify_claims_one_by_one(group, ballot_claims(election, enc[0])), 5),
+            _time(lambda: verify_claims_one_by_one(group, ballot_claims(election, enc[0])), 5),
         )
     )
     rows.append(
         _row(
             "verify one 3×3 ballot alone (one batch)",
-            _median(lambda: verify_ballot(election, enc[0]), 10),
+            _time(lambda: verify_ballot(election, enc[0]), 10),
         )
     )
     rows.append(
         _row(
             f"parse + verify {ballots} ballots batched, per ballot",
-            _median(lambda: verify_shard(election, lines), 3),
+            _time(lambda: verify_shard(election, lines), 3),
             ballots,
         )
     )
@@ -82,7 +71,7 @@ def run_election(
     rows.append(
         _row(
             f"tally of {tally_ballots} ballots (total)",
-            _median(lambda: aggregate(election, many), 3),
+            _time(lambda: aggregate(election, many), 3),
         )
     )
     tally = aggregate(election, enc)
@@ -95,14 +84,12 @@ def run_election(
         partials.clear()
         partials.extend(partial_decrypt(election, tally, s, shares[s.index], rng) for s in present)
 
-    rows.append(_row("3 partial decryptions of the tally (total)", _median(decrypt_all, 3)))
+    rows.append(_row("3 partial decryptions of the tally (total)", _time(decrypt_all, 3)))
 
     def check_and_combine() -> None:
         for d in partials:
             verify_claims_one_by_one(group, partial_claims(election, tally, d, commitments))
         combine(election, tally, partials)
 
-    rows.append(
-        _row("verify 3 partial decryptions + combine (total)", _median(check_and_combine, 3))
-    )
+    rows.append(_row("verify 3 partial decryptions + combine (total)", _time(check_and_combine, 3)))
     return rows

@@ -274,17 +274,29 @@ class Board:
 
     def submit(self, body: bytes | Mapping[str, Any]) -> dict[str, Any]:
         """Accept a cast ballot, or raise Refusal with the reason. Returns the receipt."""
-        raw, auth = self._parse_submission(body, "ballot")
+        return self._admit(body, "ballot")
+
+    def submit_challenged(self, body: bytes | Mapping[str, Any]) -> dict[str, Any]:
+        """Post a challenged ballot (with its revealed nonce); it never counts."""
+        return self._admit(body, "challenged")
+
+    def _admit(self, body: bytes | Mapping[str, Any], kind: str) -> dict[str, Any]:
+        """The checks that need no lock, then the shared batch (proofs, append, receipt)."""
+        raw, auth = self._parse_submission(body, kind)
         election = self.election
+        cls = EncryptedBallot if kind == "ballot" else ChallengedBallot
         try:
-            ballot, members = codec.from_document_deferred(raw, EncryptedBallot, election.group)
+            obj, members = codec.from_document_deferred(raw, cls, election.group)
         except ParseError as e:
             raise Refusal("malformed", str(e)) from None
+        ballot = obj if isinstance(obj, EncryptedBallot) else obj.ballot
         data = codec.dumps(raw)  # canonical: the strict decode accepted exactly this
         digest = hashlib.sha256(data).digest()
-        if self.authenticator is None:
-            raise Refusal("unauthenticated", "no authenticator configured")
-        voter = self.authenticator.authenticate(auth, digest)
+        voter = ""  # a challenged ballot is nobody's vote
+        if kind == "ballot":
+            if self.authenticator is None:
+                raise Refusal("unauthenticated", "no authenticator configured")
+            voter = self.authenticator.authenticate(auth, digest)
         first = self._retry(digest, voter, bytes(ballot.ballot_id))
         if first is not None:
             return first
@@ -292,35 +304,11 @@ class Board:
             raise Refusal("not_open")
         try:
             claims = ballot_claims(election, ballot)
+            if isinstance(obj, ChallengedBallot):
+                verify_challenged(election, obj)
         except VerificationError as e:
             raise Refusal("invalid_ballot", e.reason) from None
-        return self.pipeline.submit(
-            _Pending("ballot", ballot, data, digest, voter, claims, members)
-        )
-
-    def submit_challenged(self, body: bytes | Mapping[str, Any]) -> dict[str, Any]:
-        """Post a challenged ballot (with its revealed nonce); it never counts."""
-        raw, _ = self._parse_submission(body, "challenged")
-        election = self.election
-        try:
-            cb, members = codec.from_document_deferred(raw, ChallengedBallot, election.group)
-        except ParseError as e:
-            raise Refusal("malformed", str(e)) from None
-        data = codec.dumps(raw)
-        digest = hashlib.sha256(data).digest()
-        first = self._retry(digest, "", bytes(cb.ballot.ballot_id))
-        if first is not None:
-            return first
-        if not self.is_open_at(self.clock.now()):
-            raise Refusal("not_open")
-        try:
-            claims = ballot_claims(election, cb.ballot)
-            verify_challenged(election, cb)
-        except VerificationError as e:
-            raise Refusal("invalid_ballot", e.reason) from None
-        return self.pipeline.submit(
-            _Pending("challenged", cb.ballot, data, digest, "", claims, members)
-        )
+        return self.pipeline.submit(_Pending(kind, ballot, data, digest, voter, claims, members))
 
     def _retry(self, digest: bytes, voter: str, ballot_id: bytes) -> dict[str, Any] | None:
         """The same submission again (a network retry): the first receipt, nothing added."""

@@ -192,3 +192,24 @@ def test_setup_refuses_inconsistent_parameters(db_url, tmp_path):
     s = make_board(db_url, tmp_path)
     with pytest.raises(BoardError):
         s.board.setup(b"", b"", [])
+
+
+def test_challenged_ballots(db_url, tmp_path):
+    from e2e.ballot import challenge, encrypt_ballot
+    from e2e.rng import DeterministicRng
+
+    s = make_board(db_url, tmp_path)
+    ballot, secret = encrypt_ballot(s.election, C1, DeterministicRng("ch"))
+    cb = challenge(ballot, secret)
+    doc = codec.to_document(cb)
+    lie = json.loads(json.dumps(doc))
+    lie["choices"][0] = [0, 1, 0]  # claims another choice than the one encrypted
+    _refused(lambda: s.board.submit_challenged({"challenged": lie}), "invalid_ballot")
+    receipt = s.board.submit_challenged({"challenged": doc})
+    _check_receipt(s.board, receipt)
+    # a challenged ballot cannot then be cast: its id is on the board
+    _refused(
+        lambda: s.board.submit({"ballot": codec.to_document(ballot), "auth": {"token": "token-1"}}),
+        "copy",
+    )
+    assert s.board.counted() == []

@@ -159,40 +159,17 @@ def read_record_partial(record):
     return files
 
 
+def _init(manifest, index, directory, pw):
+    return ["trustee", "init", "--manifest", manifest, "--index", index, "--dir", directory,
+            "--group", "test", "--passphrase-file", pw]  # fmt: skip
+
+
 def test_init_refuses_bad_input(tmp_path, small_manifest):
     pw = tmp_path / "pw"
     pw.write_text("short", encoding="utf-8")
-    r = run(
-        "trustee",
-        "init",
-        "--manifest",
-        small_manifest,
-        "--index",
-        1,
-        "--dir",
-        tmp_path / "a",
-        "--group",
-        "test",
-        "--passphrase-file",
-        pw,
-        ok=False,
-    )
+    r = run(*_init(small_manifest, 1, tmp_path / "a", pw), ok=False)
     assert r.exit_code == 2 and "at least 12 characters" in r.output
-    r = run(
-        "trustee",
-        "init",
-        "--manifest",
-        small_manifest,
-        "--index",
-        4,
-        "--dir",
-        tmp_path / "a",
-        "--group",
-        "test",
-        "--passphrase-file",
-        pw,
-        ok=False,
-    )
+    r = run(*_init(small_manifest, 4, tmp_path / "a", pw), ok=False)
     assert r.exit_code == 2 and "between 1 and 3" in r.output
 
 
