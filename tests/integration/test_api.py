@@ -154,3 +154,23 @@ def test_served_by_waitress_over_loopback(setup):
         assert e.value.code == 400 and json.loads(e.value.read())["error"] == "malformed"
     finally:
         server.close()
+
+
+def test_openapi_describes_every_route(setup):
+    import pathlib
+
+    import yaml
+
+    spec = yaml.safe_load(
+        (pathlib.Path(__file__).resolve().parents[2] / "docs" / "openapi.yaml").read_text()
+    )
+    app = create_app(setup.board)
+    routes = set()
+    for rule in app.url_map.iter_rules():
+        if rule.rule.startswith("/api/"):
+            path = rule.rule.removeprefix("/api").replace("<int:size>", "{size}")
+            path = path.replace("<code>", "{code}")
+            for method in rule.methods - {"HEAD", "OPTIONS"}:
+                routes.add((path, method.lower()))
+    documented = {(p, m) for p, ops in spec["paths"].items() for m in ops}
+    assert routes == documented
