@@ -186,6 +186,7 @@ def run_board(
         "accepted": accepted,
         "clients": clients,
         "server_processes": workers,
+        "threads_per_process": threads,
         "seconds": elapsed,
         "ballots_per_second": accepted / elapsed,
         "p50_ms": statistics.median(lat) * 1e3,

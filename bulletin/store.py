@@ -9,6 +9,7 @@ only after the commit; a process killed mid-append leaves the previous log intac
 
 from __future__ import annotations
 
+import fcntl
 import json
 import pathlib
 from collections.abc import Callable, Iterator, Sequence
@@ -66,6 +67,19 @@ def migrate(engine: Engine) -> None:
         command.upgrade(cfg, "head")
 
 
+@contextmanager
+def _file_lock(path: str | None) -> Iterator[None]:
+    if path is None:
+        yield
+        return
+    with open(path, "a+b") as f:
+        fcntl.flock(f.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f.fileno(), fcntl.LOCK_UN)
+
+
 @dataclass(frozen=True)
 class Appended:
     index: int
@@ -89,14 +103,19 @@ class Store:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self.postgres = engine.dialect.name == "postgresql"
+        db = engine.url.database if engine.dialect.name == "sqlite" else None
+        # SQLite makes a waiting writer sleep in growing steps (up to 100 ms); an OS file
+        # lock wakes the next writer the moment the previous one commits.
+        self._lock_path = f"{db}.lock" if db and db != ":memory:" else None
 
     @contextmanager
     def write(self) -> Iterator[Connection]:
         """A write transaction that holds the log's append lock."""
-        with self.engine.connect().execution_options(tohyo_write=True) as conn, conn.begin():
-            if self.postgres:
-                conn.execute(select(schema.log_lock.c.id).with_for_update())
-            yield conn
+        with _file_lock(self._lock_path):
+            with self.engine.connect().execution_options(tohyo_write=True) as conn, conn.begin():
+                if self.postgres:
+                    conn.execute(select(schema.log_lock.c.id).with_for_update())
+                yield conn
 
     def tip(self, conn: Connection) -> tuple[int, list[bytes]]:
         """(size, frontier) of the log as this transaction sees it."""

@@ -172,16 +172,23 @@ def bench_election(
 @click.option("--ballots", default=600, show_default=True)
 @click.option("--clients", default=50, show_default=True)
 @click.option("--workers", default=2, show_default=True, help="Server processes.")
+@click.option("--threads", default=16, show_default=True, help="Threads per server process.")
 @click.option("--json", "json_file", type=click.Path(dir_okay=False), default=None)
 def bench_board(
-    group_name: str, db: str | None, ballots: int, clients: int, workers: int, json_file: str | None
+    group_name: str,
+    db: str | None,
+    ballots: int,
+    clients: int,
+    workers: int,
+    threads: int,
+    json_file: str | None,
 ) -> None:
     """Accepted ballots per second over HTTP with concurrent clients; p50/p99 latency."""
     from benchmarks.board import run_board
     from benchmarks.core import machine_info
     from web.demo import EXAMPLE
 
-    r = run_board(str(EXAMPLE), group_name, db, ballots, clients, workers)
+    r = run_board(str(EXAMPLE), group_name, db, ballots, clients, workers, threads)
     click.echo(json.dumps(r, indent=1))
     if json_file:
         with open(json_file, "w", encoding="utf-8") as f:
