@@ -14,9 +14,11 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any, Generic, TypeVar
 
-from e2e.batch import Claim, verify_claims, verify_claims_one_by_one
-from e2e.errors import VerificationError
+from e2e.batch import Batch, Claim, verify_claims_one_by_one
+from e2e.codec import PendingMembership
+from e2e.errors import ParseError, TohyoError, VerificationError
 from e2e.group import Group
+from e2e.rng import SystemRng
 
 T = TypeVar("T")
 
@@ -104,17 +106,30 @@ class Pipeline(Generic[T]):
             s.done.set()
 
 
-def verify_each(group: Group, claims: Sequence[list[Claim]]) -> list[VerificationError | None]:
-    """Verify several submissions' claims in one batch; on failure, find the bad ones."""
-    try:
-        verify_claims(group, [c for cs in claims for c in cs])
+def verify_each(
+    group: Group,
+    claims: Sequence[list[Claim]],
+    members: Sequence[PendingMembership] | None = None,
+) -> list[TohyoError | None]:
+    """Verify several submissions in one batch — their proofs, and the subgroup membership
+    of their elements when ``members`` is given; on failure, find the bad ones."""
+    rng = SystemRng()
+    batch = Batch(group)
+    for cs in claims:
+        for c in cs:
+            for eq in c.equations:
+                batch.add(eq, rng)
+    for m in members or ():
+        batch.add_members(m.values, rng)
+    if batch.holds():
         return [None] * len(claims)
-    except VerificationError:
-        out: list[VerificationError | None] = []
-        for cs in claims:
-            try:
-                verify_claims_one_by_one(group, cs)
-                out.append(None)
-            except VerificationError as e:
-                out.append(e)
-        return out
+    out: list[TohyoError | None] = []
+    for n, cs in enumerate(claims):
+        try:
+            if members is not None:
+                members[n].check(rng)
+            verify_claims_one_by_one(group, cs)
+            out.append(None)
+        except (VerificationError, ParseError) as e:
+            out.append(e)
+    return out

@@ -342,17 +342,12 @@ class Board:
         transaction (one commit, one signed tree head); then their receipts."""
         group = self.election.group
         results: list[Any] = [None] * len(items)
-        # Subgroup membership of every ciphertext of every waiting submission, in one test.
-        if not group.batch_in_subgroup([v for it in items for v in it.members.values]):
-            for n, it in enumerate(items):
-                try:
-                    it.members.check()
-                except ParseError as e:
-                    results[n] = Refusal("malformed", str(e))
-        live = [n for n, r in enumerate(results) if r is None]
-        errors = verify_each(group, [items[n].claims for n in live])
-        for n, e in zip(live, errors, strict=True):
-            if e is not None:
+        # Membership of every element and every proof of every waiting submission: one test.
+        errors = verify_each(group, [it.claims for it in items], [it.members for it in items])
+        for n, e in enumerate(errors):
+            if isinstance(e, ParseError):
+                results[n] = Refusal("malformed", str(e))
+            elif e is not None:
                 results[n] = Refusal("invalid_proof", str(e))
         appended: dict[int, tuple[int, bytes]] = {}  # item → (entry, code)
         head: TreeHead | None = None

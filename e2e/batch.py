@@ -77,6 +77,7 @@ class Batch:
         self._fixed: dict[int, tuple[FixedBase, int]] = {}
         self._terms: dict[mpz, int] = {}
         self._pending: list[Equation] = []
+        self._members: list[mpz] = []
         self._rng: Rng = SystemRng()
 
     def __len__(self) -> int:
@@ -84,6 +85,19 @@ class Batch:
 
     def add(self, eq: Equation, rng: Rng) -> None:
         self._pending.append(eq)
+        self._rng = rng
+
+    def add_members(self, values: Sequence[mpz], rng: Rng) -> None:
+        """Also test that these values (already range- and Jacobi-checked) are in the
+        order-q subgroup, inside the same multi-exponentiation.
+
+        Each such B gets q·e_B (e_B random, 64 bits) added to its exponent. If some B has a
+        component of order r' (the only other possibility for a quadratic residue), that
+        component is raised to q·e_B, which for fixed other choices hits the one value the
+        equation needs with probability at most 2^-64; if all are members, q·e_B changes
+        nothing. This saves a separate membership test (docs/protocol.md §5).
+        """
+        self._members.extend(values)
         self._rng = rng
 
     def _absorb(self) -> None:
@@ -110,13 +124,22 @@ class Batch:
         self._absorb()
         g = self.group
         p, q = g.p, g.q
-        if not self._lhs:
+        if not self._lhs and not self._members:
             return True
         bases = list(self._lhs)
         exps: list[int] = list(self._weights)
+        extra: dict[mpz, int] = {}
+        if self._members:
+            pool = self._rng.randbits(64 * len(self._members))
+            mask = (1 << 64) - 1
+            for k, m in enumerate(self._members):
+                extra[m] = extra.get(m, 0) + q * (((pool >> (64 * k)) & mask) | 1)
         for b, e in self._terms.items():
             bases.append(b)
-            exps.append((-e) % q)
+            exps.append((-e) % q + extra.pop(b, 0))
+        for b, e in extra.items():  # members that appear in no equation
+            bases.append(b)
+            exps.append(e)
         left = multiexp_raw(p, bases, exps)
         right = mpz(1)
         for fb, e in self._fixed.values():

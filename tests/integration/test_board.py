@@ -213,3 +213,51 @@ def test_challenged_ballots(db_url, tmp_path):
         "copy",
     )
     assert s.board.counted() == []
+
+
+def test_element_outside_the_subgroup_is_refused_and_named(db_url, tmp_path):
+    """An element that passes the range and Jacobi checks but lies outside the subgroup, in a
+    ballot whose hashes the attacker recomputed, is caught by the batched membership test."""
+    from dataclasses import replace
+
+    import gmpy2
+
+    from e2e.ballot import (
+        EncryptedBallot,
+        confirmation_code,
+        contest_hash,
+        identifier_hash,
+    )
+    from e2e.elgamal import Ciphertext
+    from e2e.group import ElementModP
+    from e2e.range_proof import range_challenge
+
+    s = make_board(db_url, tmp_path)
+    el = s.election
+    g = el.group
+    doc = ballot_doc(el, C1, "outside")
+    ballot, _ = codec.from_document_deferred(doc, EncryptedBallot, g)
+    y = gmpy2.powmod(7, 2 * g.q, g.p)  # order r': passes the range and Jacobi checks
+    c = ballot.contests[2]
+    sel = c.selections[1]
+    bad_ct = Ciphertext(sel.ciphertext.alpha, ElementModP(sel.ciphertext.beta.value * y % g.p, g))
+    h_i = identifier_hash(el, ballot.ballot_id)
+
+    def rechallenge(proof, indices, ct):  # the challenges add up again; the equations do not
+        c_all = range_challenge(h_i, indices, ct, proof.commitments)
+        rest = proof.challenges[1:]
+        return replace(proof, challenges=(c_all - sum(rest, g.scalar(0)), *rest))
+
+    bad_sel = replace(sel, ciphertext=bad_ct, proof=rechallenge(sel.proof, (3, 2), bad_ct))
+    sels = (c.selections[0], bad_sel, c.selections[2])
+    agg = sels[0].ciphertext * sels[1].ciphertext * sels[2].ciphertext
+    c = replace(c, limit_proof=rechallenge(c.limit_proof, (3,), agg))
+    c2 = replace(
+        c, selections=sels, contest_hash=contest_hash(h_i, 3, [x.ciphertext for x in sels])
+    )
+    contests = (*ballot.contests[:2], c2)
+    code = confirmation_code(el, h_i, ballot.device, [x.contest_hash for x in contests])
+    forged = replace(ballot, contests=contests, confirmation_code=code)
+    body = {"ballot": codec.to_document(forged), "auth": {"token": "token-1"}}
+    e = _refused(lambda: s.board.submit(body), "malformed")
+    assert "contests[2].selections[1].ciphertext.beta" in e.detail

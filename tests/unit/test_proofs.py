@@ -235,3 +235,27 @@ def test_threshold_partial_decryptions(group, rng):
         lagrange_coefficient(group, 4, [1, 2])
     with pytest.raises(ValueError):
         lagrange_coefficient(group, 1, [1, 1, 2])
+
+
+def test_batch_membership_inside_the_proof_batch(group, rng, keys):
+    """Batch.add_members: a quadratic residue outside the subgroup fails the batch."""
+    import gmpy2
+
+    from e2e.batch import Batch
+
+    _, pk = keys
+    items = [_enc(group, pk, i % 2, rng, idx=(1, i + 1)) for i in range(6)]
+    outsider = gmpy2.powmod(7, 2 * group.q, group.p)  # order r': a residue, not a member
+    assert gmpy2.jacobi(outsider, group.p) == 1
+
+    def batch(extra):
+        b = Batch(group)
+        for i, (ct, pr, h) in enumerate(items):
+            for eq in range_claim(pk, h, (1, i + 1), ct, pr, 1, str(i)).equations:
+                b.add(eq, rng)
+        b.add_members([ct.alpha.value for ct, _, _ in items] + extra, rng)
+        return b.holds()
+
+    assert batch([])
+    assert not batch([outsider])
+    assert not batch([items[0][0].alpha.value * outsider % group.p])
