@@ -56,9 +56,13 @@ class Refusal(TohyoError):
 
 
 class Authenticator(Protocol):
-    """Turns a submission's ``auth`` object into a voter pseudonym, or raises Refusal."""
+    """Turns a submission's ``auth`` object into a voter pseudonym, or raises Refusal.
 
-    def authenticate(self, auth: Mapping[str, Any], ballot_digest: bytes) -> str: ...
+    ``confirmation_code`` is the ballot's H_C, which binds the ballot to the election: the
+    JPKI gate checks that the voter's card signed it (with H_E and a server challenge).
+    """
+
+    def authenticate(self, auth: Mapping[str, Any], confirmation_code: bytes) -> str: ...
 
 
 def pseudonym(key: bytes, person: str) -> str:
@@ -73,7 +77,7 @@ class TokenAuthenticator:
         self._key = key
         self._tokens = dict(tokens)  # token → person identifier
 
-    def authenticate(self, auth: Mapping[str, Any], ballot_digest: bytes) -> str:
+    def authenticate(self, auth: Mapping[str, Any], confirmation_code: bytes) -> str:
         token = auth.get("token") if isinstance(auth, Mapping) else None
         if not isinstance(token, str) or token not in self._tokens:
             raise Refusal("unauthenticated")

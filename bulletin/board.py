@@ -296,7 +296,8 @@ class Board:
         if kind == "ballot":
             if self.authenticator is None:
                 raise Refusal("unauthenticated", "no authenticator configured")
-            voter = self.authenticator.authenticate(auth, digest)
+            # The voter's card signed (H_E, this confirmation code, a server challenge).
+            voter = self.authenticator.authenticate(auth, bytes(ballot.confirmation_code))
         first = self._retry(digest, voter, bytes(ballot.ballot_id))
         if first is not None:
             return first

@@ -77,6 +77,16 @@ def election() -> Any:
     )
 
 
+@api.post("/challenges")
+def new_challenge() -> Any:
+    """A single-use challenge for the voter's card to sign (JPKI gate only)."""
+    gate = _board().authenticator
+    issue = getattr(gate, "new_challenge", None)
+    if issue is None:
+        raise Refusal("not_found", "this board's authenticator uses no challenges")
+    return jsonify(issue().as_json()), 201
+
+
 @api.post("/ballots")
 def submit() -> Any:
     return jsonify(_board().submit(_json_body())), 201

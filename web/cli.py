@@ -10,6 +10,7 @@ import sys
 import click
 
 from bulletin.cli import board
+from bulletin.jpki.cli import audit_group, jpki
 from e2e.cli import commands as e2e_commands
 from e2e.group import GROUPS
 from trustees.cli import trustee
@@ -25,6 +26,8 @@ for _cmd in e2e_commands():
     main.add_command(_cmd)
 main.add_command(trustee)
 main.add_command(board)
+main.add_command(jpki)
+main.add_command(audit_group)
 
 
 @main.command()

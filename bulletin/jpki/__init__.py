@@ -1,0 +1,70 @@
+"""The JPKI gate: only holders of an eligible My Number Card signing certificate
+(署名用電子証明書) who signed the ballot may cast it (DESIGN.md, differences 2 and 3).
+
+- :mod:`.certs`: parsing of the JPKI certificate profile, anchors and CRLs;
+- :mod:`.address`: the address rule (NFKC, prefix, substitute characters);
+- :mod:`.verify`: the eligibility checks and the signed message;
+- :mod:`.challenge`: single-use server challenges;
+- :mod:`.evidence`: the access-controlled evidence store and its offline audit;
+- :mod:`.authenticator`: the board's :class:`bulletin.auth.Authenticator`;
+- :mod:`.testca`: a stand-in CA and simulated cards (demo and tests only);
+- :mod:`.cli`: ``tohyo jpki …`` and ``tohyo audit evidence …``.
+
+docs/jpki.md is the administrator's guide.
+"""
+
+from bulletin.jpki.address import AddressRule
+from bulletin.jpki.authenticator import JpkiAuthenticator, parse_auth
+from bulletin.jpki.certs import (
+    POLICY_PRODUCTION,
+    POLICY_TEST,
+    Anchor,
+    Crl,
+    JpkiCertificate,
+    load_anchors,
+    load_crl,
+    parse_certificate,
+)
+from bulletin.jpki.challenge import Challenge, ChallengeStore, MemoryChallengeStore
+from bulletin.jpki.errors import REASONS, JpkiConfigError, JpkiRefusal
+from bulletin.jpki.evidence import DirectoryEvidenceStore, Evidence, EvidenceStore, reverify
+from bulletin.jpki.verify import (
+    TrustConfig,
+    Verdict,
+    check_certificate,
+    digest_info,
+    person_id,
+    signed_message,
+    verify_signature,
+)
+
+__all__ = [
+    "POLICY_PRODUCTION",
+    "POLICY_TEST",
+    "REASONS",
+    "AddressRule",
+    "Anchor",
+    "Challenge",
+    "ChallengeStore",
+    "Crl",
+    "DirectoryEvidenceStore",
+    "Evidence",
+    "EvidenceStore",
+    "JpkiAuthenticator",
+    "JpkiCertificate",
+    "JpkiConfigError",
+    "JpkiRefusal",
+    "MemoryChallengeStore",
+    "TrustConfig",
+    "Verdict",
+    "check_certificate",
+    "digest_info",
+    "load_anchors",
+    "load_crl",
+    "parse_auth",
+    "parse_certificate",
+    "person_id",
+    "reverify",
+    "signed_message",
+    "verify_signature",
+]

@@ -1,0 +1,96 @@
+"""Single-use server challenges: the server, not the client, decides what the card signs.
+
+The booth asks for a challenge, the card signs a message that contains it
+(:func:`bulletin.jpki.verify.signed_message`), and the gate redeems it once. A challenge
+redeemed again for the *same* ballot binding is the board's idempotent retry of the same
+submission and passes (the board then returns the first receipt); for any other ballot it is
+a replay and is refused (``challenge_used``).
+
+:class:`MemoryChallengeStore` serves one process. Several web workers need a shared store
+(a database table with a unique key on the challenge) behind the same interface.
+"""
+
+from __future__ import annotations
+
+import hmac
+import os
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from bulletin.jpki.errors import JpkiRefusal
+
+CHALLENGE_BYTES = 32
+
+
+@dataclass(frozen=True)
+class Challenge:
+    value: bytes
+    expires: datetime
+
+    def as_json(self) -> dict[str, str]:
+        return {"challenge": self.value.hex(), "expires": self.expires.isoformat()}
+
+
+class ChallengeStore(Protocol):
+    def issue(self, now: datetime) -> Challenge: ...
+
+    def redeem(self, challenge: bytes, binding: bytes, now: datetime) -> None:
+        """Use a challenge for a ballot binding, or raise JpkiRefusal (unknown, expired,
+        used for another binding)."""
+        ...
+
+
+class MemoryChallengeStore:
+    """Challenges in this process's memory, each valid for ``ttl`` and usable once."""
+
+    def __init__(
+        self,
+        ttl: timedelta = timedelta(minutes=10),
+        random: Callable[[int], bytes] = os.urandom,
+    ) -> None:
+        self.ttl = ttl
+        self._random = random
+        self._lock = threading.Lock()
+        self._issued: dict[bytes, datetime] = {}
+        self._used: dict[bytes, tuple[bytes, datetime]] = {}
+        self._next_prune: datetime | None = None
+
+    def _prune(self, now: datetime) -> None:
+        """Forget expired challenges, at most once per half TTL (amortised O(1) per call);
+        a forgotten challenge is refused as unknown, so it stays unusable."""
+        if self._next_prune is not None and now < self._next_prune:
+            return
+        self._next_prune = now + self.ttl / 2
+        for c in [c for c, t in self._issued.items() if t < now]:
+            del self._issued[c]
+        for c in [c for c, (_, t) in self._used.items() if t < now]:
+            del self._used[c]
+
+    def issue(self, now: datetime) -> Challenge:
+        with self._lock:
+            self._prune(now)
+            value = self._random(CHALLENGE_BYTES)
+            if value in self._issued or value in self._used:
+                raise RuntimeError("the random source repeated itself")
+            expires = now + self.ttl
+            self._issued[value] = expires
+            return Challenge(value, expires)
+
+    def redeem(self, challenge: bytes, binding: bytes, now: datetime) -> None:
+        with self._lock:
+            used = self._used.get(challenge)
+            if used is not None:
+                if hmac.compare_digest(used[0], binding):
+                    return  # the same ballot again: the board's idempotent retry
+                raise JpkiRefusal("challenge_used")
+            expires = self._issued.get(challenge)
+            if expires is None:
+                raise JpkiRefusal("challenge_unknown")
+            if expires < now:
+                del self._issued[challenge]
+                raise JpkiRefusal("challenge_expired")
+            del self._issued[challenge]
+            self._used[challenge] = (binding, expires)

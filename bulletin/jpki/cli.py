@@ -1,0 +1,419 @@
+"""``tohyo jpki …`` (check a certificate, the stand-in CA, simulated cards) and
+``tohyo audit evidence …`` (export and re-verify the evidence store offline).
+
+Exit codes: 0 success (``check``: eligible; ``audit evidence verify``: every record
+verifies), 1 a negative answer (not eligible; some record fails), 2 unusable input.
+"""
+
+from __future__ import annotations
+
+import json
+import pathlib
+import sys
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any, NoReturn
+
+import click
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+
+from bulletin.jpki.certs import (
+    ERAS,
+    POLICY_PRODUCTION,
+    SEXES,
+    JpkiCertificate,
+    load_anchors,
+    load_crl,
+    parse_certificate,
+    unarmor,
+)
+from bulletin.jpki.errors import JpkiRefusal
+from bulletin.jpki.evidence import (
+    DirectoryEvidenceStore,
+    audit,
+    check_record,
+    export,
+    read_export,
+)
+from bulletin.jpki.testca import PASSWORD, SimulatedCard, TestCA, new_key, sign_submission
+from bulletin.jpki.verify import TrustConfig, check_certificate
+from e2e.errors import TohyoError
+
+
+def _fail(message: str) -> NoReturn:
+    click.echo(f"error: {message}", err=True)
+    sys.exit(2)
+
+
+def _guard(fn: Callable[..., Any]) -> Callable[..., Any]:
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except (TohyoError, OSError, ValueError) as e:
+            _fail(str(e))
+
+    wrapper.__name__ = fn.__name__
+    wrapper.__doc__ = fn.__doc__
+    return wrapper
+
+
+def parse_time(text: str | None) -> datetime:
+    """ISO 8601 with an offset (2025-03-01T12:00:00+09:00); None → now."""
+    if text is None:
+        return datetime.now(UTC)
+    try:
+        t = datetime.fromisoformat(text)
+    except ValueError:
+        raise ValueError(f"{text!r} is not an ISO 8601 time") from None
+    if t.tzinfo is None:
+        raise ValueError(f"{text!r} has no time-zone offset (e.g. +09:00)")
+    return t
+
+
+def trust_config(
+    anchors: Sequence[str],
+    crls: Sequence[str],
+    policies: Sequence[str],
+    rules: Sequence[str] | None,
+    require_crl: bool,
+) -> TrustConfig:
+    loaded = [a for path in anchors for a in load_anchors(pathlib.Path(path).read_bytes())]
+    crl_list = [load_crl(pathlib.Path(p).read_bytes(), loaded) for p in crls]
+    return TrustConfig.build(loaded, crl_list, policies, rules or None, require_crl)
+
+
+anchor_option = click.option(
+    "--anchor",
+    "anchors",
+    multiple=True,
+    required=True,
+    type=click.Path(exists=True, dir_okay=False),
+    help="A trust anchor (PEM, may hold several, or DER). Repeat for each.",
+)
+crl_option = click.option(
+    "--crl",
+    "crls",
+    multiple=True,
+    type=click.Path(exists=True, dir_okay=False),
+    help="A CRL file (DER or PEM). Repeat for each.",
+)
+policy_option = click.option(
+    "--policy",
+    "policies",
+    multiple=True,
+    default=(POLICY_PRODUCTION,),
+    show_default=True,
+    help="An accepted certificatePolicies OID. Repeat for each.",
+)
+rule_option = click.option(
+    "--rule",
+    "rules",
+    multiple=True,
+    help="An eligible address prefix, e.g. 茨城県つくば市. Repeat for each.",
+)
+
+
+@click.group()
+def jpki() -> None:
+    """JPKI signing certificates: check one; a stand-in CA and simulated cards."""
+
+
+# --- check ------------------------------------------------------------------------------------
+
+
+def _describe(cert: JpkiCertificate) -> list[str]:
+    lines = [
+        f"発行者 issuer:           {cert.issuer_text}",
+        f"主体 subject:            {cert.subject_text}",
+        f"シリアル番号 serial:     {cert.serial:X}",
+        f"有効期間 validity:       {cert.not_before.isoformat()} – {cert.not_after.isoformat()}",
+        f"鍵 key:                  {cert.key_algorithm} {cert.key_bits or ''}".rstrip(),
+        f"ポリシー policies:       {', '.join(cert.policies or ()) or '-'}"
+        + (" (critical)" if cert.policies_critical else ""),
+        f"鍵用途 key usage:        {', '.join(sorted(cert.key_usage or ())) or '-'}",
+    ]
+    h = cert.holder
+    if h is None:
+        lines.append(f"JPKI fields:             unreadable ({cert.profile_problem})")
+        return lines
+    era = ERAS.get(h.birth[0], "?")
+    sex = SEXES.get(h.sex, ("その他", "other"))
+    lines += [
+        f"氏名 name:               {h.name}",
+        f"生年月日 birth date:     {h.birth[1:5]}-{h.birth[5:7]}-{h.birth[7:9]} ({era})",
+        f"性別 sex:                {h.sex} ({sex[0]} / {sex[1]})",
+        f"住所 address:            {h.address}",
+        f"代替文字 substitutes:    name {h.name_flags}, address {h.address_flags}",
+    ]
+    return lines
+
+
+@jpki.command()
+@anchor_option
+@crl_option
+@policy_option
+@rule_option
+@click.option("--at", help="The time to judge at (ISO 8601 with offset); default now.")
+@click.argument("cert", type=click.Path(exists=True, dir_okay=False))
+def check(
+    anchors: tuple[str, ...],
+    crls: tuple[str, ...],
+    policies: tuple[str, ...],
+    rules: tuple[str, ...],
+    at: str | None,
+    cert: str,
+) -> None:
+    """Show a certificate's fields (for the holder's own eyes) and whether it may vote.
+
+    Exit 0 eligible, 1 not eligible, 2 unusable input.
+    """
+    try:
+        when = parse_time(at)
+        config = trust_config(anchors, crls, policies, rules, require_crl=bool(crls))
+        data = pathlib.Path(cert).read_bytes()
+    except (TohyoError, OSError, ValueError) as e:
+        _fail(str(e))
+    try:
+        parsed = parse_certificate(data, allow_pem=True)
+    except JpkiRefusal as e:
+        _fail(f"{pathlib.Path(cert).name}: {e.en} ({e.detail})")
+    for line in _describe(parsed):
+        click.echo(line)
+    click.echo(f"判定時刻 judged at:      {when.isoformat()}")
+    try:
+        verdict = check_certificate(parsed, config, when)
+    except JpkiRefusal as e:
+        click.echo(f"判定 verdict:            投票できません / NOT ELIGIBLE [{e.code}]")
+        click.echo(f"  {e.ja}")
+        click.echo(f"  {e.en}" + (f" ({e.detail})" if e.detail else ""))
+        sys.exit(1)
+    click.echo(f"信頼の起点 anchor:        SHA-256 {verdict.anchor.fingerprint}")
+    if not verdict.revocation_checked:
+        click.echo("失効確認 revocation:     未確認 / not checked (no --crl given)")
+    if verdict.prefix is None:
+        click.echo("住所 address rule:       未確認 / not checked (no --rule given)")
+        click.echo("判定 verdict:            証明書は有効 / CERTIFICATE VALID")
+    else:
+        click.echo(f"判定 verdict:            投票できます / ELIGIBLE ({verdict.prefix})")
+
+
+# --- stand-in CA ------------------------------------------------------------------------------
+
+
+@jpki.group()
+def testca() -> None:
+    """A stand-in CA (never for a real vote): init, issue, revoke, crl."""
+
+
+@testca.command("init")
+@click.argument("directory", type=click.Path(file_okay=False))
+@click.option("--not-before", help="Start of validity (ISO 8601); default now.")
+@click.option("--years", default=10, show_default=True)
+@_guard
+def testca_init(directory: str, not_before: str | None, years: int) -> None:
+    """Create a CA in DIRECTORY (ca.key, ca.pem, state.json)."""
+    ca = TestCA.create(not_before=parse_time(not_before), years=years, path=pathlib.Path(directory))
+    click.echo(f"CA {ca.certificate.subject.rfc4514_string()} in {directory}/ca.pem")
+
+
+def _read_password(password_stdin: bool, confirm: bool) -> str:
+    if password_stdin:
+        return sys.stdin.readline().rstrip("\n")
+    return click.prompt("signing password", hide_input=True, confirmation_prompt=confirm)
+
+
+@testca.command("issue")
+@click.argument("directory", type=click.Path(exists=True, file_okay=False))
+@click.option("--name", required=True, help="氏名, e.g. 筑波　花子 (full-width space).")
+@click.option("--birth", required=True, help="生年月日 EYYYYMMDD, e.g. 319800217.")
+@click.option("--sex", required=True, type=click.Choice(["1", "2", "9"]))
+@click.option("--address", required=True, help="住所; digits and - become full-width.")
+@click.option("--address-flags", help="Substitute-character flags (default all 0).")
+@click.option("--name-flags", help="Substitute-character flags (default all 0).")
+@click.option("--half-width", is_flag=True, help="Keep the address's digits as given.")
+@click.option("--issued", help="Start of validity (ISO 8601); default now.")
+@click.option("--not-after", help="End of validity; default the 5th birthday after issue.")
+@click.option("--policy", "policies", multiple=True, default=(POLICY_PRODUCTION,))
+@click.option("--card", required=True, type=click.Path(dir_okay=False), help="Card file out.")
+@click.option("--cert", type=click.Path(dir_okay=False), help="Also write the certificate (PEM).")
+@click.option("--password-stdin", is_flag=True, help="Read the signing password from stdin.")
+@_guard
+def testca_issue(
+    directory: str,
+    name: str,
+    birth: str,
+    sex: str,
+    address: str,
+    address_flags: str | None,
+    name_flags: str | None,
+    half_width: bool,
+    issued: str | None,
+    not_after: str | None,
+    policies: tuple[str, ...],
+    card: str,
+    cert: str | None,
+    password_stdin: bool,
+) -> None:
+    """Issue a signing certificate and put it on a simulated card (a 0600 card file)."""
+    ca = TestCA.load(pathlib.Path(directory))
+    if pathlib.Path(card).exists():
+        raise ValueError(f"{card} exists")
+    password = _read_password(password_stdin, confirm=True)
+    if not PASSWORD.match(password):
+        raise ValueError("the signing password is 6 to 16 capital letters (A-Z) and digits")
+    key = new_key()
+    c = ca.issue(
+        name=name,
+        birth=birth,
+        sex=sex,
+        address=address,
+        issued=parse_time(issued),
+        not_after=parse_time(not_after) if not_after else None,
+        key=key,
+        name_flags=name_flags,
+        address_flags=address_flags,
+        fullwidth=not half_width,
+        policies=policies,
+    )
+    SimulatedCard.create(key, c, password, path=pathlib.Path(card))
+    if cert:
+        pathlib.Path(cert).write_bytes(c.public_bytes(serialization.Encoding.PEM))
+    click.echo(f"serial {c.serial_number:X}, card {card}")
+
+
+@testca.command("revoke")
+@click.argument("directory", type=click.Path(exists=True, file_okay=False))
+@click.argument("serial", required=False)
+@click.option("--cert", type=click.Path(exists=True, dir_okay=False), help="Or the certificate.")
+@click.option("--at", help="Revocation time (ISO 8601); default now.")
+@click.option("--reason", default="affiliation_changed", show_default=True)
+@_guard
+def testca_revoke(
+    directory: str, serial: str | None, cert: str | None, at: str | None, reason: str
+) -> None:
+    """Revoke a certificate (by hex SERIAL or --cert) for the next CRL."""
+    ca = TestCA.load(pathlib.Path(directory))
+    if cert:
+        number = x509.load_der_x509_certificate(unarmor(pathlib.Path(cert).read_bytes())[0])
+        value = number.serial_number
+    elif serial:
+        value = int(serial.replace(":", ""), 16)
+    else:
+        raise ValueError("give SERIAL or --cert")
+    ca.revoke(value, parse_time(at), reason)
+    click.echo(f"revoked {value:X}")
+
+
+@testca.command("crl")
+@click.argument("directory", type=click.Path(exists=True, file_okay=False))
+@click.option("--out", required=True, type=click.Path(dir_okay=False))
+@click.option("--this-update", help="ISO 8601; default now.")
+@click.option("--next-update", help="ISO 8601; default thisUpdate + --hours.")
+@click.option("--hours", default=48, show_default=True)
+@_guard
+def testca_crl(
+    directory: str, out: str, this_update: str | None, next_update: str | None, hours: int
+) -> None:
+    """Write a CRL (DER) listing every revocation so far."""
+    ca = TestCA.load(pathlib.Path(directory))
+    start = parse_time(this_update)
+    end = parse_time(next_update) if next_update else start + timedelta(hours=hours)
+    pathlib.Path(out).write_bytes(ca.crl(start, end))
+    click.echo(f"CRL {out}: {len(ca.state['revoked'])} revoked, next update {end.isoformat()}")
+
+
+@jpki.group()
+def card() -> None:
+    """A simulated card (from `jpki testca issue`)."""
+
+
+@card.command("sign")
+@click.argument("card_file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--h-e", "h_e", required=True, help="The election's H_E (hex).")
+@click.option("--code", required=True, help="The ballot's confirmation code (hex).")
+@click.option("--challenge", required=True, help="The server's challenge (hex).")
+@click.option("--password-stdin", is_flag=True, help="Read the signing password from stdin.")
+@_guard
+def card_sign(card_file: str, h_e: str, code: str, challenge: str, password_stdin: bool) -> None:
+    """Sign a ballot with a simulated card; print the submission's ``auth`` object."""
+    c = SimulatedCard.load(pathlib.Path(card_file))
+    password = _read_password(password_stdin, confirm=False)
+    auth = sign_submission(
+        c, password, bytes.fromhex(h_e), bytes.fromhex(code), bytes.fromhex(challenge)
+    )
+    click.echo(json.dumps(auth))
+
+
+# --- audit ------------------------------------------------------------------------------------
+
+
+@click.group(name="audit")
+def audit_group() -> None:
+    """Audits that need access-controlled data (the JPKI evidence store)."""
+
+
+@audit_group.group()
+def evidence() -> None:
+    """The JPKI evidence store: export it, re-verify it offline."""
+
+
+@evidence.command("export")
+@click.argument("store", type=click.Path(exists=True, file_okay=False))
+@click.option("--out", required=True, type=click.Path(dir_okay=False), help="JSON Lines, 0600.")
+@_guard
+def evidence_export(store: str, out: str) -> None:
+    """Export an evidence directory to one file for an auditor (personal data: handle with care)."""
+    n = export(DirectoryEvidenceStore(pathlib.Path(store)), pathlib.Path(out))
+    click.echo(f"{n} records to {out}")
+
+
+@evidence.command("verify")
+@anchor_option
+@crl_option
+@policy_option
+@rule_option
+@click.option(
+    "--key",
+    type=click.Path(exists=True, dir_okay=False),
+    help="The pseudonym key (hex in a file): also check each pseudonym.",
+)
+@click.option("--no-crl", is_flag=True, help="Do not require a CRL for each receipt time.")
+@click.option(
+    "--record",
+    type=click.Path(exists=True, file_okay=False),
+    help="An election record: every cast ballot in it must have verified evidence.",
+)
+@click.argument("source", type=click.Path(exists=True))
+@_guard
+def evidence_verify(
+    anchors: tuple[str, ...],
+    crls: tuple[str, ...],
+    policies: tuple[str, ...],
+    rules: tuple[str, ...],
+    key: str | None,
+    no_crl: bool,
+    record: str | None,
+    source: str,
+) -> None:
+    """Re-verify every record (an export or an evidence directory) at its receipt time.
+
+    Prints one line per record (challenge, pseudonym, confirmation code, result), no
+    personal data; with --record, also each cast ballot lacking verified evidence.
+    Exit 0 if all verify, 1 otherwise.
+    """
+    if not rules:
+        raise ValueError("give the election's address rule with --rule")
+    config = trust_config(anchors, crls, policies, rules, require_crl=not no_crl)
+    secret = bytes.fromhex(pathlib.Path(key).read_text().strip()) if key else None
+    records = list(read_export(pathlib.Path(source)))
+    lines = audit(records, config, secret)
+    bad = 0
+    for line in lines:
+        click.echo(f"{line.challenge} {line.pseudonym} {line.confirmation_code} {line.result}")
+        bad += line.result != "ok"
+    click.echo(f"{len(lines)} records, {len(lines) - bad} verify, {bad} fail", err=True)
+    problems = check_record(pathlib.Path(record), records, lines) if record else []
+    for problem in problems:
+        click.echo(f"record: {problem}")
+    sys.exit(1 if bad or problems else 0)
