@@ -69,3 +69,13 @@ log_lock = Table(
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=False),
 )
+
+#: Single-use challenges of the JPKI gate (operational state, not part of the log): the
+#: one table whose rows change, once each, when a challenge is redeemed.
+challenges = Table(
+    "challenges",
+    metadata,
+    Column("value", LargeBinary(32), primary_key=True),
+    Column("expires", String(40), nullable=False),
+    Column("binding", LargeBinary(32), nullable=True),
+)

@@ -1,0 +1,55 @@
+"""JPKI challenges in the board's database, so every web worker shares them.
+
+Same contract as :class:`bulletin.jpki.challenge.MemoryChallengeStore`: a challenge is
+valid until it expires and is redeemed once; redeeming it again for the same ballot binding
+is the board's idempotent retry and passes, for another binding it is a replay.
+The redeem is one conditional UPDATE (``… WHERE binding IS NULL``), so two workers cannot
+both use one challenge.
+"""
+
+from __future__ import annotations
+
+import hmac
+import os
+from datetime import datetime, timedelta
+
+from sqlalchemy import select, update
+
+from bulletin import schema
+from bulletin.clock import iso
+from bulletin.jpki.challenge import CHALLENGE_BYTES, Challenge
+from bulletin.jpki.errors import JpkiRefusal
+from bulletin.store import Store
+
+
+class DatabaseChallengeStore:
+    def __init__(self, store: Store, ttl: timedelta = timedelta(minutes=10)) -> None:
+        self.store = store
+        self.ttl = ttl
+
+    def issue(self, now: datetime) -> Challenge:
+        value = os.urandom(CHALLENGE_BYTES)
+        expires = now + self.ttl
+        with self.store.engine.begin() as conn:
+            conn.execute(schema.challenges.insert().values(value=value, expires=iso(expires)))
+        return Challenge(value, expires)
+
+    def redeem(self, challenge: bytes, binding: bytes, now: datetime) -> None:
+        c = schema.challenges.c
+        with self.store.engine.begin() as conn:
+            row = conn.execute(select(c.expires, c.binding).where(c.value == challenge)).first()
+            if row is None:
+                raise JpkiRefusal("challenge_unknown")
+            if row.binding is None:
+                if row.expires < iso(now):
+                    raise JpkiRefusal("challenge_expired")
+                done = conn.execute(
+                    update(schema.challenges)
+                    .where(c.value == challenge, c.binding.is_(None))
+                    .values(binding=binding)
+                ).rowcount
+                if done == 1:
+                    return
+                row = conn.execute(select(c.binding).where(c.value == challenge)).first()
+            if not hmac.compare_digest(bytes(row.binding), binding):
+                raise JpkiRefusal("challenge_used")
