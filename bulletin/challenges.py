@@ -3,8 +3,8 @@
 Same contract as :class:`bulletin.jpki.challenge.MemoryChallengeStore`: a challenge is
 valid until it expires and is redeemed once; redeeming it again for the same ballot binding
 is the board's idempotent retry and passes, for another binding it is a replay.
-The redeem is one conditional UPDATE (``… WHERE binding IS NULL``), so two workers cannot
-both use one challenge.
+The redeem is one conditional UPDATE (``… WHERE binding IS NULL``) in the board's write
+transaction, so two workers cannot both use one challenge.
 """
 
 from __future__ import annotations
@@ -30,13 +30,13 @@ class DatabaseChallengeStore:
     def issue(self, now: datetime) -> Challenge:
         value = os.urandom(CHALLENGE_BYTES)
         expires = now + self.ttl
-        with self.store.engine.begin() as conn:
+        with self.store.write() as conn:
             conn.execute(schema.challenges.insert().values(value=value, expires=iso(expires)))
         return Challenge(value, expires)
 
     def redeem(self, challenge: bytes, binding: bytes, now: datetime) -> None:
         c = schema.challenges.c
-        with self.store.engine.begin() as conn:
+        with self.store.write() as conn:
             row = conn.execute(select(c.expires, c.binding).where(c.value == challenge)).first()
             if row is None:
                 raise JpkiRefusal("challenge_unknown")

@@ -1,18 +1,20 @@
 """``tohyo demo``: a whole simulated election through the bulletin board, verified at the end.
 
 5 trustees with quorum 3 hold the key (one absent at decryption). The board runs on SQLite
-(or ``--db``); worker processes play the voters: each encrypts its choices and submits them
-to the board, which verifies and appends them (several processes appending to one log).
-Some voters challenge a ballot first, some re-vote (the last ballot per contest counts),
-and some submissions are refused on purpose (a copied ballot, a corrupted proof, an unknown
-voter, a ballot after the close). After the close the board tallies the counted ballots,
+(or ``--db``) behind the JPKI gate; a stand-in CA issues every simulated voter a signing
+certificate (JPKI profile) on a simulated card. Worker processes play the voters: each
+encrypts its choices, asks the board for a challenge, signs with its card and submits; the
+board verifies and appends (several processes appending to one log). Some voters challenge
+a ballot first, some re-vote (the last ballot per contest counts), and some submissions are
+refused on purpose: a copied ballot, a corrupted proof, malformed bodies, a ballot after the
+close, and ineligible cards (つくばみらい市, 土浦市, revoked, expired, another CA, a bad
+signature). After the close the board tallies the counted ballots,
 the present trustees decrypt, the record is exported and verified by the independent
 verifier, and the results are printed beside what the simulation meant to count.
 """
 
 from __future__ import annotations
 
-import json
 import pathlib
 import shutil
 import tempfile
@@ -23,12 +25,24 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
-from bulletin.auth import Refusal, TokenAuthenticator
+from cryptography.hazmat.primitives import serialization
+
+from bulletin.auth import Refusal
 from bulletin.board import Board, export_record, load_signing_key, new_signing_key
+from bulletin.challenges import DatabaseChallengeStore
 from bulletin.clock import OffsetClock
+from bulletin.jpki import (
+    DirectoryEvidenceStore,
+    JpkiAuthenticator,
+    TrustConfig,
+    load_anchors,
+    load_crl,
+)
+from bulletin.jpki.evidence import audit, check_record, read_export
+from bulletin.jpki.testca import SimulatedCard, TestCA, TestCAError, new_key, sign_submission
 from bulletin.store import Store, make_engine, migrate
 from e2e import codec
-from e2e.ballot import challenge, encrypt_ballot
+from e2e.ballot import EncryptedBallot, challenge, encrypt_ballot
 from e2e.cli import print_report, run_verify
 from e2e.election import Election, base_hash
 from e2e.group import Group, release_gil
@@ -41,6 +55,7 @@ from trustees.decrypt import partial_decrypt
 
 EXAMPLE = pathlib.Path(__file__).resolve().parents[1] / "examples" / "tsukuba-2025.json"
 PSEUDONYM_KEY = b"demo pseudonym key (the election authority's secret)"
+CARD_PASSWORD = "123456"  # the simulated cards' signing password (6 to 16 A-Z/0-9)
 CHALLENGE_EVERY = 97  # every 97th voter challenges a ballot first
 REVOTE_EVERY = 13  # every 13th voter votes again in one category
 ATTACK_EVERY = 50  # every 50th voter's worker also tries something the board must refuse
@@ -84,70 +99,107 @@ def simulated_choices(manifest: Manifest, rng: Rng) -> dict[str, list[str]]:
 
 
 _BOARD: Board | None = None
+_KEYS: list = []
 
 
-def _init(db: str, key: str, offset: float, voters: int) -> None:
-    global _BOARD
-    release_gil()
-    tokens = {f"token-{v}": f"person-{v}" for v in range(voters)}
-    _BOARD = Board(
-        Store(make_engine(db)),
-        load_signing_key(key),
-        OffsetClock(offset),
-        TokenAuthenticator(PSEUDONYM_KEY, tokens),
+def _gate(board: Board, ca_pem: bytes, crl: bytes, work: pathlib.Path) -> JpkiAuthenticator:
+    """The JPKI gate as the board runs it: the CA as anchor, its CRL, the manifest's rule."""
+    anchors = load_anchors(ca_pem)
+    election = board.election
+    config = TrustConfig.build(
+        anchors,
+        [load_crl(crl, anchors)],
+        address_prefixes=election.manifest.eligibility.address_prefixes,
+    )
+    return JpkiAuthenticator(
+        config,
+        PSEUDONYM_KEY,
+        bytes(election.h_e),
+        DatabaseChallengeStore(board.store),
+        DirectoryEvidenceStore(work / "evidence"),
+        board.clock,
     )
 
 
-def _submit(board: Board, ballot: object, token: str) -> None:
-    board.submit({"ballot": codec.to_document(ballot), "auth": {"token": token}})
+def _init(
+    db: str, key: str, offset: float, ca_pem: bytes, crl: bytes, work: str, keys: list[bytes]
+) -> None:
+    global _BOARD, _KEYS
+    release_gil()
+    _BOARD = Board(Store(make_engine(db)), load_signing_key(key), OffsetClock(offset))
+    _BOARD.authenticator = _gate(_BOARD, ca_pem, crl, pathlib.Path(work))
+    _KEYS = [serialization.load_pem_private_key(k, None) for k in keys]
 
 
-def _voters(args: tuple[int, int, str | None]) -> Chunk:
+def _card(v: int, cert: bytes) -> SimulatedCard:
+    # A few keys are shared by the simulated cards: 1,000 RSA keys would take a minute to make.
+    return SimulatedCard.create(_KEYS[v % len(_KEYS)], cert, CARD_PASSWORD, iterations=1000)
+
+
+def _card_main(keys: list, cert: bytes) -> SimulatedCard:
+    return SimulatedCard.create(keys[0], cert, CARD_PASSWORD, iterations=1000)
+
+
+def _cast(board: Board, ballot: EncryptedBallot, card: SimulatedCard) -> dict:
+    """What the booth does on "cast": a challenge from the board, the card's signature."""
+    gate = board.authenticator
+    assert isinstance(gate, JpkiAuthenticator)
+    code = bytes(ballot.confirmation_code)
+    ch = gate.new_challenge()
+    auth = sign_submission(card, CARD_PASSWORD, bytes(board.election.h_e), code, ch.value)
+    return board.submit({"ballot": codec.to_document(ballot), "auth": auth})
+
+
+def _voters(args: tuple[int, int, str | None, dict[int, bytes]]) -> Chunk:
     """Simulate voters [start, stop): encrypt, sometimes challenge, cast, sometimes re-vote."""
-    start, stop, seed = args
+    start, stop, seed, certs = args
     board = _BOARD
     assert board is not None
     election = board.election
     chunk = Chunk(0, 0, 0, Counter(), {})
     for v in range(start, stop):
         rng: Rng = DeterministicRng(f"{seed}/voter/{v}") if seed is not None else SystemRng()
-        token = f"token-{v}"
+        card = _card(v, certs[v])
         choices = simulated_choices(election.manifest, rng)
         if v % CHALLENGE_EVERY == CHALLENGE_EVERY - 1:
             ballot, secret = encrypt_ballot(election, choices, rng, device="demo-booth")
             board.submit_challenged({"challenged": codec.to_document(challenge(ballot, secret))})
             chunk.challenged += 1
         ballot, _ = encrypt_ballot(election, choices, rng, device="demo-booth")
-        _submit(board, ballot, token)
+        _cast(board, ballot, card)
         chunk.accepted += 1
         final = {c: (ch[0] if ch else None) for c, ch in choices.items()}
         if v % REVOTE_EVERY == REVOTE_EVERY - 1:
-            # vote again in one category: that category's new choice replaces the old one,
-            # the voter's other categories keep counting
+            # vote again in one category, with the same card: that category's new choice
+            # replaces the old one, the voter's other categories keep counting
             contest = election.manifest.contests[rng.randbelow(len(election.manifest.contests))]
             new = [contest.options[rng.randbelow(len(contest.options))].id]
             again, _ = encrypt_ballot(election, {contest.id: new}, rng, device="demo-booth")
-            _submit(board, again, token)
+            _cast(board, again, card)
             chunk.revotes += 1
             final[contest.id] = new[0]
         chunk.intended[f"person-{v}"] = final
-        if v % ATTACK_EVERY == ATTACK_EVERY - 1:
-            _attacks(board, ballot, election, rng, chunk)
+        if v % ATTACK_EVERY == ATTACK_EVERY - 1 and v + 1 in certs:
+            _attacks(board, ballot, election, rng, chunk, _card(v + 1, certs[v + 1]))
     return chunk
 
 
-def _attacks(board: Board, ballot: object, election: Election, rng: Rng, chunk: Chunk) -> None:
+def _attacks(
+    board: Board,
+    ballot: EncryptedBallot,
+    election: Election,
+    rng: Rng,
+    chunk: Chunk,
+    other: SimulatedCard,
+) -> None:
     """Submissions the board must refuse, each with its own reason."""
-    doc = codec.to_document(ballot)
     fresh, _ = encrypt_ballot(election, {election.manifest.contests[0].id: []}, rng)
     tries = {
-        "copied ballot under another voter": lambda: board.submit(
-            {"ballot": doc, "auth": {"token": "token-0"}}
+        "copied ballot signed by another voter's card": lambda: _cast(board, ballot, other),
+        "no card signature": lambda: board.submit(
+            {"ballot": codec.to_document(ballot), "auth": {}}
         ),
-        "unknown voter": lambda: board.submit({"ballot": doc, "auth": {"token": "forged"}}),
-        "corrupted proof": lambda: board.submit(
-            {"ballot": _corrupt(codec.to_document(fresh)), "auth": {"token": "token-1"}}
-        ),
+        "corrupted proof": lambda: _cast(board, _corrupt(fresh), other),
         "not JSON": lambda: board.submit(b"{not json"),
     }
     for name, attempt in tries.items():
@@ -158,12 +210,75 @@ def _attacks(board: Board, ballot: object, election: Election, rng: Rng, chunk: 
             chunk.refused[f"{name}: {e.code}"] += 1
 
 
-def _corrupt(doc: dict) -> dict:
-    bad = json.loads(json.dumps(doc))
-    responses = bad["contests"][0]["selections"][0]["proof"]["responses"]
-    v = int(responses[0], 16)
-    responses[0] = format(v ^ 1, "X").rjust(len(responses[0]), "0")
-    return bad
+def _corrupt(ballot: EncryptedBallot) -> EncryptedBallot:
+    """The same ballot with one proof response changed (its hashes still match)."""
+    c = ballot.contests[0]
+    s = c.selections[0]
+    proof = replace(s.proof, responses=(s.proof.responses[0] + 1, *s.proof.responses[1:]))
+    sels = (replace(s, proof=proof), *c.selections[1:])
+    return replace(ballot, contests=(replace(c, selections=sels), *ballot.contests[1:]))
+
+
+def _birth(year: int, month: int, day: int) -> str:
+    """JPKI's EYYYYMMDD: the era digit (3 昭和, 4 平成), then the Gregorian date."""
+    era = 3 if (year, month, day) < (1989, 1, 8) else 4
+    return f"{era}{year}{month:02d}{day:02d}"
+
+
+def _people(ca: TestCA, keys: list, voters: int, start: datetime) -> dict[int, bytes]:
+    """A signing certificate for every simulated voter, all living in つくば市."""
+    issued = start - timedelta(days=200)
+    return {
+        v: ca.issue(
+            name=f"投票　太郎{v}",
+            birth=_birth(1950 + v % 50, 1 + v % 12, 1 + v % 28),
+            sex="1" if v % 2 else "2",
+            address=f"茨城県つくば市研究学園{1 + v % 9}丁目{1 + v % 30}番地",
+            issued=issued,
+            key=keys[v % len(keys)],
+        ).public_bytes(serialization.Encoding.DER)
+        for v in range(voters + 1)
+    }
+
+
+def _ineligible(ca: TestCA, keys: list, start: datetime) -> dict[str, SimulatedCard]:
+    """Cards the gate must refuse, each for its own reason (revoked ones go on the CRL)."""
+    issued = start - timedelta(days=200)
+    other_ca = TestCA.create(not_before=start - timedelta(days=400), key=keys[-1])
+    holder = {
+        "name": "試験　花子",
+        "birth": "319800101",
+        "sex": "2",
+        "address": "茨城県つくば市千現1丁目1番地",
+        "issued": issued,
+        "key": keys[0],
+    }
+    certs = {
+        "resident of つくばみらい市": ca.issue(
+            **{**holder, "address": "茨城県つくばみらい市陽光台1丁目"}
+        ),
+        "resident of 土浦市": ca.issue(**{**holder, "address": "茨城県土浦市大和町1番1号"}),
+        "expired certificate": ca.issue(
+            **{
+                **holder,
+                "issued": start - timedelta(days=2000),
+                "not_after": start - timedelta(days=1),
+            }
+        ),
+        "certificate of another CA": other_ca.issue(**holder),
+        "revoked certificate": ca.issue(**holder),
+    }
+    ca.revoke(certs["revoked certificate"].serial_number, start - timedelta(days=10))
+    der = {k: c.public_bytes(serialization.Encoding.DER) for k, c in certs.items()}
+    cards = {
+        k: SimulatedCard.create(keys[0], v, CARD_PASSWORD, iterations=1000) for k, v in der.items()
+    }
+    # the right certificate, the wrong key: the signature does not verify
+    good = ca.issue(**holder).public_bytes(serialization.Encoding.DER)
+    cards["signature by another key"] = SimulatedCard.create(
+        keys[1], good, CARD_PASSWORD, iterations=1000
+    )
+    return cards
 
 
 def run_demo(
@@ -208,26 +323,68 @@ def run_demo(
             [codec.encode(t) for t in publics],
         )
         board.open()
-        echo(f"board: {engine.dialect.name}, opened; {voters} voters in {jobs} processes")
+        start = board.clock.now()
+        t_ca = time.perf_counter()
+        keys = [new_key() for _ in range(4)]
+        ca = TestCA.create(not_before=start - timedelta(days=1000))
+        certs = _people(ca, keys, voters, start)
+        bad_cards = _ineligible(ca, keys, start)
+        crl = ca.crl(start - timedelta(days=1), manifest.end_time + timedelta(days=1))
+        board.authenticator = _gate(board, ca.pem, crl, work)
+        echo(
+            f"board: {engine.dialect.name}, opened; stand-in JPKI CA issued {len(certs)} "
+            f"certificates and cards ({time.perf_counter() - t_ca:.1f} s)"
+        )
+        echo(f"voting: {voters} voters in {jobs} processes, each signing with its card")
 
         t1 = time.perf_counter()
         per = max(1, min(100, voters // (4 * jobs) or 1))
-        ranges = [(s, min(s + per, voters), seed) for s in range(0, voters, per)]
+        ranges = [
+            (
+                s,
+                min(s + per, voters),
+                seed,
+                {v: certs[v] for v in range(s, min(s + per, voters) + 1)},
+            )
+            for s in range(0, voters, per)
+        ]
         total = Chunk(0, 0, 0, Counter(), {})
-        with ProcessPoolExecutor(
-            jobs, initializer=_init, initargs=(db, str(key_path), offset, voters)
-        ) as pool:
+        keys_pem = [
+            k.private_bytes(
+                serialization.Encoding.PEM,
+                serialization.PrivateFormat.PKCS8,
+                serialization.NoEncryption(),
+            )
+            for k in keys
+        ]
+        args = (db, str(key_path), offset, ca.pem, crl, str(work), keys_pem)
+        with ProcessPoolExecutor(jobs, initializer=_init, initargs=args) as pool:
             for chunk in pool.map(_voters, ranges):
                 total.accepted += chunk.accepted
                 total.challenged += chunk.challenged
                 total.revotes += chunk.revotes
                 total.refused.update(chunk.refused)
                 total.intended.update(chunk.intended)
+        for name, card in bad_cards.items():
+            ballot, _ = encrypt_ballot(election, {manifest.contests[0].id: []}, rng)
+            try:
+                _cast(board, ballot, card)
+                total.refused[f"ACCEPTED?! {name}"] += 1
+            except Refusal as e:
+                total.refused[f"{name}: {e.code}"] += 1
+        locked = SimulatedCard.create(keys[0], certs[0], CARD_PASSWORD, iterations=1000)
+        for _ in range(SimulatedCard.TRIES):
+            try:
+                locked.sign(b"x", "WRONG1")
+            except TestCAError:
+                pass
+        total.refused[f"card after {SimulatedCard.TRIES} wrong passwords: locked"] += int(
+            locked.locked
+        )
         board.close()
         late, _ = encrypt_ballot(election, {manifest.contests[0].id: []}, rng)
-        board.authenticator = TokenAuthenticator(PSEUDONYM_KEY, {"token-0": "person-0"})
         try:
-            _submit(board, late, "token-0")
+            _cast(board, late, _card_main(keys, certs[0]))
         except Refusal as e:
             total.refused[f"ballot after the close: {e.code}"] += 1
         echo(
@@ -259,6 +416,20 @@ def run_demo(
             shutil.rmtree(out)
         export_record(board, out)
         echo(f"record exported to {out} ({board.store.size()} log entries)")
+        # The auditor's view: the evidence store (certificates and signatures, never
+        # published) re-verified offline, and every cast ballot in the record covered by it.
+        gate = board.authenticator
+        assert isinstance(gate, JpkiAuthenticator)
+        records = list(read_export(work / "evidence"))
+        lines = audit(records, gate.config, PSEUDONYM_KEY)
+        problems = check_record(out, records, lines)
+        ok_lines = sum(1 for line in lines if line.result == "ok")
+        echo(
+            f"audit: {ok_lines} of {len(lines)} evidence records re-verify; "
+            f"{'every cast ballot has evidence' if not problems else problems[:3]}"
+        )
+        if problems:
+            raise SystemExit("demo failed: the evidence does not cover the cast ballots")
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
