@@ -198,6 +198,16 @@ def bench_board(
             json.dump({"machine": machine_info(), "board": r}, f, indent=2)
 
 
+@bench.command("gate")
+@click.option("--revoked", default=100_000, show_default=True, help="Entries in the CRL.")
+@click.option("--submissions", default=300, show_default=True)
+def bench_gate(revoked: int, submissions: int) -> None:
+    """The JPKI gate's cost per signed submission, with a CRL of --revoked entries."""
+    from benchmarks.gate import run_gate
+
+    click.echo(json.dumps(run_gate(revoked, submissions), indent=1))
+
+
 @bench.command("log")
 @click.option("--db", default=None, help="Database URL (default: a temporary SQLite file).")
 @click.option("--max", "max_size", default=100_000, show_default=True, help="Largest log size.")
