@@ -144,7 +144,9 @@ def verify_shard(
     election: Election, items: Sequence[BallotItem], rng: Rng | None = None
 ) -> ShardSummary:
     """Parse and verify a shard of cast ballots in one batch; summarise it for the tally."""
-    ballots = codec.decode_many([b for b, _, _ in items], EncryptedBallot, election.group, rng)
+    ballots, members = codec.decode_many_deferred(
+        [b for b, _, _ in items], EncryptedBallot, election.group
+    )
     claims = []
     counted = []
     for b, (_, covers, counts_for) in zip(ballots, items, strict=True):
@@ -152,7 +154,7 @@ def verify_shard(
             raise VerificationError("covers other contests than the log says", _name(b))
         claims.extend(ballot_claims(election, b))
         counted.append((b, counts_for) if counts_for is not None else b)
-    verify_claims(election.group, claims, rng)
+    verify_claims(election.group, claims, rng, members)  # membership rides in the batch
     tally: Products = {}
     counts: dict[int, int] = {}
     accumulate(election, counted, tally, counts)

@@ -261,3 +261,10 @@ def test_element_outside_the_subgroup_is_refused_and_named(db_url, tmp_path):
     body = {"ballot": codec.to_document(forged), "auth": {"token": "token-1"}}
     e = _refused(lambda: s.board.submit(body), "malformed")
     assert "contests[2].selections[1].ciphertext.beta" in e.detail
+    # and the verifier, where the same test rides in each shard's proof batch
+    from e2e.errors import InvalidElement
+    from e2e.verify import verify_shard
+
+    good = codec.encode(ballot)
+    with pytest.raises(InvalidElement, match=r"\[1\]EncryptedBallot.contests\[2\].selections\[1\]"):
+        verify_shard(el, [(good, None, None), (codec.encode(forged), None, None)])
