@@ -4,30 +4,15 @@ from __future__ import annotations
 
 import json
 import pathlib
-import sys
-from collections.abc import Callable
 from typing import Any
 
 import click
 
 from bulletin.board import Board, export_record, load_signing_key, new_signing_key
 from bulletin.store import Store, make_engine, migrate
-from e2e.errors import TohyoError
+from e2e.cli import guard
 
 DEFAULT_DB = "sqlite:///board.db"
-
-
-def _guard(fn: Callable[..., Any]) -> Callable[..., Any]:
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return fn(*args, **kwargs)
-        except (TohyoError, OSError) as e:
-            click.echo(f"error: {e}", err=True)
-            sys.exit(2)
-
-    wrapper.__name__ = fn.__name__
-    wrapper.__doc__ = fn.__doc__
-    return wrapper
 
 
 def open_board(db: str, key: str, **kwargs: Any) -> Board:
@@ -56,7 +41,7 @@ def board() -> None:
     type=click.Path(exists=True, file_okay=False),
     help="The record started by `tohyo trustee joint-key`.",
 )
-@_guard
+@guard
 def init(db: str, key: str, record: str) -> None:
     """Create the board's key (if missing) and post the election from the ceremony."""
     if not pathlib.Path(key).exists():
@@ -77,7 +62,7 @@ def init(db: str, key: str, record: str) -> None:
 @board.command("open")
 @db_option
 @key_option
-@_guard
+@guard
 def open_(db: str, key: str) -> None:
     """Open the election for ballots."""
     index = open_board(db, key).open()
@@ -87,7 +72,7 @@ def open_(db: str, key: str) -> None:
 @board.command()
 @db_option
 @key_option
-@_guard
+@guard
 def close(db: str, key: str) -> None:
     """Close the election and post the encrypted tally of the counted ballots."""
     b = open_board(db, key)
@@ -101,7 +86,7 @@ def close(db: str, key: str) -> None:
 @board.command()
 @db_option
 @key_option
-@_guard
+@guard
 def status(db: str, key: str) -> None:
     """Print the board's state, size and latest signed tree head."""
     b = open_board(db, key)
@@ -124,7 +109,7 @@ def status(db: str, key: str) -> None:
 @db_option
 @key_option
 @click.argument("files", nargs=-1, type=click.Path(exists=True, dir_okay=False))
-@_guard
+@guard
 def post_decryption(db: str, key: str, files: tuple[str, ...]) -> None:
     """Post trustees' partial decryptions (their proofs are checked first)."""
     b = open_board(db, key)
@@ -135,7 +120,7 @@ def post_decryption(db: str, key: str, files: tuple[str, ...]) -> None:
 @board.command()
 @db_option
 @key_option
-@_guard
+@guard
 def results(db: str, key: str) -> None:
     """Combine a quorum of posted partial decryptions and post the results."""
     r = open_board(db, key).post_results()
@@ -147,7 +132,7 @@ def results(db: str, key: str) -> None:
 @db_option
 @key_option
 @click.argument("out", type=click.Path(file_okay=False))
-@_guard
+@guard
 def export(db: str, key: str, out: str) -> None:
     """Write the election record to OUT."""
     root = export_record(open_board(db, key), out)

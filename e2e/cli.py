@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
+from typing import Any, NoReturn
 
 import click
 
@@ -16,6 +18,27 @@ from e2e.group import GROUPS, release_gil
 from e2e.manifest import manifest_from_canonical
 from e2e.record import read_record
 from e2e.verify import SHARD, Report, ShardSummary, verify_record, verify_shard
+
+
+def fail(message: str) -> NoReturn:
+    """One line on stderr and exit code 2: unusable input, never a stack trace."""
+    click.echo(f"error: {message}", err=True)
+    sys.exit(2)
+
+
+def guard(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Decorate a command so tohyo's own errors (and OS errors, bad values) end in
+    :func:`fail`. Shared by every layer's command group."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except (TohyoError, OSError, ValueError) as e:
+            fail(str(e))
+
+    return wrapper
+
 
 _WORKER: Election | None = None
 

@@ -17,15 +17,13 @@ are stored only encrypted (trustees.keystore) and are never printed.
 from __future__ import annotations
 
 import pathlib
-import sys
-from collections.abc import Callable, Sequence
-from typing import Any
+from collections.abc import Sequence
 
 import click
 
 from e2e import codec
+from e2e.cli import fail, guard
 from e2e.election import Election, TrusteePublicKey, base_hash, extended_base_hash, joint_key
-from e2e.errors import TohyoError
 from e2e.group import GROUPS
 from e2e.manifest import manifest_from_json
 from e2e.record import read_record
@@ -43,25 +41,6 @@ from trustees.ceremony import (
     new_trustee,
 )
 from trustees.decrypt import partial_decrypt
-
-
-def _fail(message: str) -> None:
-    click.echo(f"error: {message}", err=True)
-    sys.exit(2)
-
-
-def _guard(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """Turn tohyo errors into a clear message and exit code 2 (never a traceback)."""
-
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return fn(*args, **kwargs)
-        except (TohyoError, OSError) as e:
-            _fail(str(e))
-
-    wrapper.__name__ = fn.__name__
-    wrapper.__doc__ = fn.__doc__
-    return wrapper
 
 
 def _passphrase(path: str | None, confirm: bool) -> str:
@@ -98,12 +77,12 @@ def trustee() -> None:
 @click.option("--dir", "out", required=True, type=click.Path(file_okay=False))
 @click.option("--group", "group_name", type=click.Choice(sorted(GROUPS)), default="standard")
 @passphrase_option
-@_guard
+@guard
 def init(manifest: str, index: int, out: str, group_name: str, passphrase_file: str | None) -> None:
     """Create this trustee's secrets (encrypted) and its public key message."""
     m = manifest_from_json(pathlib.Path(manifest).read_text(encoding="utf-8"))
     if not 1 <= index <= m.trustees:
-        _fail(f"--index must be between 1 and {m.trustees}")
+        fail(f"--index must be between 1 and {m.trustees}")
     group = GROUPS[group_name]
     h_p, _ = base_hash(group, m)
     secrets_, public = new_trustee(group, h_p, index, m.quorum, SystemRng())
@@ -112,7 +91,7 @@ def init(manifest: str, index: int, out: str, group_name: str, passphrase_file: 
     d.mkdir(parents=True, exist_ok=True)
     key_path = d / f"trustee-{index}.key"
     if key_path.exists():
-        _fail(f"{key_path} exists; refusing to overwrite a trustee key")
+        fail(f"{key_path} exists; refusing to overwrite a trustee key")
     keystore.save(
         key_path, keystore.TrusteeKey(group, h_p, m.trustees, m.quorum, secrets_), passphrase
     )
@@ -126,7 +105,7 @@ def init(manifest: str, index: int, out: str, group_name: str, passphrase_file: 
 @click.option("--public", "publics", required=True, multiple=True, type=click.Path(exists=True))
 @click.option("--out", required=True, type=click.Path(file_okay=False))
 @passphrase_option
-@_guard
+@guard
 def shares(key_path: str, publics: tuple[str, ...], out: str, passphrase_file: str | None) -> None:
     """Check every trustee's public key, then encrypt a share for each other trustee."""
     key = keystore.load(key_path, _passphrase(passphrase_file, confirm=False))
@@ -150,7 +129,7 @@ def shares(key_path: str, publics: tuple[str, ...], out: str, passphrase_file: s
 @click.option("--public", "publics", required=True, multiple=True, type=click.Path(exists=True))
 @click.option("--share", "share_files", required=True, multiple=True, type=click.Path(exists=True))
 @passphrase_option
-@_guard
+@guard
 def receive(
     key_path: str,
     publics: tuple[str, ...],
@@ -183,7 +162,7 @@ def receive(
 @click.option("--public", "publics", required=True, multiple=True, type=click.Path(exists=True))
 @click.option("--record", required=True, type=click.Path(file_okay=False))
 @click.option("--group", "group_name", type=click.Choice(sorted(GROUPS)), default="standard")
-@_guard
+@guard
 def joint_key_command(
     manifest: str, publics: tuple[str, ...], record: str, group_name: str
 ) -> None:
@@ -208,7 +187,7 @@ def joint_key_command(
 @click.option("--key", "key_path", required=True, type=click.Path(exists=True, dir_okay=False))
 @click.option("--record", required=True, type=click.Path(exists=True, file_okay=False))
 @passphrase_option
-@_guard
+@guard
 def decrypt(key_path: str, record: str, passphrase_file: str | None) -> None:
     """Verify the ballots and the tally of the record, then add this trustee's part."""
     key = keystore.load(key_path, _passphrase(passphrase_file, confirm=False))
@@ -216,7 +195,7 @@ def decrypt(key_path: str, record: str, passphrase_file: str | None) -> None:
     checked = verify_tally_inputs(files)
     election = checked.election
     if election.h_p != key.h_p:
-        _fail("this key belongs to another election")
+        fail("this key belongs to another election")
     i = key.secrets.index
     x_i = public_share(election.group, trustee_commitments(checked.publics), i)
     partial = partial_decrypt(election, checked.tally, key.secrets, x_i, SystemRng())
@@ -228,7 +207,7 @@ def decrypt(key_path: str, record: str, passphrase_file: str | None) -> None:
 
 @trustee.command("combine")
 @click.option("--record", required=True, type=click.Path(exists=True, file_okay=False))
-@_guard
+@guard
 def combine_command(record: str) -> None:
     """Administrator: check a quorum of partial decryptions and write results.json."""
     root = pathlib.Path(record)

@@ -10,9 +10,8 @@ from __future__ import annotations
 import json
 import pathlib
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any, NoReturn
 
 import click
 from cryptography import x509
@@ -38,24 +37,8 @@ from bulletin.jpki.evidence import (
 )
 from bulletin.jpki.testca import PASSWORD, SimulatedCard, TestCA, new_key, sign_submission
 from bulletin.jpki.verify import TrustConfig, check_certificate
+from e2e.cli import fail, guard
 from e2e.errors import TohyoError
-
-
-def _fail(message: str) -> NoReturn:
-    click.echo(f"error: {message}", err=True)
-    sys.exit(2)
-
-
-def _guard(fn: Callable[..., Any]) -> Callable[..., Any]:
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return fn(*args, **kwargs)
-        except (TohyoError, OSError, ValueError) as e:
-            _fail(str(e))
-
-    wrapper.__name__ = fn.__name__
-    wrapper.__doc__ = fn.__doc__
-    return wrapper
 
 
 def parse_time(text: str | None) -> datetime:
@@ -173,11 +156,11 @@ def check(
         config = trust_config(anchors, crls, policies, rules, require_crl=bool(crls))
         data = pathlib.Path(cert).read_bytes()
     except (TohyoError, OSError, ValueError) as e:
-        _fail(str(e))
+        fail(str(e))
     try:
         parsed = parse_certificate(data, allow_pem=True)
     except JpkiRefusal as e:
-        _fail(f"{pathlib.Path(cert).name}: {e.en} ({e.detail})")
+        fail(f"{pathlib.Path(cert).name}: {e.en} ({e.detail})")
     for line in _describe(parsed):
         click.echo(line)
     click.echo(f"判定時刻 judged at:      {when.isoformat()}")
@@ -210,7 +193,7 @@ def testca() -> None:
 @click.argument("directory", type=click.Path(file_okay=False))
 @click.option("--not-before", help="Start of validity (ISO 8601); default now.")
 @click.option("--years", default=10, show_default=True)
-@_guard
+@guard
 def testca_init(directory: str, not_before: str | None, years: int) -> None:
     """Create a CA in DIRECTORY (ca.key, ca.pem, state.json)."""
     ca = TestCA.create(not_before=parse_time(not_before), years=years, path=pathlib.Path(directory))
@@ -238,7 +221,7 @@ def _read_password(password_stdin: bool, confirm: bool) -> str:
 @click.option("--card", required=True, type=click.Path(dir_okay=False), help="Card file out.")
 @click.option("--cert", type=click.Path(dir_okay=False), help="Also write the certificate (PEM).")
 @click.option("--password-stdin", is_flag=True, help="Read the signing password from stdin.")
-@_guard
+@guard
 def testca_issue(
     directory: str,
     name: str,
@@ -288,7 +271,7 @@ def testca_issue(
 @click.option("--cert", type=click.Path(exists=True, dir_okay=False), help="Or the certificate.")
 @click.option("--at", help="Revocation time (ISO 8601); default now.")
 @click.option("--reason", default="affiliation_changed", show_default=True)
-@_guard
+@guard
 def testca_revoke(
     directory: str, serial: str | None, cert: str | None, at: str | None, reason: str
 ) -> None:
@@ -311,7 +294,7 @@ def testca_revoke(
 @click.option("--this-update", help="ISO 8601; default now.")
 @click.option("--next-update", help="ISO 8601; default thisUpdate + --hours.")
 @click.option("--hours", default=48, show_default=True)
-@_guard
+@guard
 def testca_crl(
     directory: str, out: str, this_update: str | None, next_update: str | None, hours: int
 ) -> None:
@@ -334,7 +317,7 @@ def card() -> None:
 @click.option("--code", required=True, help="The ballot's confirmation code (hex).")
 @click.option("--challenge", required=True, help="The server's challenge (hex).")
 @click.option("--password-stdin", is_flag=True, help="Read the signing password from stdin.")
-@_guard
+@guard
 def card_sign(card_file: str, h_e: str, code: str, challenge: str, password_stdin: bool) -> None:
     """Sign a ballot with a simulated card; print the submission's ``auth`` object."""
     c = SimulatedCard.load(pathlib.Path(card_file))
@@ -361,7 +344,7 @@ def evidence() -> None:
 @evidence.command("export")
 @click.argument("store", type=click.Path(exists=True, file_okay=False))
 @click.option("--out", required=True, type=click.Path(dir_okay=False), help="JSON Lines, 0600.")
-@_guard
+@guard
 def evidence_export(store: str, out: str) -> None:
     """Export an evidence directory to one file for an auditor (personal data: handle with care)."""
     n = export(DirectoryEvidenceStore(pathlib.Path(store)), pathlib.Path(out))
@@ -385,7 +368,7 @@ def evidence_export(store: str, out: str) -> None:
     help="An election record: every cast ballot in it must have verified evidence.",
 )
 @click.argument("source", type=click.Path(exists=True))
-@_guard
+@guard
 def evidence_verify(
     anchors: tuple[str, ...],
     crls: tuple[str, ...],
