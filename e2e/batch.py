@@ -27,7 +27,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 from gmpy2 import mpz, powmod
 
@@ -147,25 +147,15 @@ class Batch:
         return left == right
 
 
-def verify_claims(
-    group: Group, claims: Sequence[Claim], rng: Rng | None = None, members: Any = None
-) -> None:
-    """Check all claims in one batch; on failure find and raise for the first bad claim.
-
-    ``members`` (a :class:`e2e.codec.PendingMembership`) folds the subgroup test of the
-    parsed elements into the same batch; on failure it is checked first, alone.
-    """
+def verify_claims(group: Group, claims: Sequence[Claim], rng: Rng | None = None) -> None:
+    """Check all claims in one batch; on failure find and raise for the first bad claim."""
     rng = rng or SystemRng()
     batch = Batch(group)
     for claim in claims:
         for eq in claim.equations:
             batch.add(eq, rng)
-    if members is not None:
-        batch.add_members(members.values, rng)
     if batch.holds():
         return
-    if members is not None:
-        members.check(rng)
     verify_claims_one_by_one(group, claims)
     # Unreachable unless the batch test itself erred; never accept in that case.
     raise InvalidProof("batch verification failed but no single proof failed")

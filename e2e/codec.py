@@ -432,27 +432,6 @@ def from_document(raw: Any, cls: type[T], group: Group | None = None, rng: Rng |
     return from_documents([raw], cls, group, rng)[0]
 
 
-def decode_many_deferred(
-    datas: Sequence[bytes], cls: type[T], group: Group
-) -> tuple[list[T], PendingMembership]:
-    """:func:`decode_many` with the subgroup test left to the caller (who folds it into a
-    proof batch, e2e.batch.Batch.add_members); the objects must not be trusted before it."""
-    if _REGISTRY.get(cls.__name__) is not cls:
-        raise CodecError(f"{cls.__name__} is not a publishable type")
-    dec = _object_decoder(cls, top=True)
-    ctx = _Ctx(group)
-    out = []
-    for n, data in enumerate(datas):
-        raw = _load(data)
-        name = cls.__name__ if len(datas) == 1 else f"[{n}]{cls.__name__}"
-        if type(raw) is not dict or raw.get("format") != FORMAT or raw.get("type") != cls.__name__:
-            raise CodecError(f"{name}: expected a {FORMAT} document of type {cls.__name__}")
-        out.append(dec(raw, (lambda name=name: name), ctx))
-        if dumps(raw) != bytes(data):
-            raise CodecError(f"{name}: not in canonical form (re-encodes to other bytes)")
-    return out, PendingMembership(ctx)
-
-
 def decode_many(
     datas: Sequence[bytes], cls: type[T], group: Group | None = None, rng: Rng | None = None
 ) -> list[T]:

@@ -303,8 +303,8 @@ def test_raw_hex_digit_flip_in_a_ciphertext_is_refused(record):
     ballot_id = doc["ballot_id"][:16]
     with pytest.raises((InvalidElement, VerificationError)) as e:
         verify(record)
-    # The culprit is named: the first check that sees the change is the contest hash (the
-    # subgroup test rides in the proof batch, after the hashes), so it names the ballot.
+    # The culprit is named: by its line and field (subgroup test at parse) or, if the
+    # flipped value is still a member, by its ballot (the contest hash no longer matches).
     assert ballot_id in str(e.value) or "[7]EncryptedBallot.contests[0]" in str(e.value)
 
 
