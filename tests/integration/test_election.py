@@ -13,7 +13,6 @@ import dataclasses
 import json
 import pathlib
 import shutil
-import time
 from dataclasses import replace
 
 import pytest
@@ -777,7 +776,6 @@ def test_record_with_an_uncovered_contest_verifies(tmp_path):
 
 @pytest.mark.standard
 def test_standard_group_election_end_to_end(tmp_path):
-    t0 = time.perf_counter()
     votes = [
         {"gyosei": ["internet-voting"], "mobility": ["tsukumobi"], "healthcare": []},
         {"gyosei": ["digital-counter"], "mobility": [], "healthcare": ["emergency-info"]},
@@ -810,4 +808,3 @@ def test_standard_group_election_end_to_end(tmp_path):
     with pytest.raises(VerificationError) as e:
         verify(b.path)
     assert e.value.where == "results gyosei/internet-voting"
-    assert time.perf_counter() - t0 < 20
