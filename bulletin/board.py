@@ -230,6 +230,8 @@ class Board:
         if election.parameters() != params:
             raise BoardError("parameters.json does not match the manifest and the trustee keys")
         with self.store.write() as conn:
+            if self.store.tip(conn)[0]:  # checked again under the lock: one election per board
+                raise BoardError("the board already holds an election")
             self._append(conn, "manifest", manifest)
             for t in sorted(publics, key=lambda t: t.index):
                 self._append(conn, "trustee", codec.encode(t))
@@ -240,21 +242,32 @@ class Board:
         """``setup`` (no election), ``ready``, ``open``, ``closed``."""
         if not self.store.size():
             return "setup"
-        last = self.store.last_event()
-        if last is None:
-            return "ready"
-        event = json.loads(entry_payload(last[1]))["name"]
-        return "open" if event == "open" else "closed"
+        return self._state_name(self.store.with_reader(_last_event))
 
     def open(self) -> int:
-        if self.state() != "ready":
-            raise BoardError(f"cannot open: the board is {self.state()}")
-        return self.post("event", codec.encode(BoardEvent("open")))
+        """Post the ``open`` event (the board must be ready)."""
+        return self._event("open", None)
 
     def close(self) -> int:
-        if self.state() != "open":
-            raise BoardError(f"cannot close: the board is {self.state()}")
-        return self.post("event", codec.encode(BoardEvent("close")))
+        """Post the ``close`` event (the board must be open)."""
+        return self._event("close", "open")
+
+    def _event(self, name: str, after: str | None) -> int:
+        # The state is checked inside the write transaction, so two administrators cannot
+        # both open (or both close) the election.
+        with self.store.write() as conn:
+            if not self.store.tip(conn)[0]:
+                raise BoardError(f"cannot {name}: the board has no election yet")
+            last = _last_event(conn)
+            if last != after:
+                raise BoardError(f"cannot {name}: the board is {self._state_name(last)}")
+            index, root = self._append(conn, "event", codec.encode(BoardEvent(name)))
+        self.sign_head(index + 1, root)
+        return index
+
+    @staticmethod
+    def _state_name(last_event: str | None) -> str:
+        return {None: "ready", "open": "open"}.get(last_event, "closed")
 
     def is_open_at(self, when: datetime) -> bool:
         m = self.manifest
@@ -414,13 +427,7 @@ class Board:
     def _open_in(self, conn: Any) -> bool:
         """Open at this moment, as this write transaction sees the log (close is serialised
         with appends, so no ballot lands after the close)."""
-        row = conn.execute(
-            select(schema.entries.c.data)
-            .where(schema.entries.c.kind == "event")
-            .order_by(schema.entries.c.idx.desc())
-            .limit(1)
-        ).scalar_one_or_none()
-        if row is None or json.loads(entry_payload(row))["name"] != "open":
+        if _last_event(conn) != "open":
             return False
         m = self.manifest
         return m.start_time <= self.clock.now() <= m.end_time
@@ -566,6 +573,17 @@ class Board:
         results = combine(election, self.tally(), partials)
         self.post("results", codec.encode(results))
         return results
+
+
+def _last_event(conn: Any) -> str | None:
+    """The name of the log's latest event (``open``/``close``) as ``conn`` sees it."""
+    row = conn.execute(
+        select(schema.entries.c.data)
+        .where(schema.entries.c.kind == "event")
+        .order_by(schema.entries.c.idx.desc())
+        .limit(1)
+    ).scalar_one_or_none()
+    return json.loads(entry_payload(row))["name"] if row is not None else None
 
 
 def entry_payload(data: bytes) -> bytes:

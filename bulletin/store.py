@@ -209,16 +209,6 @@ class Store:
             ).all()
         return [(r.idx, r.kind, r.data) for r in rows]
 
-    def last_event(self) -> tuple[int, bytes] | None:
-        with self.engine.connect() as conn:
-            row = conn.execute(
-                select(schema.entries.c.idx, schema.entries.c.data)
-                .where(schema.entries.c.kind == "event")
-                .order_by(schema.entries.c.idx.desc())
-                .limit(1)
-            ).first()
-        return (row.idx, row.data) if row else None
-
     def node(self, conn: Connection, level: int, index: int) -> bytes:
         """The hash of the perfect subtree (level, index) — e2e.merkle's ``get_node``: a
         leaf hash at level 0, a stored node above; one indexed lookup."""
