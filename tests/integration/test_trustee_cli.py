@@ -41,20 +41,7 @@ def test_ceremony_decryption_and_verify_by_files(tmp_path, small_manifest, monke
     pw.write_text("correct horse battery staple\n", encoding="utf-8")
     dirs = {i: tmp_path / f"t{i}" for i in (1, 2, 3)}
     for i, d in dirs.items():
-        out = run(
-            "trustee",
-            "init",
-            "--manifest",
-            small_manifest,
-            "--index",
-            i,
-            "--dir",
-            d,
-            "--group",
-            "test",
-            "--passphrase-file",
-            pw,
-        ).output
+        out = run(*_init(small_manifest, i, d, pw)).output
         assert "encrypted" in out
         key_text = (d / f"trustee-{i}.key").read_text()
         assert "coefficients" not in key_text and "zeta" not in key_text  # secrets are encrypted
@@ -185,20 +172,7 @@ def test_board_commands(tmp_path, small_manifest, monkeypatch):
     pw.write_text("correct horse battery staple\n", encoding="utf-8")
     pubs = []
     for i in (1, 2, 3):
-        run(
-            "trustee",
-            "init",
-            "--manifest",
-            small_manifest,
-            "--index",
-            i,
-            "--dir",
-            tmp_path / "k",
-            "--group",
-            "test",
-            "--passphrase-file",
-            pw,
-        )
+        run(*_init(small_manifest, i, tmp_path / "k", pw))
         pubs += ["--public", tmp_path / "k" / f"trustee-{i}.public.json"]
     record = tmp_path / "start"
     run(
