@@ -117,6 +117,15 @@ def entries() -> Any:
     )
 
 
+@api.get("/entries/<int:index>")
+def entry(index: int) -> Any:
+    """One entry's exact leaf bytes (canonical JSON), so a client can hash it itself."""
+    data = _board().store.entry(index)
+    if data is None:
+        raise Refusal("not_found", f"no entry {index}")
+    return Response(data, mimetype="application/json")
+
+
 @api.get("/tree-heads/latest")
 def latest_head() -> Any:
     return jsonify(codec.to_document(_board().latest_head()))

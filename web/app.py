@@ -1,0 +1,73 @@
+"""The whole site: the board's JSON API plus the pages for voters, observers and staff.
+
+``create_site`` wraps :func:`web.api.create_app` (the API alone, which benchmarks and API
+tests use) with the voter pages (booth, verify my ballot, board browser, results), the
+administrator and trustee pages, the security layer and the language switch.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from flask import Flask, request
+
+from bulletin.board import Board
+from web import i18n, security
+from web.api import api, create_app
+
+
+@dataclass(frozen=True)
+class SiteSettings:
+    """What the site needs beyond the board (all optional; secure defaults)."""
+
+    secret_key: bytes = field(default_factory=lambda: secrets.token_bytes(32))
+    admin_password_hash: str | None = None  # from `tohyo admin password`; None: no admin login
+    session_minutes: int = 30
+    rate_limits: bool = True
+    submit_limit: str = "20 per minute"
+    login_limit: str = "10 per minute"
+    demo_cards: tuple[dict[str, str], ...] = ()  # shown on the booth in a demo only
+    secure_cookies: bool = False  # True behind HTTPS (tohyo serve --public-url https://...)
+
+
+def create_site(board: Board, settings: SiteSettings | None = None) -> Flask:
+    """The Flask application serving the site for one board."""
+    s = settings or SiteSettings()
+    app = create_app(board)
+    app.config.update(
+        SECRET_KEY=s.secret_key,
+        SITE=s,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Strict",
+        SESSION_COOKIE_SECURE=s.secure_cookies,
+        PERMANENT_SESSION_LIFETIME=timedelta(minutes=s.session_minutes),
+        SEND_FILE_MAX_AGE_DEFAULT=3600,
+    )
+    security.install(app, rate_limits=s.rate_limits)
+    security.csrf.exempt(api)
+    # The voter's card signature is the API's authority, not a cookie; but submissions and
+    # challenges are still limited per client address.
+    for view in ("api.submit", "api.submit_challenged", "api.new_challenge"):
+        app.view_functions[view] = security.limiter.limit(s.submit_limit)(app.view_functions[view])
+
+    from web import pages, signing
+
+    app.register_blueprint(pages.bp)
+    app.register_blueprint(signing.bp)
+    security.csrf.exempt(signing.bp)
+    app.view_functions["signing.create"] = security.limiter.limit(s.submit_limit)(
+        app.view_functions["signing.create"]
+    )
+    app.jinja_env.globals.update(t=i18n.t, pick=i18n.pick, lang=i18n.current_language)
+
+    @app.after_request
+    def remember_language(resp: Any) -> Any:
+        chosen = request.args.get("lang")
+        if chosen in i18n.LANGUAGES:
+            resp.set_cookie(i18n.COOKIE, chosen, max_age=365 * 86400, samesite="Lax")
+        return resp
+
+    return app

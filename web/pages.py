@@ -1,0 +1,273 @@
+"""The pages for voters and observers: booth, verify my ballot, board browser, results.
+
+The booth and the verify page are driven by ``web/static/js`` (the crypto runs in the
+voter's browser); the board browser and the results are rendered here, from the public
+log only. No page shows a voter pseudonym or anything else about who voted.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import threading
+import zipfile
+from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+import qrcode
+import qrcode.image.svg
+from flask import Blueprint, Response, abort, current_app, render_template, request
+
+from bulletin.board import Board, BoardError, entry_payload
+from e2e.manifest import Manifest
+from web import i18n
+from web.texts import TEXTS
+
+bp = Blueprint("pages", __name__)
+i18n.register(TEXTS)
+
+PAGE = 50
+
+
+def _board() -> Board:
+    return current_app.config["BOARD"]
+
+
+def _manifest() -> Manifest | None:
+    try:
+        return _board().manifest
+    except BoardError:
+        return None
+
+
+@bp.app_context_processor
+def _globals() -> dict[str, Any]:
+    def js_texts() -> dict[str, str]:
+        return {k[3:]: i18n.t(k) for k in i18n.MESSAGES if k.startswith("js.")}
+
+    return {"js_texts": js_texts}
+
+
+@bp.get("/")
+def home() -> str:
+    b = _board()
+    return render_template("home.html", manifest=_manifest(), state=b.state())
+
+
+@bp.get("/booth")
+def booth() -> str:
+    b = _board()
+    site = current_app.config["SITE"]
+    return render_template(
+        "booth.html", manifest=_manifest(), state=b.state(), demo_cards=site.demo_cards
+    )
+
+
+@bp.get("/verify")
+def verify() -> str:
+    return render_template("verify.html", code=request.args.get("code", ""))
+
+
+# --- the board browser ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Row:
+    """One log entry as the board browser shows it: nothing about the voter."""
+
+    index: int
+    kind: str
+    time: str
+    code: str
+    contests: tuple[str, ...]
+
+
+def _row(data: bytes, manifest: Manifest | None) -> Row:
+    entry = json.loads(data)
+    code, contests = "", ()
+    if entry["kind"] in ("ballot", "challenged"):
+        doc = json.loads(entry["payload"])
+        ballot = doc["ballot"] if entry["kind"] == "challenged" else doc
+        code = ballot["confirmation_code"]
+        if manifest is not None:
+            contests = tuple(
+                i18n.pick(manifest.contests[c["contest"]].title) for c in ballot["contests"]
+            )
+    return Row(entry["index"], entry["kind"], entry["time"], code, contests)
+
+
+class _Activity:
+    """Cast ballots per contest per day, computed once per log size (the log only grows)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._size = 0
+        self._counts: Counter[tuple[str, int]] = Counter()
+
+    def counts(self, board: Board) -> Counter[tuple[str, int]]:
+        with self._lock:
+            size = board.store.size()
+            while self._size < size:
+                rows = board.store.entries(self._size, 1000)
+                for idx, kind, data in rows:
+                    if kind == "ballot":
+                        entry = json.loads(data)
+                        day = entry["time"][:10]
+                        for c in json.loads(entry["payload"])["contests"]:
+                            self._counts[(day, c["contest"])] += 1
+                    self._size = idx + 1
+                if not rows:
+                    break
+            return Counter(self._counts)
+
+
+def _activity() -> _Activity:
+    return current_app.extensions.setdefault("tohyo_activity", _Activity())
+
+
+def activity_chart(board: Board, manifest: Manifest) -> dict[str, Any]:
+    """Days × contests counts, with bar widths in percent of the busiest day's count."""
+    counts = _activity().counts(board)
+    days = sorted({d for d, _ in counts})
+    top = max(counts.values(), default=0)
+    rows = []
+    for d in days:
+        cells = []
+        for ci, _ in enumerate(manifest.contests):
+            n = counts.get((d, ci), 0)
+            cells.append({"n": n, "width": round(100 * n / top, 1) if top else 0})
+        rows.append({"day": d, "cells": cells})
+    totals = [sum(counts.get((d, ci), 0) for d in days) for ci in range(len(manifest.contests))]
+    return {"rows": rows, "totals": totals}
+
+
+@bp.get("/board")
+def board() -> str:
+    b = _board()
+    manifest = _manifest()
+    size = b.store.size()
+    code = request.args.get("code", "").strip().upper()
+    found: Row | None = None
+    not_found = False
+    if code:
+        row = None
+        if len(code) == 64 and all(ch in "0123456789ABCDEF" for ch in code):
+            hit = b.store.ballot_by("code", bytes.fromhex(code))
+            row = b.store.entry(hit.entry) if hit is not None else None
+        if row is None:
+            not_found = True
+        else:
+            found = _row(row, manifest)
+    start = request.args.get("start", "")
+    first = int(start) if start.isdigit() else max(size - PAGE, 0)
+    first = min(first, max(size - 1, 0))
+    rows = [_row(d, manifest) for _, _, d in b.store.entries(first, PAGE)]
+    heads = [json.loads(d) for d in b.store.tree_heads(max(size - 10, 0), 10)]
+    chart = activity_chart(b, manifest) if manifest is not None else None
+    return render_template(
+        "board.html",
+        manifest=manifest,
+        size=size,
+        rows=rows,
+        first=first,
+        page=PAGE,
+        heads=list(reversed(heads)),
+        code=code,
+        found=found,
+        not_found=not_found,
+        chart=chart,
+    )
+
+
+# --- results ------------------------------------------------------------------------------
+
+
+@bp.get("/results")
+def results() -> str:
+    b = _board()
+    manifest = _manifest()
+    rows = b.store.kinds(["results"])
+    res = json.loads(entry_payload(rows[0][2])) if rows else None
+    tables = []
+    if res is not None and manifest is not None:
+        for c, contest in zip(res["contests"], manifest.contests, strict=True):
+            top = max((o["votes"] for o in c["options"]), default=0)
+            labels = {o.id: o.label for o in contest.options}
+            tables.append(
+                {
+                    "title": contest.title,
+                    "ballots": c["ballots"],
+                    "options": [
+                        {
+                            "label": labels[o["option"]],
+                            "votes": o["votes"],
+                            "width": round(100 * o["votes"] / top, 1) if top else 0,
+                            "share": round(100 * o["votes"] / c["ballots"], 1)
+                            if c["ballots"]
+                            else 0.0,
+                        }
+                        for o in c["options"]
+                    ],
+                }
+            )
+    return render_template(
+        "results.html", manifest=manifest, results=res, tables=tables, state=b.state()
+    )
+
+
+@bp.get("/record.zip")
+def record_zip() -> Response:
+    """The election record (docs/record.md) as a zip, once the results are published."""
+    b = _board()
+    if not b.store.kinds(["results"]):
+        abort(404)
+    from tempfile import TemporaryDirectory
+
+    from bulletin.board import export_record
+
+    buf = io.BytesIO()
+    with TemporaryDirectory() as tmp:
+        out = export_record(b, tmp + "/record")
+        with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+            for path in sorted(out.rglob("*")):
+                if path.is_file():
+                    z.write(path, "record/" + str(path.relative_to(out)))
+    return Response(
+        buf.getvalue(),
+        mimetype="application/zip",
+        headers={"Content-Disposition": 'attachment; filename="election-record.zip"'},
+    )
+
+
+# --- QR codes for links on this site --------------------------------------------------------
+
+
+@bp.get("/qr.svg")
+def qr() -> Response:
+    """An SVG QR code of a path on this site (never of an arbitrary URL)."""
+    target = request.args.get("path", "")
+    parts = urlsplit(target)
+    if not target.startswith("/") or target.startswith("//") or parts.scheme or parts.netloc:
+        abort(400)
+    if len(target) > 512:
+        abort(400)
+    url = request.host_url.rstrip("/") + target
+    img = qrcode.make(url, image_factory=qrcode.image.svg.SvgPathImage, box_size=10)
+    out = io.BytesIO()
+    img.save(out)
+    return Response(out.getvalue(), mimetype="image/svg+xml")
+
+
+@bp.app_template_filter("when")
+def when(iso: str) -> str:
+    """An ISO time from the log, shown to the minute in Japan time (the election's zone)."""
+    from datetime import timedelta, timezone
+
+    try:
+        t = datetime.fromisoformat(iso).astimezone(timezone(timedelta(hours=9)))
+    except ValueError:
+        return iso
+    return t.strftime("%Y-%m-%d %H:%M JST")

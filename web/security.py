@@ -1,0 +1,104 @@
+"""The web layer's defences: headers, Content-Security-Policy, SRI, CSRF, rate limits.
+
+- No inline script anywhere: the CSP allows scripts from this origin only, and every
+  ``<script>`` tag carries a subresource-integrity hash computed from the file served.
+  (A Web Worker's script cannot carry SRI; ``worker-src 'self'`` and same-origin loading
+  are its guard.)
+- Forms that change state (admin, trustee) carry a CSRF token (Flask-WTF). The JSON API is
+  exempt: it takes no cookies' authority, only the voter's card signature.
+- Rate limits per client address on submissions, challenges and logins (Flask-Limiter,
+  in memory: one server process; a multi-process deployment points it at shared storage).
+- Request logging never includes bodies, query strings or certificates.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import pathlib
+from functools import cache
+
+from flask import Flask, Response, request, url_for
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+from flask_wtf.csrf import CSRFProtect
+from markupsafe import Markup, escape
+
+STATIC = pathlib.Path(__file__).parent / "static"
+
+CSP = "; ".join(
+    [
+        "default-src 'none'",
+        "script-src 'self'",
+        "worker-src 'self'",
+        "connect-src 'self'",
+        "style-src 'self'",
+        "img-src 'self' data:",
+        "font-src 'self'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+        "base-uri 'none'",
+        # WebAssembly is not used; BigInt needs no eval.
+    ]
+)
+
+HEADERS = {
+    "Content-Security-Policy": CSP,
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+    "Cross-Origin-Opener-Policy": "same-origin",
+    "Cross-Origin-Resource-Policy": "same-origin",
+    "Permissions-Policy": "camera=(), microphone=(), geolocation=(), payment=()",
+}
+
+csrf = CSRFProtect()
+limiter = Limiter(key_func=get_remote_address, default_limits=[], storage_uri="memory://")
+
+
+@cache
+def _integrity(name: str, mtime: float) -> str:
+    data = (STATIC / name).read_bytes()
+    return "sha384-" + base64.b64encode(hashlib.sha384(data).digest()).decode()
+
+
+def integrity(name: str) -> str:
+    """The SRI hash of a static file, recomputed whenever the file changes."""
+    path = STATIC / name
+    return _integrity(name, path.stat().st_mtime)
+
+
+def script(name: str) -> Markup:
+    """A ``<script>`` tag for a static file, with its integrity hash (deferred)."""
+    sri = integrity(name)
+    src = url_for("static", filename=name, v=sri[7:19])
+    return Markup(
+        f'<script src="{escape(src)}" integrity="{sri}" crossorigin="anonymous" defer></script>'
+    )
+
+
+def stylesheet(name: str) -> Markup:
+    """A ``<link rel=stylesheet>`` for a static file, with its integrity hash."""
+    sri = integrity(name)
+    href = url_for("static", filename=name, v=sri[7:19])
+    return Markup(
+        f'<link rel="stylesheet" href="{escape(href)}" integrity="{sri}" crossorigin="anonymous">'
+    )
+
+
+def install(app: Flask, rate_limits: bool = True) -> None:
+    """Headers on every response, CSRF on forms, rate limits, quiet logs."""
+    app.config.setdefault("WTF_CSRF_TIME_LIMIT", 3600)
+    csrf.init_app(app)
+    app.config["RATELIMIT_ENABLED"] = rate_limits
+    app.config.setdefault("RATELIMIT_HEADERS_ENABLED", True)
+    limiter.init_app(app)
+    app.jinja_env.globals.update(script=script, stylesheet=stylesheet)
+
+    @app.after_request
+    def headers(resp: Response) -> Response:
+        for k, v in HEADERS.items():
+            resp.headers.setdefault(k, v)
+        if request.path.startswith(("/api/", "/admin", "/trustees")):
+            resp.headers.setdefault("Cache-Control", "no-store")
+        return resp

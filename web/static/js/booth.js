@@ -1,0 +1,355 @@
+// The voting booth: choose → review → encrypt (in a Web Worker) → cast or challenge →
+// sign with the card → receipt. One category (contest) per ballot.
+//
+// The page never sends a choice in the clear: the worker encrypts it, and only the
+// encrypted ballot (with its proofs) leaves the device. "Encrypted" and "cast" are
+// separate, named steps, and the status line says which one the voter is at.
+"use strict";
+(function () {
+  var booth = document.getElementById("booth");
+  if (!booth || booth.classList.contains("hidden")) return;
+  var T = JSON.parse(document.getElementById("texts").textContent);
+  var live = document.getElementById("live");
+  var $ = function (id) { return document.getElementById(id); };
+
+  var election = null;     // GET /api/election
+  var worker = null;
+  var pending = {};        // worker replies by id
+  var seq = 0;
+  var contest = null;      // index of the contest being voted
+  var chosen = [];         // option ids chosen in it
+  var encrypted = null;    // {ballot, canonical, confirmation_code}
+  var challenge = null;    // the server challenge for signing
+
+  function say(text, kind) {
+    live.textContent = text || "";
+    live.className = "status" + (kind ? " " + kind : "");
+  }
+
+  function fill(text, values) {
+    return text.replace(/\{(\w+)\}/g, function (_, k) { return values[k]; });
+  }
+
+  function show(section) {
+    booth.querySelectorAll("section[data-step]").forEach(function (s) {
+      s.classList.toggle("hidden", s !== section);
+    });
+    var step = section.dataset.step;
+    booth.querySelectorAll(".steps li").forEach(function (li) {
+      if (li.dataset.step === step) li.setAttribute("aria-current", "step");
+      else li.removeAttribute("aria-current");
+    });
+    var h = section.querySelector("h2");
+    if (h) h.focus();
+  }
+
+  function call(msg) {
+    return new Promise(function (resolve, reject) {
+      msg.id = ++seq;
+      pending[msg.id] = { resolve: resolve, reject: reject };
+      worker.postMessage(msg);
+    });
+  }
+
+  function onWorker(ev) {
+    var r = ev.data || {};
+    var p = pending[r.id];
+    if (!p) return;
+    delete pending[r.id];
+    if (r.ok) p.resolve(r); else p.reject(new Error(r.error || "worker error"));
+  }
+
+  async function api(method, path, body, headers) {
+    var init = { method: method, headers: Object.assign({ "Accept": "application/json" }, headers || {}) };
+    if (body !== undefined) {
+      init.headers["Content-Type"] = "application/json";
+      init.body = typeof body === "string" ? body : JSON.stringify(body);
+    }
+    var resp;
+    try { resp = await fetch(path, init); } catch (_) { throw Object.assign(new Error(T["network"]), { network: true }); }
+    if (resp.status === 204) return null;
+    var data = null;
+    try { data = await resp.json(); } catch (_) { data = null; }
+    if (!resp.ok) {
+      var lang = document.documentElement.lang === "en" ? "en" : "ja";
+      var msg = data && data.message ? data.message[lang] : String(resp.status);
+      throw Object.assign(new Error(msg), { refusal: data && data.error, status: resp.status });
+    }
+    return data;
+  }
+
+  function contestDoc(i) { return election.manifest.contests[i]; }
+
+  function choiceText(i, ids) {
+    var lang = document.documentElement.lang === "en" ? "en" : "ja";
+    if (!ids.length) return T["blank"];
+    var c = contestDoc(i);
+    return ids.map(function (id) {
+      var o = c.options.find(function (x) { return x.id === id; });
+      return o ? o.label[lang] : id;
+    }).join("、");
+  }
+
+  function votedHere() {
+    try { return JSON.parse(sessionStorage.getItem("tohyo-voted") || "{}"); } catch (_) { return {}; }
+  }
+
+  function markVoted() {
+    var v = votedHere();
+    booth.querySelectorAll("[data-voted]").forEach(function (el) {
+      el.textContent = v[el.dataset.voted] ? " " + T["voted"] : "";
+    });
+  }
+
+  // --- start: fetch the election, build the worker's tables ---------------------------
+  async function start() {
+    say(T["loading"]);
+    election = await api("GET", "/api/election");
+    worker = new Worker(booth.dataset.worker);
+    worker.onmessage = onWorker;
+    worker.onerror = function () { say(T["network"], "bad"); };
+    say(T["tables"]);
+    await call({ cmd: "setup", election: election });
+    say(T["ready"], "ok");
+    markVoted();
+  }
+
+  booth.querySelectorAll("button.category").forEach(function (b) {
+    b.addEventListener("click", function () {
+      contest = Number(b.dataset.contest);
+      var form = booth.querySelector("form[data-contest='" + contest + "']");
+      form.reset();
+      form.querySelector("[data-error]").classList.add("hidden");
+      show(form.closest("section"));
+    });
+  });
+
+  booth.querySelectorAll("form[data-contest]").forEach(function (form) {
+    form.querySelector("[data-back]").addEventListener("click", function () { show($("step-categories")); });
+    form.addEventListener("submit", function (ev) {
+      ev.preventDefault();
+      var err = form.querySelector("[data-error]");
+      var checked = Array.from(form.querySelectorAll("input:checked"));
+      var limit = Number(form.dataset.limit);
+      if (!checked.length && limit === 1) {
+        err.textContent = T["pick"]; err.classList.remove("hidden"); err.focus(); return;
+      }
+      var ids = checked.map(function (x) { return x.value; }).filter(function (v) { return v !== ""; });
+      if (ids.length > limit) { err.textContent = T["toomany"]; err.classList.remove("hidden"); return; }
+      chosen = ids;
+      $("review-contest").textContent = contestDoc(contest).title[document.documentElement.lang === "en" ? "en" : "ja"];
+      $("review-choice").textContent = choiceText(contest, ids);
+      show($("step-review"));
+    });
+  });
+
+  $("review-back").addEventListener("click", function () {
+    show(booth.querySelector("section[data-contest-form='" + contest + "']"));
+  });
+
+  $("encrypt").addEventListener("click", async function () {
+    var btn = this;
+    btn.disabled = true;
+    say(T["encrypting"]);
+    try {
+      var choices = {};
+      choices[contestDoc(contest).id] = chosen;
+      encrypted = await call({ cmd: "encrypt", choices: choices });
+      $("code").textContent = encrypted.confirmation_code;
+      say(T["encrypted"], "warn");
+      show($("step-encrypted"));
+    } catch (e) {
+      say(e.message, "bad");
+    } finally {
+      btn.disabled = false;
+    }
+  });
+
+  // --- challenge (Benaloh): open the ballot, post it, show what it held -------------------
+  $("challenge").addEventListener("click", async function () {
+    var btn = this;
+    btn.disabled = true;
+    say(T["challenging"]);
+    try {
+      var opened = await call({ cmd: "challenge" });
+      encrypted = null;
+      // The page checks the worker's opening itself: re-encrypting with the revealed nonce
+      // must give the very same ciphertexts, and the proofs must hold.
+      var held;
+      try {
+        held = await TohyoCrypto.checkChallenged(opened.challenged, election);
+        $("challenged-check").textContent = T["challenge.ok"];
+        $("challenged-check").className = "status ok";
+      } catch (e) {
+        $("challenged-check").textContent = T["challenge.bad"] + e.message;
+        $("challenged-check").className = "status bad";
+      }
+      await api("POST", "/api/challenged", { challenged: opened.challenged });
+      $("challenged-choice").textContent = held ? describe(held) : "";
+      var code = opened.challenged.ballot.confirmation_code;
+      var link = "/verify?code=" + code;
+      $("challenged-link").href = link;
+      $("challenged-link").textContent = location.origin + link;
+      $("challenged-qr").src = "/qr.svg?path=" + encodeURIComponent(link);
+      say("");
+      show($("step-challenged"));
+    } catch (e) {
+      say(e.message, "bad");
+    } finally {
+      btn.disabled = false;
+    }
+  });
+
+  function describe(held) {
+    // held: {contestId: [optionIds]} as decrypted from the challenged ballot.
+    var lang = document.documentElement.lang === "en" ? "en" : "ja";
+    return Object.keys(held).map(function (cid) {
+      var i = election.manifest.contests.findIndex(function (c) { return c.id === cid; });
+      return election.manifest.contests[i].title[lang] + ": " + choiceText(i, held[cid]);
+    }).join(" / ");
+  }
+
+  $("restart").addEventListener("click", function () { show($("step-categories")); });
+
+  // --- cast: sign with the card, submit, receipt ------------------------------------------
+  var via = function () { return booth.querySelector("input[name=via]:checked").value; };
+  booth.querySelectorAll("input[name=via]").forEach(function (r) {
+    r.addEventListener("change", function () {
+      $("file-fields").classList.toggle("hidden", via() !== "file");
+      $("app-fields").classList.toggle("hidden", via() !== "app");
+    });
+  });
+
+  $("cast").addEventListener("click", function () {
+    $("sign-code").textContent = encrypted.confirmation_code;
+    cardError("");
+    show($("step-sign"));
+  });
+
+  $("sign-cancel").addEventListener("click", function () {
+    stopPolling();
+    show($("step-encrypted"));
+  });
+
+  function cardError(text) {
+    var el = $("card-error");
+    el.textContent = text;
+    el.classList.toggle("hidden", !text);
+  }
+
+  function message(h_e, code, chal) {
+    var domain = new TextEncoder().encode("tohyo/jpki/ballot/v1\u0000");
+    var parts = [domain, TohyoCard.unhex(h_e), TohyoCard.unhex(code), TohyoCard.unhex(chal)];
+    var out = new Uint8Array(parts.reduce(function (n, p) { return n + p.length; }, 0));
+    var at = 0;
+    parts.forEach(function (p) { out.set(p, at); at += p.length; });
+    return out;
+  }
+
+  var polling = null;
+  function stopPolling() { if (polling) { clearTimeout(polling); polling = null; } }
+
+  $("card-form").addEventListener("submit", async function (ev) {
+    ev.preventDefault();
+    cardError("");
+    var btn = $("sign");
+    btn.disabled = true;
+    try {
+      challenge = (await api("POST", "/api/challenges")).challenge;
+      if (via() === "file") await castWithFile();
+      else await castWithApp();
+    } catch (e) {
+      cardError(e.refusal ? T["refused"] + e.message : e.message);
+    } finally {
+      btn.disabled = false;
+    }
+  });
+
+  async function castWithFile() {
+    var file = $("card-file").files[0];
+    if (!file) throw new Error(T["card.nofile"]);
+    var password = $("card-password").value;
+    if (!password) throw new Error(T["card.nopassword"]);
+    var card;
+    try { card = await TohyoCard.load(await file.text()); } catch (_) { throw new Error(T["card.badfile"]); }
+    say(T["signing"]);
+    var auth;
+    try {
+      auth = await TohyoCard.sign(card, password,
+        message(election.parameters.extended_base_hash, encrypted.confirmation_code, challenge));
+    } catch (e) {
+      $("card-password").value = "";
+      if (e.code === "locked") throw new Error(T["card.locked"]);
+      if (e.code === "wrong") throw new Error(fill(T["card.wrong"], { n: e.left }));
+      throw e;
+    }
+    $("card-password").value = "";
+    auth.challenge = challenge;
+    await submit(auth);
+  }
+
+  async function castWithApp() {
+    var req = await api("POST", "/api/sign-requests",
+      { confirmation_code: encrypted.confirmation_code, challenge: challenge });
+    var link = $("app-link");
+    link.href = req.app_url;
+    link.textContent = T["app.open"] + ": " + location.origin + req.app_url;
+    link.classList.remove("hidden");
+    $("app-qr").src = "/qr.svg?path=" + encodeURIComponent(req.app_url);
+    $("app-qr").classList.remove("hidden");
+    $("app-wait").classList.remove("hidden");
+    say(T["app.wait"] || "");
+    var deadline = Date.now() + 10 * 60 * 1000;
+    var auth = await new Promise(function (resolve, reject) {
+      async function poll() {
+        try {
+          var r = await api("GET", "/api/sign-requests/" + req.id + "/result", undefined,
+            { "X-Sign-Secret": req.secret });
+          if (r) { resolve(r); return; }
+          if (Date.now() > deadline) { reject(new Error(T["app.timeout"])); return; }
+          polling = setTimeout(poll, 1000);
+        } catch (e) { reject(e); }
+      }
+      poll();
+    });
+    $("app-wait").classList.add("hidden");
+    await submit(auth);
+  }
+
+  async function submit(auth) {
+    say(T["sending"]);
+    var body = '{"auth":' + JSON.stringify(auth) + ',"ballot":' + encrypted.canonical + "}";
+    var receipt = await api("POST", "/api/ballots", body);
+    var v = votedHere();
+    v[contest] = true;
+    sessionStorage.setItem("tohyo-voted", JSON.stringify(v));
+    encrypted = null;
+    showReceipt(receipt);
+  }
+
+  async function showReceipt(receipt) {
+    $("receipt-code").textContent = receipt.confirmation_code;
+    $("receipt-entry").textContent = receipt.entry;
+    $("receipt-head").textContent = receipt.tree_head.size + " / " + receipt.tree_head.root;
+    var blob = new Blob([JSON.stringify(receipt, null, 1)], { type: "application/json" });
+    $("receipt-save").href = URL.createObjectURL(blob);
+    $("receipt-verify").href = "/verify?code=" + receipt.confirmation_code;
+    say(T["accepted"], "ok");
+    show($("step-receipt"));
+    markVoted();
+    var check = $("receipt-check");
+    try {
+      await TohyoReceipt.check(receipt, election);
+      check.textContent = fill(T["receipt.ok"], { size: receipt.tree_head.size });
+      check.className = "status ok";
+    } catch (e) {
+      check.textContent = T["receipt.bad"] + e.message;
+      check.className = "status bad";
+    }
+  }
+
+  $("receipt-print").addEventListener("click", function () { window.print(); });
+  $("another").addEventListener("click", function () { show($("step-categories")); });
+
+  start().catch(function (e) { say(e.message, "bad"); });
+})();

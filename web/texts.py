@@ -1,0 +1,325 @@
+"""The voter and observer pages' texts, Japanese first. Keys starting ``js.`` are also
+handed to the page scripts (as JSON data, never as inline script)."""
+
+from __future__ import annotations
+
+TEXTS: dict[str, dict[str, str]] = {
+    "site.name": {"ja": "つくば市 市民投票", "en": "Tsukuba citizens' vote"},
+    "site.skip": {"ja": "本文へ移動", "en": "Skip to content"},
+    "site.nav": {"ja": "メインメニュー", "en": "Main menu"},
+    "site.footer": {
+        "ja": "エンドツーエンド検証可能な投票システム tohyo。誰でも選挙記録を検証できます。",
+        "en": "tohyo, an end-to-end verifiable voting system. Anyone can verify the record.",
+    },
+    "nav.booth": {"ja": "投票する", "en": "Vote"},
+    "nav.verify": {"ja": "投票を確認", "en": "Verify my ballot"},
+    "nav.board": {"ja": "掲示板", "en": "Bulletin board"},
+    "nav.results": {"ja": "結果", "en": "Results"},
+    "state.setup": {"ja": "選挙はまだ準備中です。", "en": "The election is being prepared."},
+    "state.ready": {"ja": "投票はまだ始まっていません。", "en": "Voting has not started yet."},
+    "state.open": {"ja": "投票受付中です。", "en": "Voting is open."},
+    "state.closed": {"ja": "投票は終了しました。", "en": "Voting has closed."},
+    "home.title": {"ja": "市民投票", "en": "Citizens' vote"},
+    "home.period": {"ja": "投票期間: {start} 〜 {end}", "en": "Voting period: {start} to {end}"},
+    "home.vote": {"ja": "投票する", "en": "Vote"},
+    "home.verify": {
+        "ja": "自分の投票が掲示板にあるか確認する",
+        "en": "Check my ballot is on the board",
+    },
+    "home.board": {"ja": "公開掲示板を見る", "en": "Browse the public bulletin board"},
+    "home.results": {"ja": "結果を見る", "en": "See the results"},
+    "home.how": {"ja": "投票の流れ", "en": "How voting works"},
+    "home.how1": {
+        "ja": "分野を選び、サービスを1つ選びます（選ばないこともできます）。",
+        "en": "Choose a category, then one service (or none).",
+    },
+    "home.how2": {
+        "ja": "選択はあなたの端末の中で暗号化されます。確認コードが表示されます。",
+        "en": "Your choice is encrypted on your own device and a confirmation code is shown.",
+    },
+    "home.how3": {
+        "ja": "マイナンバーカードで署名すると投票が送信されます。暗号化しただけでは投票されません。",
+        "en": "Signing with your My Number Card casts the ballot. Encrypting alone does not.",
+    },
+    "home.how4": {
+        "ja": "受領証で、あなたの投票が掲示板に載っていることをいつでも確認できます。",
+        "en": "With your receipt you can check at any time that your ballot is on the board.",
+    },
+    # booth
+    "booth.title": {"ja": "投票", "en": "Vote"},
+    "booth.noscript": {
+        "ja": "投票にはJavaScriptが必要です（暗号化はあなたの端末で行います）。",
+        "en": "Voting needs JavaScript: your choice is encrypted on your own device.",
+    },
+    "booth.steps": {"ja": "投票の手順", "en": "Voting steps"},
+    "booth.step.choose": {"ja": "選ぶ", "en": "Choose"},
+    "booth.step.review": {"ja": "確認", "en": "Review"},
+    "booth.step.check": {"ja": "暗号化", "en": "Encrypted"},
+    "booth.step.sign": {"ja": "署名して投票", "en": "Sign and cast"},
+    "booth.step.receipt": {"ja": "受領証", "en": "Receipt"},
+    "booth.categories": {"ja": "分野を選んでください", "en": "Choose a category"},
+    "booth.categories.help": {
+        "ja": "分野ごとに1回ずつ投票します。同じ分野にもう一度投票すると、最後の投票が有効になります。",
+        "en": "You vote in each category separately. If you vote again in a category, "
+        "your last ballot counts.",
+    },
+    "booth.pick1": {
+        "ja": "サービスを1つ選ぶか、「選ばない」を選んでください。",
+        "en": "Choose one service, or choose “none”.",
+    },
+    "booth.pickn": {"ja": "{n}つまで選べます。", "en": "Choose up to {n}."},
+    "booth.blank": {"ja": "選ばない（白票）", "en": "None (blank vote)"},
+    "booth.blank.help": {
+        "ja": "この分野ではどのサービスにも投票しません。",
+        "en": "You vote for no service in this category.",
+    },
+    "booth.next": {"ja": "次へ", "en": "Next"},
+    "booth.back": {"ja": "分野の選択に戻る", "en": "Back to categories"},
+    "booth.review": {"ja": "選択内容の確認", "en": "Review your choice"},
+    "booth.review.help": {
+        "ja": "「暗号化する」を押すと、あなたの端末の中で選択が暗号化されます。まだ投票はされません。",
+        "en": "“Encrypt” encrypts your choice on this device. Nothing is cast yet.",
+    },
+    "booth.encrypt": {"ja": "暗号化する", "en": "Encrypt"},
+    "booth.change": {"ja": "選び直す", "en": "Change"},
+    "booth.encrypted": {
+        "ja": "暗号化しました（まだ投票されていません）",
+        "en": "Encrypted (not cast yet)",
+    },
+    "booth.notcast": {
+        "ja": "まだ投票は完了していません。下の「署名して投票する」を押してください。",
+        "en": "Your vote has NOT been cast yet. Press “Sign and cast” below.",
+    },
+    "booth.code": {"ja": "確認コード:", "en": "Confirmation code:"},
+    "booth.castorchallenge": {
+        "ja": "このまま投票するか、端末が正しく暗号化したかを確かめる（チャレンジ）ことができます。",
+        "en": "Cast this ballot, or check that your device encrypted it honestly (challenge).",
+    },
+    "booth.cast": {"ja": "署名して投票する", "en": "Sign and cast"},
+    "booth.challenge": {
+        "ja": "チャレンジ（確認用に開封し、この暗号文は破棄）",
+        "en": "Challenge (open it to check; this ballot is discarded)",
+    },
+    "booth.challenge.what": {"ja": "チャレンジとは？", "en": "What is a challenge?"},
+    "booth.challenge.explain": {
+        "ja": "チャレンジすると、この暗号文の中身を公開して、端末が選択どおりに暗号化したかを確かめられます。"
+        "開封した暗号文は投票には使われません。確認後、もう一度選び直して投票してください。",
+        "en": "A challenge opens this encrypted ballot so you can check your device encrypted "
+        "what you chose. An opened ballot never counts: after checking, choose again and cast.",
+    },
+    "booth.challenged": {"ja": "チャレンジしました", "en": "Challenged"},
+    "booth.challenged.notcast": {
+        "ja": "この暗号文は開封されたため、投票には使われません。",
+        "en": "This ballot was opened, so it will not be counted.",
+    },
+    "booth.challenged.decrypted": {"ja": "暗号文の中身:", "en": "The ballot contained:"},
+    "booth.challenged.second": {
+        "ja": "別の端末でも確認できます（このリンクまたはQRコード）:",
+        "en": "Check it on a second device too (this link or QR code):",
+    },
+    "booth.qr.alt": {
+        "ja": "チャレンジした暗号文を確認するページのQRコード",
+        "en": "QR code of the page that checks the challenged ballot",
+    },
+    "booth.restart": {"ja": "最初から選び直す", "en": "Start again"},
+    "booth.sign": {"ja": "マイナンバーカードで署名", "en": "Sign with your My Number Card"},
+    "booth.sign.help": {
+        "ja": "署名すると、次の確認コードの暗号文が投票として送信されます:",
+        "en": "Signing casts the encrypted ballot with this confirmation code:",
+    },
+    "booth.sign.how": {"ja": "署名の方法", "en": "How to sign"},
+    "booth.sign.app": {"ja": "スマートフォンの署名アプリ", "en": "Signing app on a phone"},
+    "booth.sign.app.help": {
+        "ja": "マイナンバーカードを読み取れるアプリで、表示されるQRコードを読み取ります。",
+        "en": "Scan the QR code shown with an app that reads your My Number Card.",
+    },
+    "booth.sign.file": {
+        "ja": "模擬カード（デモ・試験用）",
+        "en": "Simulated card (demo and tests)",
+    },
+    "booth.sign.file.help": {
+        "ja": "試験用認証局が発行した模擬カードのファイルと暗証番号で署名します。",
+        "en": "Sign with a simulated card file from the stand-in CA and its password.",
+    },
+    "booth.card.file": {"ja": "模擬カードのファイル", "en": "Simulated card file"},
+    "booth.card.password": {
+        "ja": "署名用パスワード（6〜16桁の英数字）",
+        "en": "Signing password (6–16 letters and digits)",
+    },
+    "booth.demo.cards": {"ja": "デモ用の模擬カード", "en": "Demo cards"},
+    "booth.app.wait": {
+        "ja": "署名アプリでの署名を待っています…",
+        "en": "Waiting for the signing app…",
+    },
+    "booth.app.qr.alt": {
+        "ja": "署名アプリで読み取るQRコード",
+        "en": "QR code for the signing app",
+    },
+    "booth.sign.go": {"ja": "署名して投票する", "en": "Sign and cast"},
+    "booth.cancel": {"ja": "やめる（投票しない）", "en": "Cancel (do not cast)"},
+    "booth.accepted": {"ja": "投票を受け付けました", "en": "Your ballot was accepted"},
+    "booth.accepted.help": {
+        "ja": "投票は公開掲示板に記録されました。受領証を保存してください。",
+        "en": "Your ballot is recorded on the public board. Keep your receipt.",
+    },
+    "booth.another": {"ja": "別の分野に投票する", "en": "Vote in another category"},
+    "receipt.code": {"ja": "確認コード", "en": "Confirmation code"},
+    "receipt.entry": {"ja": "掲示板の番号", "en": "Board entry"},
+    "receipt.head": {"ja": "署名付きツリーヘッド", "en": "Signed tree head"},
+    "receipt.save": {"ja": "受領証を保存", "en": "Save receipt"},
+    "receipt.print": {"ja": "印刷", "en": "Print"},
+    "receipt.verify": {"ja": "確認ページで検証", "en": "Check on the verify page"},
+    # verify page
+    "verify.title": {"ja": "投票の確認", "en": "Verify a ballot"},
+    "verify.help": {
+        "ja": "確認コードを入力すると、このブラウザが掲示板から証明を取得し、あなたの投票が"
+        "署名付きの掲示板に含まれていること、暗号文の証明が正しいことを自分で検証します。",
+        "en": "Enter a confirmation code: this browser fetches the proofs from the board and "
+        "checks by itself that the ballot is in the signed board and that its proofs hold.",
+    },
+    "verify.code": {"ja": "確認コード（64桁の16進数）", "en": "Confirmation code (64 hex digits)"},
+    "verify.go": {"ja": "検証する", "en": "Verify"},
+    "verify.results": {"ja": "検証結果", "en": "Result"},
+    # board browser
+    "board.title": {"ja": "公開掲示板", "en": "Public bulletin board"},
+    "board.help": {
+        "ja": "掲示板には暗号化された投票と選挙の出来事が順に記録され、削除も変更もできません"
+        "（Merkle木による透明性ログ）。投票者の個人情報は載りません。",
+        "en": "The board records encrypted ballots and election events in order; nothing "
+        "can be removed or changed (a Merkle-tree transparency log). No personal data is on it.",
+    },
+    "board.size": {"ja": "記録数: {n}", "en": "Entries: {n}"},
+    "board.search": {"ja": "確認コードで検索", "en": "Search by confirmation code"},
+    "board.search.go": {"ja": "検索", "en": "Search"},
+    "board.notfound": {
+        "ja": "その確認コードの投票は掲示板にありません。",
+        "en": "No ballot with that confirmation code is on the board.",
+    },
+    "board.found": {"ja": "見つかりました", "en": "Found"},
+    "board.entries": {"ja": "記録", "en": "Entries"},
+    "board.col.index": {"ja": "番号", "en": "Index"},
+    "board.col.kind": {"ja": "種類", "en": "Kind"},
+    "board.col.time": {"ja": "時刻", "en": "Time"},
+    "board.col.code": {"ja": "確認コード", "en": "Confirmation code"},
+    "board.col.contests": {"ja": "分野", "en": "Categories"},
+    "board.older": {"ja": "前の記録", "en": "Earlier entries"},
+    "board.newer": {"ja": "後の記録", "en": "Later entries"},
+    "board.heads": {
+        "ja": "署名付きツリーヘッド（最新10件）",
+        "en": "Signed tree heads (latest 10)",
+    },
+    "board.col.size": {"ja": "サイズ", "en": "Size"},
+    "board.col.root": {"ja": "ルートハッシュ", "en": "Root hash"},
+    "board.activity": {"ja": "分野別の投票数（日ごと）", "en": "Ballots per category per day"},
+    "board.activity.none": {"ja": "まだ投票はありません。", "en": "No ballots yet."},
+    "board.col.day": {"ja": "日付", "en": "Day"},
+    "board.total": {"ja": "合計", "en": "Total"},
+    "kind.manifest": {"ja": "選挙の定義", "en": "Manifest"},
+    "kind.trustee": {"ja": "保管者の公開鍵", "en": "Trustee key"},
+    "kind.parameters": {"ja": "選挙パラメータ", "en": "Parameters"},
+    "kind.event": {"ja": "出来事", "en": "Event"},
+    "kind.ballot": {"ja": "投票", "en": "Ballot"},
+    "kind.challenged": {"ja": "チャレンジ済み", "en": "Challenged"},
+    "kind.tally": {"ja": "暗号化された集計", "en": "Encrypted tally"},
+    "kind.decryption": {"ja": "部分復号", "en": "Partial decryption"},
+    "kind.results": {"ja": "結果", "en": "Results"},
+    # results
+    "results.title": {"ja": "投票結果", "en": "Results"},
+    "results.none": {
+        "ja": "結果はまだ公開されていません。",
+        "en": "The results have not been published yet.",
+    },
+    "results.ballots": {"ja": "有効投票数: {n}", "en": "Ballots counted: {n}"},
+    "results.col.option": {"ja": "サービス", "en": "Service"},
+    "results.col.votes": {"ja": "票数", "en": "Votes"},
+    "results.col.share": {"ja": "割合", "en": "Share"},
+    "results.col.chart": {"ja": "グラフ", "en": "Chart"},
+    "results.trustees": {
+        "ja": "復号した保管者: {list}",
+        "en": "Decrypted by trustees: {list}",
+    },
+    "results.record": {"ja": "選挙記録をダウンロード", "en": "Download the election record"},
+    "results.verify": {
+        "ja": "誰でも次のコマンドで選挙全体を検証できます:",
+        "en": "Anyone can verify the whole election with:",
+    },
+    # texts for the page scripts
+    "js.loading": {"ja": "選挙の情報を読み込んでいます…", "en": "Loading the election…"},
+    "js.tables": {"ja": "暗号化の準備をしています…", "en": "Preparing encryption…"},
+    "js.ready": {"ja": "準備ができました。", "en": "Ready."},
+    "js.encrypting": {"ja": "暗号化しています…", "en": "Encrypting…"},
+    "js.encrypted": {
+        "ja": "暗号化しました。まだ投票されていません。",
+        "en": "Encrypted. Not cast yet.",
+    },
+    "js.pick": {"ja": "選択肢を1つ選んでください。", "en": "Please choose an option."},
+    "js.toomany": {"ja": "選べる数を超えています。", "en": "Too many options chosen."},
+    "js.blank": {"ja": "選ばない（白票）", "en": "None (blank vote)"},
+    "js.challenging": {"ja": "チャレンジしています…", "en": "Challenging…"},
+    "js.challenge.ok": {
+        "ja": "このブラウザで検証しました: 暗号文は表示どおりの選択を含み、証明も正しいです。",
+        "en": "Checked in this browser: the ballot holds exactly this choice and its proofs hold.",
+    },
+    "js.challenge.bad": {
+        "ja": "検証に失敗しました。この端末を使わないでください: ",
+        "en": "The check FAILED. Do not use this device: ",
+    },
+    "js.signing": {"ja": "署名しています…", "en": "Signing…"},
+    "js.sending": {"ja": "投票を送信しています…", "en": "Casting…"},
+    "js.accepted": {"ja": "投票を受け付けました。", "en": "Your ballot was accepted."},
+    "js.receipt.ok": {
+        "ja": "このブラウザで検証しました: 投票は署名付きの掲示板（サイズ {size}）に含まれています。",
+        "en": "Checked in this browser: your ballot is in the signed board (size {size}).",
+    },
+    "js.receipt.bad": {"ja": "受領証の検証に失敗しました: ", "en": "The receipt did not verify: "},
+    "js.card.nofile": {
+        "ja": "模擬カードのファイルを選んでください。",
+        "en": "Choose the simulated card file.",
+    },
+    "js.card.badfile": {
+        "ja": "模擬カードのファイルではありません。",
+        "en": "This is not a simulated card file.",
+    },
+    "js.card.nopassword": {"ja": "パスワードを入力してください。", "en": "Enter the password."},
+    "js.card.wrong": {
+        "ja": "パスワードが違います。あと{n}回間違えるとカードがロックされます。",
+        "en": "Wrong password. {n} more wrong tries lock the card.",
+    },
+    "js.card.locked": {
+        "ja": "カードはロックされています。市区町村の窓口で解除してください。",
+        "en": "The card is locked. Have it unlocked at your municipal office.",
+    },
+    "js.refused": {
+        "ja": "投票は受け付けられませんでした: ",
+        "en": "Your ballot was not accepted: ",
+    },
+    "js.network": {
+        "ja": "通信できませんでした。もう一度お試しください（同じ投票を送り直しても二重には数えられません）。",
+        "en": "Could not reach the server. Try again: sending the same ballot twice never counts twice.",
+    },
+    "js.app.open": {"ja": "署名アプリで開く", "en": "Open in the signing app"},
+    "js.app.timeout": {
+        "ja": "署名アプリからの応答がありません。",
+        "en": "No answer from the signing app.",
+    },
+    "js.verify.fetching": {"ja": "掲示板から取得しています…", "en": "Fetching from the board…"},
+    "js.verify.ok": {
+        "ja": "検証しました: 番号{entry}の記録として、署名付きの掲示板（サイズ {size}）に含まれています。"
+        "暗号文の証明もすべて正しいです。",
+        "en": "Verified: entry {entry} is in the signed board (size {size}) and all its proofs hold.",
+    },
+    "js.verify.challenged": {
+        "ja": "これはチャレンジされた（開封された）暗号文で、投票には数えられません。中身: ",
+        "en": "This is a challenged (opened) ballot; it never counts. It contained: ",
+    },
+    "js.verify.bad": {"ja": "検証に失敗しました: ", "en": "Verification FAILED: "},
+    "js.verify.notfound": {
+        "ja": "その確認コードの投票は掲示板にありません。",
+        "en": "No ballot with that confirmation code is on the board.",
+    },
+    "js.verify.malformed": {
+        "ja": "確認コードは64桁の16進数（0-9, A-F）です。",
+        "en": "A confirmation code is 64 hex digits (0-9, A-F).",
+    },
+    "js.voted": {"ja": "（この端末で投票済み）", "en": "(voted from this device)"},
+}
