@@ -33,6 +33,10 @@ REASONS: dict[str, tuple[str, str]] = {
     "too_large": ("データが大きすぎます。", "The submission is too large."),
     "not_found": ("見つかりません。", "Not found."),
     "wrong_state": ("この操作は現在できません。", "This is not possible now."),
+    "rate_limited": (
+        "アクセスが集中しています。しばらくしてから再度お試しください。",
+        "Too many requests; please wait a moment and try again.",
+    ),
 }
 
 

@@ -29,6 +29,7 @@ STATUS = {
     "copy": 409,
     "wrong_state": 409,
     "too_large": 413,
+    "rate_limited": 429,
     "invalid_ballot": 422,
     "invalid_proof": 422,
 }
@@ -168,6 +169,22 @@ def refused(e: Refusal) -> Any:
     return jsonify(e.as_json()), STATUS.get(e.code, 400)
 
 
+def api_http_error(e: HTTPException) -> Any:
+    """An HTTP error (404, 405, 413, 429...) as the API's JSON error."""
+    code = {404: "not_found", 413: "too_large", 405: "malformed", 429: "rate_limited"}.get(
+        e.code or 400, "malformed"
+    )
+    return _error(code, e.description or "", e.code)
+
+
+def api_internal(e: Exception) -> Any:
+    """Any other exception: logged by type only, and never a stack trace to the client."""
+    current_app.logger.error("internal error: %s", type(e).__name__)
+    return jsonify(
+        {"error": "internal", "message": {"ja": "内部エラー", "en": "internal error"}}
+    ), 500
+
+
 def create_app(board: Board) -> Flask:
     """The Flask application serving one board."""
     app = Flask(__name__)
@@ -185,18 +202,6 @@ def create_app(board: Board) -> Flask:
     def tohyo_error(e: TohyoError) -> Any:
         return _error("malformed", str(e))
 
-    @app.errorhandler(HTTPException)
-    def http_error(e: HTTPException) -> Any:
-        code = {404: "not_found", 413: "too_large", 405: "malformed"}.get(
-            e.code or 400, "malformed"
-        )
-        return _error(code, e.description or "", e.code)
-
-    @app.errorhandler(Exception)
-    def internal(e: Exception) -> Any:  # never a stack trace to the client
-        current_app.logger.error("internal error: %s", type(e).__name__)
-        return jsonify(
-            {"error": "internal", "message": {"ja": "内部エラー", "en": "internal error"}}
-        ), 500
-
+    app.register_error_handler(HTTPException, api_http_error)
+    app.register_error_handler(Exception, api_internal)
     return app

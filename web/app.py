@@ -12,11 +12,12 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from flask import Flask, request
+from flask import Flask, render_template, request
+from werkzeug.exceptions import HTTPException
 
 from bulletin.board import Board
 from web import i18n, security
-from web.api import api, create_app
+from web.api import api, api_http_error, api_internal, create_app
 
 
 @dataclass(frozen=True)
@@ -29,7 +30,8 @@ class SiteSettings:
     rate_limits: bool = True
     submit_limit: str = "20 per minute"
     login_limit: str = "10 per minute"
-    demo_cards: tuple[dict[str, str], ...] = ()  # shown on the booth in a demo only
+    demo_cards: tuple[dict[str, Any], ...] = ()  # a rehearsal's simulated cards, offered
+    card_dir: str | None = None  # ... for download from this directory (rehearsals only)
     secure_cookies: bool = False  # True behind HTTPS (tohyo serve --public-url https://...)
 
 
@@ -62,6 +64,21 @@ def create_site(board: Board, settings: SiteSettings | None = None) -> Flask:
         app.view_functions["signing.create"]
     )
     app.jinja_env.globals.update(t=i18n.t, pick=i18n.pick, lang=i18n.current_language)
+
+    # Pages get an HTML error page in the visitor's language; /api keeps its JSON errors.
+    @app.errorhandler(HTTPException)
+    def http_error(e: HTTPException) -> Any:
+        if request.path.startswith("/api/"):
+            return api_http_error(e)
+        key = {404: "error.404", 429: "error.429"}.get(e.code or 500, "error.other")
+        return render_template("error.html", message=i18n.t(key)), e.code or 500
+
+    @app.errorhandler(Exception)
+    def internal(e: Exception) -> Any:  # never a stack trace to the visitor
+        if request.path.startswith("/api/"):
+            return api_internal(e)
+        app.logger.error("internal error: %s", type(e).__name__)
+        return render_template("error.html", message=i18n.t("error.other")), 500
 
     @app.after_request
     def remember_language(resp: Any) -> Any:

@@ -19,7 +19,15 @@ from urllib.parse import urlsplit
 
 import qrcode
 import qrcode.image.svg
-from flask import Blueprint, Response, abort, current_app, render_template, request
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    render_template,
+    request,
+    send_from_directory,
+)
 
 from bulletin.board import Board, BoardError, entry_payload
 from e2e.manifest import Manifest
@@ -240,6 +248,15 @@ def record_zip() -> Response:
         mimetype="application/zip",
         headers={"Content-Disposition": 'attachment; filename="election-record.zip"'},
     )
+
+
+@bp.get("/rehearsal/cards/<name>")
+def rehearsal_card(name: str) -> Response:
+    """A rehearsal's simulated card file (never served outside a rehearsal)."""
+    site = current_app.config["SITE"]
+    if site.card_dir is None or name not in {c["file"] for c in site.demo_cards}:
+        abort(404)
+    return send_from_directory(site.card_dir, name, as_attachment=True)
 
 
 # --- QR codes for links on this site --------------------------------------------------------

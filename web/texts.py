@@ -243,6 +243,17 @@ TEXTS: dict[str, dict[str, str]] = {
         "ja": "誰でも次のコマンドで選挙全体を検証できます:",
         "en": "Anyone can verify the whole election with:",
     },
+    "error.title": {"ja": "エラー", "en": "Error"},
+    "error.home": {"ja": "トップページへ", "en": "Back to the start page"},
+    "error.404": {"ja": "ページが見つかりません。", "en": "Page not found."},
+    "error.429": {
+        "ja": "短時間にアクセスが集中しました。しばらくしてから再度お試しください。",
+        "en": "Too many requests. Please wait a moment and try again.",
+    },
+    "error.other": {
+        "ja": "処理できませんでした。しばらくしてから再度お試しください。",
+        "en": "Something went wrong. Please try again later.",
+    },
     # texts for the page scripts
     "js.loading": {"ja": "選挙の情報を読み込んでいます…", "en": "Loading the election…"},
     "js.tables": {"ja": "暗号化の準備をしています…", "en": "Preparing encryption…"},

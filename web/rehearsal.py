@@ -1,0 +1,253 @@
+"""A rehearsal election for the browser: ``tohyo serve --rehearsal DIR``.
+
+It prepares, once, in DIR: a key ceremony (trustee key files, encrypted with a rehearsal
+passphrase), the board (SQLite, opened, its clock shifted into the manifest's voting
+period), a stand-in JPKI CA with its CRL, and simulated cards that a person can download
+from the booth: residents of つくば市 who may vote, a resident of つくばみらい市 and a
+revoked card that the gate must refuse. ``tohyo rehearsal finish DIR`` then closes the
+vote, tallies, has a quorum of trustees decrypt, publishes the results and exports the
+record for ``tohyo verify``.
+
+Nothing here is for a real election: the trustee keys sit in one directory, the card
+passwords are printed, and the test group may be used.
+"""
+
+from __future__ import annotations
+
+import json
+import pathlib
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from bulletin.board import (
+    Board,
+    entry_payload,
+    export_record,
+    load_signing_key,
+    new_signing_key,
+)
+from bulletin.challenges import DatabaseChallengeStore
+from bulletin.clock import OffsetClock
+from bulletin.jpki import (
+    DirectoryEvidenceStore,
+    JpkiAuthenticator,
+    TrustConfig,
+    load_anchors,
+    load_crl,
+)
+from bulletin.jpki.testca import SimulatedCard, TestCA, new_key
+from bulletin.store import Store, make_engine, migrate
+from e2e import codec
+from e2e.election import Election, base_hash
+from e2e.group import GROUPS, Group
+from e2e.manifest import Manifest
+from e2e.rng import SystemRng
+from e2e.tally import trustee_commitments
+from e2e.threshold import public_share
+from trustees import keystore
+from trustees.ceremony import run_ceremony
+from trustees.decrypt import partial_decrypt
+
+PASSPHRASE = "rehearsal passphrase (not for a real election)"
+PSEUDONYM_KEY = b"rehearsal pseudonym key (the election authority's secret)"
+SETTINGS = "rehearsal.json"
+
+
+@dataclass(frozen=True)
+class CardInfo:
+    file: str
+    label: str
+    password: str
+    eligible: bool
+
+
+def _cards(ca: TestCA, start: datetime, out: pathlib.Path) -> list[CardInfo]:
+    """Simulated cards: three residents, one neighbour town, one revoked card."""
+    keys = [new_key() for _ in range(2)]
+    issued = start - timedelta(days=200)
+    people = [
+        (
+            "tsukuba-1.json",
+            "筑波　花子",
+            "319800217",
+            "2",
+            "茨城県つくば市研究学園1丁目1番地",
+            "TSUKUBA1",
+            True,
+        ),
+        (
+            "tsukuba-2.json",
+            "研究　太郎",
+            "319750510",
+            "1",
+            "茨城県つくば市千現2丁目1番1号",
+            "TSUKUBA2",
+            True,
+        ),
+        (
+            "tsukuba-3.json",
+            "学園　次郎",
+            "320010101",
+            "1",
+            "茨城県つくば市天久保3丁目",
+            "TSUKUBA3",
+            True,
+        ),
+        (
+            "tsukubamirai.json",
+            "陽光　一郎",
+            "319900303",
+            "1",
+            "茨城県つくばみらい市陽光台1丁目",
+            "MIRAI1",
+            False,
+        ),
+        (
+            "revoked.json",
+            "失効　三郎",
+            "319850808",
+            "1",
+            "茨城県つくば市吾妻1丁目",
+            "REVOKED1",
+            False,
+        ),
+    ]
+    cards = []
+    for i, (file, name, birth, sex, address, password, eligible) in enumerate(people):
+        cert = ca.issue(
+            name=name, birth=birth, sex=sex, address=address, issued=issued, key=keys[i % 2]
+        )
+        if file == "revoked.json":
+            ca.revoke(cert.serial_number, start - timedelta(days=10))
+        # Few PBKDF2 iterations: the browser checks the password, and tests run it often.
+        SimulatedCard.create(keys[i % 2], cert, password, path=out / file, iterations=2000)
+        label = f"{file.removesuffix('.json')} ({address})"
+        cards.append(CardInfo(file, label, password, eligible))
+    return cards
+
+
+def prepare(
+    directory: pathlib.Path,
+    group: Group,
+    manifest: Manifest,
+    echo: Callable[[str], None],
+    trustees: int = 3,
+    quorum: int = 2,
+) -> None:
+    """Create the rehearsal in an empty (or missing) directory; refuse a used one."""
+    if (directory / SETTINGS).exists():
+        echo(f"rehearsal: using the election already prepared in {directory}")
+        return
+    directory.mkdir(parents=True, exist_ok=True)
+    if any(directory.iterdir()):
+        raise SystemExit(f"{directory} is not empty and holds no rehearsal")
+    manifest = replace(manifest, trustees=trustees, quorum=quorum)
+    rng = SystemRng()
+    h_p, _ = base_hash(group, manifest)
+    secrets_list, publics = run_ceremony(group, h_p, trustees, quorum, rng)
+    election = Election(group, manifest, group.product(t.key for t in publics))
+    (directory / "trustees").mkdir()
+    for s in secrets_list:
+        key = keystore.TrusteeKey(group, h_p, trustees, quorum, s)
+        keystore.save(directory / "trustees" / f"trustee-{s.index}.key", key, PASSPHRASE, 2**14)
+    db = f"sqlite:///{directory / 'board.db'}"
+    new_signing_key(directory / "board.key")
+    engine = make_engine(db)
+    migrate(engine)
+    offset = (manifest.start_time + timedelta(days=1) - datetime.now(UTC)).total_seconds()
+    board = Board(Store(engine), load_signing_key(directory / "board.key"), OffsetClock(offset))
+    board.setup(
+        manifest.canonical_bytes(),
+        codec.encode(election.parameters()),
+        [codec.encode(t) for t in publics],
+    )
+    board.open()
+    start = board.clock.now()
+    ca = TestCA.create(not_before=start - timedelta(days=1000))
+    (directory / "cards").mkdir()
+    cards = _cards(ca, start, directory / "cards")
+    crl = ca.crl(start - timedelta(days=1), manifest.end_time + timedelta(days=30))
+    (directory / "ca.pem").write_bytes(ca.pem)
+    (directory / "crl.der").write_bytes(crl)
+    settings = {
+        "group": next(k for k, v in GROUPS.items() if v == group),
+        "db": db,
+        "offset": offset,
+        "cards": [c.__dict__ for c in cards],
+    }
+    (directory / SETTINGS).write_text(json.dumps(settings, indent=1, ensure_ascii=False))
+    echo(f"rehearsal: prepared in {directory} ({group.name}); voting is open")
+
+
+def settings(directory: pathlib.Path) -> dict[str, Any]:
+    path = directory / SETTINGS
+    if not path.exists():
+        raise SystemExit(f"{directory} holds no rehearsal (tohyo serve --rehearsal {directory})")
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def open_board(directory: pathlib.Path) -> Board:
+    """The rehearsal's board, behind the JPKI gate with the stand-in CA."""
+    cfg = settings(directory)
+    board = Board(
+        Store(make_engine(cfg["db"])),
+        load_signing_key(directory / "board.key"),
+        OffsetClock(cfg["offset"]),
+    )
+    anchors = load_anchors((directory / "ca.pem").read_bytes())
+    election = board.election
+    trust = TrustConfig.build(
+        anchors,
+        [load_crl((directory / "crl.der").read_bytes(), anchors)],
+        address_prefixes=election.manifest.eligibility.address_prefixes,
+    )
+    board.authenticator = JpkiAuthenticator(
+        trust,
+        PSEUDONYM_KEY,
+        bytes(election.h_e),
+        DatabaseChallengeStore(board.store),
+        DirectoryEvidenceStore(directory / "evidence"),
+        board.clock,
+    )
+    return board
+
+
+def finish(directory: pathlib.Path, echo: Callable[[str], None]) -> pathlib.Path:
+    """Close, tally, decrypt with a quorum, publish the results, export the record."""
+    board = open_board(directory)
+    election = board.election
+    if board.state() == "open":
+        board.close()
+        echo("rehearsal: voting closed")
+    if not board.store.kinds(["tally"]):
+        board.post_tally()
+    tally = board.tally()
+    publics = board.publics()
+    commitments = trustee_commitments(publics)
+    posted = {
+        json.loads(entry_payload(d))["trustee"] for _, _, d in board.store.kinds(["decryption"])
+    }
+    for i in range(1, election.manifest.quorum + 1):
+        if i in posted:
+            continue
+        key = keystore.load(directory / "trustees" / f"trustee-{i}.key", PASSPHRASE)
+        partial = partial_decrypt(
+            election,
+            tally,
+            key.secrets,
+            public_share(election.group, commitments, i),
+            SystemRng(),
+        )
+        board.post_decryption(codec.encode(partial))
+        echo(f"rehearsal: trustee {i} decrypted")
+    if not board.store.kinds(["results"]):
+        board.post_results()
+    out = directory / "record"
+    if out.exists():
+        shutil.rmtree(out)
+    export_record(board, out)
+    echo(f"rehearsal: results published; record exported to {out}")
+    return out
