@@ -2,9 +2,18 @@
 
 Every random input (secret key, nonces, proof nonces u_j, simulated challenges c_j) comes
 from a DeterministicRng seeded with the file's name and is written out explicitly, so
-another implementation (the browser encryptor) can reproduce each output from the listed
-inputs alone without our RNG. tests/vectors/test_vectors.py regenerates the files in
-memory and requires them to be byte-identical, pinning the formats.
+another implementation (the browser encryptor, web/static/js/tohyo-crypto.js) can
+reproduce each output from the listed inputs alone without our RNG. tests/vectors/
+test_vectors.py and test_ballot_vectors.py regenerate the files in memory and require them
+to be byte-identical, pinning the formats.
+
+* core-<group>.json: hashes, encryptions, range, Schnorr and decryption proofs, and whole
+  ballots of the Tsukuba manifest (the election's documents as GET /api/election serves
+  them, every random input, the canonical ballot, its confirmation code, the challenged
+  ballot).
+* board.json: the bulletin board's log — entries, leaf hashes, RFC 9162 inclusion proofs
+  for every leaf of every size up to 7, Ed25519-signed tree heads with the board's key and
+  a receipt as the board returns it.
 """
 
 from __future__ import annotations
@@ -13,17 +22,49 @@ import json
 import pathlib
 from typing import Any
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
 from e2e import codec
+from e2e.ballot import (
+    challenge,
+    encrypt_ballot_with,
+    identifier_hash,
+    plaintext_values,
+    selection_nonce,
+)
+from e2e.board import BoardEntry, BoardEvent, BoardKey, TreeHead, TreeHeadBody, log_id
 from e2e.chaum_pedersen import decryption_challenge, prove_decryption_with
+from e2e.election import Election
 from e2e.elgamal import PublicKey, SecretKey, encrypt
 from e2e.group import STANDARD, TEST, Group
-from e2e.hash import DOMAIN, H, H_q, parameter_base_hash
+from e2e.hash import DOMAIN, H, H_q, HashValue, parameter_base_hash
+from e2e.manifest import Manifest, manifest_from_json
+from e2e.merkle import inclusion_proof_from_leaves, leaf_hash, root_from_leaves
 from e2e.range_proof import prove_range_with, range_challenge
 from e2e.rng import DeterministicRng
 from e2e.schnorr import prove_schnorr_with, schnorr_challenge
 
 HERE = pathlib.Path(__file__).parent
 FILES = {"core-test-group.json": TEST, "core-standard-group.json": STANDARD}
+BOARD_FILE = "board.json"
+EXAMPLE = HERE.parents[1] / "examples" / "tsukuba-2025.json"
+DEVICE = "tohyo-vectors"
+
+#: The ballots of each group's file: contest id -> chosen option ids. The first covers a
+#: subset of the contests with one blank; the test group also has a full 3×3 ballot (the
+#: standard group's would add 140 kB for no new case).
+BALLOTS: dict[str, list[dict[str, list[str]]]] = {
+    "core-test-group.json": [
+        {"gyosei": ["digital-counter"], "healthcare": []},
+        {
+            "gyosei": ["internet-voting"],
+            "mobility": ["tsukumobi"],
+            "healthcare": ["emergency-info"],
+        },
+    ],
+    "core-standard-group.json": [{"gyosei": ["digital-counter"], "healthcare": []}],
+}
 
 
 def _q(x: Any) -> str:
@@ -116,7 +157,162 @@ def build(name: str, group: Group) -> dict[str, Any]:
         "what": "H_q(H_P; 0x21, 1, 2, b(5, l_q))",
         "expected": _q(H_q(group, h_p, 0x21, 1, 2, group.scalar(5))),
     }
+    out["election"], out["ballots"] = build_ballots(name, group)
     return out
+
+
+class RecordingRng:
+    """A DeterministicRng that remembers every randbelow answer, so that the proof inputs
+    encrypt_ballot_with draws (u_j, then simulated c_j, per proof) can be written out."""
+
+    def __init__(self, rng: DeterministicRng) -> None:
+        self._rng = rng
+        self.drawn: list[int] = []
+
+    def randbelow(self, n: int) -> int:
+        x = self._rng.randbelow(n)
+        self.drawn.append(x)
+        return x
+
+    def randbits(self, k: int) -> int:
+        raise AssertionError("ballot encryption draws only scalars from its rng")
+
+
+def example_manifest() -> Manifest:
+    return manifest_from_json(EXAMPLE.read_text(encoding="utf-8"))
+
+
+def _proof_inputs(
+    group: Group, drawn: list[int], value: int, limit: int
+) -> tuple[dict[str, list[str | None]], list[int]]:
+    """One proof's u_j and simulated c_j from the recorded draws; returns the rest."""
+    n = limit + 1
+    scalars = [group.scalar_from_int(1 + x) for x in drawn[: 2 * n]]  # random_scalar
+    us, fake = scalars[:n], scalars[n:]
+    entry = {
+        "u": [_q(u) for u in us],
+        "c": [None if j == value else _q(c) for j, c in enumerate(fake)],
+    }
+    return entry, drawn[2 * n :]
+
+
+def build_ballots(name: str, group: Group) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The Tsukuba election under a random key, and whole ballots with all their inputs."""
+    rng = DeterministicRng(name + "/ballots")
+    election = Election(group, example_manifest(), group.g_pow(group.random_scalar(rng)))
+    documents = {
+        "what": "the election's documents, as GET /api/election serves them",
+        "manifest": codec.to_document(election.manifest),
+        "parameters": codec.to_document(election.parameters()),
+    }
+    ballots = []
+    for choices in BALLOTS[name]:
+        values = plaintext_values(election, choices)
+        ballot_id = HashValue(rng.randbits(256).to_bytes(32, "big"))
+        nonce = HashValue(rng.randbits(256).to_bytes(32, "big"))
+        recorder = RecordingRng(rng.fork(ballot_id.hex()))
+        ballot, secret = encrypt_ballot_with(election, values, ballot_id, nonce, recorder, DEVICE)
+        drawn = recorder.drawn
+        h_i = identifier_hash(election, ballot_id)
+        randomness = []
+        for ci, row in values.items():
+            limit = election.manifest.contest(ci).limit
+            selections = []
+            for v in row:
+                entry, drawn = _proof_inputs(group, drawn, v, 1)
+                selections.append(entry)
+            limit_entry, drawn = _proof_inputs(group, drawn, sum(row), limit)
+            randomness.append({"contest": ci, "selections": selections, "limit": limit_entry})
+        assert not drawn, "every recorded draw belongs to a proof"
+        ballots.append(
+            {
+                "choices": choices,
+                "values": [[ci, list(row)] for ci, row in values.items()],
+                "device": DEVICE,
+                "ballot_id": ballot_id.hex_upper(),
+                "ballot_nonce": nonce.hex_upper(),
+                "proof_randomness": randomness,
+                "h_i": h_i.hex_upper(),
+                "selection_nonces": [
+                    [
+                        _q(selection_nonce(election, h_i, ci, oi, nonce))
+                        for oi in range(1, len(r) + 1)
+                    ]
+                    for ci, r in values.items()
+                ],
+                "ballot": codec.encode(ballot).decode("utf-8"),
+                "confirmation_code": ballot.confirmation_code.hex_upper(),
+                "challenged": codec.encode(challenge(ballot, secret)).decode("utf-8"),
+            }
+        )
+    return documents, ballots
+
+
+def build_board() -> dict[str, Any]:
+    """Log entries, inclusion proofs, signed tree heads and a receipt (group-independent)."""
+    rng = DeterministicRng(BOARD_FILE)
+    signer = Ed25519PrivateKey.from_private_bytes(rng.randbits(256).to_bytes(32, "big"))
+    raw_key = signer.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+    key = BoardKey(HashValue(raw_key))
+    election, ballots = build_ballots("core-test-group.json", TEST)
+    ballot = ballots[0]["ballot"]
+    payloads = [
+        ("manifest", "", codec.encode(codec.from_document(election["manifest"], Manifest))),
+        ("parameters", "", codec.dumps(election["parameters"])),
+        ("event", "", codec.encode(BoardEvent("open"))),
+        ("ballot", "pseudonym-1", ballot.encode("utf-8")),
+        ("challenged", "", ballots[0]["challenged"].encode("utf-8")),
+        ("ballot", "pseudonym-2", ballots[1]["ballot"].encode("utf-8")),
+        ("event", "", codec.encode(BoardEvent("close"))),
+    ]
+    entries = [
+        codec.encode(
+            BoardEntry(i, kind, f"2025-03-01T03:00:0{i}.000000+00:00", voter, data.decode("utf-8"))
+        )
+        for i, (kind, voter, data) in enumerate(payloads)
+    ]
+    leaves = [leaf_hash(e) for e in entries]
+
+    def head(size: int) -> TreeHead:
+        body = TreeHeadBody(
+            log_id(key),
+            size,
+            HashValue(root_from_leaves(leaves[:size])),
+            f"2025-03-01T04:00:0{size}.000000+00:00",
+        )
+        sig = signer.sign(codec.encode(body)).hex().upper()
+        return TreeHead(body.log, body.size, body.root, body.time, sig)
+
+    heads = {size: head(size) for size in (1, 4, len(entries))}
+    last = heads[len(entries)]
+    return {
+        "header": {
+            "what": "tohyo board vectors (RFC 9162 Merkle tree, Ed25519 tree heads, receipt)",
+            "how": "python -m tests.vectors.generate; the key from DeterministicRng(file name)",
+            "note": "entries are canonical BoardEntry documents; a leaf is SHA-256(0x00 || entry)",
+        },
+        "board_key": codec.to_document(key),
+        "entries": [e.decode("utf-8") for e in entries],
+        "leaf_hashes": [h.hex().upper() for h in leaves],
+        "roots": [root_from_leaves(leaves[:n]).hex().upper() for n in range(1, len(entries) + 1)],
+        "inclusion_proofs": [
+            {
+                "index": i,
+                "size": n,
+                "proof": [h.hex().upper() for h in inclusion_proof_from_leaves(i, leaves[:n])],
+            }
+            for n in range(1, len(entries) + 1)
+            for i in range(n)
+        ],
+        "tree_heads": [codec.to_document(h) for h in heads.values()],
+        "signed_body": codec.encode(last.body()).decode("utf-8"),
+        "receipt": {
+            "entry": 3,
+            "confirmation_code": json.loads(ballot)["confirmation_code"],
+            "tree_head": codec.to_document(last),
+            "inclusion_proof": [h.hex().upper() for h in inclusion_proof_from_leaves(3, leaves)],
+        },
+    }
 
 
 def render(doc: dict[str, Any]) -> str:
@@ -127,6 +323,8 @@ def main() -> None:
     for name, group in FILES.items():
         (HERE / name).write_text(render(build(name, group)), encoding="utf-8")
         print(f"wrote {HERE / name}")
+    (HERE / BOARD_FILE).write_text(render(build_board()), encoding="utf-8")
+    print(f"wrote {HERE / BOARD_FILE}")
 
 
 if __name__ == "__main__":
