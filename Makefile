@@ -31,5 +31,30 @@ test: $(STAMP) lint postgres
 bench: $(STAMP)
 	$(BIN)/tohyo bench core
 
+# electionguard-python 1.4 for `tohyo bench --compare electionguard`, in its own venv: it
+# needs Python 3.10 (on 3.11 its dataclasses with unhashable defaults fail to import).
+# Uses a Python 3.10 already on the machine (EG_PYTHON, python3.10 on PATH, pyenv's
+# versions); only PyPI packages are downloaded.
+.PHONY: bench-eg
+bench-eg:
+	@py="$${EG_PYTHON:-}"; \
+	for c in python3.10 $$HOME/.pyenv/versions/3.10*/bin/python3.10 \
+	         /usr/local/bin/python3.10 /usr/bin/python3.10; do \
+	  [ -n "$$py" ] && break; \
+	  "$$c" -c 'import sys; assert sys.version_info[:2] == (3, 10)' 2>/dev/null && py="$$c"; \
+	done; \
+	if [ -z "$$py" ]; then \
+	  echo "bench-eg: electionguard 1.4 needs Python 3.10, and none was found (tried" \
+	    "python3.10, ~/.pyenv/versions/3.10*, /usr/local/bin, /usr/bin; Debian bookworm has" \
+	    "only 3.11). Set EG_PYTHON=/path/to/python3.10." >&2; \
+	  exit 1; \
+	fi; \
+	echo "bench-eg: electionguard 1.4 in .venv-eg with $$py"; \
+	"$$py" -m venv .venv-eg && echo '*' > .venv-eg/.gitignore \
+	  && .venv-eg/bin/pip install --quiet --upgrade pip \
+	  && .venv-eg/bin/pip install --quiet 'electionguard==1.4.0' hypothesis \
+	  && .venv-eg/bin/python -c 'import electionguard, electionguard_tools' \
+	  && echo "bench-eg: ready for: tohyo bench --compare electionguard"
+
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis build *.egg-info

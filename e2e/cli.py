@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import sys
@@ -14,10 +15,20 @@ import click
 
 from e2e.election import Election
 from e2e.errors import ParseError, TohyoError
-from e2e.group import GROUPS, release_gil
-from e2e.manifest import manifest_from_canonical
-from e2e.record import read_record
-from e2e.verify import SHARD, Report, ShardSummary, verify_record, verify_shard
+from e2e.group import release_gil
+from e2e.record import RecordFiles, read_record
+from e2e.verify import (
+    SHARD,
+    BallotItem,
+    ElectionContext,
+    MapShards,
+    Report,
+    ShardSummary,
+    Verified,
+    verify_record,
+    verify_shard_in,
+    verify_tally_inputs,
+)
 
 
 def fail(message: str) -> NoReturn:
@@ -40,50 +51,100 @@ def guard(fn: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
-_WORKER: Election | None = None
+# The election of this worker process, by H_E (see e2e.dask_runner for why per process):
+# the pool's initializer fills it, so every shard finds K's table already built.
+_ELECTIONS: dict[str, Election] = {}
 
 
-def _init_worker(group: str, manifest: bytes, key_hex: str) -> None:
+def _init_worker(context: ElectionContext) -> None:
     """Each worker process builds the election context (and its tables) once."""
-    global _WORKER
     release_gil()
-    g = GROUPS[group]
-    _WORKER = Election(g, manifest_from_canonical(manifest), g.element(int(key_hex, 16)))
+    _ELECTIONS[context.h_e] = context.build()
 
 
-def _work(shard: list[bytes]) -> ShardSummary:
-    assert _WORKER is not None
-    return verify_shard(_WORKER, shard)
+def _work(context: ElectionContext, shard: list[BallotItem]) -> ShardSummary:
+    return verify_shard_in(context, shard, _ELECTIONS)
 
 
-def process_map(jobs: int, manifest: bytes):  # noqa: ANN201 (returns a MapShards)
-    """A shard mapper that verifies shards in ``jobs`` processes, in order."""
+def process_map(jobs: int) -> MapShards:
+    """A shard mapper that verifies shards in ``jobs`` local processes, in order."""
 
-    def run(election: Election, shards: list[list[bytes]]) -> Iterator[ShardSummary]:
-        from e2e.election import group_name
-
-        args = (group_name(election.group), manifest, election.key.element.hex())
-        with ProcessPoolExecutor(jobs, initializer=_init_worker, initargs=args) as pool:
-            yield from pool.map(_work, shards)
+    def run(election: Election, shards: list[list[BallotItem]]) -> Iterator[ShardSummary]:
+        context = ElectionContext.of(election)
+        with ProcessPoolExecutor(jobs, initializer=_init_worker, initargs=(context,)) as pool:
+            yield from pool.map(functools.partial(_work, context), shards)
 
     return run
 
 
-def run_verify(path: str, jobs: int, echo=click.echo, show_progress: bool | None = None) -> Report:  # noqa: ANN001
-    """Read and verify a record; prints progress on a terminal. Raises on failure."""
-    files = read_record(path)
-    total = len(files.ballots) + sum(
-        1 for e in files.board_entries or () if b'"kind":"ballot"' in e
-    )
+def _count_ballots(files: RecordFiles) -> int:
+    return len(files.ballots) + sum(1 for e in files.board_entries or () if b'"kind":"ballot"' in e)
+
+
+def _plan(
+    files: RecordFiles, jobs: int, dask: str | None, dask_timeout: float = 10.0
+) -> tuple[MapShards | None, int, Callable[[], None]]:
+    """The shard mapper, the shard size and a closer for local processes or a cluster."""
+    total = _count_ballots(files)
+    if dask:
+        from e2e.dask_runner import cluster_threads, connect, dask_map
+
+        client = connect(dask, dask_timeout)
+        workers = cluster_threads(client)
+        # Shards small enough that every worker thread gets at least two, large enough to
+        # batch well.
+        shard = max(50, min(SHARD, -(-total // (2 * workers)))) if total else SHARD
+        return dask_map(client), shard, client.close
+    mapper = process_map(jobs) if jobs > 1 and total > 0 else None
+    shard = max(50, min(SHARD, -(-total // (2 * jobs)))) if total else SHARD
+    return mapper, shard, lambda: None
+
+
+def _progress(files: RecordFiles, show_progress: bool | None) -> Any:
+    total = _count_ballots(files)
     if show_progress is None:
         show_progress = sys.stderr.isatty()
-    mapper = process_map(jobs, files.manifest) if jobs > 1 and total > 0 else None
-    # Shards small enough that every process gets at least two, large enough to batch well.
-    shard = max(50, min(SHARD, -(-total // (2 * jobs))))
     if show_progress and total:
-        with click.progressbar(length=total, label="ballots", file=sys.stderr) as bar:
-            return verify_record(files, mapper, bar.update, shard=shard)
-    return verify_record(files, mapper, shard=shard)
+        return click.progressbar(length=total, label="ballots", file=sys.stderr)
+    return contextlib.nullcontext(None)
+
+
+def run_verify(
+    path: str,
+    jobs: int,
+    echo=click.echo,  # noqa: ANN001
+    show_progress: bool | None = None,
+    dask: str | None = None,
+    dask_timeout: float = 10.0,
+) -> Report:
+    """Read and verify a record (on ``jobs`` local processes, or on the Dask cluster at
+    ``dask``); prints progress on a terminal. Raises on failure."""
+    files = read_record(path)
+    mapper, shard, close = _plan(files, jobs, dask, dask_timeout)
+    try:
+        with _progress(files, show_progress) as bar:
+            return verify_record(files, mapper, bar.update if bar else None, shard=shard)
+    finally:
+        close()
+
+
+def run_tally(
+    path: str,
+    jobs: int,
+    show_progress: bool | None = None,
+    dask: str | None = None,
+    dask_timeout: float = 10.0,
+) -> Verified:
+    """Checks 1–6 of a record: every ballot verified and the encrypted tally recomputed
+    from the counted ballots and compared with the record's (what trustees run before
+    they decrypt). Raises on failure."""
+    files = read_record(path)
+    mapper, shard, close = _plan(files, jobs, dask, dask_timeout)
+    try:
+        with _progress(files, show_progress) as bar:
+            return verify_tally_inputs(files, mapper, bar.update if bar else None, shard=shard)
+    finally:
+        close()
 
 
 def print_report(report: Report, elapsed: float, echo=click.echo) -> None:  # noqa: ANN001
@@ -102,23 +163,97 @@ def print_report(report: Report, elapsed: float, echo=click.echo) -> None:  # no
             echo(f"  {c.contest} ({c.ballots} ballots): {counts}")
 
 
+def _dask_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    fn = click.option(
+        "--dask-timeout",
+        type=float,
+        default=10.0,
+        show_default=True,
+        help="Seconds to wait for the Dask scheduler.",
+    )(fn)
+    return click.option(
+        "--dask",
+        "dask",
+        metavar="ADDRESS",
+        default=None,
+        help="Verify the ballots on the Dask cluster at ADDRESS (e.g. tcp://10.0.0.5:8786).",
+    )(fn)
+
+
 @click.command("verify")
 @click.argument("record", type=click.Path(exists=True))
 @click.option("--jobs", "-j", type=int, default=None, help="Processes to use (default: all cores).")
-def verify_command(record: str, jobs: int | None) -> None:
+@_dask_options
+def verify_command(record: str, jobs: int | None, dask: str | None, dask_timeout: float) -> None:
     """Verify an election record; exit 0 only if every check holds."""
     jobs = jobs or os.cpu_count() or 1
     t0 = time.perf_counter()
     try:
-        report = run_verify(record, jobs)
+        report = run_verify(record, jobs, dask=dask, dask_timeout=dask_timeout)
     except TohyoError as e:  # VerificationError, ParseError (malformed record), QuorumError…
         kind = " (malformed record)" if isinstance(e, ParseError) else ""
         click.echo(f"FAILED{kind}: {e}", err=True)
         sys.exit(1)
+    except RuntimeError as e:  # the Dask cluster: unreachable, or failed (not the record)
+        fail(str(e))
     print_report(report, time.perf_counter() - t0)
     click.echo("PASS: the record verifies")
 
 
+@click.command("tally")
+@click.argument("record", type=click.Path(exists=True))
+@click.option("--jobs", "-j", type=int, default=None, help="Processes to use (default: all cores).")
+@_dask_options
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Write the recomputed encrypted tally here (canonical JSON, as tally.json).",
+)
+def tally_command(
+    record: str, jobs: int | None, dask: str | None, dask_timeout: float, out: str | None
+) -> None:
+    """Recompute the encrypted tally from the record's ballots and check it.
+
+    Verifies every ballot (in shards, on local processes or a Dask cluster), applies the
+    re-vote rule, multiplies the counted ballots and compares the product with the
+    record's tally.json (checks 1-6 of `tohyo verify`, what trustees run before they
+    decrypt). Prints the ballots per contest and the SHA-256 of the tally; exit 0 only if
+    it matches.
+    """
+    import hashlib
+
+    from e2e import codec
+
+    jobs = jobs or os.cpu_count() or 1
+    t0 = time.perf_counter()
+    try:
+        v = run_tally(record, jobs, dask=dask, dask_timeout=dask_timeout)
+    except TohyoError as e:
+        kind = " (malformed record)" if isinstance(e, ParseError) else ""
+        click.echo(f"FAILED{kind}: {e}", err=True)
+        sys.exit(1)
+    except RuntimeError as e:
+        fail(str(e))
+    data = codec.encode(v.tally)
+    r = v.report
+    click.echo(
+        f"tallied {r.ballots} cast ballots ({r.superseded} superseded ballot contests), "
+        f"{r.proofs} proofs, in {time.perf_counter() - t0:.1f} s"
+    )
+    for tc in v.tally.contests:
+        spec = v.election.manifest.contest(tc.contest)
+        click.echo(f"  {spec.id}: {tc.ballots} ballots, {len(tc.selections)} options")
+    click.echo(f"encrypted tally SHA-256 {hashlib.sha256(data).hexdigest().upper()}")
+    if out:
+        try:
+            with open(out, "wb") as f:
+                f.write(data)
+        except OSError as e:
+            fail(f"cannot write {out}: {e}")
+    click.echo("PASS: the encrypted tally is the product of the counted ballots")
+
+
 def commands() -> Iterable[click.Command]:
     """The commands this layer contributes to the root ``tohyo`` group."""
-    return [verify_command]
+    return [verify_command, tally_command]

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, MutableMapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -51,6 +51,7 @@ from e2e.election import (
     check_trustee_keys,
     extended_base_hash,
     group_constants,
+    group_name,
     joint_key,
 )
 from e2e.errors import VerificationError
@@ -170,6 +171,56 @@ def verify_shard(
 
 def _name(b: EncryptedBallot) -> str:
     return f"ballot {b.ballot_id.hex_upper()[:16]}"
+
+
+@dataclass(frozen=True)
+class ElectionContext:
+    """What a worker (another process, another machine) needs to rebuild the election:
+    the group's name, the canonical manifest and K; small, picklable and sent once.
+
+    The Election it builds holds K's fixed-base table; the table is never shipped (46 MB
+    in the standard group, about a second to build) but rebuilt once per worker process.
+    ``h_e`` (hex) names the election in the workers' caches and is checked on build.
+    """
+
+    group: str
+    manifest: bytes
+    key: str
+    h_e: str
+
+    @classmethod
+    def of(cls, election: Election) -> ElectionContext:
+        return cls(
+            group_name(election.group),
+            election.manifest.canonical_bytes(),
+            election.key.element.hex(),
+            election.h_e.hex_upper(),
+        )
+
+    def build(self) -> Election:
+        """The Election (with K's table); raises VerificationError if H_E differs."""
+        if self.group not in GROUPS:
+            raise VerificationError(f"unknown group {self.group!r}", "parameters")
+        g = GROUPS[self.group]
+        election = Election(g, manifest_from_canonical(self.manifest), g.element(int(self.key, 16)))
+        if election.h_e.hex_upper() != self.h_e:
+            raise VerificationError("the election context does not give its H_E", "parameters")
+        return election
+
+
+def verify_shard_in(
+    context: ElectionContext,
+    items: Sequence[BallotItem],
+    elections: MutableMapping[str, Election],
+    rng: Rng | None = None,
+) -> ShardSummary:
+    """The work of one shard wherever it runs (a local process, a Dask worker): the
+    election from ``elections``, a cache that the caller keeps per process (keyed by H_E;
+    filled from ``context`` on the first shard), then :func:`verify_shard`."""
+    election = elections.get(context.h_e)
+    if election is None:
+        election = elections[context.h_e] = context.build()
+    return verify_shard(election, items, rng)
 
 
 MapShards = Callable[[Election, list[list[BallotItem]]], Iterable[ShardSummary]]

@@ -124,9 +124,115 @@ def demo(
     sys.exit(0 if ok else 1)
 
 
-@main.group()
-def bench() -> None:
-    """Benchmarks for researchers (figures on this machine)."""
+@main.group(invoke_without_command=True)
+@click.option("--group", "group_name", type=click.Choice(sorted(GROUPS)), default="standard")
+@click.option("--contests", default=3, show_default=True, help="Contests in the manifest.")
+@click.option("--options", default=3, show_default=True, help="Options per contest.")
+@click.option("--limit", default=1, show_default=True, help="Selection limit per contest.")
+@click.option(
+    "--ballots",
+    default="100",
+    show_default=True,
+    help="Ballot counts, comma-separated (e.g. 100,1000,10000): every stage runs for each.",
+)
+@click.option("--trustees", default=5, show_default=True, help="Trustees n.")
+@click.option("--quorum", default=3, show_default=True, help="Quorum k (trustees decrypting).")
+@click.option(
+    "--jobs", "-j", type=int, default=None, help="Processes for the record (default: all cores)."
+)
+@click.option("--repeat", default=3, show_default=True, help="Runs of each stage.")
+@click.option(
+    "--one-by-one",
+    "one_by_one_max",
+    default=50,
+    show_default=True,
+    help="Ballots in the (slow) one-by-one verification.",
+)
+@click.option("--board-threads", default=16, show_default=True, help="Submitting threads.")
+@click.option("--json", "json_file", type=click.Path(dir_okay=False), default=None)
+@click.option(
+    "--plot",
+    "plot_dir",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="Draw cost against ballots into DIR (needs tohyo[bench]).",
+)
+@click.option(
+    "--compare",
+    type=click.Choice(["electionguard"]),
+    default=None,
+    help="Run the same workload through electionguard-python 1.4 (make bench-eg).",
+)
+@click.option("--eg-python", default=None, help="The electionguard venv's python (.venv-eg).")
+@click.option(
+    "--eg-ballots", type=int, default=None, help="Ballots for electionguard (default: smallest)."
+)
+@click.option("--eg-repeat", default=1, show_default=True, help="Runs of electionguard's stages.")
+@click.option("--browser/--no-browser", default=True, help="Time the browser encryptor.")
+@click.pass_context
+def bench(
+    ctx: click.Context,
+    group_name: str,
+    contests: int,
+    options: int,
+    limit: int,
+    ballots: str,
+    trustees: int,
+    quorum: int,
+    jobs: int | None,
+    repeat: int,
+    one_by_one_max: int,
+    board_threads: int,
+    json_file: str | None,
+    plot_dir: str | None,
+    compare: str | None,
+    eg_python: str | None,
+    eg_ballots: int | None,
+    eg_repeat: int,
+    browser: bool,
+) -> None:
+    """Benchmarks for researchers (figures on this machine).
+
+    Without a subcommand: one election's every stage (encrypt, verify one by one and
+    batched, board acceptance, tally, decryption, whole-record verification) for each
+    --ballots count, with exponentiation counts and their limit; see docs/researchers.md.
+    """
+    if ctx.invoked_subcommand is not None:
+        return
+    from benchmarks.stages import Workload
+    from benchmarks.suite import parse_sizes, run_suite
+
+    try:
+        sizes = parse_sizes(ballots)
+        w = Workload(
+            group_name,
+            contests,
+            options,
+            limit,
+            trustees,
+            quorum,
+            jobs or os.cpu_count() or 1,
+            repeat,
+            one_by_one_max,
+            board_threads,
+        )
+        w.check()
+    except ValueError as e:
+        raise click.UsageError(str(e)) from None
+    code = run_suite(
+        w,
+        sizes,
+        click.echo,
+        lambda s: click.echo(f"… {s}", err=True),
+        json_file,
+        plot_dir,
+        compare,
+        eg_python,
+        eg_ballots,
+        eg_repeat,
+        browser,
+    )
+    sys.exit(code)
 
 
 @bench.command("core")

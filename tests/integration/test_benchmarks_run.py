@@ -1,12 +1,29 @@
-"""The benchmark commands still run (tiny sizes, test group). Nothing here measures speed."""
+"""The benchmark commands still run (tiny sizes, test group), and the exponentiation counts
+of `tohyo bench` match what the code does by hand. Nothing here measures speed."""
 
 from __future__ import annotations
 
+import json
+
+import gmpy2
+from click.testing import CliRunner
+
+from benchmarks import compare
 from benchmarks.board import run_log
 from benchmarks.core import run_core
+from benchmarks.counting import calibrate, counting
 from benchmarks.election import run_election
 from benchmarks.gate import run_gate
-from e2e.group import TEST
+from benchmarks.report import format_table
+from benchmarks.stages import Workload, choices, make_manifest, run_workload
+from e2e import codec
+from e2e import group as group_module
+from e2e.ballot import EncryptedBallot, ballot_claims, encrypt_ballot
+from e2e.batch import verify_claims, verify_claims_one_by_one
+from e2e.election import Election
+from e2e.group import TEST, FixedBase
+from e2e.rng import DeterministicRng
+from web.cli import main
 from web.demo import EXAMPLE, load_manifest
 
 
@@ -19,3 +36,144 @@ def test_benchmarks_run(tmp_path):
     assert gate["submissions"] == 3
     log = run_log(f"sqlite:///{tmp_path / 'log.db'}", sizes=(10, 40))
     assert [r["entries"] for r in log] == [10, 40]
+
+
+# --- tohyo bench: the full-stage workload, exponentiation counts, comparisons ------------
+
+
+def _election_3x3():
+    rng = DeterministicRng("counts")
+    m = make_manifest(Workload("test", 3, 3, 1, 1, 1))
+    election = Election(TEST, m, TEST.g_pow(TEST.random_scalar(rng)))
+    return election, m, rng
+
+
+def test_exponentiation_counts_of_one_3x3_ballot():
+    election, m, rng = _election_3x3()
+    # Encryption: per option (g^ξ, K^(ξ+σ)) and a 0/1 range proof with two commitment
+    # pairs (g^u_j, K^t_j): 2 + 4 = 6 fixed-base; per contest a limit proof with L + 1 = 2
+    # pairs: 4. So 3 × (3 × 6 + 4) = 66, and nothing else.
+    with counting() as n:
+        ballot, _ = encrypt_ballot(election, choices(m, 0), rng)
+    assert (n.fixed, n.powmod, n.multiexps, n.terms) == (66, 0, 0, 0)
+
+    # One by one: a range proof has 4 equations, each one fixed-base power and one power
+    # of α or β: 4 + 4 per option; a limit proof's 4 equations take the contest's three
+    # ciphertexts as bases: 4 fixed + 12 powmod. So 3 × (3 × 4 + 4) = 48 fixed-base and
+    # 3 × (3 × 4 + 12) = 72 powmod.
+    with counting() as n:
+        verify_claims_one_by_one(TEST, ballot_claims(election, ballot))
+    assert (n.fixed, n.powmod, n.terms) == (48, 72, 0)
+
+    # Batched: one multi-exponentiation of the 48 commitments (64-bit weights) and the 18
+    # merged α, β bases, and one fixed-base power for each of g and K.
+    with counting() as n:
+        verify_claims(TEST, ballot_claims(election, ballot), rng)
+    assert (n.fixed, n.powmod, n.multiexps, n.terms) == (2, 0, 1, 66)
+    assert 48 * 40 < n.term_bits <= 48 * 64 + 18 * TEST.q.bit_length()
+
+    # Parsing the published bytes: range and Jacobi checks, then one batched subgroup test
+    # of the 18 ciphertext elements (a multi-exponentiation, then one power to q).
+    with counting() as n:
+        codec.decode(codec.encode(ballot), EncryptedBallot, TEST, rng)
+    assert (n.fixed, n.powmod, n.multiexps, n.terms) == (0, 1, 1, 18)
+
+
+def test_counting_restores_what_it_wrapped():
+    pow_raw = FixedBase.pow_raw
+    with counting():
+        assert group_module._powmod is not gmpy2.powmod
+    assert FixedBase.pow_raw is pow_raw
+    assert group_module._powmod is gmpy2.powmod
+    assert group_module.multiexp_raw.__module__ == "e2e.group"
+
+
+def test_workload_stages_and_limits():
+    w = Workload("test", 2, 3, 2, 3, 2, jobs=2, repeat=1, one_by_one_max=3, board_threads=4)
+    costs = calibrate(TEST, "test", terms=50)
+    assert 0 < costs.fixed_s < costs.powmod_s
+    stages = run_workload(w, 5, costs)
+    rows = {s.key: s.row(costs) for s in stages}
+    assert list(rows) == [
+        "encrypt",
+        "verify_one",
+        "verify_batched",
+        "board",
+        "tally",
+        "decrypt",
+        "record",
+    ]
+    # 2 contests of 3 options, limit 2: 2 × (3 × 6 + 2 × 3) fixed-base per ballot
+    assert rows["encrypt"]["exps_per_unit"]["fixed"] == 48
+    assert rows["verify_one"]["units_per_run"] == 3
+    assert rows["tally"]["exps_per_unit"]["fixed"] == 0
+    for r in rows.values():
+        assert r["per_unit_ms"] > 0 and r["limit_per_unit_ms"] >= 0
+    text = format_table(list(rows.values()), {"measured": False, "reason": "no browser"})
+    assert "verify batched" in text and "not measured: no browser" in text
+
+
+def test_bench_command_json_and_subcommands(tmp_path):
+    runner = CliRunner()
+    out = tmp_path / "bench.json"
+    args = ["bench", "--group", "test", "--ballots", "4,6", "--repeat", "1", "--one-by-one", "2"]
+    r = runner.invoke(main, [*args, "--trustees", "3", "--quorum", "2", "--json", str(out)])
+    assert r.exit_code == 0, r.output
+    doc = json.loads(out.read_text())
+    assert {"cpu", "cores", "python", "gmpy2", "gmp"} <= set(doc["machine"])
+    assert [run["ballots"] for run in doc["runs"]] == [4, 6]
+    assert doc["browser"]["measured"] in (True, False)
+    assert "6 ballots" in r.output and "browser encrypt" in r.output
+    r = runner.invoke(main, ["bench", "core", "--group", "test", "--proofs", "6", "--repeat", "1"])
+    assert r.exit_code == 0 and "powmod" in r.output
+    r = runner.invoke(main, ["bench", "--ballots", "x"])
+    assert r.exit_code == 2 and "--ballots" in r.output
+    r = runner.invoke(main, ["bench", "--group", "test", "--quorum", "9"])
+    assert r.exit_code == 2 and "quorum" in r.output
+
+
+def test_plot_or_a_clear_message(tmp_path):
+    try:
+        import matplotlib  # noqa: F401
+
+        have = True
+    except ImportError:
+        have = False
+    args = ["bench", "--group", "test", "--ballots", "3,4", "--repeat", "1", "--one-by-one", "1"]
+    r = CliRunner().invoke(main, [*args, "--no-browser", "--plot", str(tmp_path / "plots")])
+    if have:
+        assert r.exit_code == 0, r.output
+        assert (tmp_path / "plots" / "cost-vs-ballots.png").stat().st_size > 1000
+    else:
+        assert r.exit_code == 2 and "tohyo[bench]" in r.output
+
+
+def test_electionguard_not_available_is_clear(tmp_path):
+    args = ["bench", "--compare", "electionguard", "--eg-python", str(tmp_path / "no-python")]
+    r = CliRunner().invoke(main, args)
+    assert r.exit_code == 1
+    assert "electionguard: not available: no electionguard environment at" in r.output
+    r = CliRunner().invoke(main, ["bench", "--compare", "electionguard", "--group", "test"])
+    assert r.exit_code == 1 and "standard group" in r.output
+
+
+def test_ratios_against_electionguard():
+    eg = {
+        "workload": {"ballots": 10},
+        "stages": {
+            "encrypt": {"samples_s": [1.5, 1.6, 1.4]},  # 150 ms per ballot (median run)
+            "verify": {"samples_s": [3.0]},
+            "decrypt": {"samples_s": [2.0]},  # per election
+        },
+    }
+    rows = [
+        {"stage": "encrypt", "per_unit_ms": 10.0},
+        {"stage": "verify_batched", "per_unit_ms": 10.0},
+        {"stage": "decrypt", "per_unit_ms": 100.0},
+        {"stage": "record", "per_unit_ms": 5.0},
+    ]
+    compare.add_ratios(rows, eg)
+    assert rows[0]["times_faster"] == 15.0 and rows[0]["target_times_faster"] == 15.0
+    assert rows[1]["times_faster"] == 30.0 and rows[1]["target_times_faster"] == 35.0
+    assert rows[2]["times_faster"] == 20.0 and "target_times_faster" not in rows[2]
+    assert "times_faster" not in rows[3]
