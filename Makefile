@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench clean postgres
+.PHONY: demo test lint bench clean postgres chromium jstest
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -25,7 +25,23 @@ postgres:
 	@command -v initdb >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 \
 	  || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null)
 
-test: $(STAMP) lint postgres
+# The browser tests drive Debian's Chromium with Playwright (never a downloaded browser);
+# a Japanese font makes their screenshots readable.
+chromium:
+	@(test -x /usr/bin/chromium && test -d /usr/share/fonts/opentype/ipafont-gothic) \
+	  || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	      chromium fonts-ipafont-gothic >/dev/null)
+
+# axe-core (accessibility audits in the browser tests) comes from the npm registry.
+node_modules/.installed: package.json package-lock.json
+	npm ci --silent --no-audit --no-fund
+	touch $@
+
+# The JavaScript crypto against the shared vectors, with Node's own test runner.
+jstest: node_modules/.installed
+	node --test tests/js/
+
+test: $(STAMP) lint postgres chromium jstest
 	$(BIN)/python -m pytest
 
 bench: $(STAMP)
@@ -57,4 +73,4 @@ bench-eg:
 	  && echo "bench-eg: ready for: tohyo bench --compare electionguard"
 
 clean:
-	rm -rf $(VENV) .pytest_cache .hypothesis build *.egg-info
+	rm -rf $(VENV) .pytest_cache .hypothesis build *.egg-info node_modules

@@ -102,7 +102,7 @@ def _row(data: bytes, manifest: Manifest | None) -> Row:
         code = ballot["confirmation_code"]
         if manifest is not None:
             contests = tuple(
-                i18n.pick(manifest.contests[c["contest"]].title) for c in ballot["contests"]
+                i18n.pick(manifest.contest(c["contest"]).title) for c in ballot["contests"]
             )
     return Row(entry["index"], entry["kind"], entry["time"], code, contests)
 
@@ -144,11 +144,13 @@ def activity_chart(board: Board, manifest: Manifest) -> dict[str, Any]:
     rows = []
     for d in days:
         cells = []
-        for ci, _ in enumerate(manifest.contests):
+        for ci in range(1, len(manifest.contests) + 1):  # contest indices start at 1
             n = counts.get((d, ci), 0)
             cells.append({"n": n, "width": round(100 * n / top, 1) if top else 0})
         rows.append({"day": d, "cells": cells})
-    totals = [sum(counts.get((d, ci), 0) for d in days) for ci in range(len(manifest.contests))]
+    totals = [
+        sum(counts.get((d, ci), 0) for d in days) for ci in range(1, len(manifest.contests) + 1)
+    ]
     return {"rows": rows, "totals": totals}
 
 

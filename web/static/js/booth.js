@@ -177,14 +177,14 @@
       // must give the very same ciphertexts, and the proofs must hold.
       var held;
       try {
-        held = await TohyoCrypto.checkChallenged(opened.challenged, election);
+        held = await TohyoReceipt.opened(opened.challenged, election);
         $("challenged-check").textContent = T["challenge.ok"];
         $("challenged-check").className = "status ok";
       } catch (e) {
         $("challenged-check").textContent = T["challenge.bad"] + e.message;
         $("challenged-check").className = "status bad";
       }
-      await api("POST", "/api/challenged", { challenged: opened.challenged });
+      await api("POST", "/api/challenged", '{"challenged":' + opened.canonical + "}");
       $("challenged-choice").textContent = held ? describe(held) : "";
       var code = opened.challenged.ballot.confirmation_code;
       var link = "/verify?code=" + code;
@@ -320,6 +320,7 @@
     say(T["sending"]);
     var body = '{"auth":' + JSON.stringify(auth) + ',"ballot":' + encrypted.canonical + "}";
     var receipt = await api("POST", "/api/ballots", body);
+    call({ cmd: "forget" }).catch(function () {});  // the nonce of a cast ballot goes
     var v = votedHere();
     v[contest] = true;
     sessionStorage.setItem("tohyo-voted", JSON.stringify(v));

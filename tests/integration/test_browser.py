@@ -1,0 +1,400 @@
+"""The booth in a real browser: Debian's Chromium driven by Playwright, over loopback.
+
+One rehearsal election (test group, stand-in JPKI CA, simulated cards) is served by
+waitress for the whole module. The tests vote as a person would, in Japanese on a
+phone-sized screen, one category at a time; challenge then cast; re-vote; refused and
+locked cards; the signing-app hand-off with a stand-in app; the receipt checked on the
+verify page; the results after the tally; an accessibility audit of every page with
+axe-core; and at the end the independent verifier passes on the record of this
+browser-made election. Screenshots go to test-artifacts/browser/.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import pathlib
+import shutil
+import socket
+import threading
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from playwright.sync_api import expect
+
+from bulletin.jpki.testca import SimulatedCard
+from bulletin.jpki.verify import digest_info
+from e2e.group import TEST
+from web import rehearsal
+from web.app import SiteSettings, create_site
+from web.demo import EXAMPLE, load_manifest
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+CHROMIUM = "/usr/bin/chromium"
+AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
+SHOTS = ROOT / "test-artifacts" / "browser"
+PHONE = {"width": 390, "height": 844}
+ARGS = [
+    "--no-sandbox",
+    "--headless",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@dataclass
+class Site:
+    url: str
+    dir: pathlib.Path
+    cards: dict[str, dict[str, Any]]
+    cast: dict[tuple[str, int], int | None]  # (card, contest) → option of the last cast ballot
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory) -> Iterator[Site]:
+    import waitress.server
+
+    where = tmp_path_factory.mktemp("rehearsal")
+    rehearsal.prepare(where, TEST, load_manifest(EXAMPLE), lambda _: None)
+    board = rehearsal.open_board(where)
+    cards = rehearsal.settings(where)["cards"]
+    settings = SiteSettings(
+        demo_cards=tuple(cards),
+        card_dir=str(where / "cards"),
+        submit_limit="1000 per minute",
+    )
+    port = _free_port()
+    server = waitress.server.create_server(
+        create_site(board, settings), host="127.0.0.1", port=port, threads=8
+    )
+    t = threading.Thread(target=server.run, daemon=True)
+    t.start()
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    try:
+        yield Site(f"http://127.0.0.1:{port}", where, {c["file"]: c for c in cards}, {})
+    finally:
+        server.close()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    assert pathlib.Path(CHROMIUM).exists(), "Chromium missing: apt-get install -y chromium"
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser) -> Iterator[Any]:
+    ctx = browser.new_context(viewport=PHONE, locale="ja-JP", accept_downloads=True)
+    pg = ctx.new_page()
+    errors: list[str] = []
+    pg.on("pageerror", lambda e: errors.append(str(e)))
+    pg.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    yield pg
+    ctx.close()
+    # No script error and no CSP violation on any page the test visited.
+    # (A refused submission or an unknown code is a 4xx response the page explains.)
+    expected = "Failed to load resource: the server responded with a status of 4"
+    assert not [e for e in errors if not e.startswith(expected)], errors
+
+
+# --- steps a voter takes ---------------------------------------------------------------------
+
+
+def open_booth(page, site: Site) -> None:
+    page.goto(site.url + "/booth")
+    page.wait_for_selector("#live.ok", timeout=30_000)  # the worker's tables are built
+
+
+def choose(page, contest: int, option: int | None) -> None:
+    page.click(f"button.category[data-contest='{contest}']")
+    form = f"form[data-contest='{contest}']"
+    if option is None:
+        page.check(f"#opt-{contest}-blank")
+    else:
+        page.check(f"#opt-{contest}-{option}")
+    page.click(f"{form} button[type=submit]")
+    page.wait_for_selector("#step-review:not(.hidden)")
+
+
+def encrypt(page) -> str:
+    page.click("#encrypt")
+    page.wait_for_selector("#step-encrypted:not(.hidden)", timeout=30_000)
+    code = page.inner_text("#code")
+    assert len(code) == 64
+    return code
+
+
+def sign_with_file(page, site: Site, card: str, password: str | None = None) -> None:
+    page.click("#cast")
+    page.wait_for_selector("#step-sign:not(.hidden)")
+    page.check("#via-file")
+    page.set_input_files("#card-file", str(site.dir / "cards" / card))
+    page.fill("#card-password", password or site.cards[card]["password"])
+    page.click("#sign")
+
+
+def wait_receipt(page) -> dict[str, str]:
+    page.wait_for_selector("#step-receipt:not(.hidden)", timeout=30_000)
+    page.wait_for_selector("#receipt-check.ok", timeout=30_000)
+    return {
+        "code": page.inner_text("#receipt-code"),
+        "entry": page.inner_text("#receipt-entry"),
+    }
+
+
+def card_error(page) -> str:
+    page.wait_for_selector("#card-error:not(.hidden)", timeout=30_000)
+    return page.inner_text("#card-error")
+
+
+def get_json(url: str) -> Any:
+    with urllib.request.urlopen(url, timeout=30) as r:
+        return json.loads(r.read())
+
+
+# --- the tests -------------------------------------------------------------------------------
+
+
+def test_full_vote_in_japanese_on_a_phone(page, site):
+    open_booth(page, site)
+    assert page.locator("html").get_attribute("lang") == "ja"
+    page.screenshot(path=str(SHOTS / "01-booth-categories.png"), full_page=True)
+    choose(page, 0, 1)
+    assert "行政窓口のデジタル化" in page.inner_text("#review-choice")
+    page.screenshot(path=str(SHOTS / "02-review.png"), full_page=True)
+    code = encrypt(page)
+    # Encrypted is not cast, and the page says so.
+    assert "まだ" in page.inner_text("#step-encrypted")
+    page.screenshot(path=str(SHOTS / "03-encrypted.png"), full_page=True)
+    sign_with_file(page, site, "tsukuba-1.json")
+    receipt = wait_receipt(page)
+    site.cast[("tsukuba-1.json", 0)] = 1
+    assert receipt["code"] == code
+    page.screenshot(path=str(SHOTS / "04-receipt.png"), full_page=True)
+    # The receipt can be saved as a file.
+    with page.expect_download() as dl:
+        page.click("#receipt-save")
+    saved = json.loads(pathlib.Path(dl.value.path()).read_text())
+    assert saved["confirmation_code"] == code and "inclusion_proof" in saved
+    # The next category, left blank.
+    page.click("#another")
+    choose(page, 1, None)
+    assert "選ばない" in page.inner_text("#review-choice")
+    encrypt(page)
+    sign_with_file(page, site, "tsukuba-1.json")
+    wait_receipt(page)
+    site.cast[("tsukuba-1.json", 1)] = None
+    assert "投票済み" in page.inner_text("#step-categories")
+
+
+def test_challenge_then_cast(page, site):
+    open_booth(page, site)
+    choose(page, 2, 0)
+    code = encrypt(page)
+    page.click("#challenge")
+    page.wait_for_selector("#step-challenged:not(.hidden)", timeout=30_000)
+    page.wait_for_selector("#challenged-check.ok")
+    assert "ヘルスケア" in page.inner_text("#challenged-choice") or page.inner_text(
+        "#challenged-choice"
+    )
+    page.screenshot(path=str(SHOTS / "05-challenged.png"), full_page=True)
+    link = page.get_attribute("#challenged-link", "href")
+    assert link == f"/verify?code={code}"
+    # The challenged ballot is on the board, marked as such, and never counts.
+    receipt = get_json(f"{site.url}/api/receipts/{code}")
+    entry = json.loads(urllib.request.urlopen(f"{site.url}/api/entries/{receipt['entry']}").read())
+    assert entry["kind"] == "challenged"
+    # A second device checks it on the verify page.
+    page.goto(site.url + link)
+    page.wait_for_selector("#verify-result.ok", timeout=30_000)
+    assert "チャレンジ" in page.inner_text("#verify-result")
+    # Start again and cast.
+    open_booth(page, site)
+    choose(page, 2, 0)
+    assert encrypt(page) != code
+    sign_with_file(page, site, "tsukuba-2.json")
+    wait_receipt(page)
+    site.cast[("tsukuba-2.json", 2)] = 0
+
+
+def test_revote_last_ballot_counts(page, site):
+    open_booth(page, site)
+    choose(page, 1, 0)
+    encrypt(page)
+    sign_with_file(page, site, "tsukuba-3.json")
+    first = wait_receipt(page)
+    site.cast[("tsukuba-3.json", 1)] = 0
+    page.click("#another")
+    choose(page, 1, 2)
+    encrypt(page)
+    sign_with_file(page, site, "tsukuba-3.json")
+    second = wait_receipt(page)
+    site.cast[("tsukuba-3.json", 1)] = 2  # the re-vote replaces the first ballot
+    assert int(second["entry"]) > int(first["entry"])
+
+
+def test_refused_cards_are_explained(page, site):
+    open_booth(page, site)
+    choose(page, 0, 0)
+    encrypt(page)
+    sign_with_file(page, site, "tsukubamirai.json")
+    msg = card_error(page)
+    assert "住所" in msg and "対象地域" in msg  # address_not_eligible, in plain Japanese
+    assert "Traceback" not in msg
+    page.screenshot(path=str(SHOTS / "06-refused-tsukubamirai.png"), full_page=True)
+    page.set_input_files("#card-file", str(site.dir / "cards" / "revoked.json"))
+    page.fill("#card-password", site.cards["revoked.json"]["password"])
+    page.click("#sign")
+    expect(page.locator("#card-error")).to_contain_text("失効", timeout=30_000)
+
+
+def test_card_locks_after_five_wrong_passwords(page, site):
+    open_booth(page, site)
+    choose(page, 0, 2)
+    encrypt(page)
+    sign_with_file(page, site, "tsukuba-2.json", password="WRONG99")
+    assert "あと4回" in card_error(page)
+    for left in (3, 2, 1):
+        page.fill("#card-password", "WRONG99")
+        page.click("#sign")
+        expect(page.locator("#card-error")).to_contain_text(f"あと{left}回")
+    page.fill("#card-password", "WRONG99")
+    page.click("#sign")
+    expect(page.locator("#card-error")).to_contain_text("ロック")
+    # Locked for good in this browser: the right password no longer helps.
+    page.fill("#card-password", site.cards["tsukuba-2.json"]["password"])
+    page.click("#sign")
+    expect(page.locator("#card-error")).to_contain_text("ロック")
+    page.screenshot(path=str(SHOTS / "07-card-locked.png"), full_page=True)
+
+
+def _stand_in_app(site: Site, url: str, card: SimulatedCard, password: str) -> None:
+    """The native signing app: read the request, sign M with the card, send the answer."""
+    req = get_json(site.url + url)
+    message = base64.b64decode(req["message"])
+    signature = card.sign(digest_info(message), password)
+    body = json.dumps(
+        {
+            "certificate": base64.b64encode(card.certificate).decode(),
+            "signature": base64.b64encode(signature).decode(),
+        }
+    ).encode()
+    post = urllib.request.Request(
+        site.url + url, data=body, headers={"Content-Type": "application/json"}
+    )
+    with urllib.request.urlopen(post, timeout=30) as r:
+        assert r.status == 204
+
+
+def test_signing_app_hand_off(page, site, tmp_path):
+    shutil.copy(site.dir / "cards" / "tsukuba-1.json", tmp_path / "card.json")
+    card = SimulatedCard.load(tmp_path / "card.json")
+    open_booth(page, site)
+    choose(page, 2, 1)
+    code = encrypt(page)
+    page.click("#cast")
+    page.check("#via-app")
+    page.click("#sign")
+    page.wait_for_selector("#app-link:not(.hidden)", timeout=30_000)
+    page.screenshot(path=str(SHOTS / "08-signing-app-qr.png"), full_page=True)
+    url = page.get_attribute("#app-link", "href")
+    assert url.startswith("/api/sign-requests/")
+    shown = get_json(site.url + url)
+    assert shown["confirmation_code"] == code  # the app shows the voter what is signed
+    _stand_in_app(site, url, card, site.cards["tsukuba-1.json"]["password"])
+    assert wait_receipt(page)["code"] == code
+    site.cast[("tsukuba-1.json", 2)] = 1
+
+
+def test_receipt_checked_on_the_verify_page(page, site):
+    open_booth(page, site)
+    choose(page, 0, 0)
+    code = encrypt(page)
+    sign_with_file(page, site, "tsukuba-2.json")
+    wait_receipt(page)
+    site.cast[("tsukuba-2.json", 0)] = 0
+    page.click("#receipt-verify")
+    page.wait_for_selector("#verify-result.ok", timeout=30_000)
+    assert "検証しました" in page.inner_text("#verify-result")
+    page.screenshot(path=str(SHOTS / "09-verify.png"), full_page=True)
+    # An unknown code is reported as such, not as an error page.
+    page.fill("#code-input", "AB" * 32)
+    page.click("#verify-form button[type=submit]")
+    page.wait_for_selector("#verify-result.bad")
+    assert "ありません" in page.inner_text("#verify-result")
+    assert code != "AB" * 32
+
+
+def test_board_browser_shows_no_personal_data(page, site):
+    page.goto(site.url + "/board")
+    text = page.content()
+    for card in site.cards.values():
+        assert card["password"] not in text
+    for name in ("筑波", "研究　太郎", "学園", "研究学園1丁目"):
+        assert name not in text
+    assert "投票" in page.inner_text("main")
+    page.screenshot(path=str(SHOTS / "10-board.png"), full_page=True)
+
+
+def test_zz_results_after_the_tally_and_the_record_verifies(page, site):
+    # Runs last in this module (the name): the vote closes here.
+    out = rehearsal.finish(site.dir, lambda _: None)
+    page.goto(site.url + "/results")
+    text = page.inner_text("main")
+    assert "投票結果" in text and "行政窓口のデジタル化" in text
+    page.screenshot(path=str(SHOTS / "11-results.png"), full_page=True)
+    results = get_json(site.url + "/api/results")
+    manifest = load_manifest(EXAMPLE)
+    for ci, (contest, got) in enumerate(zip(manifest.contests, results["contests"], strict=True)):
+        want = [0] * len(contest.options)
+        ballots = 0
+        for (_, c), option in site.cast.items():
+            if c == ci:
+                ballots += 1
+                if option is not None:
+                    want[option] += 1
+        assert got["ballots"] == ballots, contest.id
+        assert [o["votes"] for o in got["options"]] == want, contest.id
+    from e2e.record import read_record
+    from e2e.verify import verify_record
+
+    report = verify_record(read_record(out))  # raises, naming the check, if anything is wrong
+    assert report.results is not None
+    assert [[o.votes for o in c.options] for c in report.results.contests] == [
+        [o["votes"] for o in c["options"]] for c in results["contests"]
+    ]
+
+
+@pytest.mark.parametrize("path", ["/", "/booth", "/verify", "/board", "/results", "/?lang=en"])
+def test_accessibility_audit(browser, site, path):
+    assert AXE.exists(), "axe-core missing: make test runs npm ci"
+    ctx = browser.new_context(viewport=PHONE, locale="ja-JP", bypass_csp=True)
+    pg = ctx.new_page()
+    pg.goto(site.url + path)
+    pg.add_script_tag(path=str(AXE))
+    result = pg.evaluate("async () => await axe.run(document, {resultTypes: ['violations']})")
+    ctx.close()
+    serious = [
+        (v["id"], v["impact"], [n["target"] for n in v["nodes"]][:3])
+        for v in result["violations"]
+        if v["impact"] in ("serious", "critical")
+    ]
+    assert not serious, serious
