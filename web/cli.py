@@ -48,28 +48,107 @@ main.add_command(audit_group)
     default=0.0,
     help="Seconds added to the clock (rehearsals outside the real voting period).",
 )
+@click.option(
+    "--rehearsal",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="Prepare (once) and serve a rehearsal election in this directory: ceremony, open "
+    "board, stand-in JPKI CA and simulated cards (see docs/voter.md).",
+)
+@click.option(
+    "--group",
+    "group_name",
+    type=click.Choice(sorted(GROUPS)),
+    default="standard",
+    show_default=True,
+    help="The group of a new rehearsal.",
+)
+@click.option(
+    "--admin-password-file",
+    type=click.Path(exists=True, dir_okay=False),
+    default=None,
+    help="File holding the administrator's password hash (tohyo admin password).",
+)
+@click.option("--public-url", default=None, help="The site's https:// URL behind TLS.")
+@click.option("--no-rate-limits", is_flag=True, help="Turn off per-address limits (load tests).")
+@click.option("--api-only", is_flag=True, help="Serve the JSON API without the pages.")
 def serve(
-    db: str, key: str, host: str, port: int, threads: int, tokens: str | None, clock_offset: float
+    db: str,
+    key: str,
+    host: str,
+    port: int,
+    threads: int,
+    tokens: str | None,
+    clock_offset: float,
+    rehearsal: str | None,
+    group_name: str,
+    admin_password_file: str | None,
+    public_url: str | None,
+    no_rate_limits: bool,
+    api_only: bool,
 ) -> None:
-    """Serve the board's HTTP API with a production WSGI server (waitress)."""
+    """Serve the site (booth, board, results, admin) with a production WSGI server."""
     import waitress
 
     from bulletin.auth import TokenAuthenticator
     from bulletin.cli import open_board
     from bulletin.clock import OffsetClock
     from web.api import create_app
+    from web.app import SiteSettings, create_site
 
-    auth = None
-    if tokens:
-        cfg = json.loads(pathlib.Path(tokens).read_text(encoding="utf-8"))
-        auth = TokenAuthenticator(bytes.fromhex(cfg["pseudonym_key"]), cfg["tokens"])
-    b = open_board(db, key, clock=OffsetClock(clock_offset), authenticator=auth)
-    b.election  # noqa: B018 (load the election and build the key table before serving)
+    cards: tuple[dict, ...] = ()
+    card_dir = None
+    if rehearsal:
+        from web import rehearsal as rh
+        from web.demo import EXAMPLE, load_manifest
+
+        where = pathlib.Path(rehearsal)
+        rh.prepare(where, GROUPS[group_name], load_manifest(EXAMPLE), click.echo)
+        b = rh.open_board(where)
+        cards = tuple(rh.settings(where)["cards"])
+        card_dir = str(where / "cards")
+    else:
+        auth = None
+        if tokens:
+            cfg = json.loads(pathlib.Path(tokens).read_text(encoding="utf-8"))
+            auth = TokenAuthenticator(bytes.fromhex(cfg["pseudonym_key"]), cfg["tokens"])
+        b = open_board(db, key, clock=OffsetClock(clock_offset), authenticator=auth)
+    if b.state() != "setup":
+        b.election  # noqa: B018 (load the election and build the key table before serving)
+    admin_hash = None
+    if admin_password_file:
+        admin_hash = pathlib.Path(admin_password_file).read_text(encoding="utf-8").strip()
+    settings = SiteSettings(
+        admin_password_hash=admin_hash,
+        rate_limits=not no_rate_limits,
+        demo_cards=cards,
+        card_dir=card_dir,
+        secure_cookies=bool(public_url and public_url.startswith("https://")),
+    )
+    app = create_app(b) if api_only else create_site(b, settings)
     # Many request threads share one GIL with gmpy2 and sqlite3 releasing it often: a short
     # switch interval stops a thread returning from a query from waiting 5 ms for the GIL.
     sys.setswitchinterval(0.0005)
-    click.echo(f"serving the board on http://{host}:{port}/api (state: {b.state()})")
-    waitress.serve(create_app(b), host=host, port=port, threads=threads, ident="tohyo")
+    url = f"http://{host}:{port}"
+    click.echo(f"serving on {url}/ (state: {b.state()}); booth: {url}/booth")
+    for c in cards:
+        click.echo(f"  card {c['file']}: password {c['password']}")
+    waitress.serve(app, host=host, port=port, threads=threads, ident="tohyo")
+
+
+@main.group()
+def rehearsal() -> None:
+    """A rehearsal election in the browser (after tohyo serve --rehearsal DIR)."""
+
+
+@rehearsal.command("finish")
+@click.argument("directory", type=click.Path(exists=True, file_okay=False))
+def rehearsal_finish(directory: str) -> None:
+    """Close, tally, decrypt with a quorum, publish the results, export the record."""
+    from web import rehearsal as rh
+
+    out = rh.finish(pathlib.Path(directory), click.echo)
+    click.echo(f"verify it with: tohyo verify {out}")
 
 
 @main.command()
@@ -121,6 +200,11 @@ def demo(
         click.echo,
         db,
     )
+    click.echo("")
+    click.echo("To vote yourself in a browser (a rehearsal election with simulated cards):")
+    click.echo("  .venv/bin/tohyo serve --rehearsal rehearsal --group test")
+    click.echo("  then open http://127.0.0.1:8000/booth (card files and passwords are on the")
+    click.echo("  booth's signing step); afterwards: .venv/bin/tohyo rehearsal finish rehearsal")
     sys.exit(0 if ok else 1)
 
 
