@@ -44,6 +44,12 @@ for (const [groupName, file] of Object.entries(GROUP_FILES)) {
       const challenge = proof.challenges.reduce((s, c) => s + c, 0n) % group.q;
       assert.equal(group.scalarHex(challenge), rp.challenge);
       await T.verifyRangeProof(key, hI, rp.indices, rp.ciphertext, rp.proof, rp.limit);
+      const bad = JSON.parse(JSON.stringify(rp.proof));
+      bad.responses[rp.limit] = group.scalarHex((big(bad.responses[rp.limit]) + 1n) % group.q);
+      await assert.rejects(T.verifyRangeProof(key, hI, rp.indices, rp.ciphertext, bad, rp.limit), {
+        name: 'InvalidProof',
+        message: new RegExp(`^range proof: range proof: proof equation for a_${rp.limit} does not hold$`),
+      });
     }
   });
 

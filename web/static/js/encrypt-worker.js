@@ -51,7 +51,7 @@ async function handle(msg) {
     }
     case 'encrypt': {
       if (!election) throw new Error('no election: send setup first');
-      const out = await TohyoCrypto.encryptBallot(election, msg.choices, msg.device === undefined ? {} : { device: msg.device });
+      const out = await TohyoCrypto.encryptBallot(election, msg.choices, { device: msg.device });
       last = out;
       return {
         ballot: out.ballot,

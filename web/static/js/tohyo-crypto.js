@@ -57,12 +57,22 @@
     return s;
   }
 
+  const HEX_VALUE = new Int8Array(128).fill(-1);
+  for (let i = 0; i < 16; i++) {
+    HEX_VALUE[HEX.charCodeAt(i)] = i;
+    HEX_VALUE[HEX.toLowerCase().charCodeAt(i)] = i;
+  }
+
   function hexToBytes(hex) {
-    if (hex.length % 2 || !UPPER_HEX.test(hex.toUpperCase())) {
-      throw new CodecError('not an even number of hexadecimal digits');
-    }
+    if (hex.length % 2) throw new CodecError('an odd number of hexadecimal digits');
     const out = new Uint8Array(hex.length / 2);
-    for (let i = 0; i < out.length; i++) out[i] = parseInt(hex.substr(2 * i, 2), 16);
+    for (let i = 0; i < out.length; i++) {
+      const hi = HEX_VALUE[hex.charCodeAt(2 * i)];
+      const lo = HEX_VALUE[hex.charCodeAt(2 * i + 1)];
+      // Characters >= 128 index past the table (undefined), which also fails here.
+      if (!(hi >= 0 && lo >= 0)) throw new CodecError('not hexadecimal');
+      out[i] = (hi << 4) | lo;
+    }
     return out;
   }
 
@@ -157,6 +167,18 @@
     if (doc.type !== type) {
       throw new CodecError(`${where}: type ${JSON.stringify(doc.type)}, expected ${type}`);
     }
+  }
+
+  /** The fields of a top-level document of the given type, without format and type. */
+  function stripTop(doc, type) {
+    checkDocument(doc, type, type);
+    const { format, type: _type, ...rest } = doc;
+    return rest;
+  }
+
+  /** stripTop for a top-level document; a nested object (no format) as it is. */
+  function unwrap(doc, type) {
+    return doc && typeof doc === 'object' && 'format' in doc ? stripTop(doc, type) : doc;
   }
 
   function fields(raw, names, where) {
@@ -373,8 +395,6 @@
       this.group = group;
       this.base = base;
       this.window = window;
-      this._mask = BigInt((1 << window) - 1);
-      this._shift = BigInt(window);
       const nRows = Math.ceil(group.qBits / window);
       const size = 1 << window;
       let b = group.toMont(base);
@@ -399,16 +419,15 @@
     pow(e) {
       const g = this.group;
       if (e < 0n || e >= g.q) throw new RangeError('fixed-base exponent outside [0, q)');
-      const mask = this._mask;
-      const shift = this._shift;
+      // Digits from the binary text: slicing a short string is cheaper than a BigInt
+      // shift and mask per digit (each allocates).
+      const bits = e.toString(2);
+      const w = this.window;
       const rows = this.rows;
-      let d = Number(e & mask);
-      let r = d ? rows[0][d] : 1n;
-      e >>= shift;
-      for (let i = 1; e !== 0n; i++) {
-        d = Number(e & mask);
-        if (d) r = g.montMul(r, rows[i][d]);
-        e >>= shift;
+      let r = 1n; // ordinary form (see the class comment)
+      for (let i = 0, end = bits.length; end > 0; i++, end -= w) {
+        const d = parseInt(bits.slice(Math.max(0, end - w), end), 2);
+        if (d) r = i === 0 ? rows[0][d] : g.montMul(r, rows[i][d]);
       }
       return r;
     }
@@ -732,16 +751,8 @@
    */
   async function verifyRangeProof(key, hI, indices, ct, proof, limit, where = 'range proof') {
     const g = key.group;
-    const strip = (doc, type) => {
-      if (doc && doc.format !== undefined) {
-        checkDocument(doc, type, type);
-        const { format, type: _t, ...rest } = doc;
-        return rest;
-      }
-      return doc;
-    };
-    const parsedCt = parseCiphertext(g, strip(ct, 'Ciphertext'), 'Ciphertext');
-    const parsedProof = parseRangeProof(g, strip(proof, 'RangeProof'), 'RangeProof');
+    const parsedCt = parseCiphertext(g, unwrap(ct, 'Ciphertext'), 'Ciphertext');
+    const parsedProof = parseRangeProof(g, unwrap(proof, 'RangeProof'), 'RangeProof');
     await verifyRange(key, hI, indices, parsedCt, parsedProof, limit, where);
   }
 
@@ -963,9 +974,12 @@
     return H(hI, DOMAIN.contest_hash, parts);
   }
 
-  async function confirmationCode(election, hI, device, contestHashes) {
-    const hDI = await H(election.hE, DOMAIN.device_hash, [encodeString(device)]);
-    // b(0, 4) ∥ H_DI: no chaining (eq. 73).
+  function deviceHash(election, device) {
+    return H(election.hE, DOMAIN.device_hash, [encodeString(device)]);
+  }
+
+  /** H_C = H(H_I; 0x29, χ_…, b(0, 4) ∥ H_DI): no chaining (eq. 71, 73). */
+  function confirmationCode(hI, contestHashes, hDI) {
     return H(hI, DOMAIN.confirmation_code, [...contestHashes, new Uint8Array(4), hDI]);
   }
 
@@ -1016,6 +1030,7 @@
     }
     checkRandomness(rows, randomness, election);
     if (typeof device !== 'string') throw new TypeError('the device label is a string');
+    const hDI = deviceHash(election, device);
     const hI = await H(election.hE, DOMAIN.selection_identifier, [ballotId]);
     const hIKey = await hmacKey(hI);
     const nonces = await Promise.all(
@@ -1056,7 +1071,7 @@
     pending.forEach((pr, i) => {
       Object.assign(pr, rangeResponses(key, pr.value, pr.limit, challenges[i], pr.nonce, pr.u, pr.c));
     });
-    const code = await confirmationCode(election, hIKey, device, hashes);
+    const code = await confirmationCode(hIKey, hashes, await hDI);
     const ballot = document('EncryptedBallot', {
       ballot_id: bytesToHex(ballotId),
       confirmation_code: bytesToHex(code),
@@ -1099,10 +1114,8 @@
    * Resolves to {document, canonical}.
    */
   function challengeBallot(ballotDoc, secret) {
-    checkDocument(ballotDoc, 'EncryptedBallot', 'EncryptedBallot');
-    const { format, type, ...nested } = ballotDoc;
     const doc = document('ChallengedBallot', {
-      ballot: nested,
+      ballot: stripTop(ballotDoc, 'EncryptedBallot'),
       ballot_nonce: bytesToHex(secret.nonce),
       choices: secret.values.map((row) => row.slice()),
     });
@@ -1140,12 +1153,6 @@
     };
   }
 
-  function stripTop(doc, type) {
-    checkDocument(doc, type, type);
-    const { format, type: _t, ...rest } = doc;
-    return rest;
-  }
-
   /** Structure, contest hashes and confirmation code (no proofs); returns H_I. */
   async function checkBallotHashes(election, ballot, where) {
     if (!ballot.contests.length) throw new VerificationError('ballot covers no contest', where);
@@ -1171,7 +1178,7 @@
         throw new VerificationError('contest hash is wrong', `${where} contest ${c.contest}`);
       }
     });
-    const code = await confirmationCode(election, hIKey, ballot.device, hashes);
+    const code = await confirmationCode(hIKey, hashes, await deviceHash(election, ballot.device));
     if (!equalBytes(code, ballot.confirmationCode)) throw new VerificationError('confirmation code is wrong', where);
     return hIKey;
   }
@@ -1261,7 +1268,8 @@
     let start = 0;
     let end = size;
     while (end - start > 1) {
-      const k = 2 ** Math.floor(Math.log2(end - start - 1));
+      let k = 1; // the largest power of two below the size (RFC 9162's split)
+      while (k * 2 < end - start) k *= 2;
       if (index < start + k) end = start + k;
       else start += k;
       n++;
