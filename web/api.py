@@ -202,6 +202,7 @@ def create_app(board: Board) -> Flask:
     def tohyo_error(e: TohyoError) -> Any:
         return _error("malformed", str(e))
 
+    app.register_error_handler(Refusal, refused)  # for every /api blueprint, not only this one
     app.register_error_handler(HTTPException, api_http_error)
     app.register_error_handler(Exception, api_internal)
     return app

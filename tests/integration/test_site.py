@@ -1,0 +1,252 @@
+"""The site's pages and web defences, through Flask's test client (no browser).
+
+Headers and CSP on every page, subresource integrity that matches the files served, rate
+limits, the signing-app hand-off's rejection paths, QR codes only for this site's paths,
+rehearsal cards only in a rehearsal, the language switch, HTML errors for pages and JSON
+errors for the API, and no personal data in the server's log.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import logging
+import re
+from datetime import timedelta
+
+import pytest
+
+from tests.integration.board_helpers import make_board, submission
+from web import security
+from web.app import SiteSettings, create_site
+
+C = {"gyosei": ["internet-voting"], "mobility": [], "healthcare": ["emergency-info"]}
+
+PAGES = ["/", "/booth", "/verify", "/board", "/results"]
+
+
+@pytest.fixture
+def setup(tmp_path):
+    return make_board(f"sqlite:///{tmp_path / 'b.db'}", tmp_path)
+
+
+@pytest.fixture
+def client(setup):
+    return create_site(setup.board).test_client()
+
+
+@pytest.mark.parametrize("path", PAGES)
+def test_every_page_has_the_security_headers_and_no_inline_script(client, path):
+    resp = client.get(path)
+    assert resp.status_code == 200
+    h = resp.headers
+    csp = h["Content-Security-Policy"]
+    assert "script-src 'self'" in csp and "unsafe-inline" not in csp and "unsafe-eval" not in csp
+    assert "frame-ancestors 'none'" in csp
+    assert h["X-Content-Type-Options"] == "nosniff"
+    assert h["X-Frame-Options"] == "DENY"
+    assert h["Referrer-Policy"] == "no-referrer"
+    html = resp.get_data(as_text=True)
+    # Every script is a file with an integrity hash; the only inline <script> is JSON data.
+    for tag in re.findall(r"<script[^>]*>", html):
+        assert 'type="application/json"' in tag or ("src=" in tag and "integrity=" in tag), tag
+    assert " style=" not in html  # inline styles are refused by the CSP too
+
+
+def test_integrity_hashes_match_the_files_served(client):
+    html = client.get("/booth").get_data(as_text=True)
+    tags = re.findall(r'<script src="([^"]+)" integrity="sha384-([^"]+)"', html)
+    assert len(tags) >= 3
+    for src, sri in tags:
+        body = client.get(src).data
+        assert base64.b64encode(hashlib.sha384(body).digest()).decode() == sri, src
+    css = re.search(r'<link rel="stylesheet" href="([^"]+)" integrity="sha384-([^"]+)"', html)
+    assert css is not None
+    body = client.get(css.group(1)).data
+    assert base64.b64encode(hashlib.sha384(body).digest()).decode() == css.group(2)
+
+
+def test_api_responses_are_not_cached(client):
+    assert client.get("/api/election").headers["Cache-Control"] == "no-store"
+
+
+def test_language_switch_is_remembered(client):
+    assert '<html lang="ja">' in client.get("/").get_data(as_text=True)
+    resp = client.get("/?lang=en")
+    assert '<html lang="en">' in resp.get_data(as_text=True)
+    assert "lang=en" in resp.headers["Set-Cookie"]
+    assert '<html lang="en">' in client.get("/board").get_data(as_text=True)
+    assert '<html lang="ja">' in client.get("/board?lang=xx&lang=ja").get_data(as_text=True)
+
+
+def test_unknown_page_is_an_html_error_and_unknown_api_route_is_json(client):
+    page = client.get("/no-such-page")
+    assert page.status_code == 404 and page.mimetype == "text/html"
+    assert "ページが見つかりません" in page.get_data(as_text=True)
+    api = client.get("/api/no-such-route")
+    assert api.status_code == 404 and api.get_json()["error"] == "not_found"
+
+
+def test_submissions_are_rate_limited_per_address(setup):
+    app = create_site(setup.board, SiteSettings(submit_limit="3 per minute"))
+    c = app.test_client()
+    codes = [
+        c.post("/api/challenges", content_type="application/json").status_code for _ in range(5)
+    ]
+    # The token board has no challenges (404), but the limiter counts every request first.
+    assert codes[:3] == [404, 404, 404] and codes[3:] == [429, 429]
+    body = c.post("/api/challenges").get_json()
+    assert body["error"] == "rate_limited" and body["message"]["ja"]
+    # Another client address has its own allowance.
+    other = c.post("/api/challenges", environ_base={"REMOTE_ADDR": "127.0.0.2"})
+    assert other.status_code == 404
+
+
+def test_rate_limits_can_be_turned_off_for_load_tests(setup):
+    c = create_site(setup.board, SiteSettings(submit_limit="1 per minute", rate_limits=False))
+    codes = {c.test_client().post("/api/challenges").status_code for _ in range(3)}
+    assert codes == {404}
+
+
+def test_qr_codes_only_for_paths_on_this_site(client):
+    ok = client.get("/qr.svg?path=/verify?code=AB")
+    assert ok.status_code == 200 and ok.mimetype == "image/svg+xml"
+    for bad in ("https://evil.example/", "//evil.example/x", "verify", "", "/" + "a" * 600):
+        assert client.get("/qr.svg", query_string={"path": bad}).status_code == 400, bad
+
+
+def test_rehearsal_cards_are_served_only_in_a_rehearsal(client, setup, tmp_path):
+    assert client.get("/rehearsal/cards/tsukuba-1.json").status_code == 404
+    (tmp_path / "cards").mkdir()
+    (tmp_path / "cards" / "a.json").write_text("{}")
+    (tmp_path / "secret.txt").write_text("no")
+    site = SiteSettings(demo_cards=({"file": "a.json"},), card_dir=str(tmp_path / "cards"))
+    c = create_site(setup.board, site).test_client()
+    assert c.get("/rehearsal/cards/a.json").status_code == 200
+    assert c.get("/rehearsal/cards/..%2Fsecret.txt").status_code == 404
+    assert c.get("/rehearsal/cards/b.json").status_code == 404
+
+
+# --- the signing-app hand-off (web/signing.py) -----------------------------------------------
+
+
+def _sign_request(client, code="AB" * 32, challenge="CD" * 32):
+    return client.post(
+        "/api/sign-requests", json={"confirmation_code": code, "challenge": challenge}
+    )
+
+
+def test_sign_request_round_trip(client, setup):
+    resp = _sign_request(client)
+    assert resp.status_code == 201
+    req = resp.get_json()
+    shown = client.get(req["app_url"]).get_json()
+    message = base64.b64decode(shown["message"])
+    assert message.endswith(bytes.fromhex("AB" * 32) + bytes.fromhex("CD" * 32))
+    assert bytes(setup.election.h_e) in message and shown["confirmation_code"] == "AB" * 32
+    result = req["app_url"] + "/result"
+    assert client.get(result, headers={"X-Sign-Secret": req["secret"]}).status_code == 204
+    answer = {"certificate": base64.b64encode(b"cert").decode(), "signature": "c2ln"}
+    assert client.post(req["app_url"], json=answer).status_code == 204
+    got = client.get(result, headers={"X-Sign-Secret": req["secret"]}).get_json()
+    assert got == {**answer, "challenge": "cd" * 32}
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"confirmation_code": "AB" * 31, "challenge": "CD" * 32},
+        {"confirmation_code": "XY" * 32, "challenge": "CD" * 32},
+        {"challenge": "CD" * 32},
+        {"confirmation_code": "AB" * 32, "challenge": 5},
+        ["not", "an", "object"],
+    ],
+)
+def test_sign_request_refuses_bad_input(client, body):
+    resp = client.post("/api/sign-requests", json=body)
+    assert resp.status_code == 400 and resp.get_json()["error"] == "malformed"
+
+
+def test_sign_request_refuses_a_wrong_content_type(client):
+    resp = client.post("/api/sign-requests", data="{}", content_type="text/plain")
+    assert resp.status_code == 400
+
+
+def test_sign_request_answer_is_taken_once_and_checked(client):
+    req = _sign_request(client).get_json()
+    bad = [
+        {"certificate": "***", "signature": "c2ln"},
+        {"certificate": "Y2VydA==", "signature": ""},
+        {"certificate": "Y2VydA=="},
+        {"certificate": "A" * 9000, "signature": "c2ln"},
+    ]
+    for body in bad:
+        assert client.post(req["app_url"], json=body).status_code == 400, body
+    good = {"certificate": "Y2VydA==", "signature": "c2ln"}
+    assert client.post(req["app_url"], json=good).status_code == 204
+    again = client.post(req["app_url"], json=good)
+    assert again.status_code == 409 and again.get_json()["error"] == "wrong_state"
+
+
+def test_sign_request_result_needs_the_secret(client):
+    req = _sign_request(client).get_json()
+    result = req["app_url"] + "/result"
+    assert client.get(result).status_code == 401
+    assert client.get(result, headers={"X-Sign-Secret": "guess"}).status_code == 401
+    assert client.get("/api/sign-requests/unknown").status_code == 404
+    assert client.get("/api/sign-requests/unknown/result").status_code == 404
+
+
+def test_sign_requests_expire(client, monkeypatch):
+    from web import signing
+
+    req = _sign_request(client).get_json()
+    later = signing._now() + signing.TTL + timedelta(seconds=1)
+    monkeypatch.setattr(signing, "_now", lambda: later)
+    assert client.get(req["app_url"]).status_code == 404
+    answer = {"certificate": "Y2VydA==", "signature": "c2ln"}
+    assert client.post(req["app_url"], json=answer).status_code == 404
+
+
+# --- pages ---------------------------------------------------------------------------------
+
+
+def test_board_page_search_and_paging(client, setup):
+    c = create_site(setup.board).test_client()
+    receipt = c.post(
+        "/api/ballots",
+        data=submission(setup.election, C, "token-1", "s"),
+        content_type="application/json",
+    ).get_json()
+    code = receipt["confirmation_code"]
+    html = c.get(f"/board?code={code.lower()}").get_data(as_text=True)
+    assert "見つかりました" in html and f"/verify?code={code}" in html
+    assert "ありません" in c.get("/board?code=" + "0" * 64).get_data(as_text=True)
+    assert "ありません" in c.get("/board?code=nothex").get_data(as_text=True)
+    page = c.get("/board?start=0").get_data(as_text=True)
+    assert "選挙の定義" in page  # the manifest entry, first on the log
+    assert c.get("/board?start=999999").status_code == 200
+    assert c.get("/board?start=-1").status_code == 200
+
+
+def test_results_page_before_and_after(client):
+    html = client.get("/results").get_data(as_text=True)
+    assert "まだ公開されていません" in html
+    assert client.get("/record.zip").status_code == 404
+
+
+def test_refused_submission_leaves_no_personal_data_in_the_log(setup, caplog):
+    c = create_site(setup.board).test_client()
+    caplog.set_level(logging.DEBUG)
+    doc = json.loads(submission(setup.election, C, "token-2", "p"))
+    doc["auth"] = {"token": "person-secret-token"}
+    resp = c.post("/api/ballots", json=doc)
+    assert resp.status_code == 401
+    assert "person-secret-token" not in caplog.text
+
+
+def test_security_script_helper_refuses_missing_files(client):
+    with client.application.test_request_context():
+        with pytest.raises(FileNotFoundError):
+            security.script("js/no-such-file.js")
