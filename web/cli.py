@@ -202,7 +202,7 @@ def demo(
     )
     click.echo("")
     click.echo("To vote yourself in a browser (a rehearsal election with simulated cards):")
-    click.echo("  .venv/bin/tohyo serve --rehearsal rehearsal --group test")
+    click.echo("  .venv/bin/tohyo serve --rehearsal rehearsal")
     click.echo("  then open http://127.0.0.1:8000/booth (card files and passwords are on the")
     click.echo("  booth's signing step); afterwards: .venv/bin/tohyo rehearsal finish rehearsal")
     sys.exit(0 if ok else 1)

@@ -258,6 +258,10 @@ TEXTS: dict[str, dict[str, str]] = {
     "js.loading": {"ja": "選挙の情報を読み込んでいます…", "en": "Loading the election…"},
     "js.tables": {"ja": "暗号化の準備をしています…", "en": "Preparing encryption…"},
     "js.ready": {"ja": "準備ができました。", "en": "Ready."},
+    "js.insecure": {
+        "ja": "（これは安全でない試験用の暗号パラメータを使うリハーサルです。本番の投票ではありません。）",
+        "en": "(This rehearsal uses insecure test parameters. It is not a real vote.)",
+    },
     "js.encrypting": {"ja": "暗号化しています…", "en": "Encrypting…"},
     "js.encrypted": {
         "ja": "暗号化しました。まだ投票されていません。",

@@ -12,6 +12,7 @@ browser-made election. Screenshots go to test-artifacts/browser/.
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import pathlib
 import shutil
@@ -27,7 +28,7 @@ from playwright.sync_api import expect
 
 from bulletin.jpki.testca import SimulatedCard
 from bulletin.jpki.verify import digest_info
-from e2e.group import TEST
+from e2e.group import STANDARD, TEST, Group
 from web import rehearsal
 from web.app import SiteSettings, create_site
 from web.demo import EXAMPLE, load_manifest
@@ -63,12 +64,12 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def site(tmp_path_factory) -> Iterator[Site]:
+@contextlib.contextmanager
+def serve_rehearsal(where: pathlib.Path, group: Group) -> Iterator[Site]:
+    """Prepare a rehearsal election in ``where`` and serve its site on loopback."""
     import waitress.server
 
-    where = tmp_path_factory.mktemp("rehearsal")
-    rehearsal.prepare(where, TEST, load_manifest(EXAMPLE), lambda _: None)
+    rehearsal.prepare(where, group, load_manifest(EXAMPLE), lambda _: None)
     board = rehearsal.open_board(where)
     cards = rehearsal.settings(where)["cards"]
     settings = SiteSettings(
@@ -87,6 +88,12 @@ def site(tmp_path_factory) -> Iterator[Site]:
         yield Site(f"http://127.0.0.1:{port}", where, {c["file"]: c for c in cards}, {})
     finally:
         server.close()
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory) -> Iterator[Site]:
+    with serve_rehearsal(tmp_path_factory.mktemp("rehearsal"), TEST) as s:
+        yield s
 
 
 @pytest.fixture(scope="module")
@@ -118,9 +125,11 @@ def page(browser) -> Iterator[Any]:
 # --- steps a voter takes ---------------------------------------------------------------------
 
 
-def open_booth(page, site: Site) -> None:
+def open_booth(page, site: Site, insecure: bool = True) -> None:
     page.goto(site.url + "/booth")
-    page.wait_for_selector("#live.ok", timeout=30_000)  # the worker's tables are built
+    # The worker's tables are built (a rehearsal in the test group is announced as insecure).
+    page.wait_for_selector("#live.warn" if insecure else "#live.ok", timeout=60_000)
+    assert ("リハーサル" in page.inner_text("#live")) == insecure
 
 
 def choose(page, contest: int, option: int | None) -> None:
@@ -398,3 +407,29 @@ def test_accessibility_audit(browser, site, path):
         if v["impact"] in ("serious", "critical")
     ]
     assert not serious, serious
+
+
+@pytest.mark.standard
+def test_vote_in_the_standard_group_end_to_end(browser, tmp_path):
+    """The real 4096-bit group: encrypt in the worker, challenge, cast, tally, verify."""
+    with serve_rehearsal(tmp_path / "standard", STANDARD) as std:
+        ctx = browser.new_context(viewport=PHONE, locale="ja-JP")
+        pg = ctx.new_page()
+        open_booth(pg, std, insecure=False)
+        choose(pg, 0, 0)
+        encrypt(pg)
+        pg.click("#challenge")
+        pg.wait_for_selector("#challenged-check.ok", timeout=60_000)
+        open_booth(pg, std, insecure=False)
+        choose(pg, 0, 2)
+        code = encrypt(pg)
+        sign_with_file(pg, std, "tsukuba-1.json")
+        assert wait_receipt(pg)["code"] == code
+        ctx.close()
+        out = rehearsal.finish(std.dir, lambda _: None)
+    from e2e.record import read_record
+    from e2e.verify import verify_record
+
+    report = verify_record(read_record(out))
+    assert report.results is not None
+    assert [o.votes for o in report.results.contests[0].options] == [0, 0, 1]

@@ -109,8 +109,10 @@
     worker.onmessage = onWorker;
     worker.onerror = function () { say(T["network"], "bad"); };
     say(T["tables"]);
-    await call({ cmd: "setup", election: election });
-    say(T["ready"], "ok");
+    var setup = await call({ cmd: "setup", election: election });
+    // The small test group is for rehearsals only: say so on every booth that uses it.
+    if (setup.insecure) say(T["ready"] + " " + T["insecure"], "warn");
+    else say(T["ready"], "ok");
     markVoted();
   }
 
