@@ -10,22 +10,35 @@ trustees by the administrator (who also runs ``joint-key`` and ``combine``):
     decrypt   --key K --record R                  → R/decryptions/trustee-I.json
     combine   --record R                          → R/results.json
 
+or, through the election server instead of files (``trustees/remote.py``; the server only
+relays public messages and shares already encrypted to their recipient):
+
+    remote --server URL --token T init --dir D    → D/trustee-I.key; posts the public key
+    remote … shares --key K                       → posts a share for each other trustee
+    remote … receive --key K                      → checks own shares; confirms or complains
+    remote … decrypt --key K                      → verifies the board's record; posts M_i
+    remote … status                               → this trustee's next step
+
 The passphrase is asked for on the terminal (or read from ``--passphrase-file``); secrets
 are stored only encrypted (trustees.keystore) and are never printed.
 """
 
 from __future__ import annotations
 
+import json
 import pathlib
+import tempfile
 from collections.abc import Sequence
+from typing import Any
 
 import click
 
 from e2e import codec
 from e2e.cli import fail, guard
 from e2e.election import Election, TrusteePublicKey, base_hash, extended_base_hash, joint_key
-from e2e.group import GROUPS
-from e2e.manifest import manifest_from_json
+from e2e.group import GROUPS, Group
+from e2e.hash import HashValue
+from e2e.manifest import Manifest, manifest_from_canonical, manifest_from_json
 from e2e.record import read_record
 from e2e.rng import SystemRng
 from e2e.tally import combine, trustee_commitments
@@ -34,6 +47,7 @@ from e2e.verify import check_partials, verify_tally_inputs
 from trustees import keystore
 from trustees.ceremony import (
     EncryptedShare,
+    ShareError,
     check_public_keys,
     decrypt_share,
     encrypt_share,
@@ -41,6 +55,7 @@ from trustees.ceremony import (
     new_trustee,
 )
 from trustees.decrypt import partial_decrypt
+from trustees.remote import Server, document_bytes, download_record, is_loopback
 
 
 def _passphrase(path: str | None, confirm: bool) -> str:
@@ -219,3 +234,247 @@ def combine_command(record: str) -> None:
     click.echo(f"results from trustees {list(results.trustees)} written to {root / 'results.json'}")
     for c in results.contests:
         click.echo(f"  {c.contest}: " + ", ".join(f"{o.option} {o.votes}" for o in c.options))
+
+
+# --- the same steps against a server (tohyo trustee remote …) ------------------------------
+#
+# The server (``/api/ceremony``) is a mailbox: the key file is made and kept here exactly as
+# above, and only public messages, or shares already encrypted to their recipient, go out.
+
+
+def _token(token: str | None, token_file: str | None) -> str | None:
+    if token_file:
+        return pathlib.Path(token_file).read_text(encoding="utf-8").strip()
+    return token
+
+
+@trustee.group()
+@click.option(
+    "--server",
+    required=True,
+    envvar="TOHYO_SERVER",
+    help="The election site's URL, e.g. https://vote.example.jp (env TOHYO_SERVER).",
+)
+@click.option(
+    "--token",
+    default=None,
+    envvar="TOHYO_TRUSTEE_TOKEN",
+    help="This trustee's enrolment token from the administrator (env TOHYO_TRUSTEE_TOKEN).",
+)
+@click.option(
+    "--token-file",
+    type=click.Path(exists=True, dir_okay=False),
+    default=None,
+    help="Read the token from this file (keeps it out of the shell history).",
+)
+@click.pass_context
+@guard
+def remote(ctx: click.Context, server: str, token: str | None, token_file: str | None) -> None:
+    """The ceremony and decryption through the election server instead of files."""
+    s = Server(server, _token(token, token_file))
+    if s.root.startswith("http://") and not is_loopback(s.root):
+        click.echo("warning: plain http: the token travels unencrypted", err=True)
+    ctx.obj = s
+
+
+def _ceremony_election(
+    s: Server, allow_test_group: bool = False
+) -> tuple[dict[str, Any], Manifest, Group, HashValue, HashValue]:
+    """The ceremony as the server describes it: (summary, manifest, group, H_P, H_B)."""
+    c = s.get("/api/ceremony", auth=False)
+    if c["group"] not in GROUPS:
+        fail(f"the server names an unknown group {c['group']!r}")
+    if c["group"] != "standard" and not allow_test_group:
+        fail(
+            f"the server's ceremony uses the insecure {c['group']!r} group; "
+            "pass --allow-test-group only for a rehearsal"
+        )
+    group = GROUPS[c["group"]]
+    m = manifest_from_canonical(document_bytes(c["manifest"]))
+    h_p, h_b = base_hash(group, m)
+    return c, m, group, h_p, h_b
+
+
+def _server_publics(
+    c: dict[str, Any], group: Group, h_p: HashValue, n: int, k: int
+) -> dict[int, TrusteePublicKey]:
+    if len(c["public_keys"]) < n:
+        have = {p["index"] for p in c["public_keys"]}
+        waiting = [i for i in range(1, n + 1) if i not in have]
+        fail(f"waiting for the public keys of trustees {waiting}; try again later")
+    keys = codec.from_documents(c["public_keys"], TrusteePublicKey, group)
+    return check_public_keys(group, h_p, n, k, keys)
+
+
+def _matching_key(
+    key: keystore.TrusteeKey, group: Group, h_p: HashValue, me: dict[str, Any]
+) -> None:
+    if key.group != group or key.h_p != h_p:
+        fail("this key file belongs to another election (group, n or k differ)")
+    if me["trustee"] != key.secrets.index:
+        fail(f"the token is trustee {me['trustee']}'s, the key file trustee {key.secrets.index}'s")
+
+
+allow_test_option = click.option(
+    "--allow-test-group",
+    is_flag=True,
+    help="Accept a ceremony in the small insecure test group (rehearsals only).",
+)
+
+
+@remote.command("status")
+@click.pass_obj
+@guard
+def remote_status(s: Server) -> None:
+    """Print this trustee's number and next step."""
+    me = s.get("/api/ceremony/me")
+    click.echo(json.dumps(me, indent=1))
+
+
+@remote.command("init")
+@click.option("--dir", "out", required=True, type=click.Path(file_okay=False))
+@allow_test_option
+@passphrase_option
+@click.pass_obj
+@guard
+def remote_init(s: Server, out: str, allow_test_group: bool, passphrase_file: str | None) -> None:
+    """Create this trustee's key from the server's manifest and post the public key."""
+    me = s.get("/api/ceremony/me")
+    c, m, group, h_p, h_b = _ceremony_election(s, allow_test_group)
+    index = int(me["trustee"])
+    d = pathlib.Path(out)
+    key_path = d / f"trustee-{index}.key"
+    pub_path = d / f"trustee-{index}.public.json"
+    if key_path.exists():
+        # A retry (the upload failed before): send the public key made then, never a new one.
+        if not pub_path.exists():
+            fail(f"{key_path} exists without {pub_path}; use a new --dir for a new election")
+        public = codec.decode(pub_path.read_bytes(), TrusteePublicKey, group)
+        if public.index != index:
+            fail(f"{pub_path} is trustee {public.index}'s, the token trustee {index}'s")
+    else:
+        secrets_, public = new_trustee(group, h_p, index, m.quorum, SystemRng())
+        passphrase = _passphrase(passphrase_file, confirm=True)
+        keystore.check_passphrase(passphrase)
+        d.mkdir(parents=True, exist_ok=True)
+        keystore.save(
+            key_path, keystore.TrusteeKey(group, h_p, m.trustees, m.quorum, secrets_), passphrase
+        )
+        pub_path.write_bytes(codec.encode(public))
+        click.echo(f"wrote {key_path} (encrypted; keep it and back it up)")
+    s.post("/api/ceremony/public-key", codec.encode(public))
+    click.echo(
+        f"trustee {index} of {m.trustees} (quorum {m.quorum}) for election {m.election_id}: "
+        "public key posted"
+    )
+    click.echo(
+        f"manifest fingerprint H_B: {h_b.hex_upper()[:32]}… (compare with the administrator)"
+    )
+
+
+@remote.command("shares")
+@click.option("--key", "key_path", required=True, type=click.Path(exists=True, dir_okay=False))
+@allow_test_option
+@passphrase_option
+@click.pass_obj
+@guard
+def remote_shares(
+    s: Server, key_path: str, allow_test_group: bool, passphrase_file: str | None
+) -> None:
+    """Check every trustee's public key, then post an encrypted share for each other one."""
+    key = keystore.load(key_path, _passphrase(passphrase_file, confirm=False))
+    me = s.get("/api/ceremony/me")
+    c, m, group, h_p, _ = _ceremony_election(s, allow_test_group)
+    _matching_key(key, group, h_p, me)
+    pubs = _server_publics(c, group, h_p, m.trustees, m.quorum)
+    to_send = [int(i) for i in me["shares_to_send"]]
+    if not to_send:
+        click.echo(f"checked {len(pubs)} public keys; every share is already posted")
+        return
+    rng = SystemRng()
+    docs = [
+        codec.to_document(encrypt_share(group, h_p, key.secrets, pubs[ell], rng)) for ell in to_send
+    ]
+    done = s.post("/api/ceremony/shares", codec.dumps({"shares": docs}))
+    click.echo(
+        f"checked {len(pubs)} public keys; posted shares for trustees {to_send} "
+        f"(new {done['stored']}, replaced {done['replaced']})"
+    )
+
+
+@remote.command("receive")
+@click.option("--key", "key_path", required=True, type=click.Path(exists=True, dir_okay=False))
+@allow_test_option
+@passphrase_option
+@click.pass_obj
+@guard
+def remote_receive(
+    s: Server, key_path: str, allow_test_group: bool, passphrase_file: str | None
+) -> None:
+    """Check the shares sent to this trustee, store the key share, confirm (or complain)."""
+    passphrase = _passphrase(passphrase_file, confirm=False)
+    key = keystore.load(key_path, passphrase)
+    me = s.get("/api/ceremony/me")
+    c, m, group, h_p, _ = _ceremony_election(s, allow_test_group)
+    _matching_key(key, group, h_p, me)
+    pubs = _server_publics(c, group, h_p, m.trustees, m.quorum)
+    docs = s.get("/api/ceremony/shares")["shares"]
+    received = {}
+    for share in codec.from_documents(docs, EncryptedShare, group) if docs else []:
+        try:
+            received[share.sender] = decrypt_share(
+                group, h_p, key.secrets, share, pubs[share.sender]
+            )
+        except ShareError as e:
+            s.post(
+                "/api/ceremony/complaint",
+                json.dumps({"sender": e.trustee, "reason": str(e)}).encode(),
+            )
+            fail(f"{e}; a complaint was posted: trustee {e.trustee} must send a new share")
+    waiting = sorted(set(range(1, m.trustees + 1)) - {key.secrets.index} - set(received))
+    if waiting:
+        fail(f"waiting for shares from trustees {waiting}; try again later")
+    finish(group, key.secrets, received, m.trustees)
+    keystore.save(key_path, key, passphrase)
+    k_joint = joint_key(group, list(pubs.values()))
+    s.post("/api/ceremony/confirmation", json.dumps({"joint_key": k_joint.hex()}).encode())
+    click.echo(f"all {len(received)} shares check out; key share stored in {key_path}; confirmed")
+    click.echo(f"joint key K fingerprint: {k_joint.hex()[:32]}… (compare with the other trustees)")
+
+
+@remote.command("decrypt")
+@click.option("--key", "key_path", required=True, type=click.Path(exists=True, dir_okay=False))
+@click.option(
+    "--record",
+    default=None,
+    type=click.Path(file_okay=False),
+    help="Keep the downloaded record here (default: a temporary directory).",
+)
+@passphrase_option
+@click.pass_obj
+@guard
+def remote_decrypt(
+    s: Server, key_path: str, record: str | None, passphrase_file: str | None
+) -> None:
+    """Download the record, verify the ballots and the tally, post this trustee's part."""
+    key = keystore.load(key_path, _passphrase(passphrase_file, confirm=False))
+    me = s.get("/api/ceremony/me")
+    if me["trustee"] != key.secrets.index:
+        fail(f"the token is trustee {me['trustee']}'s, the key file trustee {key.secrets.index}'s")
+    with tempfile.TemporaryDirectory(prefix="tohyo-record-") as tmp:
+        root = download_record(s, record or tmp)
+        files = read_record(root)
+        checked = verify_tally_inputs(files)  # the tree heads too, under the board's key
+        board_key = json.loads(files.board_key or b"{}").get("public_key", "")
+    election = checked.election
+    if election.h_p != key.h_p or election.group != key.group:
+        fail("this key belongs to another election")
+    i = key.secrets.index
+    x_i = public_share(election.group, trustee_commitments(checked.publics), i)
+    partial = partial_decrypt(election, checked.tally, key.secrets, x_i, SystemRng())
+    done = s.post("/api/ceremony/decryption", codec.encode(partial))
+    click.echo(
+        f"checked {checked.report.ballots} ballots and the tally, signed by the board key "
+        f"{board_key[:32]}… (compare with the published key)"
+    )
+    click.echo(f"partial decryption of trustee {i} posted (board entry {done['entry']})")

@@ -63,6 +63,17 @@ def create_site(board: Board, settings: SiteSettings | None = None) -> Flask:
     app.view_functions["signing.create"] = security.limiter.limit(s.submit_limit)(
         app.view_functions["signing.create"]
     )
+
+    # Administrator and trustee pages; the ceremony API authenticates trustees by bearer
+    # token (never by cookie), so it is exempt from CSRF like the rest of /api.
+    from web import ceremony_api, trustee_pages
+    from web.admin import admin_bp
+
+    app.register_blueprint(admin_bp)
+    app.register_blueprint(ceremony_api.bp)
+    security.csrf.exempt(ceremony_api.bp)
+    app.register_blueprint(trustee_pages.bp)
+
     app.jinja_env.globals.update(t=i18n.t, pick=i18n.pick, lang=i18n.current_language)
 
     # Pages get an HTML error page in the visitor's language; /api keeps its JSON errors.

@@ -1,0 +1,925 @@
+"""The key ceremony's mailbox in the board's database: the server relays, never decides.
+
+Trustees run the ceremony (``trustees/ceremony.py``) on their own machines; this module only
+stores what they publish or address to each other, and checks every message before it
+keeps it, so that a bad message is refused at once with its reason instead of surfacing
+later on another trustee's machine:
+
+* the administrator creates a ceremony from a manifest (which fixes n, k and H_P) and a
+  group; each trustee gets a random enrolment token, shown once, of which only the SHA-256
+  is stored (the token has 256 bits of entropy, so a plain hash is enough);
+* a trustee posts its public key (commitments, κ_i and the Schnorr proof: checked here),
+  then, once all n keys are in, its encrypted shares (each addressed to one recipient and
+  already encrypted to the recipient's κ_ℓ; the proof of the encryption nonce is checked
+  here, the share itself can only be checked by its recipient);
+* each recipient downloads its shares, checks them against the senders' commitments, and
+  posts either a confirmation (with the joint key it computed, compared here with ∏ K_i)
+  or a complaint naming the sender, who may then send a new share to that recipient;
+* when every trustee has confirmed and no complaint is open, :meth:`CeremonyStore.finish`
+  posts the election on the board exactly as ``tohyo board init`` does (manifest, trustee
+  public keys, parameters) — the encrypted shares are not part of the record;
+* after the tally, a trustee posts its partial decryption with the same token.
+
+These are operational tables beside the log (like ``challenges``): rows change when a
+ceremony is finished or abandoned, a complaint resolved or a share replaced. Everything
+that counts ends up on the log, which alone is published.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+import unicodedata
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+from sqlalchemy import Column, Connection, Integer, LargeBinary, String, Table, Text, select, update
+
+from bulletin import schema
+from bulletin.board import Board, BoardError, entry_payload
+from bulletin.clock import iso
+from e2e import codec
+from e2e.batch import verify_claims
+from e2e.election import (
+    Election,
+    TrusteePublicKey,
+    base_hash,
+    check_trustee_keys,
+    joint_key,
+    trustee_key_claim,
+)
+from e2e.errors import ParseError, TohyoError, VerificationError
+from e2e.group import GROUPS, Group
+from e2e.hash import DOMAIN, H_q, HashValue
+from e2e.manifest import Manifest, manifest_from_canonical, validate
+from e2e.tally import PartialDecryption
+from trustees.ceremony import EncryptedShare  # a message type (bulletin uses trustees' types)
+
+# The tables join the board's metadata so that Alembic sees one schema (revision 0003).
+ceremonies = Table(
+    "ceremonies",
+    schema.metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("group_name", String(16), nullable=False),
+    Column("manifest", LargeBinary, nullable=False),  # canonical bytes
+    Column("created", String(40), nullable=False),
+    Column("finished", String(40), nullable=True),
+    Column("abandoned", String(40), nullable=True),
+)
+
+ceremony_trustees = Table(
+    "ceremony_trustees",
+    schema.metadata,
+    Column("ceremony", Integer, primary_key=True, autoincrement=False),
+    Column("trustee", Integer, primary_key=True, autoincrement=False),
+    Column("token_hash", LargeBinary(32), nullable=False, unique=True),
+    Column("public_key", LargeBinary, nullable=True),  # canonical TrusteePublicKey
+    Column("public_posted", String(40), nullable=True),
+    Column("joint_key", Text, nullable=True),  # the K the trustee computed, when it confirmed
+    Column("confirmed", String(40), nullable=True),
+)
+
+ceremony_shares = Table(
+    "ceremony_shares",
+    schema.metadata,
+    Column("ceremony", Integer, primary_key=True, autoincrement=False),
+    Column("sender", Integer, primary_key=True, autoincrement=False),
+    Column("recipient", Integer, primary_key=True, autoincrement=False),
+    Column("data", LargeBinary, nullable=False),  # canonical EncryptedShare
+    Column("posted", String(40), nullable=False),
+)
+
+ceremony_complaints = Table(
+    "ceremony_complaints",
+    schema.metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("ceremony", Integer, nullable=False, index=True),
+    Column("complainant", Integer, nullable=False),
+    Column("accused", Integer, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("posted", String(40), nullable=False),
+    Column("resolved", String(40), nullable=True),
+)
+
+MAX_REASON = 500
+
+#: Refusals of the ceremony API: code → (HTTP status, Japanese, English).
+ERRORS: dict[str, tuple[int, str, str]] = {
+    "malformed": (400, "データの形式が正しくありません。", "The message is malformed."),
+    "unauthenticated": (
+        401,
+        "保管者の認証に失敗しました（トークンが無効です）。",
+        "The trustee could not be authenticated (the token is not valid).",
+    ),
+    "not_yours": (
+        403,
+        "このトークンでは別の保管者の名前で送ることはできません。",
+        "This token may not send messages in another trustee's name.",
+    ),
+    "not_found": (404, "見つかりません。", "Not found."),
+    "duplicate": (
+        409,
+        "同じ内容のものがすでに異なる内容で受け付けられています。",
+        "This was already received with different content.",
+    ),
+    "wrong_state": (409, "この操作は現在できません。", "This is not possible now."),
+    "unknown_trustee": (
+        422,
+        "その番号の保管者はこの選挙にいません。",
+        "There is no trustee with that number in this election.",
+    ),
+    "invalid_proof": (422, "証明が正しくありません。", "A proof does not verify."),
+    "mismatch": (
+        422,
+        "共同鍵が保管者の公開鍵から計算した値と一致しません。",
+        "The joint key does not match the trustees' public keys.",
+    ),
+}
+
+
+class CeremonyError(TohyoError):
+    """A ceremony message or step is refused; ``code`` is one of :data:`ERRORS`."""
+
+    def __init__(self, code: str, detail: str = "") -> None:
+        self.status, self.ja, self.en = ERRORS[code]
+        super().__init__(f"{code}: {self.en}" + (f" ({detail})" if detail else ""))
+        self.code = code
+        self.detail = detail
+
+    def as_json(self) -> dict[str, Any]:
+        """The API's error object ``{"error", "message": {"ja", "en"}, "detail"}``."""
+        return {
+            "error": self.code,
+            "message": {"ja": self.ja, "en": self.en},
+            "detail": self.detail,
+        }
+
+
+# --- what the store reads back --------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Ceremony:
+    """One key ceremony: the manifest (which fixes n and k) and the group."""
+
+    id: int
+    group_name: str
+    manifest: Manifest
+    created: str
+    finished: str | None
+    abandoned: str | None
+
+    @property
+    def group(self) -> Group:
+        return GROUPS[self.group_name]
+
+    @property
+    def n(self) -> int:
+        return self.manifest.trustees
+
+    @property
+    def k(self) -> int:
+        return self.manifest.quorum
+
+    @property
+    def h_p(self) -> HashValue:
+        return base_hash(self.group, self.manifest)[0]
+
+
+@dataclass(frozen=True)
+class Complaint:
+    """Trustee ``complainant`` found the share from ``accused`` bad."""
+
+    complainant: int
+    accused: int
+    reason: str
+    posted: str
+    resolved: str | None
+
+
+@dataclass(frozen=True)
+class TrusteeProgress:
+    """One trustee's steps in the ceremony (public information only)."""
+
+    index: int
+    public_key: TrusteePublicKey | None
+    public_posted: str | None
+    shares_sent: frozenset[int]  # recipients
+    shares_received: frozenset[int]  # senders
+    confirmed: str | None
+
+    def fingerprint(self) -> str:
+        """A short fingerprint of K_i, for people to compare."""
+        if self.public_key is None:
+            return ""
+        return hashlib.sha256(self.public_key.key.to_bytes()).hexdigest()[:16].upper()
+
+
+@dataclass(frozen=True)
+class Progress:
+    """The whole ceremony as the administrator and the public pages see it."""
+
+    ceremony: Ceremony
+    trustees: tuple[TrusteeProgress, ...]
+    complaints: tuple[Complaint, ...]
+
+    @property
+    def open_complaints(self) -> list[Complaint]:
+        return [c for c in self.complaints if c.resolved is None]
+
+    def missing_keys(self) -> list[int]:
+        return [t.index for t in self.trustees if t.public_key is None]
+
+    def missing_shares(self) -> list[tuple[int, int]]:
+        """(sender, recipient) pairs whose share has not been posted."""
+        n = self.ceremony.n
+        got = {(t.index, r) for t in self.trustees for r in t.shares_sent}
+        return [
+            (s, r) for s in range(1, n + 1) for r in range(1, n + 1) if s != r and (s, r) not in got
+        ]
+
+    def unconfirmed(self) -> list[int]:
+        return [t.index for t in self.trustees if t.confirmed is None]
+
+    @property
+    def ready(self) -> bool:
+        """Every key, share and confirmation is in and no complaint is open."""
+        return not (
+            self.missing_keys()
+            or self.missing_shares()
+            or self.unconfirmed()
+            or self.open_complaints
+        )
+
+    def blockers(self) -> list[str]:
+        """Why the ceremony cannot finish yet, one English phrase each (for error details)."""
+        out = []
+        if self.missing_keys():
+            out.append(f"public keys missing from trustees {self.missing_keys()}")
+        if self.missing_shares():
+            senders = sorted({s for s, _ in self.missing_shares()})
+            out.append(f"shares missing from trustees {senders}")
+        if self.unconfirmed():
+            out.append(f"not confirmed by trustees {self.unconfirmed()}")
+        for c in self.open_complaints:
+            out.append(f"trustee {c.complainant} complains about trustee {c.accused}'s share")
+        return out
+
+    def joint_key_fingerprint(self) -> str:
+        """Fingerprint of K as the trustee CLI prints it (first 32 hex digits), or ''."""
+        if self.missing_keys():
+            return ""
+        keys = [t.public_key for t in self.trustees if t.public_key is not None]
+        return joint_key(self.ceremony.group, keys).hex()[:32]
+
+
+@dataclass(frozen=True)
+class Caller:
+    """A trustee authenticated by its enrolment token."""
+
+    ceremony: Ceremony
+    index: int
+
+
+def token_hash(token: str) -> bytes:
+    """What the database keeps of a trustee token."""
+    return hashlib.sha256(token.encode("utf-8")).digest()
+
+
+def _clean_reason(reason: Any) -> str:
+    if not isinstance(reason, str) or not reason.strip():
+        raise CeremonyError("malformed", "a complaint needs a reason (a non-empty string)")
+    if len(reason) > MAX_REASON:
+        raise CeremonyError("malformed", f"the reason is longer than {MAX_REASON} characters")
+    # Shown on the administrator's page: no control characters, one line.
+    return "".join(" " if unicodedata.category(ch)[0] == "C" else ch for ch in reason).strip()
+
+
+def check_share_proof(group: Group, h_p: HashValue, share: EncryptedShare) -> None:
+    """The proof of the share-encryption nonce ξ (EG 2.1 eq. 22): γ = g^v · α^c with
+    c = H_q(H_P; 0x12, i, ℓ, γ, C_0, C_1). The same equation as
+    ``trustees.ceremony.decrypt_share``; bulletin imports only trustees' types, so it is
+    restated here (tests/integration/test_ceremony_api.py pins both to each other)."""
+    gamma = share.proof.commitment
+    c = H_q(
+        group,
+        h_p,
+        DOMAIN["share_encryption_proof"],
+        share.sender,
+        share.recipient,
+        gamma,
+        share.alpha,
+        share.data,
+    )
+    if group.g_pow(share.proof.response) * (share.alpha**c) != gamma:
+        raise CeremonyError(
+            "invalid_proof",
+            f"share from trustee {share.sender} to trustee {share.recipient}: "
+            "the proof of the encryption nonce does not verify",
+        )
+
+
+def _decode(raw: Any, cls: type, group: Group, what: str) -> Any:
+    try:
+        return codec.from_document(raw, cls, group)
+    except ParseError as e:
+        raise CeremonyError("malformed", f"{what}: {e}") from None
+
+
+class CeremonyStore:
+    """The ceremony mailbox of one board (one election)."""
+
+    def __init__(self, board: Board) -> None:
+        self.board = board
+        self.store = board.store
+
+    def _now(self) -> str:
+        return iso(self.board.clock.now())
+
+    # --- reading -------------------------------------------------------------------------
+
+    @staticmethod
+    def _ceremony(row: Any) -> Ceremony:
+        return Ceremony(
+            id=row.id,
+            group_name=row.group_name,
+            manifest=manifest_from_canonical(bytes(row.manifest)),
+            created=row.created,
+            finished=row.finished,
+            abandoned=row.abandoned,
+        )
+
+    def _current_in(self, conn: Connection) -> Ceremony | None:
+        row = conn.execute(
+            select(ceremonies)
+            .where(ceremonies.c.abandoned.is_(None))
+            .order_by(ceremonies.c.id.desc())
+            .limit(1)
+        ).first()
+        return self._ceremony(row) if row is not None else None
+
+    def current(self) -> Ceremony | None:
+        """The ceremony in progress or finished (not abandoned), if any."""
+        return self.store.with_reader(self._current_in)
+
+    def progress(self, ceremony: Ceremony | None = None) -> Progress | None:
+        """Every trustee's steps and the complaints of the current ceremony."""
+        return self.store.with_reader(lambda conn: self._progress_in(conn, ceremony))
+
+    def _progress_in(self, conn: Connection, ceremony: Ceremony | None = None) -> Progress | None:
+        ceremony = ceremony or self._current_in(conn)
+        if ceremony is None:
+            return None
+        ct, cs, cc = ceremony_trustees.c, ceremony_shares.c, ceremony_complaints.c
+        rows = conn.execute(
+            select(ct.trustee, ct.public_key, ct.public_posted, ct.confirmed)
+            .where(ct.ceremony == ceremony.id)
+            .order_by(ct.trustee)
+        ).all()
+        pairs = conn.execute(
+            select(cs.sender, cs.recipient).where(cs.ceremony == ceremony.id)
+        ).all()
+        complaints = conn.execute(
+            select(cc.complainant, cc.accused, cc.reason, cc.posted, cc.resolved)
+            .where(cc.ceremony == ceremony.id)
+            .order_by(cc.id)
+        ).all()
+        keys = [bytes(r.public_key) for r in rows if r.public_key is not None]
+        decoded = iter(codec.decode_many(keys, TrusteePublicKey, ceremony.group) if keys else [])
+        trustees = []
+        for r in rows:
+            trustees.append(
+                TrusteeProgress(
+                    index=r.trustee,
+                    public_key=next(decoded) if r.public_key is not None else None,
+                    public_posted=r.public_posted,
+                    shares_sent=frozenset(p.recipient for p in pairs if p.sender == r.trustee),
+                    shares_received=frozenset(p.sender for p in pairs if p.recipient == r.trustee),
+                    confirmed=r.confirmed,
+                )
+            )
+        return Progress(
+            ceremony,
+            tuple(trustees),
+            tuple(
+                Complaint(c.complainant, c.accused, c.reason, c.posted, c.resolved)
+                for c in complaints
+            ),
+        )
+
+    def public_keys(self, ceremony: Ceremony) -> list[bytes]:
+        """The canonical public keys posted so far, in trustee order."""
+        ct = ceremony_trustees.c
+        rows = self.store.with_reader(
+            lambda conn: conn.execute(
+                select(ct.public_key)
+                .where(ct.ceremony == ceremony.id, ct.public_key.is_not(None))
+                .order_by(ct.trustee)
+            ).all()
+        )
+        return [bytes(r.public_key) for r in rows]
+
+    def decryptions(self) -> dict[int, int]:
+        """Trustee → log entry of its partial decryption, from the board."""
+        out = {}
+        for idx, _, data in self.store.kinds(["decryption"]):
+            out[int(json.loads(entry_payload(data))["trustee"])] = idx
+        return out
+
+    # --- the administrator -----------------------------------------------------------------
+
+    def create(
+        self,
+        manifest: Manifest,
+        group_name: str,
+        replacing: int | None = None,
+        trustees: int | None = None,
+        quorum: int | None = None,
+    ) -> tuple[Ceremony, list[str]]:
+        """Start a ceremony; returns it and the n trustee tokens (token i-1 is trustee i's).
+
+        The tokens are returned once and never stored. ``replacing`` must name the
+        ceremony in progress, if there is one (it is abandoned and its tokens stop working):
+        so a form submitted twice, or by two administrators, cannot silently replace a
+        ceremony it did not see. ``trustees``/``quorum`` override the manifest's n and k.
+        """
+        if group_name not in GROUPS:
+            raise CeremonyError("malformed", f"unknown group {group_name!r}")
+        if trustees is not None or quorum is not None:
+            manifest = validate(
+                replace(
+                    manifest,
+                    trustees=trustees if trustees is not None else manifest.trustees,
+                    quorum=quorum if quorum is not None else manifest.quorum,
+                )
+            )
+        canonical = manifest.canonical_bytes()
+        tokens = [secrets.token_urlsafe(32) for _ in range(manifest.trustees)]
+        now = self._now()
+        with self.store.write() as conn:
+            if self.store.tip(conn)[0]:
+                raise CeremonyError("wrong_state", "the board already holds an election")
+            current = self._current_in(conn)
+            if current is not None and current.id != replacing:
+                raise CeremonyError(
+                    "wrong_state", f"ceremony {current.id} is in progress (replace it explicitly)"
+                )
+            if current is None and replacing is not None:
+                raise CeremonyError("wrong_state", f"ceremony {replacing} is no longer in progress")
+            if current is not None:
+                conn.execute(
+                    update(ceremonies).where(ceremonies.c.id == current.id).values(abandoned=now)
+                )
+            new_id = conn.execute(
+                ceremonies.insert().values(group_name=group_name, manifest=canonical, created=now)
+            ).inserted_primary_key[0]
+            conn.execute(
+                ceremony_trustees.insert(),
+                [
+                    {"ceremony": new_id, "trustee": i, "token_hash": token_hash(tok)}
+                    for i, tok in enumerate(tokens, start=1)
+                ],
+            )
+        ceremony = Ceremony(new_id, group_name, manifest, now, None, None)
+        return ceremony, tokens
+
+    def election(self, progress: Progress) -> tuple[Election, list[TrusteePublicKey]]:
+        """The election that the ceremony's public keys define (every key checked again)."""
+        c = progress.ceremony
+        publics = [t.public_key for t in progress.trustees if t.public_key is not None]
+        by_index = check_trustee_keys(c.group, c.h_p, c.n, c.k, publics)
+        return Election(c.group, c.manifest, joint_key(c.group, publics)), list(by_index.values())
+
+    def election_documents(self, progress: Progress) -> tuple[bytes, bytes, list[bytes]]:
+        """(manifest, parameters, trustee keys) as ``Board.setup`` takes them."""
+        election, publics = self.election(progress)
+        return (
+            progress.ceremony.manifest.canonical_bytes(),
+            codec.encode(election.parameters()),
+            [codec.encode(t) for t in publics],
+        )
+
+    def finish(self) -> Election:
+        """Post the election on the board (as ``tohyo board init``) and close the ceremony."""
+        progress = self.progress()
+        if progress is None:
+            raise CeremonyError("not_found", "no key ceremony has been started")
+        if progress.ceremony.finished:
+            raise CeremonyError("wrong_state", "the ceremony has already finished")
+        if not progress.ready:
+            raise CeremonyError("wrong_state", "; ".join(progress.blockers()))
+        election, _ = self.election(progress)
+        docs = self.election_documents(progress)
+        if self.store.size():
+            # Finished before, but the process stopped before it noted it: the same
+            # election on the board is that finish; another election is an error.
+            try:
+                same = self.board.election.parameters() == election.parameters()
+            except BoardError:
+                same = False
+            if not same:
+                raise CeremonyError("wrong_state", "the board already holds another election")
+        else:
+            try:
+                self.board.setup(*docs)
+            except BoardError as e:
+                raise CeremonyError("wrong_state", str(e)) from None
+        with self.store.write() as conn:
+            conn.execute(
+                update(ceremonies)
+                .where(ceremonies.c.id == progress.ceremony.id)
+                .values(finished=self._now())
+            )
+        return election
+
+    # --- the trustees ----------------------------------------------------------------------
+
+    def authenticate(self, token: str | None) -> Caller:
+        """The trustee whose token this is, in the current ceremony; else ``unauthenticated``."""
+        if not token:
+            raise CeremonyError("unauthenticated", "send the trustee token as a Bearer token")
+        ct = ceremony_trustees.c
+
+        def find(conn: Connection) -> tuple[Ceremony | None, Any]:
+            row = conn.execute(
+                select(ct.ceremony, ct.trustee).where(ct.token_hash == token_hash(token))
+            ).first()
+            return self._current_in(conn), row
+
+        current, row = self.store.with_reader(find)
+        if row is None or current is None or row.ceremony != current.id:
+            raise CeremonyError("unauthenticated")
+        return Caller(current, row.trustee)
+
+    @staticmethod
+    def _not_finished(who: Caller) -> None:
+        if who.ceremony.finished:
+            raise CeremonyError("wrong_state", "the key ceremony has finished")
+
+    def post_public_key(self, who: Caller, raw: Any) -> bool:
+        """Check and keep trustee ``who``'s public key; False if it was already here."""
+        self._not_finished(who)
+        c = who.ceremony
+        key = _decode(raw, TrusteePublicKey, c.group, "public key")
+        if key.index != who.index:
+            raise CeremonyError(
+                "not_yours",
+                f"this is trustee {who.index}'s token; the key is trustee {key.index}'s",
+            )
+        try:
+            verify_claims(c.group, [trustee_key_claim(c.h_p, c.k, key)])
+        except VerificationError as e:
+            raise CeremonyError("invalid_proof", str(e)) from None
+        data = codec.encode(key)
+        ct = ceremony_trustees.c
+        with self.store.write() as conn:
+            old = conn.execute(
+                select(ct.public_key).where(ct.ceremony == c.id, ct.trustee == who.index)
+            ).scalar_one()
+            if old is not None:
+                if bytes(old) == data:
+                    return False  # a retry of the same upload
+                raise CeremonyError(
+                    "duplicate", f"trustee {who.index}'s public key is already here"
+                )
+            conn.execute(
+                update(ceremony_trustees)
+                .where(ct.ceremony == c.id, ct.trustee == who.index)
+                .values(public_key=data, public_posted=self._now())
+            )
+        return True
+
+    def post_shares(self, who: Caller, raw: Any) -> dict[str, list[int]]:
+        """Keep trustee ``who``'s encrypted shares (one per recipient, proofs checked).
+
+        A share already here with the same bytes is a retry and is skipped; with other
+        bytes it is refused, unless its recipient has complained about the one here: then
+        the new share replaces it and resolves the complaint. All or nothing.
+        """
+        self._not_finished(who)
+        c = who.ceremony
+        if not isinstance(raw, Mapping) or not isinstance(raw.get("shares"), list):
+            raise CeremonyError("malformed", 'expected {"shares": [EncryptedShare, …]}')
+        if not raw["shares"]:
+            raise CeremonyError("malformed", "no shares")
+        progress = self.progress(c)
+        assert progress is not None
+        if progress.missing_keys():
+            raise CeremonyError(
+                "wrong_state",
+                f"waiting for the public keys of trustees {progress.missing_keys()}",
+            )
+        shares: dict[int, tuple[EncryptedShare, bytes]] = {}
+        for n, doc in enumerate(raw["shares"]):
+            share = _decode(doc, EncryptedShare, c.group, f"shares[{n}]")
+            if share.sender != who.index:
+                raise CeremonyError(
+                    "not_yours",
+                    f"shares[{n}] is from trustee {share.sender}; "
+                    f"this is trustee {who.index}'s token",
+                )
+            if not 1 <= share.recipient <= c.n:
+                raise CeremonyError(
+                    "unknown_trustee", f"shares[{n}] is addressed to trustee {share.recipient}"
+                )
+            if share.recipient == who.index:
+                raise CeremonyError("malformed", f"shares[{n}]: a trustee keeps its own share")
+            if share.recipient in shares:
+                raise CeremonyError(
+                    "malformed", f"shares[{n}]: two shares for trustee {share.recipient}"
+                )
+            check_share_proof(c.group, c.h_p, share)
+            shares[share.recipient] = (share, codec.encode(share))
+        cs, cc = ceremony_shares.c, ceremony_complaints.c
+        now = self._now()
+        done: dict[str, list[int]] = {"stored": [], "unchanged": [], "replaced": []}
+        with self.store.write() as conn:
+            old = {
+                r.recipient: bytes(r.data)
+                for r in conn.execute(
+                    select(cs.recipient, cs.data).where(cs.ceremony == c.id, cs.sender == who.index)
+                )
+            }
+            open_complaints = {
+                r.complainant: r.id
+                for r in conn.execute(
+                    select(cc.id, cc.complainant).where(
+                        cc.ceremony == c.id, cc.accused == who.index, cc.resolved.is_(None)
+                    )
+                )
+            }
+            confirmed = {
+                r.trustee
+                for r in conn.execute(
+                    select(ceremony_trustees.c.trustee).where(
+                        ceremony_trustees.c.ceremony == c.id,
+                        ceremony_trustees.c.confirmed.is_not(None),
+                    )
+                )
+            }
+            for ell, (_, data) in sorted(shares.items()):
+                if ell not in old:
+                    conn.execute(
+                        ceremony_shares.insert().values(
+                            ceremony=c.id, sender=who.index, recipient=ell, data=data, posted=now
+                        )
+                    )
+                    done["stored"].append(ell)
+                elif old[ell] == data:
+                    done["unchanged"].append(ell)
+                elif ell in open_complaints and ell not in confirmed:
+                    conn.execute(
+                        update(ceremony_shares)
+                        .where(cs.ceremony == c.id, cs.sender == who.index, cs.recipient == ell)
+                        .values(data=data, posted=now)
+                    )
+                    conn.execute(
+                        update(ceremony_complaints)
+                        .where(cc.id == open_complaints[ell])
+                        .values(resolved=now)
+                    )
+                    done["replaced"].append(ell)
+                else:
+                    raise CeremonyError(
+                        "duplicate",
+                        f"a share from trustee {who.index} to trustee {ell} is already here",
+                    )
+        return done
+
+    def shares_for(self, who: Caller) -> list[bytes]:
+        """The canonical shares addressed to trustee ``who``, by sender."""
+        cs = ceremony_shares.c
+        rows = self.store.with_reader(
+            lambda conn: conn.execute(
+                select(cs.data)
+                .where(cs.ceremony == who.ceremony.id, cs.recipient == who.index)
+                .order_by(cs.sender)
+            ).all()
+        )
+        return [bytes(r.data) for r in rows]
+
+    def post_complaint(self, who: Caller, raw: Any) -> None:
+        """Trustee ``who`` found the share from ``raw["sender"]`` bad."""
+        self._not_finished(who)
+        c = who.ceremony
+        if not isinstance(raw, Mapping):
+            raise CeremonyError("malformed", 'expected {"sender": I, "reason": "…"}')
+        sender = raw.get("sender")
+        if type(sender) is not int:
+            raise CeremonyError("malformed", "sender must be a trustee number")
+        if not 1 <= sender <= c.n:
+            raise CeremonyError("unknown_trustee", f"trustee {sender}")
+        if sender == who.index:
+            raise CeremonyError("malformed", "a trustee cannot complain about itself")
+        reason = _clean_reason(raw.get("reason"))
+        cs, cc, ct = ceremony_shares.c, ceremony_complaints.c, ceremony_trustees.c
+        with self.store.write() as conn:
+            share = conn.execute(
+                select(cs.sender).where(
+                    cs.ceremony == c.id, cs.sender == sender, cs.recipient == who.index
+                )
+            ).first()
+            if share is None:
+                raise CeremonyError("wrong_state", f"there is no share from trustee {sender} yet")
+            confirmed = conn.execute(
+                select(ct.confirmed).where(ct.ceremony == c.id, ct.trustee == who.index)
+            ).scalar_one()
+            if confirmed is not None:
+                raise CeremonyError("wrong_state", "this trustee has already confirmed its shares")
+            again = conn.execute(
+                select(cc.id).where(
+                    cc.ceremony == c.id,
+                    cc.complainant == who.index,
+                    cc.accused == sender,
+                    cc.resolved.is_(None),
+                )
+            ).first()
+            if again is not None:
+                raise CeremonyError(
+                    "duplicate", f"a complaint about trustee {sender} is already open"
+                )
+            conn.execute(
+                ceremony_complaints.insert().values(
+                    ceremony=c.id,
+                    complainant=who.index,
+                    accused=sender,
+                    reason=reason,
+                    posted=self._now(),
+                )
+            )
+
+    def post_confirmation(self, who: Caller, raw: Any) -> bool:
+        """Trustee ``who`` checked all its shares and computed the joint key ``raw["joint_key"]``
+        (hex); it must be ∏ K_i of the posted keys. False if it had confirmed already."""
+        self._not_finished(who)
+        c = who.ceremony
+        if not isinstance(raw, Mapping) or not isinstance(raw.get("joint_key"), str):
+            raise CeremonyError("malformed", 'expected {"joint_key": HEX}')
+        try:
+            claimed = int(raw["joint_key"], 16)
+        except ValueError:
+            raise CeremonyError("malformed", "joint_key must be hexadecimal") from None
+        progress = self.progress(c)
+        assert progress is not None
+        me = progress.trustees[who.index - 1]
+        missing = sorted(set(range(1, c.n + 1)) - {who.index} - me.shares_received)
+        if missing:
+            raise CeremonyError("wrong_state", f"shares from trustees {missing} are not here yet")
+        mine = [x.accused for x in progress.open_complaints if x.complainant == who.index]
+        if mine:
+            raise CeremonyError(
+                "wrong_state", f"this trustee's complaints about trustees {mine} are open"
+            )
+        keys = [t.public_key for t in progress.trustees if t.public_key is not None]
+        k = joint_key(c.group, keys)
+        if claimed != int(k):
+            raise CeremonyError("mismatch", f"the posted keys give K fingerprint {k.hex()[:32]}")
+        ct = ceremony_trustees.c
+        with self.store.write() as conn:
+            updated = conn.execute(
+                update(ceremony_trustees)
+                .where(ct.ceremony == c.id, ct.trustee == who.index, ct.confirmed.is_(None))
+                .values(confirmed=self._now(), joint_key=k.hex())
+            ).rowcount
+        return updated == 1
+
+    def post_decryption(self, who: Caller, raw: Any) -> int:
+        """Post trustee ``who``'s partial decryption on the board; returns its entry."""
+        if not who.ceremony.finished:
+            raise CeremonyError("wrong_state", "the key ceremony has not finished")
+        election = self.board.election
+        partial = _decode(raw, PartialDecryption, election.group, "partial decryption")
+        if partial.trustee != who.index:
+            raise CeremonyError(
+                "not_yours",
+                f"this is trustee {who.index}'s token; "
+                f"the decryption is trustee {partial.trustee}'s",
+            )
+        data = codec.encode(partial)
+        if self.store.kinds(["results"]):
+            # A late share would make results.json disagree with the record's decryptions.
+            raise CeremonyError("wrong_state", "the results are already published")
+        for idx, _, d in self.store.kinds(["decryption"]):
+            payload = entry_payload(d)
+            if json.loads(payload)["trustee"] == who.index:
+                if payload == data:
+                    return idx
+                raise CeremonyError(
+                    "duplicate", f"trustee {who.index}'s partial decryption is on the board"
+                )
+        try:
+            return self.board.post_decryption(data)
+        except BoardError as e:
+            raise CeremonyError("wrong_state", str(e)) from None
+        except VerificationError as e:
+            raise CeremonyError("invalid_proof", str(e)) from None
+        except ParseError as e:
+            raise CeremonyError("malformed", str(e)) from None
+
+    def next_step(self, who: Caller) -> dict[str, Any]:
+        """What trustee ``who`` should do next, and what it waits for (for ``/me``)."""
+        progress = self.progress(who.ceremony)
+        assert progress is not None
+        c = who.ceremony
+        me = progress.trustees[who.index - 1]
+        others = [i for i in range(1, c.n + 1) if i != who.index]
+        complaints_against_me = sorted(
+            x.complainant for x in progress.open_complaints if x.accused == who.index
+        )
+        to_send = sorted(
+            {i for i in others if i not in me.shares_sent} | set(complaints_against_me)
+        )
+        info: dict[str, Any] = {
+            "ceremony": c.id,
+            "trustee": who.index,
+            "trustees": c.n,
+            "quorum": c.k,
+            "group": c.group_name,
+            "public_key": me.public_key is not None,
+            "shares_to_send": to_send,
+            "shares_received": sorted(me.shares_received),
+            "confirmed": me.confirmed is not None,
+            "complaints_against_me": complaints_against_me,
+            "waiting_for": [],
+        }
+        if c.finished:
+            posted = self.decryptions()
+            state = self.board.state()
+            info["decryption_posted"] = who.index in posted
+            if who.index in posted or self.store.kinds(["results"]):
+                info["next"] = "done"
+            elif self.store.kinds(["tally"]):
+                info["next"] = "decrypt"
+            else:
+                info["next"] = "wait_tally"
+                info["board"] = state
+            return info
+        info["decryption_posted"] = False
+        if me.public_key is None:
+            info["next"] = "public_key"
+        elif progress.missing_keys():
+            info["next"], info["waiting_for"] = "wait_public_keys", progress.missing_keys()
+        elif to_send:
+            info["next"] = "shares"
+        elif len(me.shares_received) < len(others):
+            info["next"] = "wait_shares"
+            info["waiting_for"] = sorted(set(others) - me.shares_received)
+        elif me.confirmed is None:
+            info["next"] = "confirm"
+        else:
+            info["next"] = "wait_finish"
+            info["waiting_for"] = progress.unconfirmed()
+        return info
+
+
+def manifest_document(ceremony: Ceremony) -> dict[str, Any]:
+    """The ceremony's manifest as a canonical document (what the trustees hash into H_B)."""
+    return codec.to_document(ceremony.manifest)
+
+
+def ceremony_summary(progress: Progress, decryptions: Mapping[int, int]) -> dict[str, Any]:
+    """The public status of a ceremony (no tokens, no shares)."""
+    c = progress.ceremony
+    return {
+        "ceremony": c.id,
+        "group": c.group_name,
+        "trustees": c.n,
+        "quorum": c.k,
+        "created": c.created,
+        "finished": c.finished,
+        "manifest": manifest_document(c),
+        "public_keys": [
+            codec.to_document(t.public_key) for t in progress.trustees if t.public_key is not None
+        ],
+        "joint_key_fingerprint": progress.joint_key_fingerprint(),
+        "progress": [
+            {
+                "trustee": t.index,
+                "public_key": t.public_key is not None,
+                "shares_sent": sorted(t.shares_sent),
+                "shares_received": sorted(t.shares_received),
+                "confirmed": t.confirmed is not None,
+                "decryption": t.index in decryptions,
+            }
+            for t in progress.trustees
+        ],
+        "open_complaints": [
+            {"complainant": x.complainant, "accused": x.accused} for x in progress.open_complaints
+        ],
+    }
+
+
+__all__: Sequence[str] = [
+    "Caller",
+    "Ceremony",
+    "CeremonyError",
+    "CeremonyStore",
+    "Complaint",
+    "Progress",
+    "TrusteeProgress",
+    "ceremony_summary",
+    "check_share_proof",
+    "token_hash",
+]

@@ -1,0 +1,158 @@
+"""A trustee's client for the board's ceremony mailbox (``/api/ceremony``), on urllib.
+
+The server only relays messages: this module sends what the trustee publishes (its public
+key, shares encrypted to their recipients, a confirmation or a complaint, its partial
+decryption) and fetches what others published. Secrets never pass through it. Every
+failure becomes a :class:`RemoteError` with one clear line: the server could not be
+reached, or it refused and said why (the API's ``{"error", "message", "detail"}``).
+
+:func:`download_record` rebuilds the election record from the board's public API (every
+log entry, every signed tree head, the board's key), so that the trustee verifies the
+ballots and the tally itself before it decrypts, exactly as with a record directory.
+"""
+
+from __future__ import annotations
+
+import json
+import pathlib
+import urllib.error
+import urllib.parse
+import urllib.request
+from typing import Any
+
+from e2e import codec
+from e2e.errors import TohyoError
+
+PAGE = 1000  # the API's largest page of entries and tree heads
+
+
+class RemoteError(TohyoError):
+    """The server could not be reached, or refused a request (``code`` is its reason)."""
+
+    def __init__(self, message: str, code: str = "", status: int = 0) -> None:
+        super().__init__(message)
+        self.code = code
+        self.status = status
+
+
+def base_url(url: str) -> str:
+    """The site's root URL from what the trustee typed (with or without ``/api``)."""
+    parts = urllib.parse.urlsplit(url.strip())
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise RemoteError(f"not an http(s) URL: {url!r}")
+    path = parts.path.rstrip("/").removesuffix("/api")
+    return urllib.parse.urlunsplit((parts.scheme, parts.netloc, path, "", ""))
+
+
+def is_loopback(url: str) -> bool:
+    """True for http://localhost / 127.x / [::1] (where plain HTTP does not leave the host)."""
+    host = urllib.parse.urlsplit(url).hostname or ""
+    return host == "localhost" or host.startswith("127.") or host == "::1"
+
+
+class Server:
+    """The ceremony API of one board, for one trustee token (None: public calls only)."""
+
+    def __init__(self, url: str, token: str | None = None, timeout: float = 60.0) -> None:
+        self.root = base_url(url)
+        self.token = token
+        self.timeout = timeout
+
+    def _request(self, method: str, path: str, body: bytes | None, auth: bool) -> Any:
+        url = self.root + path
+        headers = {"Accept": "application/json", "User-Agent": "tohyo-trustee"}
+        if body is not None:
+            headers["Content-Type"] = "application/json"
+        if auth:
+            if not self.token:
+                raise RemoteError("this step needs the trustee token (--token or --token-file)")
+            headers["Authorization"] = f"Bearer {self.token}"
+        req = urllib.request.Request(url, data=body, method=method, headers=headers)
+        try:
+            with urllib.request.urlopen(req, timeout=self.timeout) as resp:
+                raw = resp.read()
+        except urllib.error.HTTPError as e:
+            raise _refusal(e, method, path) from None
+        except (urllib.error.URLError, OSError) as e:
+            reason = getattr(e, "reason", e)
+            raise RemoteError(f"cannot reach the server at {self.root}: {reason}") from None
+        try:
+            return json.loads(raw)
+        except (ValueError, UnicodeDecodeError):
+            raise RemoteError(f"{method} {path}: the server's answer is not JSON") from None
+
+    def get(self, path: str, auth: bool = True) -> Any:
+        """GET a JSON document (``path`` starts with ``/api``)."""
+        return self._request("GET", path, None, auth)
+
+    def post(self, path: str, body: bytes, auth: bool = True) -> Any:
+        """POST a JSON body (bytes, already encoded)."""
+        return self._request("POST", path, body, auth)
+
+
+def _refusal(e: urllib.error.HTTPError, method: str, path: str) -> RemoteError:
+    try:
+        doc = json.loads(e.read())
+        code = str(doc.get("error", ""))
+        message = doc.get("message", {}).get("en", "") if isinstance(doc, dict) else ""
+        detail = str(doc.get("detail", "") or "")
+    except (ValueError, AttributeError, OSError):
+        code, message, detail = "", "", ""
+    text = f"the server refused {method} {path} ({e.code}"
+    text += f" {code})" if code else ")"
+    if message:
+        text += f": {message}"
+    if detail:
+        text += f" [{detail}]"
+    return RemoteError(text, code, e.code)
+
+
+def document_bytes(doc: Any) -> bytes:
+    """The canonical bytes of a document received as parsed JSON."""
+    return codec.dumps(doc)
+
+
+def download_record(server: Server, out: str | pathlib.Path) -> pathlib.Path:
+    """Write the election record (docs/record.md layout) from the board's public API."""
+    root = pathlib.Path(out)
+    for d in ("board", "trustees", "decryptions"):
+        (root / d).mkdir(parents=True, exist_ok=True)
+    info = server.get("/api/election", auth=False)
+    (root / "board" / "key.json").write_bytes(document_bytes(info["board_key"]))
+    with open(root / "board" / "entries.jsonl", "wb") as f:
+        start: int | None = 0
+        while start is not None:
+            page = server.get(f"/api/entries?start={start}&limit={PAGE}", auth=False)
+            for entry in page["entries"]:
+                f.write(document_bytes(entry) + b"\n")
+                _payload_file(root, entry["kind"], entry["payload"])
+            start = page["next"] if page["entries"] else None
+    with open(root / "board" / "tree-heads.jsonl", "wb") as f:
+        size = 0
+        while True:
+            heads = server.get(f"/api/tree-heads?from_size={size}&limit={PAGE}", auth=False)[
+                "tree_heads"
+            ]
+            for h in heads:
+                f.write(document_bytes(h) + b"\n")
+            if len(heads) < PAGE:
+                break
+            size = heads[-1]["size"] + 1
+    return root
+
+
+def _payload_file(root: pathlib.Path, kind: str, payload: str) -> None:
+    """The files the verifier reads beside the log (byte-identical to the payloads)."""
+    data = payload.encode("utf-8")
+    name = {
+        "manifest": "manifest.json",
+        "parameters": "parameters.json",
+        "tally": "tally.json",
+        "results": "results.json",
+    }.get(kind)
+    if kind == "trustee":
+        name = f"trustees/trustee-{int(json.loads(payload)['index'])}.json"
+    elif kind == "decryption":
+        name = f"decryptions/trustee-{int(json.loads(payload)['trustee'])}.json"
+    if name is not None:
+        (root / name).write_bytes(data)
