@@ -472,8 +472,8 @@ def _manifest(board: Board) -> Manifest | None:
 
 
 def _allow_test_group() -> bool:
-    # SiteSettings.allow_test_group (tohyo serve --allow-test-group); absent means no.
-    return bool(getattr(current_app.config["SITE"], "allow_test_group", False))
+    # SiteSettings.allow_test_group (tohyo serve --allow-test-group).
+    return bool(current_app.config["SITE"].allow_test_group)
 
 
 @dataclass(frozen=True)

@@ -32,6 +32,7 @@ class SiteSettings:
     login_limit: str = "10 per minute"
     demo_cards: tuple[dict[str, Any], ...] = ()  # a rehearsal's simulated cards, offered
     card_dir: str | None = None  # ... for download from this directory (rehearsals only)
+    allow_test_group: bool = False  # the admin may create a rehearsal in the insecure group
     secure_cookies: bool = False  # True behind HTTPS (tohyo serve --public-url https://...)
 
 

@@ -14,6 +14,7 @@ from bulletin.jpki.cli import audit_group, jpki
 from e2e.cli import commands as e2e_commands
 from e2e.group import GROUPS
 from trustees.cli import trustee
+from web.admin import admin_cli
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -28,6 +29,7 @@ main.add_command(trustee)
 main.add_command(board)
 main.add_command(jpki)
 main.add_command(audit_group)
+main.add_command(admin_cli)
 
 
 @main.command()
@@ -69,6 +71,11 @@ main.add_command(audit_group)
     default=None,
     help="File holding the administrator's password hash (tohyo admin password).",
 )
+@click.option(
+    "--allow-test-group",
+    is_flag=True,
+    help="Let the administrator create an election in the insecure test group (rehearsals).",
+)
 @click.option("--public-url", default=None, help="The site's https:// URL behind TLS.")
 @click.option("--no-rate-limits", is_flag=True, help="Turn off per-address limits (load tests).")
 @click.option("--api-only", is_flag=True, help="Serve the JSON API without the pages.")
@@ -83,6 +90,7 @@ def serve(
     rehearsal: str | None,
     group_name: str,
     admin_password_file: str | None,
+    allow_test_group: bool,
     public_url: str | None,
     no_rate_limits: bool,
     api_only: bool,
@@ -123,6 +131,7 @@ def serve(
         rate_limits=not no_rate_limits,
         demo_cards=cards,
         card_dir=card_dir,
+        allow_test_group=allow_test_group,
         secure_cookies=bool(public_url and public_url.startswith("https://")),
     )
     app = create_app(b) if api_only else create_site(b, settings)

@@ -15,6 +15,7 @@ TEXTS: dict[str, dict[str, str]] = {
     "nav.verify": {"ja": "投票を確認", "en": "Verify my ballot"},
     "nav.board": {"ja": "掲示板", "en": "Bulletin board"},
     "nav.results": {"ja": "結果", "en": "Results"},
+    "nav.trustees": {"ja": "保管者", "en": "Trustees"},
     "state.setup": {"ja": "選挙はまだ準備中です。", "en": "The election is being prepared."},
     "state.ready": {"ja": "投票はまだ始まっていません。", "en": "Voting has not started yet."},
     "state.open": {"ja": "投票受付中です。", "en": "Voting is open."},

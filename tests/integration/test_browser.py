@@ -30,6 +30,7 @@ from bulletin.jpki.testca import SimulatedCard
 from bulletin.jpki.verify import digest_info
 from e2e.group import STANDARD, TEST, Group
 from web import rehearsal
+from web.admin import hash_password
 from web.app import SiteSettings, create_site
 from web.demo import EXAMPLE, load_manifest
 
@@ -38,6 +39,7 @@ CHROMIUM = "/usr/bin/chromium"
 AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
 SHOTS = ROOT / "test-artifacts" / "browser"
 PHONE = {"width": 390, "height": 844}
+ADMIN_PASSWORD = "rehearsal admin password"
 ARGS = [
     "--no-sandbox",
     "--headless",
@@ -76,6 +78,7 @@ def serve_rehearsal(where: pathlib.Path, group: Group) -> Iterator[Site]:
         demo_cards=tuple(cards),
         card_dir=str(where / "cards"),
         submit_limit="1000 per minute",
+        admin_password_hash=hash_password(ADMIN_PASSWORD, n=2**10),
     )
     port = _free_port()
     server = waitress.server.create_server(
@@ -392,12 +395,23 @@ def test_zz_results_after_the_tally_and_the_record_verifies(page, site):
     ]
 
 
-@pytest.mark.parametrize("path", ["/", "/booth", "/verify", "/board", "/results", "/?lang=en"])
+PUBLIC_PAGES = ["/", "/booth", "/verify", "/board", "/results", "/trustees", "/?lang=en"]
+ADMIN_PAGES = ["/admin/", "/admin/election/new", "/admin/ceremony", "/admin/decryption"]
+
+
+@pytest.mark.parametrize("path", ["/admin/login", *PUBLIC_PAGES, *ADMIN_PAGES])
 def test_accessibility_audit(browser, site, path):
+    """axe-core finds no serious or critical violation (the admin pages after logging in)."""
     assert AXE.exists(), "axe-core missing: make test runs npm ci"
     ctx = browser.new_context(viewport=PHONE, locale="ja-JP", bypass_csp=True)
     pg = ctx.new_page()
+    if path in ADMIN_PAGES:
+        pg.goto(site.url + "/admin/login")
+        pg.fill("#password", ADMIN_PASSWORD)
+        pg.press("#password", "Enter")
+        pg.wait_for_url("**/admin/**")
     pg.goto(site.url + path)
+    assert "/login" not in pg.url or path == "/admin/login"
     pg.add_script_tag(path=str(AXE))
     result = pg.evaluate("async () => await axe.run(document, {resultTypes: ['violations']})")
     ctx.close()

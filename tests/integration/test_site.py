@@ -23,7 +23,7 @@ from web.app import SiteSettings, create_site
 
 C = {"gyosei": ["internet-voting"], "mobility": [], "healthcare": ["emergency-info"]}
 
-PAGES = ["/", "/booth", "/verify", "/board", "/results"]
+PAGES = ["/", "/booth", "/verify", "/board", "/results", "/trustees", "/admin/login"]
 
 
 @pytest.fixture
