@@ -11,7 +11,7 @@ import json
 import os
 import pathlib
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -546,22 +546,29 @@ class Board:
         return codec.decode(entry_payload(rows[0][2]), EncryptedTally, self.election.group)
 
     def post_decryption(self, data: bytes) -> int:
-        """Accept a trustee's partial decryption after checking its proofs."""
+        """Accept a trustee's partial decryption after checking its proofs.
+
+        Refused once the results are out (they name the trustees whose decryptions were
+        combined) and for a trustee who already posted; both are checked again inside the
+        write transaction, so two concurrent posts cannot both pass.
+        """
         election = self.election
         partial = codec.decode(data, PartialDecryption, election.group)
-        done = {
-            codec.decode(entry_payload(d), PartialDecryption, election.group).trustee
-            for _, _, d in self.store.kinds(["decryption"])
-        }
-        if partial.trustee in done:
-            raise BoardError(f"trustee {partial.trustee} has already posted a decryption")
         if not 1 <= partial.trustee <= election.manifest.trustees:
             raise BoardError(f"trustee {partial.trustee} is not one of this election's trustees")
         verify_claims(
             election.group,
             partial_claims(election, self.tally(), partial, trustee_commitments(self.publics())),
         )
-        return self.post("decryption", codec.encode(partial))
+
+        def check(conn: Any) -> None:
+            if _kinds_in(conn, ["results"]):
+                raise BoardError("the results are already published")
+            for d in _kinds_in(conn, ["decryption"]):
+                if json.loads(entry_payload(d))["trustee"] == partial.trustee:
+                    raise BoardError(f"trustee {partial.trustee} has already posted a decryption")
+
+        return self._post_checked("decryption", codec.encode(partial), check)
 
     def post_results(self) -> Results:
         election = self.election
@@ -571,8 +578,33 @@ class Board:
         ]
         check_quorum(election, [p.trustee for p in partials])
         results = combine(election, self.tally(), partials)
-        self.post("results", codec.encode(results))
+
+        def check(conn: Any) -> None:
+            if _kinds_in(conn, ["results"]):
+                raise BoardError("the results are already published")
+            if len(_kinds_in(conn, ["decryption"])) != len(partials):
+                raise BoardError("a decryption arrived meanwhile; publish again")
+
+        self._post_checked("results", codec.encode(results), check)
         return results
+
+    def _post_checked(self, kind: str, payload: bytes, check: Callable[[Any], None]) -> int:
+        """Append an administrative entry if ``check`` passes inside the write transaction."""
+        with self.store.write() as conn:
+            check(conn)
+            index, root = self._append(conn, kind, payload)
+        self.sign_head(index + 1, root)
+        return index
+
+
+def _kinds_in(conn: Any, kinds: list[str]) -> list[bytes]:
+    """The data of the entries of these kinds, as this transaction sees the log."""
+    rows = conn.execute(
+        select(schema.entries.c.data)
+        .where(schema.entries.c.kind.in_(kinds))
+        .order_by(schema.entries.c.idx)
+    ).all()
+    return [r[0] for r in rows]
 
 
 def _last_event(conn: Any) -> str | None:

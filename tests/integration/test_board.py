@@ -140,6 +140,31 @@ def test_revoting_counts_the_last_ballot_per_contest(db_url, tmp_path):
     assert report.superseded == 1 and report.ballots == 4
 
 
+def test_decryptions_once_per_trustee_and_never_after_the_results(db_url, tmp_path):
+    from e2e.rng import DeterministicRng
+
+    s = make_board(db_url, tmp_path)
+    b, el = s.board, s.election
+    b.submit(submission(el, C1, "token-1", "once"))
+    b.close()
+    partials = []
+    tally = b.post_tally()
+    commitments = trustee_commitments(b.publics())
+    for sec in s.secrets:
+        x = public_share(el.group, commitments, sec.index)
+        partials.append(codec.encode(partial_decrypt(el, tally, sec, x, DeterministicRng("o"))))
+    b.post_decryption(partials[0])
+    with pytest.raises(BoardError, match="already posted"):
+        b.post_decryption(partials[0])
+    b.post_decryption(partials[1])
+    b.post_results()
+    with pytest.raises(BoardError, match="already published"):
+        b.post_decryption(partials[2])
+    with pytest.raises(BoardError, match="already published"):
+        b.post_results()
+    verify_record(read_record(export_record(b, tmp_path / "rec")))
+
+
 def test_export_verifies_and_tampering_is_caught(db_url, tmp_path):
     s = make_board(db_url, tmp_path)
     b, el = s.board, s.election
