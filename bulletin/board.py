@@ -531,12 +531,22 @@ class Board:
         return [(b, rule[i]) for i, _, b in cast]
 
     def post_tally(self) -> EncryptedTally:
+        """Aggregate the counted ballots and post the tally, once, after the close.
+
+        The checks run again inside the write transaction: the aggregation takes a while,
+        and two requests to tally must not both append (the record admits one tally).
+        """
         if self.state() != "closed":
             raise BoardError("the tally comes after the election is closed")
         if self.store.kinds(["tally"]):
             raise BoardError("the tally is already on the board")
         tally = aggregate(self.election, self.counted())
-        self.post("tally", codec.encode(tally))
+
+        def check(conn: Any) -> None:
+            if _kinds_in(conn, ["tally"]):
+                raise BoardError("the tally is already on the board")
+
+        self._post_checked("tally", codec.encode(tally), check)
         return tally
 
     def tally(self) -> EncryptedTally:

@@ -121,6 +121,8 @@ def entries() -> Any:
 @api.get("/entries/<int:index>")
 def entry(index: int) -> Any:
     """One entry's exact leaf bytes (canonical JSON), so a client can hash it itself."""
+    if index >= 2**62:  # beyond any log, and beyond the database's integers
+        raise Refusal("not_found", f"no entry {index}")
     data = _board().store.entry(index)
     if data is None:
         raise Refusal("not_found", f"no entry {index}")
@@ -166,7 +168,10 @@ def results() -> Any:
 
 @api.errorhandler(Refusal)
 def refused(e: Refusal) -> Any:
-    return jsonify(e.as_json()), STATUS.get(e.code, 400)
+    # The JPKI gate's precise codes (address_not_eligible, cert_revoked...) each belong to a
+    # general class (not_eligible, unauthenticated...), which decides the HTTP status.
+    status = STATUS.get(e.code) or STATUS.get(getattr(e, "general", ""), 400)
+    return jsonify(e.as_json()), status
 
 
 def api_http_error(e: HTTPException) -> Any:

@@ -8,11 +8,13 @@ administrator and trustee pages, the security layer and the language switch.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
+from functools import cache
 from typing import Any
 
-from flask import Flask, render_template, request
+from flask import Flask, current_app, render_template, request
 from werkzeug.exceptions import HTTPException
 
 from bulletin.board import Board
@@ -36,6 +38,17 @@ class SiteSettings:
     secure_cookies: bool = False  # True behind HTTPS (tohyo serve --public-url https://...)
 
 
+def _submit_limit() -> str:
+    return current_app.config["SITE"].submit_limit
+
+
+@cache
+def _limited(view: Callable[..., Any]) -> Callable[..., Any]:
+    """The view behind the submission limit, wrapped once per process: the limiter keys its
+    limits by the view's name, and wrapping again per app would count each request twice."""
+    return security.limiter.limit(_submit_limit)(view)
+
+
 def create_site(board: Board, settings: SiteSettings | None = None) -> Flask:
     """The Flask application serving the site for one board."""
     s = settings or SiteSettings()
@@ -51,19 +64,15 @@ def create_site(board: Board, settings: SiteSettings | None = None) -> Flask:
     )
     security.install(app, rate_limits=s.rate_limits)
     security.csrf.exempt(api)
-    # The voter's card signature is the API's authority, not a cookie; but submissions and
-    # challenges are still limited per client address.
-    for view in ("api.submit", "api.submit_challenged", "api.new_challenge"):
-        app.view_functions[view] = security.limiter.limit(s.submit_limit)(app.view_functions[view])
-
     from web import pages, signing
 
     app.register_blueprint(pages.bp)
     app.register_blueprint(signing.bp)
     security.csrf.exempt(signing.bp)
-    app.view_functions["signing.create"] = security.limiter.limit(s.submit_limit)(
-        app.view_functions["signing.create"]
-    )
+    # The voter's card signature is the API's authority, not a cookie; but submissions,
+    # challenges and signing requests are still limited per client address.
+    for view in ("api.submit", "api.submit_challenged", "api.new_challenge", "signing.create"):
+        app.view_functions[view] = _limited(app.view_functions[view])
 
     # Administrator and trustee pages; the ceremony API authenticates trustees by bearer
     # token (never by cookie), so it is exempt from CSRF like the rest of /api.

@@ -12,6 +12,7 @@ import click
 from bulletin.cli import board
 from bulletin.jpki.cli import audit_group, jpki
 from e2e.cli import commands as e2e_commands
+from e2e.cli import guard
 from e2e.group import GROUPS
 from trustees.cli import trustee
 from web.admin import admin_cli
@@ -77,8 +78,48 @@ main.add_command(admin_cli)
     help="Let the administrator create an election in the insecure test group (rehearsals).",
 )
 @click.option("--public-url", default=None, help="The site's https:// URL behind TLS.")
+@click.option(
+    "--anchor",
+    "anchors",
+    multiple=True,
+    type=click.Path(exists=True, dir_okay=False),
+    help="The JPKI gate: a trust anchor (PEM or DER). Repeat for each.",
+)
+@click.option(
+    "--crl",
+    "crls",
+    multiple=True,
+    type=click.Path(exists=True, dir_okay=False),
+    help="The JPKI gate: a CRL (DER or PEM). Repeat for each.",
+)
+@click.option(
+    "--pseudonym-key-file",
+    type=click.Path(exists=True, dir_okay=False),
+    default=None,
+    help="The JPKI gate: the election authority's pseudonym key (32+ bytes, hex).",
+)
+@click.option(
+    "--evidence-dir",
+    type=click.Path(file_okay=False),
+    default="evidence",
+    show_default=True,
+    help="The JPKI gate: where certificates and signatures are kept for auditors (0700).",
+)
+@click.option(
+    "--trusted-proxy",
+    default=None,
+    help="The TLS reverse proxy's address: its X-Forwarded-For/-Proto/-Host are believed "
+    "(client addresses for rate limits, https links).",
+)
+@click.option(
+    "--submit-limit",
+    default="20 per minute",
+    show_default=True,
+    help="Per-address limit on submissions, challenges and signing requests.",
+)
 @click.option("--no-rate-limits", is_flag=True, help="Turn off per-address limits (load tests).")
 @click.option("--api-only", is_flag=True, help="Serve the JSON API without the pages.")
+@guard
 def serve(
     db: str,
     key: str,
@@ -92,17 +133,29 @@ def serve(
     admin_password_file: str | None,
     allow_test_group: bool,
     public_url: str | None,
+    anchors: tuple[str, ...],
+    crls: tuple[str, ...],
+    pseudonym_key_file: str | None,
+    evidence_dir: str,
+    trusted_proxy: str | None,
+    submit_limit: str,
     no_rate_limits: bool,
     api_only: bool,
 ) -> None:
-    """Serve the site (booth, board, results, admin) with a production WSGI server."""
+    """Serve the site (booth, board, results, admin) with a production WSGI server.
+
+    Voters are admitted by the JPKI gate (--anchor, --crl, --pseudonym-key-file), by test
+    tokens (--tokens), or, in a rehearsal, by the rehearsal's stand-in CA.
+    """
     import waitress
 
     from bulletin.auth import TokenAuthenticator
+    from bulletin.board import new_signing_key
     from bulletin.cli import open_board
     from bulletin.clock import OffsetClock
     from web.api import create_app
     from web.app import SiteSettings, create_site
+    from web.gate import DeferredJpkiGate
 
     cards: tuple[dict, ...] = ()
     card_dir = None
@@ -116,11 +169,28 @@ def serve(
         cards = tuple(rh.settings(where)["cards"])
         card_dir = str(where / "cards")
     else:
-        auth = None
+        if not pathlib.Path(key).exists():
+            new_signing_key(key)
+            click.echo(f"created the board's signing key {key} (keep it; it signs the log)")
+        b = open_board(db, key, clock=OffsetClock(clock_offset))
+        if tokens and anchors:
+            raise click.UsageError("--tokens and --anchor exclude each other")
         if tokens:
             cfg = json.loads(pathlib.Path(tokens).read_text(encoding="utf-8"))
-            auth = TokenAuthenticator(bytes.fromhex(cfg["pseudonym_key"]), cfg["tokens"])
-        b = open_board(db, key, clock=OffsetClock(clock_offset), authenticator=auth)
+            b.authenticator = TokenAuthenticator(bytes.fromhex(cfg["pseudonym_key"]), cfg["tokens"])
+        elif anchors:
+            if not pseudonym_key_file:
+                raise click.UsageError("the JPKI gate needs --pseudonym-key-file")
+            key_hex = pathlib.Path(pseudonym_key_file).read_text(encoding="utf-8").strip()
+            b.authenticator = DeferredJpkiGate(
+                b,
+                [pathlib.Path(a) for a in anchors],
+                [pathlib.Path(c) for c in crls],
+                bytes.fromhex(key_hex),
+                pathlib.Path(evidence_dir),
+            )
+        else:
+            click.echo("note: no --anchor or --tokens: ballots cannot be cast (no authenticator)")
     if b.state() != "setup":
         b.election  # noqa: B018 (load the election and build the key table before serving)
     admin_hash = None
@@ -129,6 +199,7 @@ def serve(
     settings = SiteSettings(
         admin_password_hash=admin_hash,
         rate_limits=not no_rate_limits,
+        submit_limit=submit_limit,
         demo_cards=cards,
         card_dir=card_dir,
         allow_test_group=allow_test_group,
@@ -142,7 +213,14 @@ def serve(
     click.echo(f"serving on {url}/ (state: {b.state()}); booth: {url}/booth")
     for c in cards:
         click.echo(f"  card {c['file']}: password {c['password']}")
-    waitress.serve(app, host=host, port=port, threads=threads, ident="tohyo")
+    proxy: dict[str, object] = {}
+    if trusted_proxy:
+        proxy = {
+            "trusted_proxy": trusted_proxy,
+            "trusted_proxy_headers": "x-forwarded-for x-forwarded-proto x-forwarded-host",
+            "clear_untrusted_proxy_headers": True,
+        }
+    waitress.serve(app, host=host, port=port, threads=threads, ident="tohyo", **proxy)
 
 
 @main.group()

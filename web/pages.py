@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import io
 import json
+import pathlib
+import tempfile
 import threading
 import zipfile
 from collections import Counter
@@ -26,10 +28,11 @@ from flask import (
     current_app,
     render_template,
     request,
+    send_file,
     send_from_directory,
 )
 
-from bulletin.board import Board, BoardError, entry_payload
+from bulletin.board import Board, BoardError, entry_payload, export_record
 from e2e.manifest import Manifest
 from web import i18n
 from web.texts import TEXTS
@@ -228,27 +231,36 @@ def results() -> str:
     )
 
 
+_ZIP_LOCK = threading.Lock()
+
+
 @bp.get("/record.zip")
 def record_zip() -> Response:
-    """The election record (docs/record.md) as a zip, once the results are published."""
+    """The election record (docs/record.md) as a zip, once the results are published.
+
+    After the results the log no longer changes, so the zip is built once (on disk, not in
+    memory: a city's record is hundreds of megabytes) and served from there.
+    """
     b = _board()
     if not b.store.kinds(["results"]):
         abort(404)
-    from tempfile import TemporaryDirectory
-
-    from bulletin.board import export_record
-
-    buf = io.BytesIO()
-    with TemporaryDirectory() as tmp:
-        out = export_record(b, tmp + "/record")
-        with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
-            for path in sorted(out.rglob("*")):
-                if path.is_file():
-                    z.write(path, "record/" + str(path.relative_to(out)))
-    return Response(
-        buf.getvalue(),
+    cache = pathlib.Path(current_app.config.setdefault("RECORD_CACHE", tempfile.mkdtemp()))
+    path = cache / f"election-record-{b.store.size()}.zip"
+    with _ZIP_LOCK:
+        if not path.exists():
+            with tempfile.TemporaryDirectory() as tmp:
+                out = export_record(b, pathlib.Path(tmp) / "record")
+                part = path.with_suffix(".part")
+                with zipfile.ZipFile(part, "w", zipfile.ZIP_DEFLATED) as z:
+                    for f in sorted(out.rglob("*")):
+                        if f.is_file():
+                            z.write(f, "record/" + str(f.relative_to(out)))
+                part.replace(path)
+    return send_file(
+        path,
         mimetype="application/zip",
-        headers={"Content-Disposition": 'attachment; filename="election-record.zip"'},
+        as_attachment=True,
+        download_name="election-record.zip",
     )
 
 

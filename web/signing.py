@@ -6,8 +6,10 @@ a phone) and needs no custom URL scheme to return:
 
 1. The booth, holding a server challenge and the ballot's confirmation code, creates a
    signing request: ``POST /api/sign-requests {"confirmation_code", "challenge"}`` →
-   ``{"id", "secret", "app_url", "expires"}``. ``app_url`` (``/api/sign-requests/<id>``)
-   goes to the app as a link or QR code; ``secret`` stays in the booth.
+   ``{"id", "secret", "pairing", "app_url", "expires"}``. ``app_url``
+   (``/api/sign-requests/<id>``) goes to the app as a link or QR code; ``secret`` stays in
+   the booth; ``pairing`` (six digits) is shown on the booth's screen for the voter to type
+   into the app.
 2. The app fetches ``GET /api/sign-requests/<id>`` → ``{"message", "election",
    "confirmation_code", "expires"}``: ``message`` (base64) is exactly the bytes M of
    ``bulletin.jpki.verify.signed_message`` (H_E, the confirmation code, the challenge). The
@@ -48,6 +50,7 @@ bp = Blueprint("signing", __name__, url_prefix="/api/sign-requests")
 TTL = timedelta(minutes=10)
 MAX_PENDING = 10_000
 MAX_FIELD = 8192  # base64 of a certificate (about 1.5 kB DER) or a 2048-bit signature
+PAIRING_TRIES = 5
 
 
 @dataclass
@@ -56,8 +59,10 @@ class SignRequest:
     challenge: bytes
     code: bytes
     secret: str
+    pairing: str
     expires: datetime
     answer: dict[str, str] | None = field(default=None)
+    wrong: int = 0
 
 
 class SignRequests:
@@ -76,7 +81,10 @@ class SignRequests:
             if len(self._items) >= MAX_PENDING:
                 raise Refusal("wrong_state", "too many pending signing requests; try again")
             rid = secrets.token_urlsafe(16)
-            req = SignRequest(message, challenge, code, secrets.token_urlsafe(24), now + TTL)
+            pairing = f"{secrets.randbelow(10**6):06d}"
+            req = SignRequest(
+                message, challenge, code, secrets.token_urlsafe(24), pairing, now + TTL
+            )
             self._items[rid] = req
             return rid, req
 
@@ -87,13 +95,18 @@ class SignRequests:
             raise Refusal("not_found", "no such signing request (or it expired)")
         return req
 
-    def answer(self, rid: str, answer: dict[str, str], now: datetime) -> None:
+    def answer(self, rid: str, answer: dict[str, str], pairing: str, now: datetime) -> None:
         with self._lock:
             req = self._items.get(rid)
             if req is None or req.expires <= now:
                 raise Refusal("not_found", "no such signing request (or it expired)")
             if req.answer is not None:
                 raise Refusal("wrong_state", "this signing request was already answered")
+            if not hmac.compare_digest(pairing.encode(), req.pairing.encode()):
+                req.wrong += 1
+                if req.wrong >= PAIRING_TRIES:
+                    del self._items[rid]  # void: the booth must start a new request
+                raise Refusal("unauthenticated", "wrong pairing number")
             req.answer = answer
 
 
@@ -151,6 +164,7 @@ def create() -> Any:
         {
             "id": rid,
             "secret": req.secret,
+            "pairing": req.pairing,
             "app_url": f"/api/sign-requests/{rid}",
             "expires": req.expires.isoformat(),
         }
@@ -181,7 +195,10 @@ def answer(rid: str) -> Any:
     """The signing app returns the card's certificate and signature (once)."""
     body = _json()
     answer = {"certificate": _b64(body, "certificate"), "signature": _b64(body, "signature")}
-    _store().answer(rid, answer, _now())
+    pairing = body.get("pairing")
+    if not isinstance(pairing, str) or len(pairing) != 6 or not pairing.isdigit():
+        raise Refusal("malformed", "pairing: expected the six digits shown on the booth")
+    _store().answer(rid, answer, pairing, _now())
     return Response(status=204)
 
 

@@ -152,6 +152,10 @@ TEXTS: dict[str, dict[str, str]] = {
         "ja": "署名アプリでの署名を待っています…",
         "en": "Waiting for the signing app…",
     },
+    "booth.app.pairing": {
+        "ja": "署名アプリにこの照合番号を入力してください:",
+        "en": "Type this pairing number into the signing app:",
+    },
     "booth.app.qr.alt": {
         "ja": "署名アプリで読み取るQRコード",
         "en": "QR code for the signing app",
@@ -287,6 +291,11 @@ TEXTS: dict[str, dict[str, str]] = {
         "ja": "このブラウザで検証しました: 投票は署名付きの掲示板（サイズ {size}）に含まれています。",
         "en": "Checked in this browser: your ballot is in the signed board (size {size}).",
     },
+    "js.receipt.other": {
+        "ja": "受領証がこの投票のものではありません",
+        "en": "the receipt is not for this ballot",
+    },
+    "js.app.cancelled": {"ja": "署名を取りやめました。", "en": "Signing was cancelled."},
     "js.receipt.bad": {"ja": "受領証の検証に失敗しました: ", "en": "The receipt did not verify: "},
     "js.card.nofile": {
         "ja": "模擬カードのファイルを選んでください。",

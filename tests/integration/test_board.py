@@ -165,6 +165,41 @@ def test_decryptions_once_per_trustee_and_never_after_the_results(db_url, tmp_pa
     verify_record(read_record(export_record(b, tmp_path / "rec")))
 
 
+def test_two_concurrent_tallies_post_one(db_url, tmp_path, monkeypatch):
+    import threading
+    import time
+
+    import bulletin.board as board_module
+
+    s = make_board(db_url, tmp_path)
+    b = s.board
+    b.submit(submission(s.election, C1, "token-1", "t"))
+    b.close()
+    slow = board_module.aggregate
+
+    def aggregate(*args):
+        time.sleep(0.3)  # both requests get past the first check before either appends
+        return slow(*args)
+
+    monkeypatch.setattr(board_module, "aggregate", aggregate)
+    outcomes: list[str] = []
+
+    def tally() -> None:
+        try:
+            b.post_tally()
+            outcomes.append("posted")
+        except BoardError as e:
+            outcomes.append(str(e))
+
+    threads = [threading.Thread(target=tally) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(outcomes) == ["posted", "the tally is already on the board"]
+    assert len(b.store.kinds(["tally"])) == 1
+
+
 def test_export_verifies_and_tampering_is_caught(db_url, tmp_path):
     s = make_board(db_url, tmp_path)
     b, el = s.board, s.election

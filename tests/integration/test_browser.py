@@ -224,9 +224,9 @@ def test_challenge_then_cast(page, site):
     page.click("#challenge")
     page.wait_for_selector("#step-challenged:not(.hidden)", timeout=30_000)
     page.wait_for_selector("#challenged-check.ok")
-    assert "ヘルスケア" in page.inner_text("#challenged-choice") or page.inner_text(
-        "#challenged-choice"
-    )
+    healthcare = load_manifest(EXAMPLE).contests[2]
+    shown = page.inner_text("#challenged-choice")
+    assert shown == f"{healthcare.title.ja}: {healthcare.options[0].label.ja}"
     page.screenshot(path=str(SHOTS / "05-challenged.png"), full_page=True)
     link = page.get_attribute("#challenged-link", "href")
     assert link == f"/verify?code={code}"
@@ -298,8 +298,9 @@ def test_card_locks_after_five_wrong_passwords(page, site):
     page.screenshot(path=str(SHOTS / "07-card-locked.png"), full_page=True)
 
 
-def _stand_in_app(site: Site, url: str, card: SimulatedCard, password: str) -> None:
-    """The native signing app: read the request, sign M with the card, send the answer."""
+def _stand_in_app(site: Site, url: str, pairing: str, card: SimulatedCard, password: str) -> None:
+    """The native signing app: read the request, sign M with the card, send the answer
+    with the pairing number the voter typed from the booth's screen."""
     req = get_json(site.url + url)
     message = base64.b64decode(req["message"])
     signature = card.sign(digest_info(message), password)
@@ -307,6 +308,7 @@ def _stand_in_app(site: Site, url: str, card: SimulatedCard, password: str) -> N
         {
             "certificate": base64.b64encode(card.certificate).decode(),
             "signature": base64.b64encode(signature).decode(),
+            "pairing": pairing,
         }
     ).encode()
     post = urllib.request.Request(
@@ -331,7 +333,9 @@ def test_signing_app_hand_off(page, site, tmp_path):
     assert url.startswith("/api/sign-requests/")
     shown = get_json(site.url + url)
     assert shown["confirmation_code"] == code  # the app shows the voter what is signed
-    _stand_in_app(site, url, card, site.cards["tsukuba-1.json"]["password"])
+    pairing = page.inner_text("#app-pairing")
+    assert len(pairing) == 6 and pairing.isdigit()
+    _stand_in_app(site, url, pairing, card, site.cards["tsukuba-1.json"]["password"])
     assert wait_receipt(page)["code"] == code
     site.cast[("tsukuba-1.json", 2)] = 1
 

@@ -46,7 +46,7 @@ def test_every_page_has_the_security_headers_and_no_inline_script(client, path):
     assert "frame-ancestors 'none'" in csp
     assert h["X-Content-Type-Options"] == "nosniff"
     assert h["X-Frame-Options"] == "DENY"
-    assert h["Referrer-Policy"] == "no-referrer"
+    assert h["Referrer-Policy"] == "same-origin"
     html = resp.get_data(as_text=True)
     # Every script is a file with an integrity hash; the only inline <script> is JSON data.
     for tag in re.findall(r"<script[^>]*>", html):
@@ -65,6 +65,32 @@ def test_integrity_hashes_match_the_files_served(client):
     assert css is not None
     body = client.get(css.group(1)).data
     assert base64.b64encode(hashlib.sha384(body).digest()).decode() == css.group(2)
+
+
+def test_admin_login_works_over_https(setup):
+    """Over HTTPS Flask-WTF checks that a form's Referer is this site: pages must send it."""
+    from web.admin import hash_password
+
+    site = SiteSettings(admin_password_hash=hash_password("a long admin password", n=2**10))
+    c = create_site(setup.board, site).test_client()
+    base = "https://vote.example"
+    page = c.get("/admin/login", base_url=base)
+    assert page.headers["Referrer-Policy"] == "same-origin"
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.get_data(as_text=True))
+    assert token is not None
+    form = {"csrf_token": token.group(1), "password": "a long admin password"}
+    ok = c.post(
+        "/admin/login", base_url=base, data=form, headers={"Referer": base + "/admin/login"}
+    )
+    assert ok.status_code == 303
+    # A form posted from another site is refused.
+    other = c.post(
+        "/admin/logout",
+        base_url=base,
+        data={"csrf_token": token.group(1)},
+        headers={"Referer": "https://evil.example/"},
+    )
+    assert other.status_code == 400
 
 
 def test_api_responses_are_not_cached(client):
@@ -147,8 +173,10 @@ def test_sign_request_round_trip(client, setup):
     assert bytes(setup.election.h_e) in message and shown["confirmation_code"] == "AB" * 32
     result = req["app_url"] + "/result"
     assert client.get(result, headers={"X-Sign-Secret": req["secret"]}).status_code == 204
+    assert "pairing" not in shown  # the app learns the pairing number only from the voter
     answer = {"certificate": base64.b64encode(b"cert").decode(), "signature": "c2ln"}
-    assert client.post(req["app_url"], json=answer).status_code == 204
+    sent = {**answer, "pairing": req["pairing"]}
+    assert client.post(req["app_url"], json=sent).status_code == 204
     got = client.get(result, headers={"X-Sign-Secret": req["secret"]}).get_json()
     assert got == {**answer, "challenge": "cd" * 32}
 
@@ -175,18 +203,35 @@ def test_sign_request_refuses_a_wrong_content_type(client):
 
 def test_sign_request_answer_is_taken_once_and_checked(client):
     req = _sign_request(client).get_json()
+    p = req["pairing"]
     bad = [
-        {"certificate": "***", "signature": "c2ln"},
-        {"certificate": "Y2VydA==", "signature": ""},
-        {"certificate": "Y2VydA=="},
-        {"certificate": "A" * 9000, "signature": "c2ln"},
+        {"certificate": "***", "signature": "c2ln", "pairing": p},
+        {"certificate": "Y2VydA==", "signature": "", "pairing": p},
+        {"certificate": "Y2VydA==", "pairing": p},
+        {"certificate": "A" * 9000, "signature": "c2ln", "pairing": p},
+        {"certificate": "Y2VydA==", "signature": "c2ln"},
+        {"certificate": "Y2VydA==", "signature": "c2ln", "pairing": "12345"},
+        {"certificate": "Y2VydA==", "signature": "c2ln", "pairing": 123456},
     ]
     for body in bad:
         assert client.post(req["app_url"], json=body).status_code == 400, body
-    good = {"certificate": "Y2VydA==", "signature": "c2ln"}
+    good = {"certificate": "Y2VydA==", "signature": "c2ln", "pairing": p}
     assert client.post(req["app_url"], json=good).status_code == 204
     again = client.post(req["app_url"], json=good)
     assert again.status_code == 409 and again.get_json()["error"] == "wrong_state"
+
+
+def test_sign_request_refuses_a_wrong_pairing_number_and_voids_after_five(client):
+    """A phishing link carries no pairing number: guessing it fails, and soon for good."""
+    req = _sign_request(client).get_json()
+    wrong = f"{(int(req['pairing']) + 1) % 10**6:06d}"
+    answer = {"certificate": "Y2VydA==", "signature": "c2ln", "pairing": wrong}
+    for _ in range(4):
+        r = client.post(req["app_url"], json=answer)
+        assert r.status_code == 401 and r.get_json()["error"] == "unauthenticated"
+    assert client.post(req["app_url"], json=answer).status_code == 401
+    answer["pairing"] = req["pairing"]  # even the right number: the request is void now
+    assert client.post(req["app_url"], json=answer).status_code == 404
 
 
 def test_sign_request_result_needs_the_secret(client):
@@ -205,7 +250,7 @@ def test_sign_requests_expire(client, monkeypatch):
     later = signing._now() + signing.TTL + timedelta(seconds=1)
     monkeypatch.setattr(signing, "_now", lambda: later)
     assert client.get(req["app_url"]).status_code == 404
-    answer = {"certificate": "Y2VydA==", "signature": "c2ln"}
+    answer = {"certificate": "Y2VydA==", "signature": "c2ln", "pairing": req["pairing"]}
     assert client.post(req["app_url"], json=answer).status_code == 404
 
 
@@ -230,10 +275,40 @@ def test_board_page_search_and_paging(client, setup):
     assert c.get("/board?start=-1").status_code == 200
 
 
-def test_results_page_before_and_after(client):
-    html = client.get("/results").get_data(as_text=True)
+def test_results_page_before_and_after(setup, tmp_path):
+    import io
+    import zipfile
+
+    from e2e import codec
+    from e2e.rng import DeterministicRng
+    from e2e.tally import trustee_commitments
+    from e2e.threshold import public_share
+    from trustees.decrypt import partial_decrypt
+
+    c = create_site(setup.board).test_client()
+    html = c.get("/results").get_data(as_text=True)
     assert "まだ公開されていません" in html
-    assert client.get("/record.zip").status_code == 404
+    assert c.get("/record.zip").status_code == 404
+    b, el = setup.board, setup.election
+    for i, choice in enumerate(["internet-voting", "internet-voting", "digital-counter"]):
+        body = submission(el, {"gyosei": [choice]}, f"token-{i}", f"r{i}")
+        assert c.post("/api/ballots", data=body, content_type="application/json").status_code == 201
+    b.close()
+    tally = b.post_tally()
+    commitments = trustee_commitments(b.publics())
+    for sec in setup.secrets[:2]:
+        x = public_share(el.group, commitments, sec.index)
+        b.post_decryption(codec.encode(partial_decrypt(el, tally, sec, x, DeterministicRng("r"))))
+    b.post_results()
+    html = c.get("/results").get_data(as_text=True)
+    assert "有効投票数: 3" in html and "インターネット投票" in html
+    assert re.search(r"インターネット投票</th><td class=\"num\">2</td>", html)
+    assert "tohyo verify record" in html
+    z = c.get("/record.zip")
+    assert z.status_code == 200 and z.mimetype == "application/zip"
+    names = zipfile.ZipFile(io.BytesIO(z.data)).namelist()
+    assert "record/results.json" in names and "record/board/entries.jsonl" in names
+    assert c.get("/record.zip").data == z.data  # built once, served again
 
 
 def test_refused_submission_leaves_no_personal_data_in_the_log(setup, caplog):
@@ -244,6 +319,46 @@ def test_refused_submission_leaves_no_personal_data_in_the_log(setup, caplog):
     resp = c.post("/api/ballots", json=doc)
     assert resp.status_code == 401
     assert "person-secret-token" not in caplog.text
+
+
+def test_jpki_refusals_leave_no_certificate_or_name_in_the_log(tmp_path, caplog):
+    """A card of the neighbouring town is refused; the log holds neither name nor address."""
+    from bulletin.jpki.testca import sign_submission
+    from e2e import codec
+    from e2e.ballot import encrypt_ballot
+    from e2e.group import TEST
+    from e2e.rng import DeterministicRng
+    from web import rehearsal
+    from web.demo import EXAMPLE, load_manifest
+
+    rehearsal.prepare(tmp_path / "r", TEST, load_manifest(EXAMPLE), lambda _: None)
+    board = rehearsal.open_board(tmp_path / "r")
+    c = create_site(board).test_client()
+    caplog.set_level(logging.DEBUG)
+    card_info = next(x for x in rehearsal.settings(tmp_path / "r")["cards"] if not x["eligible"])
+    from bulletin.jpki.testca import SimulatedCard
+
+    card = SimulatedCard.load(tmp_path / "r" / "cards" / card_info["file"])
+    ballot, _ = encrypt_ballot(board.election, {"gyosei": []}, DeterministicRng("j"))
+    challenge = bytes.fromhex(c.post("/api/challenges").get_json()["challenge"])
+    auth = sign_submission(
+        card,
+        card_info["password"],
+        bytes(board.election.h_e),
+        bytes(ballot.confirmation_code),
+        challenge,
+    )
+    resp = c.post("/api/ballots", json={"ballot": codec.to_document(ballot), "auth": auth})
+    assert resp.status_code == 403
+    for secret in (
+        "陽光",
+        "つくばみらい",
+        "失効",
+        auth["certificate"][:40],
+        auth["signature"][:40],
+    ):
+        assert secret not in caplog.text
+        assert secret not in resp.get_data(as_text=True)
 
 
 def test_security_script_helper_refuses_missing_files(client):

@@ -170,4 +170,13 @@ test('a bad tree head signature, another log, a receipt for another ballot', asy
   const moved = copy(board.receipt);
   moved.inclusion_proof.reverse();
   await assert.rejects(T.verifyReceipt(board.board_key, moved, JSON.parse(board.entries[3])), { name: 'LogProofError' });
+  // A valid inclusion of an entry that is not a ballot (the manifest, entry 0) is no receipt.
+  const atManifest = copy(board.receipt);
+  atManifest.entry = 0;
+  atManifest.inclusion_proof = board.inclusion_proofs.find((p) => p.index === 0 && p.size === 7).proof;
+  await assert.rejects(T.verifyReceipt(board.board_key, atManifest, JSON.parse(board.entries[0])), { message: /the entry is a manifest, not a ballot/ });
+  // Another ballot's receipt, relabelled with this code.
+  const other = copy(board.receipt);
+  other.confirmation_code = 'AB'.repeat(32);
+  await assert.rejects(T.verifyReceipt(board.board_key, other, JSON.parse(board.entries[3])), { message: /another confirmation code/ });
 });

@@ -196,7 +196,9 @@
       say("");
       show($("step-challenged"));
     } catch (e) {
+      // The worker has forgotten the opened ballot: it can never be cast. Start again.
       say(e.message, "bad");
+      if (!encrypted) show($("step-categories"));
     } finally {
       btn.disabled = false;
     }
@@ -229,7 +231,8 @@
   });
 
   $("sign-cancel").addEventListener("click", function () {
-    stopPolling();
+    cancelSigning();
+    $("sign").disabled = false;
     show($("step-encrypted"));
   });
 
@@ -248,8 +251,14 @@
     return out;
   }
 
+  // The app hand-off waits on the server; "cancel" must stop it for good, so that a poll
+  // already in flight can never cast after the voter said no.
   var polling = null;
-  function stopPolling() { if (polling) { clearTimeout(polling); polling = null; } }
+  var cancelled = null;
+  function cancelSigning() {
+    if (polling) { clearTimeout(polling); polling = null; }
+    if (cancelled) { cancelled(); cancelled = null; }
+  }
 
   $("card-form").addEventListener("submit", async function (ev) {
     ev.preventDefault();
@@ -299,14 +308,19 @@
     link.classList.remove("hidden");
     $("app-qr").src = "/qr.svg?path=" + encodeURIComponent(req.app_url);
     $("app-qr").classList.remove("hidden");
+    $("app-pairing").textContent = req.pairing;
+    $("app-pairing-box").classList.remove("hidden");
     $("app-wait").classList.remove("hidden");
     say(T["app.wait"] || "");
     var deadline = Date.now() + 10 * 60 * 1000;
+    var stopped = false;
     var auth = await new Promise(function (resolve, reject) {
+      cancelled = function () { stopped = true; reject(new Error(T["app.cancelled"])); };
       async function poll() {
         try {
           var r = await api("GET", "/api/sign-requests/" + req.id + "/result", undefined,
             { "X-Sign-Secret": req.secret });
+          if (stopped) return;
           if (r) { resolve(r); return; }
           if (Date.now() > deadline) { reject(new Error(T["app.timeout"])); return; }
           polling = setTimeout(poll, 1000);
@@ -314,7 +328,9 @@
       }
       poll();
     });
+    cancelled = null;
     $("app-wait").classList.add("hidden");
+    if (stopped) return;
     await submit(auth);
   }
 
@@ -326,11 +342,12 @@
     var v = votedHere();
     v[contest] = true;
     sessionStorage.setItem("tohyo-voted", JSON.stringify(v));
+    var code = encrypted.confirmation_code;
     encrypted = null;
-    showReceipt(receipt);
+    showReceipt(receipt, code);
   }
 
-  async function showReceipt(receipt) {
+  async function showReceipt(receipt, code) {
     $("receipt-code").textContent = receipt.confirmation_code;
     $("receipt-entry").textContent = receipt.entry;
     $("receipt-head").textContent = receipt.tree_head.size + " / " + receipt.tree_head.root;
@@ -342,7 +359,10 @@
     markVoted();
     var check = $("receipt-check");
     try {
-      await TohyoReceipt.check(receipt, election);
+      // The receipt must be for the very ballot this booth encrypted and showed.
+      if (receipt.confirmation_code !== code) throw new Error(T["receipt.other"]);
+      var r = await TohyoReceipt.check(receipt, election);
+      if (r.kind !== "ballot") throw new Error(T["receipt.other"]);
       check.textContent = fill(T["receipt.ok"], { size: receipt.tree_head.size });
       check.className = "status ok";
     } catch (e) {

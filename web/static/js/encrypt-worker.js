@@ -19,9 +19,11 @@
  *       option by its id (a string) or 1-based index (a number); an empty list is a blank
  *       contest, an absent contest is not covered. device: the device label hashed into the
  *       confirmation code (default 'tohyo').
- *       → {ok: true, id, ballot, canonical, nonce, confirmation_code, ms}
+ *       → {ok: true, id, ballot, canonical, confirmation_code, ms}
  *       ballot: the EncryptedBallot document; canonical: its exact canonical JSON (post this
- *       string as the body); nonce: the ballot nonce, 64 hex digits; ms: encryption time.
+ *       string as the body); ms: encryption time. The ballot nonce never leaves the worker
+ *       except in a challenge: a cast ballot's nonce would let anyone who sees it (a
+ *       script on the page, a screenshot) read the vote.
  *       The worker keeps the ballot and its nonce for 'challenge' (replacing any earlier).
  *
  *   {cmd: 'challenge'}
@@ -56,7 +58,6 @@ async function handle(msg) {
       return {
         ballot: out.ballot,
         canonical: out.canonical,
-        nonce: TohyoCrypto.bytesToHex(out.secret.nonce),
         confirmation_code: out.ballot.confirmation_code,
         ms: ms(),
       };

@@ -1361,12 +1361,15 @@
     fields(receipt, ['entry', 'confirmation_code', 'tree_head', 'inclusion_proof'], 'receipt');
     const index = integer(receipt.entry, 'receipt.entry');
     if (entryDoc.index !== index) throw new VerificationError(`the entry is number ${entryDoc.index}`, `receipt for entry ${index}`);
-    if (entryDoc.kind === 'ballot' || entryDoc.kind === 'challenged') {
-      const payload = JSON.parse(string(entryDoc.payload, 'BoardEntry.payload'));
-      const ballot = entryDoc.kind === 'challenged' ? payload.ballot : payload;
-      if (!ballot || ballot.confirmation_code !== receipt.confirmation_code) {
-        throw new VerificationError("the entry's ballot has another confirmation code", `receipt for entry ${index}`);
-      }
+    // A receipt is for a ballot: an entry of any other kind (the manifest, an event...) is
+    // in the log too, and must not pass as the voter's ballot.
+    if (entryDoc.kind !== 'ballot' && entryDoc.kind !== 'challenged') {
+      throw new VerificationError(`the entry is a ${entryDoc.kind}, not a ballot`, `receipt for entry ${index}`);
+    }
+    const payload = JSON.parse(string(entryDoc.payload, 'BoardEntry.payload'));
+    const ballot = entryDoc.kind === 'challenged' ? payload.ballot : payload;
+    if (!ballot || ballot.confirmation_code !== receipt.confirmation_code) {
+      throw new VerificationError("the entry's ballot has another confirmation code", `receipt for entry ${index}`);
     }
     await verifyTreeHead(boardKey, receipt.tree_head);
     const proof = list(receipt.inclusion_proof, 'receipt.inclusion_proof').map((h, i) =>

@@ -42,6 +42,8 @@
         if (e.status === 404) { say(T["verify.notfound"], "bad"); return; }
         throw e;
       }
+      // The server's receipt must be for the code asked about, not for some other ballot.
+      if (receipt.confirmation_code !== code) throw new Error(T["receipt.other"]);
       var r = await TohyoReceipt.check(receipt, electionDoc);
       var text = fill(T["verify.ok"], { entry: receipt.entry, size: receipt.tree_head.size });
       if (r.kind === "challenged") text += " " + T["verify.challenged"] + describe(electionDoc, r.held);

@@ -1,0 +1,87 @@
+"""The JPKI gate for ``tohyo serve``, built once the board holds an election.
+
+The gate binds signatures to the election (H_E) and takes its address rule from the
+manifest, so it cannot exist before the key ceremony has finished; with the administrator's
+web flow the server starts first. :class:`DeferredJpkiGate` is the authenticator the board
+gets at start: it builds the real :class:`~bulletin.jpki.JpkiAuthenticator` on the first
+challenge or submission after the election is on the board, and refuses (``not_open``)
+before that.
+"""
+
+from __future__ import annotations
+
+import pathlib
+import threading
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from bulletin.auth import Refusal
+from bulletin.board import Board, BoardError
+from bulletin.challenges import DatabaseChallengeStore
+from bulletin.jpki import (
+    DirectoryEvidenceStore,
+    JpkiAuthenticator,
+    TrustConfig,
+    load_anchors,
+    load_crl,
+)
+from bulletin.jpki.challenge import Challenge
+from bulletin.jpki.errors import JpkiConfigError
+
+MIN_KEY = 32
+
+
+class DeferredJpkiGate:
+    """A JPKI gate whose configuration is read now and whose election is read later."""
+
+    def __init__(
+        self,
+        board: Board,
+        anchors: Sequence[pathlib.Path],
+        crls: Sequence[pathlib.Path],
+        pseudonym_key: bytes,
+        evidence_dir: pathlib.Path,
+    ) -> None:
+        if len(pseudonym_key) < MIN_KEY:
+            raise JpkiConfigError(f"the pseudonym key must be at least {MIN_KEY} bytes")
+        self._anchors = [a for p in anchors for a in load_anchors(p.read_bytes())]
+        if not self._anchors:
+            raise JpkiConfigError("no trust anchor in the --anchor files")
+        self._crls = [load_crl(p.read_bytes(), self._anchors) for p in crls]
+        self._key = pseudonym_key
+        self._evidence = DirectoryEvidenceStore(evidence_dir)
+        self._board = board
+        self._gate: JpkiAuthenticator | None = None
+        self._lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return f"DeferredJpkiGate({len(self._anchors)} anchors, ready={self._gate is not None})"
+
+    def gate(self) -> JpkiAuthenticator:
+        """The real gate, built on first use once the board holds the election."""
+        with self._lock:
+            if self._gate is None:
+                try:
+                    election = self._board.election
+                except BoardError:
+                    raise Refusal("not_open", "the election is not set up yet") from None
+                config = TrustConfig.build(
+                    self._anchors,
+                    self._crls,
+                    address_prefixes=election.manifest.eligibility.address_prefixes,
+                )
+                self._gate = JpkiAuthenticator(
+                    config,
+                    self._key,
+                    bytes(election.h_e),
+                    DatabaseChallengeStore(self._board.store),
+                    self._evidence,
+                    self._board.clock,
+                )
+            return self._gate
+
+    def new_challenge(self) -> Challenge:
+        return self.gate().new_challenge()
+
+    def authenticate(self, auth: Mapping[str, Any], confirmation_code: bytes) -> str:
+        return self.gate().authenticate(auth, confirmation_code)
