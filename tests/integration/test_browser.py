@@ -29,6 +29,7 @@ from playwright.sync_api import expect
 from bulletin.jpki.testca import SimulatedCard
 from bulletin.jpki.verify import digest_info
 from e2e.group import STANDARD, TEST, Group
+from e2e.manifest import Manifest
 from web import rehearsal
 from web.admin import hash_password
 from web.app import SiteSettings, create_site
@@ -67,11 +68,13 @@ def _free_port() -> int:
 
 
 @contextlib.contextmanager
-def serve_rehearsal(where: pathlib.Path, group: Group) -> Iterator[Site]:
+def serve_rehearsal(
+    where: pathlib.Path, group: Group, manifest: Manifest | None = None
+) -> Iterator[Site]:
     """Prepare a rehearsal election in ``where`` and serve its site on loopback."""
     import waitress.server
 
-    rehearsal.prepare(where, group, load_manifest(EXAMPLE), lambda _: None)
+    rehearsal.prepare(where, group, manifest or load_manifest(EXAMPLE), lambda _: None)
     board = rehearsal.open_board(where)
     cards = rehearsal.settings(where)["cards"]
     settings = SiteSettings(
@@ -397,6 +400,38 @@ def test_zz_results_after_the_tally_and_the_record_verifies(page, site):
     assert [[o.votes for o in c.options] for c in report.results.contests] == [
         [o["votes"] for o in c["options"]] for c in results["contests"]
     ]
+
+
+def test_a_contest_with_a_limit_of_two(browser, tmp_path):
+    """Any manifest: checkboxes up to the limit, too many refused before encrypting."""
+    from dataclasses import replace
+
+    m = load_manifest(EXAMPLE)
+    wide = replace(m, contests=(replace(m.contests[0], limit=2), *m.contests[1:]))
+    with serve_rehearsal(tmp_path / "wide", TEST, wide) as s:
+        ctx = browser.new_context(viewport=PHONE, locale="ja-JP")
+        pg = ctx.new_page()
+        open_booth(pg, s)
+        pg.click("button.category[data-contest='0']")
+        assert pg.locator("#opt-0-blank").count() == 0  # nothing ticked is the blank vote
+        for i in range(3):
+            pg.check(f"#opt-0-{i}")
+        pg.click("form[data-contest='0'] button[type=submit]")
+        expect(pg.locator("form[data-contest='0'] [data-error]")).to_contain_text("超えて")
+        pg.uncheck("#opt-0-1")
+        pg.click("form[data-contest='0'] button[type=submit]")
+        pg.wait_for_selector("#step-review:not(.hidden)")
+        encrypt(pg)
+        sign_with_file(pg, s, "tsukuba-1.json")
+        wait_receipt(pg)
+        ctx.close()
+        out = rehearsal.finish(s.dir, lambda _: None)
+    from e2e.record import read_record
+    from e2e.verify import verify_record
+
+    report = verify_record(read_record(out))
+    assert report.results is not None
+    assert [o.votes for o in report.results.contests[0].options] == [1, 0, 1]
 
 
 PUBLIC_PAGES = ["/", "/booth", "/verify", "/board", "/results", "/trustees", "/?lang=en"]
