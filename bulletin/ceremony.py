@@ -104,6 +104,9 @@ ceremony_complaints = Table(
 )
 
 MAX_REASON = 500
+#: The most trustees a web ceremony takes: each sends a share to every other (n² messages),
+#: and the tokens are made at once; the manifest's own bound (2^31) is far beyond that.
+MAX_TRUSTEES = 100
 
 #: Refusals of the ceremony API: code → (HTTP status, Japanese, English).
 ERRORS: dict[str, tuple[int, str, str]] = {
@@ -444,6 +447,8 @@ class CeremonyStore:
         ceremony in progress, if there is one (it is abandoned and its tokens stop working):
         so a form submitted twice, or by two administrators, cannot silently replace a
         ceremony it did not see. ``trustees``/``quorum`` override the manifest's n and k.
+        Refused once the board holds an election, and once the current ceremony is marked
+        finished (its election is then on the board or being posted: see :meth:`finish`).
         """
         if group_name not in GROUPS:
             raise CeremonyError("malformed", f"unknown group {group_name!r}")
@@ -455,6 +460,10 @@ class CeremonyStore:
                     quorum=quorum if quorum is not None else manifest.quorum,
                 )
             )
+        if manifest.trustees > MAX_TRUSTEES:
+            raise CeremonyError(
+                "malformed", f"{manifest.trustees} trustees; a web ceremony takes {MAX_TRUSTEES}"
+            )
         canonical = manifest.canonical_bytes()
         tokens = [secrets.token_urlsafe(32) for _ in range(manifest.trustees)]
         now = self._now()
@@ -462,6 +471,13 @@ class CeremonyStore:
             if self.store.tip(conn)[0]:
                 raise CeremonyError("wrong_state", "the board already holds an election")
             current = self._current_in(conn)
+            if current is not None and current.finished is not None:
+                # Finished with an empty board: its election is being posted (see finish).
+                raise CeremonyError(
+                    "wrong_state",
+                    f"ceremony {current.id} has finished and its election is being posted "
+                    "on the board (finish it again if it does not appear)",
+                )
             if current is not None and current.id != replacing:
                 raise CeremonyError(
                     "wrong_state", f"ceremony {current.id} is in progress (replace it explicitly)"
@@ -502,37 +518,71 @@ class CeremonyStore:
         )
 
     def finish(self) -> Election:
-        """Post the election on the board (as ``tohyo board init``) and close the ceremony."""
-        progress = self.progress()
-        if progress is None:
-            raise CeremonyError("not_found", "no key ceremony has been started")
-        if progress.ceremony.finished:
-            raise CeremonyError("wrong_state", "the ceremony has already finished")
-        if not progress.ready:
-            raise CeremonyError("wrong_state", "; ".join(progress.blockers()))
-        election, _ = self.election(progress)
-        docs = self.election_documents(progress)
-        if self.store.size():
-            # Finished before, but the process stopped before it noted it: the same
-            # election on the board is that finish; another election is an error.
+        """Post the election on the board (as ``tohyo board init``) and close the ceremony.
+
+        The ceremony is marked finished *before* the setup, in one write transaction that
+        reads it again (still current, not abandoned, every message in, no open complaint,
+        every key verified) and checks that the board is still empty. The board's write
+        lock is what :meth:`create` takes to abandon a ceremony, so the two cannot
+        interleave: either the start-over came first (and this finish sees the ceremony
+        abandoned) or the mark did (and :meth:`create` refuses to abandon a finished
+        ceremony). The check, the mark and :meth:`Board.setup` cannot share one
+        transaction, because ``setup`` takes that lock itself and it is not re-entrant; so
+        the mark comes first and freezes the ceremony (trustees can no longer change it).
+        If the setup then fails or the process stops, calling ``finish`` again repeats the
+        setup from the frozen ceremony: a finished ceremony with an empty board is
+        "being posted", never a state in which another ceremony could replace it.
+        """
+        with self.store.write() as conn:
+            progress = self._progress_in(conn)
+            if progress is None:
+                raise CeremonyError("not_found", "no key ceremony has been started")
+            c = progress.ceremony
+            if c.finished is None and not progress.ready:
+                raise CeremonyError("wrong_state", "; ".join(progress.blockers()))
+            try:
+                election, _ = self.election(progress)
+            except VerificationError as e:
+                raise CeremonyError("invalid_proof", str(e)) from None
+            on_board = bool(self.store.tip(conn)[0])
+            if c.finished is None and not on_board:
+                self._mark_finished(conn, c.id)
+        if on_board:
+            # The board already holds an election: this ceremony's (finished before this
+            # order of steps, or by a concurrent finish) or another (``tohyo board init``).
             try:
                 same = self.board.election.parameters() == election.parameters()
             except BoardError:
                 same = False
             if not same:
                 raise CeremonyError("wrong_state", "the board already holds another election")
-        else:
+            if c.finished is not None:
+                raise CeremonyError("wrong_state", "the ceremony has already finished")
+            with self.store.write() as conn:
+                self._mark_finished(conn, c.id)
+            return election
+        try:
+            self.board.setup(*self.election_documents(progress))
+        except BoardError as e:
+            # Another finish of the same ceremony posted it meanwhile: already finished.
             try:
-                self.board.setup(*docs)
-            except BoardError as e:
-                raise CeremonyError("wrong_state", str(e)) from None
-        with self.store.write() as conn:
-            conn.execute(
-                update(ceremonies)
-                .where(ceremonies.c.id == progress.ceremony.id)
-                .values(finished=self._now())
-            )
+                same = self.board.election.parameters() == election.parameters()
+            except BoardError:
+                same = False
+            if same:
+                raise CeremonyError("wrong_state", "the ceremony has already finished") from None
+            raise CeremonyError("wrong_state", str(e)) from None
         return election
+
+    def _mark_finished(self, conn: Connection, ceremony_id: int) -> None:
+        """Mark the ceremony finished, unless it was abandoned (read under the same lock)."""
+        done = conn.execute(
+            update(ceremonies)
+            .where(ceremonies.c.id == ceremony_id, ceremonies.c.abandoned.is_(None))
+            .values(finished=self._now())
+        ).rowcount
+        if done != 1:
+            raise CeremonyError("wrong_state", f"ceremony {ceremony_id} was abandoned")
 
     # --- the trustees ----------------------------------------------------------------------
 
@@ -789,7 +839,10 @@ class CeremonyStore:
         """Post trustee ``who``'s partial decryption on the board; returns its entry."""
         if not who.ceremony.finished:
             raise CeremonyError("wrong_state", "the key ceremony has not finished")
-        election = self.board.election
+        try:
+            election = self.board.election
+        except BoardError:  # finished, but the election is still being posted (see finish)
+            raise CeremonyError("wrong_state", "the election is not on the board yet") from None
         partial = _decode(raw, PartialDecryption, election.group, "partial decryption")
         if partial.trustee != who.index:
             raise CeremonyError(

@@ -25,10 +25,12 @@ are stored only encrypted (trustees.keystore) and are never printed.
 
 from __future__ import annotations
 
+import functools
 import json
 import pathlib
+import sys
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import click
@@ -55,7 +57,7 @@ from trustees.ceremony import (
     new_trustee,
 )
 from trustees.decrypt import partial_decrypt
-from trustees.remote import Server, document_bytes, download_record, is_loopback
+from trustees.remote import RemoteError, Server, document_bytes, download_record, is_loopback
 
 
 def _passphrase(path: str | None, confirm: bool) -> str:
@@ -242,6 +244,22 @@ def combine_command(record: str) -> None:
 # above, and only public messages, or shares already encrypted to their recipient, go out.
 
 
+def server_answers(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Under :func:`guard`: a server answer without the fields a step reads (a wrong URL, an
+    old or hostile server) ends in one line naming that, not in a stack trace."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except (KeyError, TypeError, AttributeError, IndexError) as e:
+            raise RemoteError(
+                f"the server's answer is not what this step expects ({type(e).__name__}: {e})"
+            ) from None
+
+    return wrapper
+
+
 def _token(token: str | None, token_file: str | None) -> str | None:
     if token_file:
         return pathlib.Path(token_file).read_text(encoding="utf-8").strip()
@@ -325,6 +343,7 @@ allow_test_option = click.option(
 @remote.command("status")
 @click.pass_obj
 @guard
+@server_answers
 def remote_status(s: Server) -> None:
     """Print this trustee's number and next step."""
     me = s.get("/api/ceremony/me")
@@ -337,6 +356,7 @@ def remote_status(s: Server) -> None:
 @passphrase_option
 @click.pass_obj
 @guard
+@server_answers
 def remote_init(s: Server, out: str, allow_test_group: bool, passphrase_file: str | None) -> None:
     """Create this trustee's key from the server's manifest and post the public key."""
     me = s.get("/api/ceremony/me")
@@ -378,6 +398,7 @@ def remote_init(s: Server, out: str, allow_test_group: bool, passphrase_file: st
 @passphrase_option
 @click.pass_obj
 @guard
+@server_answers
 def remote_shares(
     s: Server, key_path: str, allow_test_group: bool, passphrase_file: str | None
 ) -> None:
@@ -408,6 +429,7 @@ def remote_shares(
 @passphrase_option
 @click.pass_obj
 @guard
+@server_answers
 def remote_receive(
     s: Server, key_path: str, allow_test_group: bool, passphrase_file: str | None
 ) -> None:
@@ -442,21 +464,72 @@ def remote_receive(
     click.echo(f"joint key K fingerprint: {k_joint.hex()[:32]}… (compare with the other trustees)")
 
 
+def _interactive() -> bool:
+    """True when a person can answer a question (a test replaces this)."""
+    return sys.stdin.isatty()
+
+
+def _hex_pin(value: str | None, what: str, digits: int) -> str | None:
+    if value is None:
+        return None
+    pin = value.strip().replace(" ", "").replace(":", "").upper()
+    if len(pin) < digits or any(ch not in "0123456789ABCDEF" for ch in pin):
+        raise click.BadParameter(f"{what}: at least {digits} hexadecimal digits")
+    return pin
+
+
 @remote.command("decrypt")
 @click.option("--key", "key_path", required=True, type=click.Path(exists=True, dir_okay=False))
 @click.option(
     "--record",
     default=None,
     type=click.Path(file_okay=False),
-    help="Keep the downloaded record here (default: a temporary directory).",
+    help="Keep the downloaded record here (a new or empty directory; default: a temporary one).",
+)
+@click.option(
+    "--board-key",
+    "board_key_pin",
+    default=None,
+    metavar="HEX",
+    help="The board's public key as published outside this server (64 hex digits); "
+    "the record must be signed with it. Without it, the command asks.",
+)
+@click.option(
+    "--expect-key",
+    "joint_pin",
+    default=None,
+    metavar="HEX",
+    help="The joint key K fingerprint that `remote receive` printed (at least 16 hex "
+    "digits); the record's K must match it.",
 )
 @passphrase_option
 @click.pass_obj
 @guard
+@server_answers
 def remote_decrypt(
-    s: Server, key_path: str, record: str | None, passphrase_file: str | None
+    s: Server,
+    key_path: str,
+    record: str | None,
+    board_key_pin: str | None,
+    joint_pin: str | None,
+    passphrase_file: str | None,
 ) -> None:
-    """Download the record, verify the ballots and the tally, post this trustee's part."""
+    """Download the record, verify the ballots and the tally, post this trustee's part.
+
+    The record comes from the server, so before the key is used the command shows what it
+    is about to decrypt (election, H_E, the joint key's fingerprint, the board key that
+    signed the log) and goes on only if the board key matches ``--board-key`` or, without
+    it, the trustee confirms on the terminal. A server that made up a record under a key of
+    its own (say, one ballot copied from the real board as the whole "tally") is stopped
+    there, before anything is decrypted or posted.
+    """
+    board_pin = _hex_pin(board_key_pin, "--board-key", 64)
+    k_pin = _hex_pin(joint_pin, "--expect-key", 16)
+    if board_pin is None and not _interactive():
+        fail(
+            "give --board-key HEX (the board's public key, published outside this server) "
+            "or run the command on a terminal to compare it yourself"
+        )
     key = keystore.load(key_path, _passphrase(passphrase_file, confirm=False))
     me = s.get("/api/ceremony/me")
     if me["trustee"] != key.secrets.index:
@@ -465,16 +538,30 @@ def remote_decrypt(
         root = download_record(s, record or tmp)
         files = read_record(root)
         checked = verify_tally_inputs(files)  # the tree heads too, under the board's key
-        board_key = json.loads(files.board_key or b"{}").get("public_key", "")
+        board_key = str(json.loads(files.board_key or b"{}").get("public_key", "")).upper()
     election = checked.election
     if election.h_p != key.h_p or election.group != key.group:
         fail("this key belongs to another election")
+    k_print = election.key.element.hex()[:32]  # as `remote receive` prints it
+    click.echo(
+        f"election {election.manifest.election_id}: checked {checked.report.ballots} ballots "
+        "and the tally"
+    )
+    click.echo(f"  H_E:                   {election.h_e.hex_upper()}")
+    click.echo(f"  joint key fingerprint: {k_print}…")
+    click.echo(f"  board key:             {board_key}")
+    if k_pin is not None and not k_print.upper().startswith(k_pin):
+        fail(f"the record's joint key fingerprint {k_print}… is not --expect-key {k_pin}")
+    if board_pin is not None:
+        if board_key != board_pin:
+            fail(f"the record is signed by board key {board_key}, not --board-key {board_pin}")
+    elif not click.confirm(
+        "Is this the board key published for this election (compare every digit)?",
+        default=False,
+    ):
+        fail("not confirmed; nothing was decrypted or posted")
     i = key.secrets.index
     x_i = public_share(election.group, trustee_commitments(checked.publics), i)
     partial = partial_decrypt(election, checked.tally, key.secrets, x_i, SystemRng())
     done = s.post("/api/ceremony/decryption", codec.encode(partial))
-    click.echo(
-        f"checked {checked.report.ballots} ballots and the tally, signed by the board key "
-        f"{board_key[:32]}… (compare with the published key)"
-    )
     click.echo(f"partial decryption of trustee {i} posted (board entry {done['entry']})")

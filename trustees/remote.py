@@ -50,13 +50,37 @@ def is_loopback(url: str) -> bool:
     return host == "localhost" or host.startswith("127.") or host == "::1"
 
 
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    """Refuse every redirect. urllib would follow it and send the ``Authorization`` header
+    again to wherever it points — another host, or plain http after https."""
+
+    def redirect_request(
+        self,
+        req: urllib.request.Request,
+        fp: Any,
+        code: int,
+        msg: str,
+        headers: Any,
+        newurl: str,
+    ) -> None:
+        fp.close()
+        raise RemoteError(
+            f"the server answered {req.get_method()} {req.full_url} with a redirect ({code}) "
+            f"to {headers.get('Location') or newurl}; not followed (the token would go with "
+            "it). If that is the right address, give it as --server."
+        )
+
+
 class Server:
-    """The ceremony API of one board, for one trustee token (None: public calls only)."""
+    """The ceremony API of one board, for one trustee token (None: public calls only).
+
+    Redirects are refused (:class:`_NoRedirects`), so the token goes only to ``url``."""
 
     def __init__(self, url: str, token: str | None = None, timeout: float = 60.0) -> None:
         self.root = base_url(url)
         self.token = token
         self.timeout = timeout
+        self._opener = urllib.request.build_opener(_NoRedirects)
 
     def _request(self, method: str, path: str, body: bytes | None, auth: bool) -> Any:
         url = self.root + path
@@ -69,7 +93,7 @@ class Server:
             headers["Authorization"] = f"Bearer {self.token}"
         req = urllib.request.Request(url, data=body, method=method, headers=headers)
         try:
-            with urllib.request.urlopen(req, timeout=self.timeout) as resp:
+            with self._opener.open(req, timeout=self.timeout) as resp:
                 raw = resp.read()
         except urllib.error.HTTPError as e:
             raise _refusal(e, method, path) from None
@@ -113,20 +137,44 @@ def document_bytes(doc: Any) -> bytes:
 
 
 def download_record(server: Server, out: str | pathlib.Path) -> pathlib.Path:
-    """Write the election record (docs/record.md layout) from the board's public API."""
+    """Write the election record (docs/record.md layout) from the board's public API.
+
+    ``out`` must be new or empty: a file left there from another record (a decryption, a
+    tally) would otherwise be read as part of this one. The server's answers are checked as
+    they come: each page of entries must move forward (a server that repeats a page would
+    keep this loop going forever), and a malformed answer stops with a :class:`RemoteError`.
+    """
     root = pathlib.Path(out)
+    if root.exists() and (not root.is_dir() or any(root.iterdir())):
+        raise RemoteError(f"{root} is not an empty directory; give a new one for the record")
+    try:
+        return _download(server, root)
+    except (KeyError, TypeError, AttributeError, IndexError, ValueError) as e:
+        raise RemoteError(f"the server's record is malformed ({type(e).__name__}: {e})") from None
+
+
+def _download(server: Server, root: pathlib.Path) -> pathlib.Path:
     for d in ("board", "trustees", "decryptions"):
         (root / d).mkdir(parents=True, exist_ok=True)
     info = server.get("/api/election", auth=False)
     (root / "board" / "key.json").write_bytes(document_bytes(info["board_key"]))
     with open(root / "board" / "entries.jsonl", "wb") as f:
-        start: int | None = 0
-        while start is not None:
+        start = 0
+        while True:
             page = server.get(f"/api/entries?start={start}&limit={PAGE}", auth=False)
-            for entry in page["entries"]:
+            entries = page["entries"]
+            if not entries:
+                break
+            for entry in entries:
                 f.write(document_bytes(entry) + b"\n")
                 _payload_file(root, entry["kind"], entry["payload"])
-            start = page["next"] if page["entries"] else None
+            nxt = page["next"]
+            if type(nxt) is not int or nxt != start + len(entries):
+                raise RemoteError(
+                    f"the server's page of entries from {start} ({len(entries)} entries) "
+                    f"says the next starts at {nxt!r}; expected {start + len(entries)}"
+                )
+            start = nxt
     with open(root / "board" / "tree-heads.jsonl", "wb") as f:
         size = 0
         while True:
@@ -137,7 +185,13 @@ def download_record(server: Server, out: str | pathlib.Path) -> pathlib.Path:
                 f.write(document_bytes(h) + b"\n")
             if len(heads) < PAGE:
                 break
-            size = heads[-1]["size"] + 1
+            last = heads[-1]["size"]
+            if type(last) is not int or last < size:
+                raise RemoteError(
+                    f"the server's tree heads from size {size} end at size {last!r}; "
+                    "they must move forward"
+                )
+            size = last + 1
     return root
 
 

@@ -4,7 +4,8 @@ One administrator password, kept only as a scrypt hash in the server's configura
 by ``tohyo admin password``; compared in constant time). A login opens a Flask session that
 expires after ``SiteSettings.session_minutes`` without a request (checked on every request,
 not only by the cookie's age) and ends at logout; it is also void once the configured
-hash changes. Every state-changing form is a CSRF-protected POST; logins are rate-limited.
+hash changes. Logout also voids copies of the cookie (a per-process session epoch, see
+``_epoch``). Every state-changing form is a CSRF-protected POST; logins are rate-limited.
 
 The pages drive the election: create it from a manifest (which starts the key ceremony and
 shows each trustee's enrolment token once), follow the ceremony and finish it (the election
@@ -44,9 +45,9 @@ from flask import (
 from flask_wtf.csrf import CSRFError
 
 from bulletin.board import Board, BoardError
-from bulletin.ceremony import CeremonyError, CeremonyStore, Progress
+from bulletin.ceremony import MAX_TRUSTEES, CeremonyStore, Progress
 from e2e.election import base_hash
-from e2e.errors import TohyoError, VerificationError
+from e2e.errors import TohyoError
 from e2e.group import GROUPS
 from e2e.manifest import Manifest, ManifestError, manifest_from_json
 from web import i18n
@@ -69,12 +70,31 @@ def hash_password(password: str, n: int = SCRYPT_N) -> str:
     return f"scrypt${n}${SCRYPT_R}${SCRYPT_P}${salt.hex()}${digest.hex()}"
 
 
+def hash_line_ok(line: str) -> bool:
+    """True if ``line`` has the form that :func:`hash_password` prints."""
+    parts = line.strip().split("$")
+    if len(parts) != 6 or parts[0] != "scrypt":
+        return False
+    _, n, r, p, salt, want = parts
+    try:
+        cost, block, par = int(n), int(r), int(p)
+        bytes.fromhex(salt)
+        digest = bytes.fromhex(want)
+    except ValueError:
+        return False
+    cost_ok = cost > 1 and cost & (cost - 1) == 0 and cost <= 2**30
+    return cost_ok and 1 <= block <= 2**10 and 1 <= par <= 2**10 and 0 < len(digest) <= 1024
+
+
 def check_password(password: str, line: str) -> bool:
     """True if ``password`` matches the hash line (constant-time comparison)."""
+    # A malformed line (wrong field count, non-hex salt or hash, a cost that scrypt refuses
+    # or that exceeds maxmem) is a failed check, never an exception.
+    if not hash_line_ok(line):
+        return False
     try:
-        name, n, r, p, salt, want = line.strip().split("$")
-        if name != "scrypt":
-            return False
+        _, n, r, p, salt, want = line.strip().split("$")
+        expected = bytes.fromhex(want)
         got = hashlib.scrypt(
             password.encode("utf-8"),
             salt=bytes.fromhex(salt),
@@ -82,11 +102,11 @@ def check_password(password: str, line: str) -> bool:
             r=int(r),
             p=int(p),
             maxmem=2**27,
-            dklen=len(want) // 2,
+            dklen=len(expected),
         )
-    except ValueError:
+    except (ValueError, OverflowError, TypeError):
         return False
-    return hmac.compare_digest(got, bytes.fromhex(want))
+    return hmac.compare_digest(got, expected)
 
 
 @click.group("admin")
@@ -98,8 +118,8 @@ def admin_cli() -> None:
 def password_command() -> None:
     """Read the administrator password (prompt, or one line on stdin) and print its hash.
 
-    Put the printed line in the server's configuration (``tohyo serve
-    --admin-password-hash-file``); the password itself is stored nowhere.
+    Put the printed line in a file and name it in the server's configuration (``tohyo serve
+    --admin-password-file FILE``); the password itself is stored nowhere.
     """
     if sys.stdin.isatty():
         pw = click.prompt("administrator password", hide_input=True, confirmation_prompt=True)
@@ -131,6 +151,12 @@ TEXTS: dict[str, dict[str, str]] = {
     "admin.login.disabled": {
         "ja": "このサーバーでは管理者ログインが設定されていません（tohyo admin password）。",
         "en": "Administrator login is not configured on this server (tohyo admin password).",
+    },
+    "admin.login.bad_hash": {
+        "ja": "設定された管理者パスワードのハッシュの形式が正しくありません。"
+        "tohyo admin password の出力した1行をそのままファイルに入れてください。",
+        "en": "The configured administrator password hash is malformed. Put the one line "
+        "that tohyo admin password prints, unchanged, in the file.",
     },
     "admin.login.expired": {
         "ja": "セッションの有効期限が切れました。もう一度ログインしてください。",
@@ -268,8 +294,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": "The manifest has an error:",
     },
     "admin.new.bad_number": {
-        "ja": "1以上の整数を入力してください。",
-        "en": "Enter a whole number of at least 1.",
+        "ja": "1から{top}までの整数を入力してください。",
+        "en": "Enter a whole number from 1 to {top}.",
     },
     "admin.new.test_refused": {
         "ja": "このサーバーではテスト用グループは使えません。",
@@ -292,6 +318,12 @@ TEXTS: dict[str, dict[str, str]] = {
     "admin.tokens.fingerprint": {
         "ja": "マニフェストの指紋 H_B（保管者のコマンドの表示と照合してもらってください）",
         "en": "Manifest fingerprint H_B (the trustees compare it with what their command prints)",
+    },
+    "admin.tokens.board_key": {
+        "ja": "掲示板の公開鍵（このサーバー以外の経路でも公表し、保管者に渡してください。"
+        "保管者は復号のときに --board-key でこの値を指定します）",
+        "en": "The board's public key (publish it outside this server too and give it to the "
+        "trustees: they pin it with --board-key when they decrypt)",
     },
     "admin.tokens.continue": {"ja": "進行状況へ", "en": "Go to the key ceremony"},
     "admin.ceremony.none": {
@@ -332,6 +364,12 @@ TEXTS: dict[str, dict[str, str]] = {
     "admin.ceremony.finished": {
         "ja": "鍵生成を完了し、選挙を掲示板に掲示しました。",
         "en": "The key ceremony is finished and the election is on the board.",
+    },
+    "admin.ceremony.posting": {
+        "ja": "鍵生成は完了しましたが、選挙はまだ掲示板にありません。"
+        "もう一度「完了」を押すと掲示をやり直します。",
+        "en": "The key ceremony is finished but the election is not on the board yet. "
+        "Finish again to post it.",
     },
     "admin.ceremony.joint": {"ja": "共同鍵 K の指紋", "en": "Joint key K fingerprint"},
     "admin.ceremony.start_over": {"ja": "鍵生成をやり直す", "en": "Start the key ceremony again"},
@@ -382,10 +420,37 @@ def _hash_tag(line: str) -> str:
     return hashlib.sha256(line.encode("utf-8")).hexdigest()[:16]
 
 
+# Sessions are signed cookies kept by the browser, so clearing one at logout does not stop a
+# copy of it. Each admin session therefore carries this process's "session epoch", a random
+# token checked on every request; logout draws a new one. There is one administrator, so
+# ending every admin session at once is the safe reading of "log out"; a restart of the
+# server (one process: tohyo serve) draws a new epoch as well.
+_EPOCH_KEY = "tohyo_admin_session_epoch"
+_epoch_lock = threading.Lock()
+
+
+def _epoch() -> str:
+    """The current session epoch (made on first use in this process)."""
+    with _epoch_lock:
+        ext = current_app.extensions
+        if _EPOCH_KEY not in ext:
+            ext[_EPOCH_KEY] = secrets.token_hex(16)
+        return ext[_EPOCH_KEY]
+
+
+def _new_epoch() -> None:
+    """End every admin session: cookies carrying the old epoch are refused from now on."""
+    with _epoch_lock:
+        current_app.extensions[_EPOCH_KEY] = secrets.token_hex(16)
+
+
 def _session_ok() -> bool:
     line = _hash_line()
     info = session.get("admin")
     if not line or not isinstance(info, dict) or info.get("tag") != _hash_tag(line):
+        return False
+    epoch = info.get("epoch")
+    if not isinstance(epoch, str) or not hmac.compare_digest(epoch, _epoch()):
         return False
     seen = info.get("seen")
     limit = current_app.config["SITE"].session_minutes * 60
@@ -415,16 +480,27 @@ def _login_limit() -> str:
 def login() -> Any:
     """The login form; POST checks the password (rate-limited per client address)."""
     line = _hash_line()
-    if request.method == "GET":
-        return render_template("admin/login.html", disabled=not line, error=None)
+    # Not configured, or a line that is not a hash: say so instead of refusing every password.
+    disabled = None
     if not line:
-        return render_template("admin/login.html", disabled=True, error=None), 403
+        disabled = "admin.login.disabled"
+    elif not hash_line_ok(line):
+        disabled = "admin.login.bad_hash"
+    if request.method == "GET":
+        return render_template("admin/login.html", disabled=disabled, error=None)
+    if disabled or not line:
+        return render_template("admin/login.html", disabled=disabled, error=None), 403
     if not check_password(request.form.get("password", ""), line):
         error = i18n.t("admin.login.wrong")
-        return render_template("admin/login.html", disabled=False, error=error), 401
+        return render_template("admin/login.html", disabled=None, error=error), 401
     session.clear()  # a fresh session: nothing from before the login carries over
     session.permanent = True
-    session["admin"] = {"tag": _hash_tag(line), "seen": _now(), "since": _now()}
+    session["admin"] = {
+        "tag": _hash_tag(line),
+        "epoch": _epoch(),
+        "seen": _now(),
+        "since": _now(),
+    }
     target = request.args.get("next", "")
     if not target.startswith("/admin/") or target.startswith("/admin//"):
         target = url_for("admin.dashboard")
@@ -433,7 +509,8 @@ def login() -> Any:
 
 @admin_bp.post("/logout")
 def logout() -> Response:
-    """End the session."""
+    """End the session, and with it every copy of the cookie (see :func:`_epoch`)."""
+    _new_epoch()
     session.clear()
     flash(i18n.t("admin.logged_out"), "ok")
     return redirect(url_for("admin.login"), 303)
@@ -449,7 +526,7 @@ def csrf_refused(e: CSRFError) -> Any:
 def too_many(e: Exception) -> Any:
     """The login rate limit."""
     return render_template(
-        "admin/login.html", disabled=False, error=i18n.t("admin.login.limited")
+        "admin/login.html", disabled=None, error=i18n.t("admin.login.limited")
     ), 429
 
 
@@ -627,10 +704,14 @@ def dashboard() -> Any:
 
 def _act(action: Callable[[], Any], done: str) -> Any:
     """Run an administrative step; on success flash ``done`` and show the dashboard again,
-    on a refusal show the dashboard with the reason and 409."""
+    on a refusal show the dashboard with the reason and 409.
+
+    Every tohyo error counts as a refusal (a wrong state, a proof that does not verify, a
+    partial decryption that does not combine — ``DecryptionError`` — and so on): the
+    administrator reads why on the page instead of a server error."""
     try:
         action()
-    except (BoardError, CeremonyError, VerificationError) as e:
+    except TohyoError as e:
         return _dashboard(error=_reason(e), status=409)
     flash(i18n.t(done), "ok")
     return redirect(url_for("admin.dashboard"), 303)
@@ -708,8 +789,10 @@ def _int_field(name: str, errors: dict[str, str]) -> int | None:
     raw = request.form.get(name, "").strip()
     if not raw:
         return None
-    if not raw.isdigit() or int(raw) < 1:
-        errors[name] = i18n.t("admin.new.bad_number")
+    # ASCII digits only ("²" and "١" are digits to str.isdigit), and a bound: n tokens are
+    # made at once and n² shares travel.
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 4 or not 1 <= int(raw) <= MAX_TRUSTEES:
+        errors[name] = i18n.t("admin.new.bad_number", top=MAX_TRUSTEES)
         return None
     return int(raw)
 
@@ -737,6 +820,10 @@ def create_election() -> Any:
             manifest = manifest_from_json(text)
         except ManifestError as e:
             errors["manifest"] = f"{i18n.t('admin.new.bad_manifest')} {e}"
+        except (ValueError, RecursionError) as e:
+            # The JSON parser's own limits (a number of thousands of digits, nesting
+            # deeper than it goes), which manifest_from_json lets through.
+            errors["manifest"] = f"{i18n.t('admin.new.bad_manifest')} not JSON: {e}"
     form["manifest"] = text
     if errors or manifest is None:
         return _new_page(status=400, errors=errors, form=form)
@@ -759,7 +846,7 @@ def create_election() -> Any:
     except ManifestError as e:
         errors["manifest"] = f"{i18n.t('admin.new.bad_manifest')} {e}"
         return _new_page(status=400, errors=errors, form=form)
-    except CeremonyError as e:
+    except TohyoError as e:  # CeremonyError: the board or the ceremony changed meanwhile
         return _new_page(error=_reason(e), status=409, form=form)
     _, h_b = base_hash(ceremony.group, ceremony.manifest)
     server = request.host_url.rstrip("/")
@@ -769,6 +856,7 @@ def create_election() -> Any:
         tokens=list(enumerate(tokens, start=1)),
         server=server,
         h_b=h_b.hex_upper()[:32],
+        board_key=_board().public.public_key.hex_upper(),
         test_flag=" --allow-test-group" if ceremony.group_name != "standard" else "",
     ), 201
 
@@ -785,6 +873,7 @@ def _ceremony_page(error: str | None = None, status: int = 200) -> Any:
         progress=progress,
         decryptions=store.decryptions() if board.state() != "setup" else {},
         outside=progress is None and board.state() != "setup",
+        posted=board.state() != "setup",
         error=error,
     ), status
 
@@ -800,7 +889,7 @@ def finish_ceremony() -> Any:
     """Post the election on the board from the ceremony (as ``tohyo board init``)."""
     try:
         _ceremonies().finish()
-    except CeremonyError as e:
+    except TohyoError as e:  # CeremonyError, or a key that no longer verifies
         return _ceremony_page(error=_reason(e), status=409)
     flash(i18n.t("admin.ceremony.finished"), "ok")
     return redirect(url_for("admin.dashboard"), 303)
@@ -812,5 +901,9 @@ def decryption() -> Any:
     board = _board()
     view = _view(board)
     return render_template(
-        "admin/decryption.html", view=view, server=request.host_url.rstrip("/"), error=None
+        "admin/decryption.html",
+        view=view,
+        server=request.host_url.rstrip("/"),
+        board_key=board.public.public_key.hex_upper(),
+        error=None,
     )

@@ -47,6 +47,8 @@ def _body() -> Any:
         return json.loads(request.get_data(cache=False))
     except (ValueError, UnicodeDecodeError):
         raise CeremonyError("malformed", "not JSON") from None
+    except RecursionError:  # nested deeper than the parser goes
+        raise CeremonyError("malformed", "JSON nested too deeply") from None
 
 
 @bp.errorhandler(CeremonyError)

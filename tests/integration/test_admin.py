@@ -90,6 +90,21 @@ def test_password_hash_and_command():
     assert not check_password("correct horse batterx", line)
     assert not check_password("x", "not a hash line")
     assert not check_password("x", "bcrypt$1$2$3$00$00")
+    # A malformed line is a failed check, never an exception (the hash, the salt, the costs).
+    for bad in (
+        "scrypt$1024$8$1$00$zz",
+        "scrypt$1024$8$1$zz$00",
+        "scrypt$1024$8$1$00$",
+        "scrypt$1000$8$1$00$00",
+        "scrypt$1024$0$1$00$00",
+        "scrypt$" + str(2**80) + "$8$1$00$00",
+        "scrypt$x$8$1$00$00",
+        "scrypt$1024$8$1$00$0",
+        line + "$",
+    ):
+        assert not check_password("correct horse battery", bad), bad
+        assert not admin.hash_line_ok(bad), bad
+    assert admin.hash_line_ok(line)
     out = CliRunner().invoke(admin_cli, ["password"], input="my administrator password\n")
     assert out.exit_code == 0, out.output
     printed = out.output.strip().splitlines()[-1]
@@ -113,6 +128,42 @@ def test_login_logout_and_refusals(empty):
     assert page.status_code == 200 and "Dashboard" in page.get_data(as_text=True)
     assert page.headers["Cache-Control"] == "no-store"
     assert post(client, "/admin/logout").status_code == 303
+    assert client.get("/admin/").status_code == 303
+
+
+def test_logout_ends_copies_of_the_session(empty):
+    app = _site(empty)
+    client = app.test_client()
+    assert login(client).status_code == 303
+    copied = client.get_cookie("session").value  # as an attacker who saw the cookie would
+    second = app.test_client()  # the administrator's other browser
+    assert login(second).status_code == 303
+    assert post(client, "/admin/logout").status_code == 303
+    replay = app.test_client()
+    replay.set_cookie("session", copied)
+    r = replay.get("/admin/")
+    assert r.status_code == 303 and "/admin/login" in r.headers["Location"]
+    replay.set_cookie("session", copied)
+    assert replay.post("/admin/open", data={}).status_code in (303, 400)
+    assert empty.state() == "setup"
+    # One administrator: logging out ends every admin session, the other browser's too.
+    assert second.get("/admin/").status_code == 303
+    assert login(client).status_code == 303 and client.get("/admin/").status_code == 200
+    # A restarted server (a new process, even with the same cookie key) ends them as well.
+    cookie = client.get_cookie("session").value
+    restarted = _site(empty, secret_key=app.config["SECRET_KEY"]).test_client()
+    restarted.set_cookie("session", cookie)
+    assert restarted.get("/admin/").status_code == 303
+
+
+def test_login_with_a_malformed_configured_hash(empty):
+    app = _site(empty, password_hash="scrypt$1024$8$1$00$not-hex")
+    client = app.test_client()
+    page = client.get("/admin/login?lang=en")
+    assert page.status_code == 200 and "hash is malformed" in page.get_data(as_text=True)
+    app.config["WTF_CSRF_ENABLED"] = False  # the page has no form to take a token from
+    r = client.post("/admin/login", data={"password": PASSWORD})
+    assert r.status_code == 403 and "hash is malformed" in r.get_data(as_text=True)
     assert client.get("/admin/").status_code == 303
 
 
@@ -208,8 +259,8 @@ def test_actions_and_wrong_states(ready):
     client = _site(board).test_client()
     login(client)
 
-    def refused(path: str, data: dict | None = None, status: int = 409):
-        r = post(client, path, data)
+    def refused(path: str, data: dict | None = None, status: int = 409, page: str = "/admin/"):
+        r = post(client, path, data, page=page)
         assert r.status_code == status, (path, r.get_data(as_text=True))
         assert 'role="alert"' in r.get_data(as_text=True)
         return r
@@ -248,6 +299,17 @@ def test_actions_and_wrong_states(ready):
         board.post_decryption(codec.encode(p))
     page = client.get("/admin/decryption?lang=en").get_data(as_text=True)
     assert "2 partial decryptions of the 2 needed" in page and "Publish the results" in page
+    # Any tohyo error of a step is shown on the page, e.g. a total without a discrete log.
+    from e2e.errors import DecryptionError
+
+    def no_dlog():
+        raise DecryptionError("no discrete logarithm in [0, 2]")
+
+    real = board.post_results
+    board.post_results = no_dlog
+    r = refused("/admin/results", page="/admin/decryption")
+    assert "no discrete logarithm in [0, 2]" in r.get_data(as_text=True)
+    board.post_results = real
     assert post(client, "/admin/results", page="/admin/decryption").status_code == 303
     assert board.store.kinds(["results"])
     refused("/admin/results")
@@ -284,10 +346,12 @@ def test_create_election_form(empty):
     html = r.get_data(as_text=True)
     assert r.status_code == 400 and "manifest field" in html
     assert 'aria-describedby="manifest-error"' in html and 'aria-invalid="true"' in html
-    r = create(manifest="{not json")
-    assert r.status_code == 400 and "not JSON" in r.get_data(as_text=True)
-    r = create(trustees="0")
-    assert r.status_code == 400 and 'id="trustees-error"' in r.get_data(as_text=True)
+    for bad in ("{not json", "[" * 100_000, "9" * 5000):  # beyond the parser's depth, digits
+        r = create(manifest=bad)
+        assert r.status_code == 400 and "not JSON" in r.get_data(as_text=True), bad[:9]
+    for bad in ("0", "²", "1.5", "-3", "9" * 5000, "101"):  # "²".isdigit() is True
+        r = create(trustees=bad)
+        assert r.status_code == 400 and 'id="trustees-error"' in r.get_data(as_text=True), bad
     r = create(trustees="3", quorum="4")
     assert r.status_code == 400 and "quorum" in r.get_data(as_text=True)
     r = create(group="weird")

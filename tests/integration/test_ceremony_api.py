@@ -15,7 +15,7 @@ import pytest
 from click.testing import CliRunner
 
 from bulletin.auth import TokenAuthenticator
-from bulletin.board import Board, export_record, load_signing_key, new_signing_key
+from bulletin.board import Board, BoardError, export_record, load_signing_key, new_signing_key
 from bulletin.ceremony import CeremonyError, CeremonyStore, check_share_proof
 from bulletin.clock import FixedClock
 from bulletin.store import Store, make_engine, migrate
@@ -30,6 +30,7 @@ from e2e.tally import PartialDecryption, trustee_commitments
 from e2e.threshold import public_share
 from e2e.verify import verify_record
 from tests.integration.board_helpers import EXAMPLE, KEY, TOKENS, submission
+from trustees import cli as trustee_cli
 from trustees import keystore
 from trustees.ceremony import (
     EncryptedShare,
@@ -220,13 +221,19 @@ def _admin(site: Site) -> None:
     assert r.status_code == 303
 
 
+def _admin_get(site: Site, page: str) -> str:
+    return site.client.get(page).get_data(as_text=True)
+
+
 def _admin_post(site: Site, path: str, data: dict | None = None, page: str = "/admin/"):
     html = site.client.get(page).get_data(as_text=True)
     token = re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
     return site.client.post(path, data={"csrf_token": token, **(data or {})})
 
 
-def test_whole_election_with_the_trustee_cli_over_http(site, served, fast_kdf, tmp_path):
+def test_whole_election_with_the_trustee_cli_over_http(
+    site, served, fast_kdf, tmp_path, monkeypatch
+):
     _admin(site)
     created = _admin_post(
         site,
@@ -270,14 +277,15 @@ def test_whole_election_with_the_trustee_cli_over_http(site, served, fast_kdf, t
     for i in (1, 2, 3):
         out = remote(i, "receive", "--key", keys[i], *common).output
         assert "confirmed" in out
-        prints.add(re.search(r"fingerprint: ([0-9a-f]+)", out).group(1))
+        prints.add(re.search(r"fingerprint: ([0-9A-Fa-f]{32})", out).group(1))
     assert len(prints) == 1
     status = json.loads(remote(2, "status").output)
     assert status["next"] == "wait_finish" and status["confirmed"]
 
     # The administrator finishes the ceremony: the election goes on the board.
     public = site.client.get("/trustees").get_data(as_text=True)
-    assert prints.pop() in public and not any(t in public for t in tokens)
+    k_print = prints.pop()
+    assert k_print in public and not any(t in public for t in tokens)
     assert _admin_post(site, "/admin/ceremony/finish", page="/admin/ceremony").status_code == 303
     assert site.board.state() == "ready"
     assert json.loads(remote(1, "status").output)["next"] == "wait_tally"
@@ -290,14 +298,42 @@ def test_whole_election_with_the_trustee_cli_over_http(site, served, fast_kdf, t
     assert _admin_post(site, "/admin/close", {"confirm": "yes"}).status_code == 303
     assert _admin_post(site, "/admin/tally").status_code == 303
 
-    # Trustees 1 and 3 decrypt (quorum 2); trustee 2 stays away.
-    out = remote(1, "decrypt", "--key", keys[1], "--record", tmp_path / "r1", *common[1:]).output
+    # Trustees 1 and 3 decrypt (quorum 2); trustee 2 stays away. The record comes from the
+    # server, so nothing is decrypted before its board key is pinned or confirmed.
+    board_key = site.board.public.public_key.hex_upper()
+    assert board_key in _admin_get(site, "/admin/decryption")
+    pin = ("--board-key", board_key.lower(), *common[1:])
+    unpinned = remote(1, "decrypt", "--key", keys[1], *common[1:], ok=False)
+    assert unpinned.exit_code == 2 and "--board-key" in unpinned.output
+    wrong = remote(1, "decrypt", "--key", keys[1], "--board-key", "AB" * 32, *common[1:], ok=False)
+    assert wrong.exit_code == 2 and f"signed by board key {board_key}, not" in wrong.output
+    assert "H_E:" in wrong.output and k_print in wrong.output
+    other_k = remote(1, "decrypt", "--key", keys[1], "--expect-key", "0" * 16, *pin, ok=False)
+    assert other_k.exit_code == 2 and "is not --expect-key" in other_k.output
+    short = remote(1, "decrypt", "--key", keys[1], "--board-key", "AB", *common[1:], ok=False)
+    assert short.exit_code == 2 and "64 hexadecimal digits" in short.output
+    assert site.store().decryptions() == {}  # nothing was posted
+    out = remote(
+        1, "decrypt", "--key", keys[1], "--record", tmp_path / "r1", "--expect-key", k_print, *pin
+    ).output
     assert "checked 2 ballots" in out and "posted" in out
-    remote(3, "decrypt", "--key", keys[3], *common[1:])
-    again = remote(3, "decrypt", "--key", keys[3], *common[1:], ok=False)
+    # The kept record's directory is not written into again (stale files would mix in).
+    reused = remote(1, "decrypt", "--key", keys[1], "--record", tmp_path / "r1", *pin, ok=False)
+    assert reused.exit_code == 2 and "not an empty directory" in reused.output
+    # On a terminal the trustee compares the board key and answers; "no" stops everything.
+    monkeypatch.setattr(trustee_cli, "_interactive", lambda: True)
+    args = ["remote", "--server", served, "--token-file", str(tok[3]), "decrypt"]
+    args += ["--key", str(keys[3]), "--passphrase-file", str(pw)]
+    no = CliRunner().invoke(trustee, args, input="n\n")
+    assert no.exit_code == 2 and board_key in no.output and "not confirmed" in no.output
+    assert set(site.store().decryptions()) == {1}
+    yes = CliRunner().invoke(trustee, args, input="y\n")
+    assert yes.exit_code == 0 and "partial decryption of trustee 3 posted" in yes.output
+    monkeypatch.undo()
+    again = remote(3, "decrypt", "--key", keys[3], *pin, ok=False)
     assert again.exit_code == 2 and "duplicate" in again.output
     assert _admin_post(site, "/admin/results", page="/admin/decryption").status_code == 303
-    late = remote(2, "decrypt", "--key", keys[2], *common[1:], ok=False)
+    late = remote(2, "decrypt", "--key", keys[2], *pin, ok=False)
     assert late.exit_code == 2 and "results are already published" in late.output
 
     record = export_record(site.board, tmp_path / "record")
@@ -408,6 +444,9 @@ def test_create_refusals(site):
     assert e.value.code == "wrong_state"
     with pytest.raises(CeremonyError):
         store.create(manifest(), "test", replacing=first.id + 7)
+    with pytest.raises(CeremonyError) as e:  # n tokens at once and n² shares: bounded
+        store.create(manifest(), "test", replacing=first.id, trustees=2**31 - 1)
+    assert e.value.code == "malformed" and "100" in e.value.detail
     second, tokens = store.create(manifest(), "test", replacing=first.id, trustees=4, quorum=3)
     assert (second.n, second.k, len(tokens)) == (4, 3, 4)
 
@@ -416,6 +455,8 @@ def test_public_key_refusals(site):
     ts = start(site)
     post = ts.post
     _error(post(1, "public-key", b"{"), 400, "malformed")
+    for path in ("public-key", "shares", "complaint", "confirmation", "decryption"):
+        _error(post(1, path, b"[" * 100_000), 400, "malformed")  # deeper than the parser
     _error(post(1, "public-key", {"format": "tohyo/1", "type": "Nothing"}), 400, "malformed")
     r = site.client.post(
         "/api/ceremony/public-key",
@@ -536,6 +577,115 @@ def test_finish_refusals_and_uploads_after_it(site):
     with pytest.raises(CeremonyError) as e:  # a new ceremony once the board holds an election
         site.store().create(manifest(), "test")
     assert e.value.code == "wrong_state"
+
+
+def test_a_start_over_during_the_finish_is_refused(site):
+    """Forced interleaving: the administrator starts over while the finish is posting the
+    election. The start-over is refused; the finished ceremony's election is on the board."""
+    ts = start(site)
+    ts.run_all()
+    c = site.store().current()
+    real_setup = site.board.setup
+    refusals = []
+
+    def setup_with_a_start_over(*docs):
+        with pytest.raises(CeremonyError) as e:
+            site.store().create(manifest(), "test", replacing=c.id)
+        refusals.append(e.value)
+        return real_setup(*docs)
+
+    site.board.setup = setup_with_a_start_over
+    election = site.store().finish()
+    del site.board.setup
+    assert refusals[0].code == "wrong_state" and "being posted" in refusals[0].detail
+    assert site.board.election.h_e == election.h_e
+    now = site.store().current()
+    assert now.id == c.id and now.finished and now.abandoned is None
+    with pytest.raises(CeremonyError) as e:  # and never once the election is on the board
+        site.store().create(manifest(), "test", replacing=c.id)
+    assert "already holds an election" in e.value.detail
+
+
+def test_a_start_over_before_the_finish_wins(site):
+    ts = start(site)
+    ts.run_all()
+    c = site.store().current()
+    site.store().create(manifest(), "test", replacing=c.id)
+    with pytest.raises(CeremonyError) as e:  # the finish sees the new, empty ceremony
+        site.store().finish()
+    assert "public keys missing" in e.value.detail
+    assert site.board.state() == "setup"
+
+
+def test_finish_and_start_over_race(tmp_path):
+    """Both at once, in threads: exactly one wins, and the board never holds the election of
+    an abandoned ceremony."""
+    for round_ in range(4):
+        site = make_site(f"sqlite:///{tmp_path / f'b{round_}.db'}", tmp_path)
+        ts = start(site)
+        ts.run_all()
+        c = site.store().current()
+        barrier = threading.Barrier(2)
+        out: dict[str, object] = {}
+
+        def run(name, fn, out=out, barrier=barrier):
+            barrier.wait()
+            try:
+                out[name] = fn()
+            except CeremonyError as e:
+                out[name] = e
+
+        threads = [
+            threading.Thread(target=run, args=("finish", site.store().finish)),
+            threading.Thread(
+                target=run,
+                args=("over", lambda c=c, site=site: site.store().create(manifest(), "test", c.id)),
+            ),
+        ]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        finished = not isinstance(out["finish"], CeremonyError)
+        over = not isinstance(out["over"], CeremonyError)
+        assert finished != over, out
+        current = site.store().current()
+        if finished:
+            assert site.board.state() == "ready" and current.id == c.id and current.finished
+        else:
+            assert site.board.state() == "setup" and current.id != c.id
+
+
+def test_finish_interrupted_before_the_setup_is_finished_again(site):
+    ts = start(site)
+    ts.run_all()
+    c = site.store().current()
+
+    def broken(*docs):
+        raise BoardError("disk full")
+
+    site.board.setup = broken
+    with pytest.raises(CeremonyError) as e:
+        site.store().finish()
+    del site.board.setup
+    assert "disk full" in e.value.detail
+    assert site.board.state() == "setup" and site.store().current().finished
+    # Frozen until it is posted: no start-over, no more messages, no decryption yet.
+    with pytest.raises(CeremonyError) as e:
+        site.store().create(manifest(), "test", replacing=c.id)
+    assert "being posted" in e.value.detail
+    _error(ts.post_key(1), 409, "wrong_state")
+    fake = {"format": "tohyo/1", "type": "PartialDecryption", "trustee": 1, "contests": []}
+    body = _error(ts.post(1, "decryption", fake), 409, "wrong_state")
+    assert "not on the board yet" in body["detail"]
+    # The administrator sees it and finishes again.
+    _admin(site)
+    assert "key ceremony is in progress" in _admin_get(site, "/admin/?lang=en")
+    assert "not on the board yet" in _admin_get(site, "/admin/ceremony?lang=en")
+    assert _admin_post(site, "/admin/ceremony/finish", page="/admin/ceremony").status_code == 303
+    assert site.board.state() == "ready"
+    again = _admin_post(site, "/admin/ceremony/finish", page="/admin/ceremony")
+    assert again.status_code == 409 and "already finished" in again.get_data(as_text=True)
 
 
 def _partial(ts: Trustees, board: Board, i: int) -> PartialDecryption:

@@ -200,3 +200,148 @@ def test_board_commands(tmp_path, small_manifest, monkeypatch):
     run("board", "export", "--db", db, "--key", key, tmp_path / "rec")
     assert (tmp_path / "rec" / "board" / "entries.jsonl").exists()
     assert (tmp_path / "rec" / "tally.json").exists()
+
+
+# --- the remote client against a misbehaving server (trustees/remote.py) -------------------
+
+
+class _Fake:
+    """A loopback HTTP server answering from ``routes`` (path → (status, headers, body));
+    it records every request's path and Authorization header."""
+
+    def __init__(self, routes: dict) -> None:
+        import http.server
+        import threading
+
+        self.routes = routes
+        self.seen: list[tuple[str, str | None]] = []
+        fake = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                fake.seen.append((self.path, self.headers.get("Authorization")))
+                status, headers, body = fake.routes.get(
+                    self.path.split("?")[0], (404, {}, b'{"error": "not_found"}')
+                )
+                if callable(body):
+                    body = body(self.path)
+                self.send_response(status)
+                for k, v in {"Content-Type": "application/json", **headers}.items():
+                    self.send_header(k, v)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args) -> None:
+                pass
+
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+        self.thread.join(timeout=10)
+
+
+@pytest.fixture
+def fake_servers():
+    made: list[_Fake] = []
+
+    def make(routes: dict) -> _Fake:
+        made.append(_Fake(routes))
+        return made[-1]
+
+    yield make
+    for f in made:
+        f.close()
+
+
+def test_remote_refuses_redirects_and_keeps_the_token(fake_servers):
+    from trustees.remote import RemoteError, Server
+
+    elsewhere = fake_servers({"/api/ceremony/me": (200, {}, b'{"trustee": 1}')})
+    for code in (301, 302, 303, 307, 308):
+        site = fake_servers(
+            {"/api/ceremony/me": (code, {"Location": elsewhere.url + "/api/ceremony/me"}, b"")}
+        )
+        with pytest.raises(RemoteError) as e:
+            Server(site.url, "secret-token").get("/api/ceremony/me")
+        assert f"redirect ({code}) to {elsewhere.url}/api/ceremony/me" in str(e.value)
+        assert site.seen == [("/api/ceremony/me", "Bearer secret-token")]
+    assert elsewhere.seen == []  # the token never went to the other address
+    # The command line says the same in one line.
+    out = run(
+        "trustee", "remote", "--server", site.url, "--token", "secret-token", "status", ok=False
+    )
+    assert out.exit_code == 2 and "not followed" in out.output and "Traceback" not in out.output
+
+
+ELECTION = json.dumps({"board_key": {"format": "tohyo/1", "public_key": "00" * 32}}).encode()
+ENTRY = {"kind": "event", "payload": "{}", "index": 0}
+
+
+def test_download_record_stops_on_a_server_that_does_not_move_forward(fake_servers, tmp_path):
+    from trustees.remote import RemoteError, Server, download_record
+
+    def same_page(path: str) -> bytes:
+        return json.dumps({"entries": [ENTRY], "next": 0}).encode()
+
+    site = fake_servers(
+        {"/api/election": (200, {}, ELECTION), "/api/entries": (200, {}, same_page)}
+    )
+    with pytest.raises(RemoteError) as e:
+        download_record(Server(site.url), tmp_path / "r1")
+    assert "says the next starts at 0; expected 1" in str(e.value)
+    assert len(site.seen) == 2  # one page, then it stopped
+
+    site.routes["/api/entries"] = (200, {}, b'{"entries": [{"kind": "event"}], "next": 1}')
+    with pytest.raises(RemoteError) as e:
+        download_record(Server(site.url), tmp_path / "r2")
+    assert "record is malformed" in str(e.value) and "payload" in str(e.value)
+
+    def one_page(path: str) -> bytes:
+        start = int(path.split("start=")[1].split("&")[0])
+        entries = [ENTRY] if start == 0 else []
+        return json.dumps({"entries": entries, "next": 1 if entries else None}).encode()
+
+    heads = json.dumps({"tree_heads": [{"size": 0}] * 1000}).encode()
+    site.routes["/api/entries"] = (200, {}, one_page)
+    site.routes["/api/tree-heads"] = (200, {}, heads)
+    with pytest.raises(RemoteError) as e:
+        download_record(Server(site.url), tmp_path / "r3")
+    assert "must move forward" in str(e.value)
+
+
+def test_download_record_needs_an_empty_directory(fake_servers, tmp_path):
+    from trustees.remote import RemoteError, Server, download_record
+
+    site = fake_servers({"/api/election": (200, {}, ELECTION)})
+    stale = tmp_path / "old"
+    (stale / "decryptions").mkdir(parents=True)
+    (stale / "decryptions" / "trustee-9.json").write_text("{}", encoding="utf-8")
+    with pytest.raises(RemoteError) as e:
+        download_record(Server(site.url), stale)
+    assert "not an empty directory" in str(e.value) and site.seen == []
+    a_file = tmp_path / "file"
+    a_file.write_text("x", encoding="utf-8")
+    with pytest.raises(RemoteError):
+        download_record(Server(site.url), a_file)
+
+
+def test_remote_commands_report_a_malformed_answer(fake_servers):
+    site = fake_servers(
+        {
+            "/api/ceremony/me": (200, {}, b"[]"),
+            "/api/ceremony": (200, {}, b'{"group": "standard"}'),
+        }
+    )
+    out = run("trustee", "remote", "--server", site.url, "--token", "t", "status")
+    assert out.output.strip() == "[]"  # status prints whatever the server said
+    out = run(
+        "trustee", "remote", "--server", site.url, "--token", "t", "init", "--dir", "x", ok=False
+    )
+    assert out.exit_code == 2 and "answer is not what this step expects" in out.output
+    assert "Traceback" not in out.output
