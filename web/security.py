@@ -70,6 +70,12 @@ def integrity(name: str) -> str:
     return _integrity(name, path.stat().st_mtime)
 
 
+def version(name: str) -> str:
+    """A short tag of a static file's content, for cache-busting URLs (the Web Worker and
+    the script it imports, which cannot carry SRI, must never mix two deployments)."""
+    return integrity(name)[7:19]
+
+
 def script(name: str) -> Markup:
     """A ``<script>`` tag for a static file, with its integrity hash (deferred)."""
     sri = integrity(name)
@@ -95,7 +101,7 @@ def install(app: Flask, rate_limits: bool = True) -> None:
     app.config["RATELIMIT_ENABLED"] = rate_limits
     app.config.setdefault("RATELIMIT_HEADERS_ENABLED", True)
     limiter.init_app(app)
-    app.jinja_env.globals.update(script=script, stylesheet=stylesheet)
+    app.jinja_env.globals.update(script=script, stylesheet=stylesheet, version=version)
 
     @app.after_request
     def headers(resp: Response) -> Response:

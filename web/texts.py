@@ -171,6 +171,12 @@ TEXTS: dict[str, dict[str, str]] = {
     "receipt.code": {"ja": "確認コード", "en": "Confirmation code"},
     "receipt.entry": {"ja": "掲示板の番号", "en": "Board entry"},
     "receipt.head": {"ja": "署名付きツリーヘッド", "en": "Signed tree head"},
+    "receipt.boardkey": {"ja": "掲示板の公開鍵", "en": "Board's public key"},
+    "receipt.boardkey.help": {
+        "ja": "この公開鍵が、市が別の手段（ウェブサイト、広報など）で公表した鍵と同じであることを確かめてください。",
+        "en": "Check that this key is the one the city published elsewhere (its web site, "
+        "the press release).",
+    },
     "receipt.save": {"ja": "受領証を保存", "en": "Save receipt"},
     "receipt.print": {"ja": "印刷", "en": "Print"},
     "receipt.verify": {"ja": "確認ページで検証", "en": "Check on the verify page"},

@@ -351,6 +351,7 @@
     $("receipt-code").textContent = receipt.confirmation_code;
     $("receipt-entry").textContent = receipt.entry;
     $("receipt-head").textContent = receipt.tree_head.size + " / " + receipt.tree_head.root;
+    $("receipt-key").textContent = election.board_key.public_key;
     var blob = new Blob([JSON.stringify(receipt, null, 1)], { type: "application/json" });
     $("receipt-save").href = URL.createObjectURL(blob);
     $("receipt-verify").href = "/verify?code=" + receipt.confirmation_code;

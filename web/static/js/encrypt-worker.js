@@ -37,7 +37,9 @@
 /* global importScripts, TohyoCrypto */
 'use strict';
 
-importScripts('tohyo-crypto.js');
+// The page names the crypto script's version (?c=...), so that a worker never pairs with a
+// cached copy from another deployment.
+importScripts('tohyo-crypto.js' + (self.location && self.location.search ? '?v=' + new URL(self.location.href).searchParams.get('c') : ''));
 
 let election = null;
 let last = null; // {ballot, secret} of the last encrypted ballot

@@ -50,6 +50,7 @@
       say(text, "ok");
       document.getElementById("v-entry").textContent = receipt.entry;
       document.getElementById("v-head").textContent = receipt.tree_head.size + " / " + receipt.tree_head.root;
+      document.getElementById("v-key").textContent = electionDoc.board_key.public_key;
       details.classList.remove("hidden");
     } catch (e) {
       say(T["verify.bad"] + e.message, "bad");
