@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import pathlib
+import threading
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from typing import Any
 
 from bulletin.auth import TokenAuthenticator
 from bulletin.board import Board, load_signing_key, new_signing_key
@@ -74,4 +76,27 @@ def later(clock: FixedClock, seconds: float = 1.0) -> None:
     clock.set(clock.now() + timedelta(seconds=seconds))
 
 
-__all__ = ["datetime", "make_board", "submission", "ballot_doc", "later", "Setup"]
+__all__ = [
+    "datetime",
+    "make_board",
+    "submission",
+    "ballot_doc",
+    "later",
+    "Setup",
+    "serve_in_thread",
+]
+
+
+def serve_in_thread(server: Any) -> threading.Thread:
+    """Run a waitress server in a daemon thread. ``server.close()`` closes its socket under
+    the thread's select(), which then raises EBADF: that is the normal end, not an error."""
+
+    def run() -> None:
+        try:
+            server.run()
+        except OSError:
+            pass
+
+    t = threading.Thread(target=run, daemon=True)
+    t.start()
+    return t

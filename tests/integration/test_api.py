@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import socket
-import threading
 import time
 import urllib.error
 import urllib.request
@@ -14,7 +13,7 @@ import pytest
 from e2e import codec
 from e2e.board import TreeHead, verify_tree_head
 from e2e.merkle import leaf_hash, verify_consistency, verify_inclusion
-from tests.integration.board_helpers import make_board, submission
+from tests.integration.board_helpers import make_board, serve_in_thread, submission
 from web.api import MAX_BODY, create_app
 
 C = {"gyosei": ["internet-voting"], "mobility": [], "healthcare": ["emergency-info"]}
@@ -129,8 +128,7 @@ def test_served_by_waitress_over_loopback(setup):
     server = waitress.server.create_server(
         create_app(setup.board), host="127.0.0.1", port=port, threads=4
     )
-    t = threading.Thread(target=server.run, daemon=True)
-    t.start()
+    serve_in_thread(server)
     try:
         url = f"http://127.0.0.1:{port}/api"
         for _ in range(100):

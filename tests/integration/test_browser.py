@@ -17,7 +17,6 @@ import json
 import pathlib
 import shutil
 import socket
-import threading
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -30,6 +29,7 @@ from bulletin.jpki.testca import SimulatedCard
 from bulletin.jpki.verify import digest_info
 from e2e.group import STANDARD, TEST, Group
 from e2e.manifest import Manifest
+from tests.integration.board_helpers import serve_in_thread
 from web import rehearsal
 from web.admin import hash_password
 from web.app import SiteSettings, create_site
@@ -87,8 +87,7 @@ def serve_rehearsal(
     server = waitress.server.create_server(
         create_site(board, settings), host="127.0.0.1", port=port, threads=8
     )
-    t = threading.Thread(target=server.run, daemon=True)
-    t.start()
+    serve_in_thread(server)
     SHOTS.mkdir(parents=True, exist_ok=True)
     try:
         yield Site(f"http://127.0.0.1:{port}", where, {c["file"]: c for c in cards}, {})

@@ -29,7 +29,7 @@ from e2e.schnorr import SchnorrProof
 from e2e.tally import PartialDecryption, trustee_commitments
 from e2e.threshold import public_share
 from e2e.verify import verify_record
-from tests.integration.board_helpers import EXAMPLE, KEY, TOKENS, submission
+from tests.integration.board_helpers import EXAMPLE, KEY, TOKENS, serve_in_thread, submission
 from trustees import cli as trustee_cli
 from trustees import keystore
 from trustees.ceremony import (
@@ -185,8 +185,7 @@ def served(site):
     import waitress.server
 
     server = waitress.server.create_server(site.app, host="127.0.0.1", port=_free_port(), threads=4)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
+    thread = serve_in_thread(server)
     try:
         yield f"http://127.0.0.1:{server.effective_port}"
     finally:
