@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import secrets
 import sys
 import threading
@@ -52,6 +51,7 @@ from e2e.group import GROUPS
 from e2e.manifest import Manifest, ManifestError, manifest_from_json
 from web import i18n
 from web.security import limiter
+from web.turnout import turnout
 
 admin_bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -586,47 +586,13 @@ def _view(board: Board) -> BoardView:
 # --- turnout ---------------------------------------------------------------------------------
 
 
-class Turnout:
-    """Cast ballots per (UTC hour, contest index), read incrementally from the log.
-
-    Only ``kind``, ``time`` and the ballot's contest indices are read; never the voter.
-    """
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._size = 0
-        self._counts: Counter[tuple[str, int]] = Counter()
-
-    def counts(self, board: Board) -> Counter[tuple[str, int]]:
-        """(``YYYY-MM-DDTHH`` in UTC, 1-based contest index) → cast ballots covering it."""
-        with self._lock:
-            size = board.store.size()
-            while self._size < size:
-                rows = board.store.entries(self._size, 1000)
-                if not rows:
-                    break
-                for idx, kind, data in rows:
-                    if kind == "ballot":
-                        entry = json.loads(data)
-                        hour = datetime.fromisoformat(entry["time"]).astimezone(UTC)
-                        key = hour.strftime("%Y-%m-%dT%H")
-                        for c in json.loads(entry["payload"])["contests"]:
-                            self._counts[(key, int(c["contest"]))] += 1
-                    self._size = idx + 1
-            return Counter(self._counts)
-
-
-def _turnout() -> Turnout:
-    return current_app.extensions.setdefault("tohyo_admin_turnout", Turnout())
-
-
 CHART_W, CHART_H = 600, 120
 
 
 def turnout_charts(board: Board, manifest: Manifest, by: str) -> dict[str, Any]:
     """Buckets (days, or the last 72 hours) in the election's time zone, one bar series per
     contest, with SVG geometry precomputed (the page has no script)."""
-    counts = _turnout().counts(board)
+    counts = turnout(board)
     tz = manifest.start_time.tzinfo
     per: Counter[tuple[datetime, int]] = Counter()
     for (hour, ci), n in counts.items():

@@ -15,7 +15,7 @@ import threading
 import zipfile
 from collections import Counter
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -36,6 +36,7 @@ from bulletin.board import Board, BoardError, entry_payload, export_record
 from e2e.manifest import Manifest
 from web import i18n
 from web.texts import TEXTS
+from web.turnout import turnout
 
 bp = Blueprint("pages", __name__)
 i18n.register(TEXTS)
@@ -110,50 +111,28 @@ def _row(data: bytes, manifest: Manifest | None) -> Row:
     return Row(entry["index"], entry["kind"], entry["time"], code, contests)
 
 
-class _Activity:
-    """Cast ballots per contest per day, computed once per log size (the log only grows)."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._size = 0
-        self._counts: Counter[tuple[str, int]] = Counter()
-
-    def counts(self, board: Board) -> Counter[tuple[str, int]]:
-        with self._lock:
-            size = board.store.size()
-            while self._size < size:
-                rows = board.store.entries(self._size, 1000)
-                for idx, kind, data in rows:
-                    if kind == "ballot":
-                        entry = json.loads(data)
-                        day = entry["time"][:10]
-                        for c in json.loads(entry["payload"])["contests"]:
-                            self._counts[(day, c["contest"])] += 1
-                    self._size = idx + 1
-                if not rows:
-                    break
-            return Counter(self._counts)
-
-
-def _activity() -> _Activity:
-    return current_app.extensions.setdefault("tohyo_activity", _Activity())
-
-
 def activity_chart(board: Board, manifest: Manifest) -> dict[str, Any]:
-    """Days × contests counts, with bar widths in percent of the busiest day's count."""
-    counts = _activity().counts(board)
+    """Days (in the election's time zone) × contests: cast ballots, with bar widths in
+    percent of the busiest cell."""
+    tz = manifest.start_time.tzinfo
+    counts: Counter[tuple[str, int]] = Counter()
+    for (hour, ci), n in turnout(board).items():
+        local = datetime.strptime(hour, "%Y-%m-%dT%H").replace(tzinfo=UTC).astimezone(tz)
+        counts[(local.strftime("%Y-%m-%d"), ci)] += n
     days = sorted({d for d, _ in counts})
     top = max(counts.values(), default=0)
-    rows = []
-    for d in days:
-        cells = []
-        for ci in range(1, len(manifest.contests) + 1):  # contest indices start at 1
-            n = counts.get((d, ci), 0)
-            cells.append({"n": n, "width": round(100 * n / top, 1) if top else 0})
-        rows.append({"day": d, "cells": cells})
-    totals = [
-        sum(counts.get((d, ci), 0) for d in days) for ci in range(1, len(manifest.contests) + 1)
+    contests = range(1, len(manifest.contests) + 1)  # contest indices start at 1
+    rows = [
+        {
+            "day": d,
+            "cells": [
+                {"n": counts[(d, ci)], "width": round(100 * counts[(d, ci)] / top, 1) if top else 0}
+                for ci in contests
+            ],
+        }
+        for d in days
     ]
+    totals = [sum(counts[(d, ci)] for d in days) for ci in contests]
     return {"rows": rows, "totals": totals}
 
 

@@ -29,15 +29,7 @@ from bulletin.board import (
     load_signing_key,
     new_signing_key,
 )
-from bulletin.challenges import DatabaseChallengeStore
 from bulletin.clock import OffsetClock
-from bulletin.jpki import (
-    DirectoryEvidenceStore,
-    JpkiAuthenticator,
-    TrustConfig,
-    load_anchors,
-    load_crl,
-)
 from bulletin.jpki.testca import SimulatedCard, TestCA, new_key
 from bulletin.store import Store, make_engine, migrate
 from e2e import codec
@@ -50,6 +42,7 @@ from e2e.threshold import public_share
 from trustees import keystore
 from trustees.ceremony import run_ceremony
 from trustees.decrypt import partial_decrypt
+from web.gate import DeferredJpkiGate
 
 PASSPHRASE = "rehearsal passphrase (not for a real election)"
 PSEUDONYM_KEY = b"rehearsal pseudonym key (the election authority's secret)"
@@ -197,20 +190,12 @@ def open_board(directory: pathlib.Path) -> Board:
         load_signing_key(directory / "board.key"),
         OffsetClock(cfg["offset"]),
     )
-    anchors = load_anchors((directory / "ca.pem").read_bytes())
-    election = board.election
-    trust = TrustConfig.build(
-        anchors,
-        [load_crl((directory / "crl.der").read_bytes(), anchors)],
-        address_prefixes=election.manifest.eligibility.address_prefixes,
-    )
-    board.authenticator = JpkiAuthenticator(
-        trust,
+    board.authenticator = DeferredJpkiGate(
+        board,
+        [directory / "ca.pem"],
+        [directory / "crl.der"],
         PSEUDONYM_KEY,
-        bytes(election.h_e),
-        DatabaseChallengeStore(board.store),
-        DirectoryEvidenceStore(directory / "evidence"),
-        board.clock,
+        directory / "evidence",
     )
     return board
 
