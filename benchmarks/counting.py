@@ -13,9 +13,9 @@ layers above it) exponentiate, and restores them afterwards:
   with plain powmods by ``multiexp_raw`` and is counted as those powmods; the recursive
   calls of a split multi-exponentiation are part of the outer one.
 
-:func:`calibrate` measures what one of each costs on this machine, and
-:meth:`ExpCount.limit_s` turns a count into the time a stage would take if it did nothing
-but its exponentiations (its "limit").
+:func:`calibrate` measures what one of each costs on this machine (from its least
+disturbed runs), and :meth:`ExpCount.limit_s` turns a count into the time a stage would
+take if it did nothing but its exponentiations (its "limit", a lower bound).
 """
 
 from __future__ import annotations
@@ -139,13 +139,15 @@ def counting() -> Iterator[ExpCount]:
             setattr(module, attr, value)
 
 
-def _median_time(fn: Any, n: int) -> float:
+def _low_time(fn: Any, n: int) -> float:
+    """The 10th percentile of n timings: on a shared machine, the least disturbed runs
+    are the best estimate of what the operation itself costs."""
     samples = []
     for _ in range(n):
         t = time.perf_counter()
         fn()
         samples.append(time.perf_counter() - t)
-    return statistics.median(samples)
+    return statistics.quantiles(samples, n=10)[0] if n >= 10 else min(samples)
 
 
 def calibrate(group: Group, name: str, terms: int = 1000) -> Costs:
@@ -164,10 +166,22 @@ def calibrate(group: Group, name: str, terms: int = 1000) -> Costs:
     def powmod() -> None:
         gmpy2.powmod(x, exps[next(it) % 64], p)
 
-    fixed_s = _median_time(fixed, 400)
-    powmod_s = _median_time(powmod, 100)
+    fixed_s = _low_time(fixed, 400)
+    powmod_s = _low_time(powmod, 100)
     bases = [group.g_pow(group.random_scalar(rng)).value for _ in range(terms)]
     texps = [int(group.random_scalar(rng)) for _ in range(terms)]
-    multi_s = _median_time(lambda: group_module.multiexp_raw(p, bases, texps), 3)
+    multi_s = _low_time(lambda: group_module.multiexp_raw(p, bases, texps), 3)
     bits = sum(e.bit_length() for e in texps)
     return Costs(name, fixed_s, powmod_s, multi_s / terms, multi_s / bits, terms)
+
+
+def cheaper(a: Costs, b: Costs) -> Costs:
+    """Each cost the lower of two calibrations (taken before and after some stages)."""
+    return Costs(
+        a.group,
+        min(a.fixed_s, b.fixed_s),
+        min(a.powmod_s, b.powmod_s),
+        min(a.term_s, b.term_s),
+        min(a.term_bit_s, b.term_bit_s),
+        a.multiexp_terms,
+    )

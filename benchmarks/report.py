@@ -111,7 +111,9 @@ def format_table(
     return "\n".join(lines)
 
 
-def plot(runs: list[dict[str, Any]], out_dir: str | pathlib.Path) -> list[pathlib.Path]:
+def plot(
+    runs: list[dict[str, Any]], out_dir: str | pathlib.Path, title: str = "tohyo bench"
+) -> list[pathlib.Path]:
     """Draw cost against the number of ballots: per-ballot time and total time of every
     stage. Needs matplotlib (``pip install 'tohyo[bench]'``)."""
     try:
@@ -129,14 +131,17 @@ def plot(runs: list[dict[str, Any]], out_dir: str | pathlib.Path) -> list[pathli
     stages: dict[str, dict[str, Any]] = {}
     for run in runs:
         for r in run["rows"]:
-            s = stages.setdefault(r["stage"], {"label": r["label"], "unit": r["unit"], "pts": []})
+            s = stages.setdefault(r["stage"], {"unit": r["unit"], "pts": []})
+            s["label"] = r["label"]  # that of the largest run
             s["pts"].append((run["ballots"], r["per_unit_ms"], r["median_ms"]))
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(13, 5))
-    for s in stages.values():
+    colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    for k, s in enumerate(stages.values()):
         xs = [p[0] for p in s["pts"]]
+        style = {"marker": "o", "label": s["label"], "color": colours[k % len(colours)]}
         if s["unit"] == "ballot":
-            ax1.plot(xs, [p[1] for p in s["pts"]], marker="o", label=s["label"])
-        ax2.plot(xs, [p[2] / 1e3 for p in s["pts"]], marker="o", label=s["label"])
+            ax1.plot(xs, [p[1] for p in s["pts"]], **style)
+        ax2.plot(xs, [p[2] / 1e3 for p in s["pts"]], **style)
     ax1.set(xscale="log", yscale="log", xlabel="ballots", ylabel="ms per ballot")
     ax1.set_title("cost per ballot")
     ax2.set(xscale="log", yscale="log", xlabel="ballots", ylabel="seconds (median run)")
@@ -145,7 +150,7 @@ def plot(runs: list[dict[str, Any]], out_dir: str | pathlib.Path) -> list[pathli
         ax.grid(True, which="both", alpha=0.3)
         ax.set_xticks(sizes, [str(n) for n in sizes])
     ax2.legend(fontsize=8, loc="upper left")
-    fig.suptitle(runs[0].get("title", "tohyo bench"), fontsize=10)
+    fig.suptitle(title, fontsize=10)
     fig.tight_layout()
     path = out / "cost-vs-ballots.png"
     fig.savefig(path, dpi=110)

@@ -15,6 +15,9 @@ tally              the homomorphic product of the N ballots
 decryption         k partial decryptions with proofs, their proofs checked, combination
                    and discrete logarithms (per election)
 verify record      ``tohyo verify`` of the record the board exported, in P processes
+coordinator        the serial part of that: reading the record, checking the board's log,
+                   merging the shards' summaries, the per-election checks (the shards'
+                   answers replayed); what bounds a cluster's speed-up
 =================  =======================================================================
 
 Each stage is then run once more under :func:`benchmarks.counting.counting` (serially, so
@@ -30,7 +33,7 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from datetime import timedelta
@@ -43,10 +46,11 @@ from e2e.batch import verify_claims, verify_claims_one_by_one
 from e2e.election import Election, base_hash
 from e2e.group import GROUPS
 from e2e.manifest import Manifest, manifest_from_json
+from e2e.record import read_record
 from e2e.rng import SystemRng
 from e2e.tally import aggregate, combine, partial_claims, trustee_commitments
 from e2e.threshold import public_share
-from e2e.verify import SHARD, shard_lines, verify_shard
+from e2e.verify import SHARD, ShardSummary, shard_lines, verify_record, verify_shard
 
 PSEUDONYM_KEY = b"bench pseudonym key"
 
@@ -387,6 +391,32 @@ def run_workload(
             _timed(verify(w.jobs), r),
         )
         st.counts = _counted(verify(1))
+        stages.append(st)
+
+        # The part of that no worker can take: reading the record, the board's log (parse
+        # every entry, rebuild the Merkle tree, the re-vote rule), merging the shards'
+        # summaries, and the per-election checks; the shards' answers are replayed.
+        files = read_record(record)
+        summaries: list[ShardSummary] = []
+
+        def recording(e: Election, shards: list) -> Iterator[ShardSummary]:
+            for shard in shards:
+                summaries.append(verify_shard(e, shard))
+                yield summaries[-1]
+
+        verify_record(files, recording)
+
+        def serial() -> None:
+            verify_record(read_record(record), lambda e, shards: iter(summaries))
+
+        st = Stage(
+            "coordinator",
+            "  of which serial (coordinator)",
+            "ballot",
+            ballots,
+            _timed(serial, r),
+        )
+        st.counts = _counted(serial)
         stages.append(st)
     finally:
         shutil.rmtree(work, ignore_errors=True)

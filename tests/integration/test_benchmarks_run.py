@@ -102,6 +102,7 @@ def test_workload_stages_and_limits():
         "tally",
         "decrypt",
         "record",
+        "coordinator",
     ]
     # 2 contests of 3 options, limit 2: 2 × (3 × 6 + 2 × 3) fixed-base per ballot
     assert rows["encrypt"]["exps_per_unit"]["fixed"] == 48
