@@ -39,6 +39,11 @@ class VerificationError(TohyoError):
         self.where = where
         self.reason = message
 
+    def __reduce__(self) -> tuple[type, tuple[str, str | None]]:
+        # Rebuilt from (reason, where), so a verdict that crosses a process or a Dask
+        # worker still names its object (the default would pass the joined message alone).
+        return (type(self), (self.reason, self.where))
+
 
 class InvalidProof(VerificationError):
     """A zero-knowledge proof does not verify."""

@@ -29,6 +29,9 @@ class QuorumError(VerificationError):
     def __init__(self, message: str) -> None:
         super().__init__(message, "decryptions")
 
+    def __reduce__(self) -> tuple[type, tuple[str]]:
+        return (type(self), (self.reason,))
+
 
 @public
 @dataclass(frozen=True)
