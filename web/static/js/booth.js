@@ -337,7 +337,15 @@
   async function submit(auth) {
     say(T["sending"]);
     var body = '{"auth":' + JSON.stringify(auth) + ',"ballot":' + encrypted.canonical + "}";
-    var receipt = await api("POST", "/api/ballots", body);
+    // Once the ballot is on its way there is no going back to "challenge": an opened
+    // ballot must never be one that the board may have accepted.
+    $("sign-cancel").disabled = true;
+    var receipt;
+    try {
+      receipt = await api("POST", "/api/ballots", body);
+    } finally {
+      $("sign-cancel").disabled = false;
+    }
     call({ cmd: "forget" }).catch(function () {});  // the nonce of a cast ballot goes
     var v = votedHere();
     v[contest] = true;
