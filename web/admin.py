@@ -23,10 +23,9 @@ import secrets
 import sys
 import threading
 import time
-from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import click
@@ -50,6 +49,7 @@ from e2e.errors import TohyoError
 from e2e.group import GROUPS
 from e2e.manifest import Manifest, ManifestError, manifest_from_json
 from web import i18n
+from web.pages import manifest_of
 from web.security import limiter
 from web.turnout import turnout
 
@@ -541,13 +541,6 @@ def _ceremonies() -> CeremonyStore:
     return CeremonyStore(_board())
 
 
-def _manifest(board: Board) -> Manifest | None:
-    try:
-        return board.manifest
-    except BoardError:
-        return None
-
-
 def _allow_test_group() -> bool:
     # SiteSettings.allow_test_group (tohyo serve --allow-test-group).
     return bool(current_app.config["SITE"].allow_test_group)
@@ -570,7 +563,7 @@ class BoardView:
 
 
 def _view(board: Board) -> BoardView:
-    manifest = _manifest(board)
+    manifest = manifest_of(board)
     decryptions = CeremonyStore(board).decryptions() if manifest else {}
     group = board.election.parameters().group if manifest else ""
     return BoardView(
@@ -592,13 +585,7 @@ CHART_W, CHART_H = 600, 120
 def turnout_charts(board: Board, manifest: Manifest, by: str) -> dict[str, Any]:
     """Buckets (days, or the last 72 hours) in the election's time zone, one bar series per
     contest, with SVG geometry precomputed (the page has no script)."""
-    counts = turnout(board)
-    tz = manifest.start_time.tzinfo
-    per: Counter[tuple[datetime, int]] = Counter()
-    for (hour, ci), n in counts.items():
-        local = datetime.strptime(hour, "%Y-%m-%dT%H").replace(tzinfo=UTC).astimezone(tz)
-        start = local.replace(minute=0) if by == "hour" else local.replace(hour=0, minute=0)
-        per[(start, ci)] += n
+    per = turnout(board, manifest.start_time.tzinfo, by)
     if not per:
         return {"buckets": [], "charts": []}
     step = timedelta(hours=1) if by == "hour" else timedelta(days=1)
@@ -735,7 +722,7 @@ def _new_page(
     in_progress = current if current is not None and not current.finished else None
     return render_template(
         "admin/new.html",
-        election=_manifest(board) is not None,
+        election=manifest_of(board) is not None,
         in_progress=in_progress,
         seen=str(current.id) if in_progress else "none",
         allow_test=_allow_test_group(),

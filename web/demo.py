@@ -23,12 +23,12 @@ from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from cryptography.hazmat.primitives import serialization
 
 from bulletin.auth import Refusal
-from bulletin.board import Board, export_record, load_signing_key, new_signing_key
+from bulletin.board import Board, export_record, load_signing_key
 from bulletin.challenges import DatabaseChallengeStore
 from bulletin.clock import OffsetClock
 from bulletin.jpki import (
@@ -40,7 +40,7 @@ from bulletin.jpki import (
 )
 from bulletin.jpki.evidence import audit, check_record, read_export
 from bulletin.jpki.testca import SimulatedCard, TestCA, TestCAError, new_key, sign_submission
-from bulletin.store import Store, make_engine, migrate
+from bulletin.store import Store, make_engine
 from e2e import codec
 from e2e.ballot import EncryptedBallot, challenge, encrypt_ballot
 from e2e.cli import print_report, run_verify
@@ -52,6 +52,7 @@ from e2e.tally import trustee_commitments
 from e2e.threshold import public_share
 from trustees.ceremony import run_ceremony
 from trustees.decrypt import partial_decrypt
+from web.rehearsal import open_in_period
 
 EXAMPLE = pathlib.Path(__file__).resolve().parents[1] / "examples" / "tsukuba-2025.json"
 PSEUDONYM_KEY = b"demo pseudonym key (the election authority's secret)"
@@ -312,17 +313,7 @@ def run_demo(
     try:
         db = db or f"sqlite:///{work / 'board.db'}"
         key_path = work / "board.key"
-        new_signing_key(key_path)
-        engine = make_engine(db)
-        migrate(engine)
-        offset = (manifest.start_time + timedelta(days=1) - datetime.now(UTC)).total_seconds()
-        board = Board(Store(engine), load_signing_key(key_path), OffsetClock(offset))
-        board.setup(
-            manifest.canonical_bytes(),
-            codec.encode(election.parameters()),
-            [codec.encode(t) for t in publics],
-        )
-        board.open()
+        board, offset = open_in_period(db, key_path, election, publics)
         start = board.clock.now()
         t_ca = time.perf_counter()
         keys = [new_key() for _ in range(4)]
@@ -332,8 +323,8 @@ def run_demo(
         crl = ca.crl(start - timedelta(days=1), manifest.end_time + timedelta(days=1))
         board.authenticator = _gate(board, ca.pem, crl, work)
         echo(
-            f"board: {engine.dialect.name}, opened; stand-in JPKI CA issued {len(certs)} "
-            f"certificates and cards ({time.perf_counter() - t_ca:.1f} s)"
+            f"board: {board.store.engine.dialect.name}, opened; stand-in JPKI CA issued "
+            f"{len(certs)} certificates and cards ({time.perf_counter() - t_ca:.1f} s)"
         )
         echo(f"voting: {voters} voters in {jobs} processes, each signing with its card")
 

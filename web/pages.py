@@ -15,7 +15,7 @@ import threading
 import zipfile
 from collections import Counter
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -48,9 +48,10 @@ def _board() -> Board:
     return current_app.config["BOARD"]
 
 
-def _manifest() -> Manifest | None:
+def manifest_of(board: Board) -> Manifest | None:
+    """The board's manifest, or None before the election is set up (shared with admin)."""
     try:
-        return _board().manifest
+        return board.manifest
     except BoardError:
         return None
 
@@ -66,7 +67,7 @@ def _globals() -> dict[str, Any]:
 @bp.get("/")
 def home() -> str:
     b = _board()
-    return render_template("home.html", manifest=_manifest(), state=b.state())
+    return render_template("home.html", manifest=manifest_of(_board()), state=b.state())
 
 
 @bp.get("/booth")
@@ -74,7 +75,7 @@ def booth() -> str:
     b = _board()
     site = current_app.config["SITE"]
     return render_template(
-        "booth.html", manifest=_manifest(), state=b.state(), demo_cards=site.demo_cards
+        "booth.html", manifest=manifest_of(_board()), state=b.state(), demo_cards=site.demo_cards
     )
 
 
@@ -115,10 +116,9 @@ def activity_chart(board: Board, manifest: Manifest) -> dict[str, Any]:
     """Days (in the election's time zone) × contests: cast ballots, with bar widths in
     percent of the busiest cell."""
     tz = manifest.start_time.tzinfo
-    counts: Counter[tuple[str, int]] = Counter()
-    for (hour, ci), n in turnout(board).items():
-        local = datetime.strptime(hour, "%Y-%m-%dT%H").replace(tzinfo=UTC).astimezone(tz)
-        counts[(local.strftime("%Y-%m-%d"), ci)] += n
+    counts = Counter(
+        {(day.strftime("%Y-%m-%d"), ci): n for (day, ci), n in turnout(board, tz).items()}
+    )
     days = sorted({d for d, _ in counts})
     top = max(counts.values(), default=0)
     contests = range(1, len(manifest.contests) + 1)  # contest indices start at 1
@@ -139,7 +139,7 @@ def activity_chart(board: Board, manifest: Manifest) -> dict[str, Any]:
 @bp.get("/board")
 def board() -> str:
     b = _board()
-    manifest = _manifest()
+    manifest = manifest_of(_board())
     size = b.store.size()
     code = request.args.get("code", "").strip().upper()
     found: Row | None = None
@@ -180,7 +180,7 @@ def board() -> str:
 @bp.get("/results")
 def results() -> str:
     b = _board()
-    manifest = _manifest()
+    manifest = manifest_of(_board())
     rows = b.store.kinds(["results"])
     res = json.loads(entry_payload(rows[0][2])) if rows else None
     tables = []

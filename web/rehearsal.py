@@ -33,7 +33,7 @@ from bulletin.clock import OffsetClock
 from bulletin.jpki.testca import SimulatedCard, TestCA, new_key
 from bulletin.store import Store, make_engine, migrate
 from e2e import codec
-from e2e.election import Election, base_hash
+from e2e.election import Election, TrusteePublicKey, base_hash
 from e2e.group import GROUPS, Group
 from e2e.manifest import Manifest
 from e2e.rng import SystemRng
@@ -122,6 +122,27 @@ def _cards(ca: TestCA, start: datetime, out: pathlib.Path) -> list[CardInfo]:
     return cards
 
 
+def open_in_period(
+    db: str, key_path: pathlib.Path, election: Election, publics: list[TrusteePublicKey]
+) -> tuple[Board, float]:
+    """A new board (key, schema) with the election posted and opened, its clock shifted to
+    the first day of the manifest's voting period; returns the board and that shift in
+    seconds (for other processes' clocks). Shared by the demo and rehearsals."""
+    new_signing_key(key_path)
+    engine = make_engine(db)
+    migrate(engine)
+    manifest = election.manifest
+    offset = (manifest.start_time + timedelta(days=1) - datetime.now(UTC)).total_seconds()
+    board = Board(Store(engine), load_signing_key(key_path), OffsetClock(offset))
+    board.setup(
+        manifest.canonical_bytes(),
+        codec.encode(election.parameters()),
+        [codec.encode(t) for t in publics],
+    )
+    board.open()
+    return board, offset
+
+
 def prepare(
     directory: pathlib.Path,
     group: Group,
@@ -147,17 +168,7 @@ def prepare(
         key = keystore.TrusteeKey(group, h_p, trustees, quorum, s)
         keystore.save(directory / "trustees" / f"trustee-{s.index}.key", key, PASSPHRASE, 2**14)
     db = f"sqlite:///{directory / 'board.db'}"
-    new_signing_key(directory / "board.key")
-    engine = make_engine(db)
-    migrate(engine)
-    offset = (manifest.start_time + timedelta(days=1) - datetime.now(UTC)).total_seconds()
-    board = Board(Store(engine), load_signing_key(directory / "board.key"), OffsetClock(offset))
-    board.setup(
-        manifest.canonical_bytes(),
-        codec.encode(election.parameters()),
-        [codec.encode(t) for t in publics],
-    )
-    board.open()
+    board, offset = open_in_period(db, directory / "board.key", election, publics)
     start = board.clock.now()
     ca = TestCA.create(not_before=start - timedelta(days=1000))
     (directory / "cards").mkdir()

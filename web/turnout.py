@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import threading
 from collections import Counter
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 
 from flask import current_app
 
@@ -25,10 +25,10 @@ class Turnout:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._size = 0
-        self._counts: Counter[tuple[str, int]] = Counter()
+        self._counts: Counter[tuple[datetime, int]] = Counter()
 
-    def counts(self, board: Board) -> Counter[tuple[str, int]]:
-        """(``YYYY-MM-DDTHH`` in UTC, 1-based contest index) → cast ballots covering it."""
+    def counts(self, board: Board) -> Counter[tuple[datetime, int]]:
+        """(the UTC hour, 1-based contest index) → cast ballots covering that contest."""
         with self._lock:
             size = board.store.size()
             while self._size < size:
@@ -38,15 +38,19 @@ class Turnout:
                 for idx, kind, data in rows:
                     if kind == "ballot":
                         entry = json.loads(data)
-                        hour = datetime.fromisoformat(entry["time"]).astimezone(UTC)
-                        key = hour.strftime("%Y-%m-%dT%H")
+                        when = datetime.fromisoformat(entry["time"]).astimezone(UTC)
+                        key = when.replace(minute=0, second=0, microsecond=0)
                         for c in json.loads(entry["payload"])["contests"]:
                             self._counts[(key, int(c["contest"]))] += 1
                     self._size = idx + 1
             return Counter(self._counts)
 
 
-def turnout(board: Board) -> Counter[tuple[str, int]]:
-    """This app's counts: (``YYYY-MM-DDTHH`` in UTC, 1-based contest index) → ballots."""
+def turnout(board: Board, tz: tzinfo | None, by: str = "day") -> Counter[tuple[datetime, int]]:
+    """This app's counts per (start of the day or hour in ``tz``, 1-based contest index)."""
     counter = current_app.extensions.setdefault("tohyo_turnout", Turnout())
-    return counter.counts(board)
+    out: Counter[tuple[datetime, int]] = Counter()
+    for (hour, ci), n in counter.counts(board).items():
+        local = hour.astimezone(tz)
+        out[(local if by == "hour" else local.replace(hour=0), ci)] += n
+    return out

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import pathlib
+import socket
 import threading
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -84,7 +85,15 @@ __all__ = [
     "later",
     "Setup",
     "serve_in_thread",
+    "free_port",
 ]
+
+
+def free_port() -> int:
+    """A free TCP port on the loopback, for a server a test starts."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 def serve_in_thread(server: Any) -> threading.Thread:

@@ -9,12 +9,13 @@ import glob
 import os
 import pathlib
 import shutil
-import socket
 import subprocess
 import tempfile
 import time
 
 import pytest
+
+from tests.integration.board_helpers import free_port
 
 
 def _pg_bin(name: str) -> str:
@@ -24,12 +25,6 @@ def _pg_bin(name: str) -> str:
     if not found:
         pytest.fail(f"PostgreSQL's {name} is not installed (make test installs it)")
     return found
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _as_postgres(cmd: list[str]) -> list[str]:
@@ -47,7 +42,7 @@ def postgres_server():
     if os.geteuid() == 0:
         shutil.chown(base, "postgres")
         shutil.chown(sock, "postgres")
-    port = _free_port()
+    port = free_port()
     subprocess.run(
         _as_postgres(
             [_pg_bin("initdb"), "-D", str(data), "-U", "postgres", "--auth=trust", "-E", "UTF8"]

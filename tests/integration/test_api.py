@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import socket
 import time
 import urllib.error
 import urllib.request
@@ -13,7 +12,7 @@ import pytest
 from e2e import codec
 from e2e.board import TreeHead, verify_tree_head
 from e2e.merkle import leaf_hash, verify_consistency, verify_inclusion
-from tests.integration.board_helpers import make_board, serve_in_thread, submission
+from tests.integration.board_helpers import free_port, make_board, serve_in_thread, submission
 from web.api import MAX_BODY, create_app
 
 C = {"gyosei": ["internet-voting"], "mobility": [], "healthcare": ["emergency-info"]}
@@ -115,16 +114,10 @@ def test_errors_are_json_4xx(setup, client):
     )
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def test_served_by_waitress_over_loopback(setup):
     import waitress.server
 
-    port = _free_port()
+    port = free_port()
     server = waitress.server.create_server(
         create_app(setup.board), host="127.0.0.1", port=port, threads=4
     )

@@ -16,7 +16,6 @@ import contextlib
 import json
 import pathlib
 import shutil
-import socket
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -29,7 +28,7 @@ from bulletin.jpki.testca import SimulatedCard
 from bulletin.jpki.verify import digest_info
 from e2e.group import STANDARD, TEST, Group
 from e2e.manifest import Manifest
-from tests.integration.board_helpers import serve_in_thread
+from tests.integration.board_helpers import free_port, serve_in_thread
 from web import rehearsal
 from web.admin import hash_password
 from web.app import SiteSettings, create_site
@@ -61,12 +60,6 @@ class Site:
     cast: dict[tuple[str, int], int | None]  # (card, contest) → option of the last cast ballot
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @contextlib.contextmanager
 def serve_rehearsal(
     where: pathlib.Path, group: Group, manifest: Manifest | None = None
@@ -83,7 +76,7 @@ def serve_rehearsal(
         submit_limit="1000 per minute",
         admin_password_hash=hash_password(ADMIN_PASSWORD, n=2**10),
     )
-    port = _free_port()
+    port = free_port()
     server = waitress.server.create_server(
         create_site(board, settings), host="127.0.0.1", port=port, threads=8
     )

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import pathlib
 import re
-import socket
 import threading
 from dataclasses import dataclass, replace
 from datetime import timedelta
@@ -29,7 +28,14 @@ from e2e.schnorr import SchnorrProof
 from e2e.tally import PartialDecryption, trustee_commitments
 from e2e.threshold import public_share
 from e2e.verify import verify_record
-from tests.integration.board_helpers import EXAMPLE, KEY, TOKENS, serve_in_thread, submission
+from tests.integration.board_helpers import (
+    EXAMPLE,
+    KEY,
+    TOKENS,
+    free_port,
+    serve_in_thread,
+    submission,
+)
 from trustees import cli as trustee_cli
 from trustees import keystore
 from trustees.ceremony import (
@@ -174,17 +180,11 @@ def start(site: Site, n: int = 3, k: int = 2) -> Trustees:
 # --- the whole election, the trustees using the CLI over HTTP -------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
 def served(site):
     import waitress.server
 
-    server = waitress.server.create_server(site.app, host="127.0.0.1", port=_free_port(), threads=4)
+    server = waitress.server.create_server(site.app, host="127.0.0.1", port=free_port(), threads=4)
     thread = serve_in_thread(server)
     try:
         yield f"http://127.0.0.1:{server.effective_port}"
@@ -386,7 +386,7 @@ def test_cli_complaint_then_resent_share(site, served, fast_kdf, tmp_path):
 
 
 def test_cli_errors_are_one_line(site, tmp_path):
-    port = _free_port()  # nothing listens there
+    port = free_port()  # nothing listens there
     down = cli("remote", "--server", f"http://127.0.0.1:{port}", "--token", "x", "status", ok=False)
     assert down.exit_code == 2 and "cannot reach the server" in down.output
     assert "Traceback" not in down.output

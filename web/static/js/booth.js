@@ -11,6 +11,7 @@
   var T = JSON.parse(document.getElementById("texts").textContent);
   var live = document.getElementById("live");
   var $ = function (id) { return document.getElementById(id); };
+  var lang = document.documentElement.lang === "en" ? "en" : "ja";
 
   var election = null;     // GET /api/election
   var worker = null;
@@ -71,7 +72,6 @@
     var data = null;
     try { data = await resp.json(); } catch (_) { data = null; }
     if (!resp.ok) {
-      var lang = document.documentElement.lang === "en" ? "en" : "ja";
       var msg = data && data.message ? data.message[lang] : String(resp.status);
       throw Object.assign(new Error(msg), { refusal: data && data.error, status: resp.status });
     }
@@ -81,7 +81,6 @@
   function contestDoc(i) { return election.manifest.contests[i]; }
 
   function choiceText(i, ids) {
-    var lang = document.documentElement.lang === "en" ? "en" : "ja";
     if (!ids.length) return T["blank"];
     var c = contestDoc(i);
     return ids.map(function (id) {
@@ -139,7 +138,7 @@
       var ids = checked.map(function (x) { return x.value; }).filter(function (v) { return v !== ""; });
       if (ids.length > limit) { err.textContent = T["toomany"]; err.classList.remove("hidden"); return; }
       chosen = ids;
-      $("review-contest").textContent = contestDoc(contest).title[document.documentElement.lang === "en" ? "en" : "ja"];
+      $("review-contest").textContent = contestDoc(contest).title[lang];
       $("review-choice").textContent = choiceText(contest, ids);
       show($("step-review"));
     });
@@ -187,7 +186,9 @@
         $("challenged-check").className = "status bad";
       }
       await api("POST", "/api/challenged", '{"challenged":' + opened.canonical + "}");
-      $("challenged-choice").textContent = held ? describe(held) : "";
+      $("challenged-choice").textContent = held
+        ? TohyoReceipt.describe(election, held, lang, T["blank"])
+        : "";
       var code = opened.challenged.ballot.confirmation_code;
       var link = "/verify?code=" + code;
       $("challenged-link").href = link;
@@ -203,15 +204,6 @@
       btn.disabled = false;
     }
   });
-
-  function describe(held) {
-    // held: {contestId: [optionIds]} as decrypted from the challenged ballot.
-    var lang = document.documentElement.lang === "en" ? "en" : "ja";
-    return Object.keys(held).map(function (cid) {
-      var i = election.manifest.contests.findIndex(function (c) { return c.id === cid; });
-      return election.manifest.contests[i].title[lang] + ": " + choiceText(i, held[cid]);
-    }).join(" / ");
-  }
 
   $("restart").addEventListener("click", function () { show($("step-categories")); });
 

@@ -52,5 +52,17 @@
     return optionIds(await TohyoCrypto.verifyChallenged(await election(electionDoc), challengedDoc));
   }
 
-  root.TohyoReceipt = { check: check, opened: opened, getJson: getJson };
+  // Opened choices {contest id: [option ids]} as text in the page's language.
+  function describe(electionDoc, held, lang, blank) {
+    return Object.keys(held).map(function (cid) {
+      var c = electionDoc.manifest.contests.find(function (x) { return x.id === cid; });
+      var names = held[cid].map(function (id) {
+        var o = c.options.find(function (x) { return x.id === id; });
+        return o ? o.label[lang] : id;
+      });
+      return c.title[lang] + ": " + (names.length ? names.join("、") : blank);
+    }).join(" / ");
+  }
+
+  root.TohyoReceipt = { check: check, opened: opened, getJson: getJson, describe: describe };
 })(globalThis);

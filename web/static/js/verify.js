@@ -17,17 +17,6 @@
     out.className = "status" + (kind ? " " + kind : "");
   }
 
-  function describe(electionDoc, held) {
-    return Object.keys(held).map(function (cid) {
-      var c = electionDoc.manifest.contests.find(function (x) { return x.id === cid; });
-      var names = held[cid].map(function (id) {
-        var o = c.options.find(function (x) { return x.id === id; });
-        return o ? o.label[lang] : id;
-      });
-      return c.title[lang] + ": " + (names.length ? names.join("、") : T["blank"]);
-    }).join(" / ");
-  }
-
   async function run(code) {
     code = code.trim().toUpperCase();
     details.classList.add("hidden");
@@ -46,7 +35,7 @@
       if (receipt.confirmation_code !== code) throw new Error(T["receipt.other"]);
       var r = await TohyoReceipt.check(receipt, electionDoc);
       var text = fill(T["verify.ok"], { entry: receipt.entry, size: receipt.tree_head.size });
-      if (r.kind === "challenged") text += " " + T["verify.challenged"] + describe(electionDoc, r.held);
+      if (r.kind === "challenged") text += " " + T["verify.challenged"] + TohyoReceipt.describe(electionDoc, r.held, lang, T["blank"]);
       say(text, "ok");
       document.getElementById("v-entry").textContent = receipt.entry;
       document.getElementById("v-head").textContent = receipt.tree_head.size + " / " + receipt.tree_head.root;
