@@ -38,6 +38,7 @@ from typing import Any
 from sqlalchemy import Column, Connection, Integer, LargeBinary, String, Table, Text, select, update
 
 from bulletin import schema
+from bulletin.auth import Refusal
 from bulletin.board import Board, BoardError, entry_payload
 from bulletin.clock import iso
 from e2e import codec
@@ -142,22 +143,18 @@ ERRORS: dict[str, tuple[int, str, str]] = {
 }
 
 
-class CeremonyError(TohyoError):
-    """A ceremony message or step is refused; ``code`` is one of :data:`ERRORS`."""
+class CeremonyError(Refusal):
+    """A ceremony message or step is refused; ``code`` is one of :data:`ERRORS`, which also
+    gives its HTTP status. The API's error object is :meth:`Refusal.as_json`."""
 
     def __init__(self, code: str, detail: str = "") -> None:
-        self.status, self.ja, self.en = ERRORS[code]
-        super().__init__(f"{code}: {self.en}" + (f" ({detail})" if detail else ""))
+        # Refusal.__init__ looks the code up in the board's table; ours has its own.
+        self.status, ja, en = ERRORS[code]
+        TohyoError.__init__(self, f"{code}: {en}" + (f" ({detail})" if detail else ""))
         self.code = code
+        self.ja = ja
+        self.en = en
         self.detail = detail
-
-    def as_json(self) -> dict[str, Any]:
-        """The API's error object ``{"error", "message": {"ja", "en"}, "detail"}``."""
-        return {
-            "error": self.code,
-            "message": {"ja": self.ja, "en": self.en},
-            "detail": self.detail,
-        }
 
 
 # --- what the store reads back --------------------------------------------------------------
