@@ -64,10 +64,21 @@ def connect(address: str, timeout: float = 10.0) -> Any:
         raise SchedulerError(
             "--dask needs the distributed package: pip install 'tohyo[dask]'"
         ) from None
-    try:
-        return Client(address, timeout=timeout, set_as_default=False)
-    except (OSError, TimeoutError, ValueError) as e:
-        raise SchedulerError(f"cannot reach the Dask scheduler at {address}: {e}") from None
+    for attempt in range(3):
+        try:
+            return Client(address, timeout=timeout, set_as_default=False)
+        except (OSError, TimeoutError, ValueError) as e:
+            raise SchedulerError(f"cannot reach the Dask scheduler at {address}: {e}") from None
+        except AssertionError:
+            # distributed's handshake asserts that the scheduler's first reply is a lone
+            # "stream-start"; while another client of the same scheduler is cancelling
+            # work, other messages can ride along (seen in the tests). Connecting again is
+            # safe: nothing was submitted yet.
+            if attempt == 2:
+                raise SchedulerError(
+                    f"the Dask scheduler at {address} kept refusing the handshake"
+                ) from None
+    raise AssertionError("unreachable")
 
 
 def cluster_threads(client: Any) -> int:

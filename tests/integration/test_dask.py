@@ -121,10 +121,16 @@ def test_dask_names_the_bad_ballot_as_one_machine(plain_record, client, tmp_path
     assert str(local.value).startswith(f"{name} contest 1 option 2: range proof")
 
 
+def _traceback(r) -> str:
+    import traceback
+
+    return "".join(traceback.format_exception(*r.exc_info)) if r.exc_info else ""
+
+
 def test_cli_verify_and_tally_on_dask(plain_record, cluster, tmp_path):
     runner = CliRunner()
     r = runner.invoke(main, ["verify", str(plain_record), "--dask", cluster])
-    assert r.exit_code == 0, r.output
+    assert r.exit_code == 0, r.output + _traceback(r)
     assert "PASS" in r.output and "verified 60 cast" in r.output
     out = tmp_path / "tally.json"
     r = runner.invoke(main, ["tally", str(plain_record), "--dask", cluster, "--out", str(out)])
