@@ -94,16 +94,18 @@ def run_board(
 ) -> dict[str, Any]:
     """Throughput and latency of ballot acceptance over HTTP; returns the figures."""
     group = GROUPS[group_name]
+    work = tempfile.mkdtemp(prefix="tohyo-bench-")
+    key = os.path.join(work, "board.key")
     manifest = replace(
-        manifest_from_json(open(manifest_path, encoding="utf-8").read()), trustees=3, quorum=2
+        manifest_from_json(open(manifest_path, encoding="utf-8").read()),
+        trustees=3,
+        quorum=2,
+        board=new_signing_key(key),  # named in the manifest (H_B) before the ceremony
     )
     h_p, _ = base_hash(group, manifest)
     _, publics = run_ceremony(group, h_p, 3, 2, SystemRng())
     election = Election(group, manifest, group.product(t.key for t in publics))
-    work = tempfile.mkdtemp(prefix="tohyo-bench-")
     db = db or f"sqlite:///{work}/board.db"
-    key = os.path.join(work, "board.key")
-    new_signing_key(key)
     engine = make_engine(db)
     migrate(engine)
     when = manifest.start_time + timedelta(days=1)
@@ -213,11 +215,11 @@ def run_log(
             step = min(5000, target - 1 - size)
             with store.write() as conn:
                 for _ in range(step):
-                    store.append(conn, "bench", lambda i: payload % i, "t")
+                    store.append(conn, "bench", lambda i, _t: payload % i, "t")
             size += step
         t = time.perf_counter()
         with store.write() as conn:
-            store.append(conn, "bench", lambda i: payload % i, "t")
+            store.append(conn, "bench", lambda i, _t: payload % i, "t")
         append_ms = (time.perf_counter() - t) * 1e3
         size += 1
         t = time.perf_counter()

@@ -194,14 +194,12 @@ class _Boards:
 
     def __init__(self, work: str, election: Election, publics: list, ballots: int) -> None:
         from bulletin.auth import TokenAuthenticator
-        from bulletin.board import new_signing_key
 
         self.work = work
         self.election = election
         self.publics = publics
         self.auth = TokenAuthenticator(PSEUDONYM_KEY, {f"t{i}": f"p{i}" for i in range(ballots)})
         self.key = os.path.join(work, "board.key")
-        new_signing_key(self.key)
         self.n = 0
 
     def new(self) -> Any:
@@ -260,7 +258,12 @@ def run_workload(
         raise ValueError("need at least one ballot")
     group = GROUPS[w.group]
     rng = SystemRng()
-    manifest = make_manifest(w)
+    from bulletin.board import new_signing_key
+    from e2e.manifest import with_board
+
+    work = tempfile.mkdtemp(prefix="tohyo-bench-")
+    # The board's key is named in the manifest (part of H_B) before the ceremony.
+    manifest = with_board(make_manifest(w), new_signing_key(os.path.join(work, "board.key")))
     h_p, _ = base_hash(group, manifest)
     secrets_list, publics = run_ceremony(group, h_p, w.trustees, w.quorum, rng)
     election = Election(group, manifest, group.product(t.key for t in publics))
@@ -316,7 +319,6 @@ def run_workload(
     st.counts = _counted(batched)
     stages.append(st)
 
-    work = tempfile.mkdtemp(prefix="tohyo-bench-")
     try:
         progress(f"{ballots} ballots: board acceptance")
         boards = _Boards(work, election, publics, ballots)

@@ -23,7 +23,7 @@ from bulletin import schema
 from bulletin.auth import Authenticator, Refusal
 from bulletin.batcher import Pipeline, verify_each
 from bulletin.clock import Clock, SystemClock, iso
-from bulletin.store import Store
+from bulletin.store import Appended, Store, frontier_root
 from e2e import codec
 from e2e.ballot import ChallengedBallot, EncryptedBallot, ballot_claims, verify_challenged
 from e2e.batch import verify_claims
@@ -98,7 +98,17 @@ def _ct_digest(ballot: EncryptedBallot) -> bytes:
 class _Pending:
     """A submission that passed the cheap checks and waits for the batch."""
 
-    __slots__ = ("kind", "ballot", "payload", "digest", "voter", "claims", "ct_digest", "members")
+    __slots__ = (
+        "kind",
+        "ballot",
+        "payload",
+        "digest",
+        "voter",
+        "claims",
+        "ct_digest",
+        "members",
+        "at",
+    )
 
     def __init__(
         self,
@@ -109,8 +119,10 @@ class _Pending:
         voter: str,
         claims: list,
         members: codec.PendingMembership,
+        at: str,
     ) -> None:
         self.members = members
+        self.at = at  # the board's time when it was admitted (ISO, UTC)
         self.kind = kind
         self.ballot = ballot
         self.payload = payload
@@ -123,6 +135,18 @@ class _Pending:
         """What must be unique on the board (the submission digest and the copy checks)."""
         b = self.ballot
         return (self.digest, bytes(b.ballot_id), bytes(b.confirmation_code), self.ct_digest)
+
+
+class BoardClock:
+    """A :class:`~bulletin.clock.Clock` that tells the board's time (:meth:`Board.now`):
+    what the JPKI gate judges a certificate at, so a stepped clock cannot take the receipt
+    time back before a revocation the log has already lived past."""
+
+    def __init__(self, board: Board) -> None:
+        self.board = board
+
+    def now(self) -> datetime:
+        return self.board.now()
 
 
 class Board:
@@ -144,6 +168,7 @@ class Board:
         self._election: Election | None = None
         self._pipeline: Pipeline[_Pending] | None = None
         self._init_lock = threading.Lock()
+        self._floor: datetime | None = None  # the latest time this process has used
 
     # --- the election, as set up on the log ------------------------------------------------
 
@@ -180,32 +205,62 @@ class Board:
 
     # --- appending -------------------------------------------------------------------------
 
-    def _append(self, conn: Any, kind: str, payload: bytes, voter: str = "") -> tuple[int, bytes]:
-        now = iso(self.clock.now())
+    def now(self) -> datetime:
+        """The board's time: this process's clock, but never earlier than the log's last
+        entry nor than a time this process has already used. Rules that depend on time
+        (open, close, a certificate's validity and revocation at receipt) are judged at
+        this time, and an entry's own time is decided under the append lock
+        (:meth:`bulletin.store.Store.append_many`), so a clock that steps back, or a
+        process whose clock is behind another's, can neither make the log go back nor
+        reopen a period the log has already passed (docs/protocol.md, "Time on the
+        board")."""
+        t = self.clock.now()
+        last = self.store.log_time()
+        if last:
+            t = max(t, datetime.fromisoformat(last))
+        with self._init_lock:
+            if self._floor is not None and t < self._floor:
+                t = self._floor
+            self._floor = t
+        return t
 
-        def make(index: int) -> bytes:
-            return codec.encode(BoardEntry(index, kind, now, voter, payload.decode("utf-8")))
+    def _append(self, conn: Any, kind: str, payload: bytes) -> Appended:
+        """Append an administrative entry (no voter) at the board's time."""
+        text = payload.decode("utf-8")
 
-        a = self.store.append(conn, kind, make, now)
-        return a.index, a.root
+        def make(index: int, when: str) -> bytes:
+            return codec.encode(BoardEntry(index, kind, when, "", text))
 
-    def sign_head(self, size: int, root: bytes, conn: Any = None) -> TreeHead:
-        """Sign a tree head; store it in ``conn``'s transaction, or in its own."""
-        body = TreeHeadBody(self.log, size, HashValue(root), iso(self.clock.now()))
+        return self.store.append(conn, kind, make, iso(self.clock.now()))
+
+    def sign_head(self, conn: Any, appended: Appended) -> TreeHead:
+        """Sign the tree head after ``appended`` and store it in the same transaction as
+        the entries: a log and the head that covers it are committed together, so no
+        crash can leave entries that no signed head covers."""
+        when = max(iso(self.clock.now()), appended.time)
+        body = TreeHeadBody(self.log, appended.size, HashValue(appended.root), when)
         sig = self.key.sign(codec.encode(body)).hex().upper()
         head = TreeHead(body.log, body.size, body.root, body.time, sig)
-        if conn is not None:
-            conn.execute(schema.tree_heads.insert().values(size=size, data=codec.encode(head)))
-        else:
-            self.store.add_tree_head(size, codec.encode(head))
+        conn.execute(schema.tree_heads.insert().values(size=body.size, data=codec.encode(head)))
         return head
 
-    def post(self, kind: str, payload: bytes) -> int:
-        """Append an administrative entry and sign the new head."""
+    def recover(self) -> TreeHead | None:
+        """Sign the head of a log that no signed head covers (a board written by a version
+        that signed after the commit and was killed in between); None if nothing was
+        missing. Called when a board is opened for serving or administration."""
         with self.store.write() as conn:
-            index, root = self._append(conn, kind, payload)
-        self.sign_head(index + 1, root)
-        return index
+            size, frontier = self.store.tip(conn)
+            if not size or self.store.head_size(conn) >= size:
+                return None
+            last = self.store.log_time(conn)
+            return self.sign_head(conn, Appended(size - 1, size, frontier_root(frontier), last))
+
+    def post(self, kind: str, payload: bytes) -> int:
+        """Append an administrative entry and sign the new head (one transaction)."""
+        with self.store.write() as conn:
+            a = self._append(conn, kind, payload)
+            self.sign_head(conn, a)
+        return a.index
 
     # --- administration --------------------------------------------------------------------
 
@@ -225,6 +280,12 @@ class Board:
         group = GROUPS[group_name]
         params = codec.decode(parameters, ElectionParameters, group)
         publics = codec.decode_many(list(trustees), TrusteePublicKey, group)
+        if m.board != self.public:
+            raise BoardError(
+                "the manifest does not name this board's public key "
+                f"{self.public.public_key.hex_upper()} (tohyo board pin-manifest); the key "
+                "pins the board in what the trustees hash, so no other board can re-sign the log"
+            )
         election = Election(group, m, params.election_key)
         check_trustee_keys(group, election.h_p, m.trustees, m.quorum, publics)
         if election.parameters() != params:
@@ -235,8 +296,7 @@ class Board:
             self._append(conn, "manifest", manifest)
             for t in sorted(publics, key=lambda t: t.index):
                 self._append(conn, "trustee", codec.encode(t))
-            index, root = self._append(conn, "parameters", parameters)
-        self.sign_head(index + 1, root)
+            self.sign_head(conn, self._append(conn, "parameters", parameters))
 
     def state(self) -> str:
         """``setup`` (no election), ``ready``, ``open``, ``closed``."""
@@ -261,9 +321,9 @@ class Board:
             last = _last_event(conn)
             if last != after:
                 raise BoardError(f"cannot {name}: the board is {self._state_name(last)}")
-            index, root = self._append(conn, "event", codec.encode(BoardEvent(name)))
-        self.sign_head(index + 1, root)
-        return index
+            a = self._append(conn, "event", codec.encode(BoardEvent(name)))
+            self.sign_head(conn, a)
+        return a.index
 
     @staticmethod
     def _state_name(last_event: str | None) -> str:
@@ -279,7 +339,7 @@ class Board:
         if isinstance(body, bytes | bytearray):
             try:
                 body = json.loads(body)
-            except (ValueError, UnicodeDecodeError):
+            except (ValueError, UnicodeDecodeError, RecursionError):
                 raise Refusal("malformed", "not JSON") from None
         if not isinstance(body, Mapping) or field not in body:
             raise Refusal("malformed", f"expected an object with {field!r}")
@@ -303,7 +363,10 @@ class Board:
         except ParseError as e:
             raise Refusal("malformed", str(e)) from None
         ballot = obj if isinstance(obj, EncryptedBallot) else obj.ballot
-        data = codec.dumps(raw)  # canonical: the strict decode accepted exactly this
+        try:
+            data = codec.dumps(raw)  # canonical: the strict decode accepted exactly this
+        except ParseError as e:  # a lone surrogate in a string has no UTF-8 bytes
+            raise Refusal("malformed", str(e)) from None
         digest = hashlib.sha256(data).digest()
         voter = ""  # a challenged ballot is nobody's vote
         if kind == "ballot":
@@ -314,7 +377,10 @@ class Board:
         first = self._retry(digest, voter, bytes(ballot.ballot_id))
         if first is not None:
             return first
-        if not self.is_open_at(self.clock.now()):
+        # After the authenticator, which judged the card at the board's time: the entry's
+        # time will be at least this one, so the evidence is never later than its entry.
+        at = self.now()
+        if not self.is_open_at(at):
             raise Refusal("not_open")
         try:
             claims = ballot_claims(election, ballot)
@@ -322,7 +388,9 @@ class Board:
                 verify_challenged(election, obj)
         except VerificationError as e:
             raise Refusal("invalid_ballot", e.reason) from None
-        return self.pipeline.submit(_Pending(kind, ballot, data, digest, voter, claims, members))
+        return self.pipeline.submit(
+            _Pending(kind, ballot, data, digest, voter, claims, members, iso(at))
+        )
 
     def _retry(self, digest: bytes, voter: str, ballot_id: bytes) -> dict[str, Any] | None:
         """The same submission again (a network retry): the first receipt, nothing added."""
@@ -369,7 +437,10 @@ class Board:
         live = [n for n, r in enumerate(results) if r is None]
         if live:
             with self.store.write() as conn:
-                if not self._open_in(conn):
+                # The batch's time: the latest of this clock, the log's last entry and the
+                # times its items were admitted at (Store.append_many takes the first two).
+                now = max([iso(self.clock.now()), *(items[n].at for n in live)])
+                if not self._open_in(conn, max(now, self.store.log_time(conn))):
                     for n in live:
                         results[n] = Refusal("not_open")
                     live = []
@@ -391,10 +462,8 @@ class Board:
                         for k in it.keys():  # a later copy in this same batch
                             on_board[k] = (-1 - n, it.digest, it.voter)
                 if take:
-                    now = iso(self.clock.now())
                     done = self.store.append_many(
-                        conn,
-                        [(items[n].kind, self._entry_maker(items[n], now), now) for n in take],
+                        conn, [(items[n].kind, self._entry_maker(items[n])) for n in take], now
                     )
                     conn.execute(
                         schema.ballots.insert(),
@@ -413,7 +482,7 @@ class Board:
                     )
                     for n, a in zip(take, done, strict=True):
                         appended[n] = (a.index, bytes(items[n].ballot.confirmation_code))
-                    head = self.sign_head(done[-1].size, done[-1].root, conn)
+                    head = self.sign_head(conn, done[-1])
         # a retry of a submission appended earlier in this batch gets that entry's receipt
         first_of = {-1 - n: appended[n][0] for n in appended}
         retried = {n: first_of.get(e, e) for n, e in retried.items()}
@@ -424,17 +493,18 @@ class Board:
             results[n] = self.receipt_for(entry)
         return results
 
-    def _open_in(self, conn: Any) -> bool:
-        """Open at this moment, as this write transaction sees the log (close is serialised
-        with appends, so no ballot lands after the close)."""
+    def _open_in(self, conn: Any, when: str) -> bool:
+        """Open at ``when`` (the time the entries will carry), as this write transaction
+        sees the log (close is serialised with appends, so no ballot lands after the
+        close)."""
         if _last_event(conn) != "open":
             return False
         m = self.manifest
-        return m.start_time <= self.clock.now() <= m.end_time
+        return m.start_time <= datetime.fromisoformat(when) <= m.end_time
 
-    def _entry_maker(self, it: _Pending, now: str) -> Any:
-        def make(index: int) -> bytes:
-            return codec.encode(BoardEntry(index, it.kind, now, it.voter, it.payload.decode()))
+    def _entry_maker(self, it: _Pending) -> Any:
+        def make(index: int, when: str) -> bytes:
+            return codec.encode(BoardEntry(index, it.kind, when, it.voter, it.payload.decode()))
 
         return make
 
@@ -599,12 +669,13 @@ class Board:
         return results
 
     def _post_checked(self, kind: str, payload: bytes, check: Callable[[Any], None]) -> int:
-        """Append an administrative entry if ``check`` passes inside the write transaction."""
+        """Append an administrative entry if ``check`` passes inside the write transaction,
+        with its signed head in the same transaction."""
         with self.store.write() as conn:
             check(conn)
-            index, root = self._append(conn, kind, payload)
-        self.sign_head(index + 1, root)
-        return index
+            a = self._append(conn, kind, payload)
+            self.sign_head(conn, a)
+        return a.index
 
 
 def _kinds_in(conn: Any, kinds: list[str]) -> list[bytes]:

@@ -54,7 +54,13 @@ from e2e.election import (
 from e2e.errors import ParseError, TohyoError, VerificationError
 from e2e.group import GROUPS, Group
 from e2e.hash import DOMAIN, H_q, HashValue
-from e2e.manifest import Manifest, manifest_from_canonical, validate
+from e2e.manifest import (
+    Manifest,
+    ManifestError,
+    manifest_from_canonical,
+    validate,
+    with_board,
+)
 from e2e.tally import PartialDecryption
 from trustees.ceremony import EncryptedShare  # a message type (bulletin uses trustees' types)
 
@@ -461,6 +467,12 @@ class CeremonyStore:
             raise CeremonyError(
                 "malformed", f"{manifest.trustees} trustees; a web ceremony takes {MAX_TRUSTEES}"
             )
+        # The trustees hash the manifest with this board's key in it (H_B): the record of
+        # this election then verifies only with this board's log (docs/protocol.md, D7).
+        try:
+            manifest = with_board(manifest, self.board.public)
+        except ManifestError as e:
+            raise CeremonyError("malformed", str(e)) from None
         canonical = manifest.canonical_bytes()
         tokens = [secrets.token_urlsafe(32) for _ in range(manifest.trustees)]
         now = self._now()

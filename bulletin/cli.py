@@ -8,7 +8,13 @@ from typing import Any
 
 import click
 
-from bulletin.board import Board, export_record, load_signing_key, new_signing_key
+from bulletin.board import (
+    Board,
+    export_record,
+    load_signing_key,
+    new_signing_key,
+    public_key_of,
+)
 from bulletin.store import Store, make_engine, migrate
 from e2e.cli import guard
 
@@ -16,9 +22,12 @@ DEFAULT_DB = "sqlite:///board.db"
 
 
 def open_board(db: str, key: str, **kwargs: Any) -> Board:
+    """The board at ``db`` (migrated to the latest schema), its missing head signed."""
     engine = make_engine(db)
     migrate(engine)
-    return Board(Store(engine), load_signing_key(key), **kwargs)
+    b = Board(Store(engine), load_signing_key(key), **kwargs)
+    b.recover()
+    return b
 
 
 db_option = click.option("--db", default=DEFAULT_DB, show_default=True, help="SQLAlchemy URL.")
@@ -30,6 +39,36 @@ key_option = click.option(
 @click.group()
 def board() -> None:
     """The bulletin board: init, open, close, status, tally, export."""
+
+
+@board.command("pin-manifest")
+@key_option
+@click.argument("manifest", type=click.Path(exists=True, dir_okay=False))
+@click.option(
+    "--out",
+    required=True,
+    type=click.Path(dir_okay=False),
+    help="Where to write the manifest that names the board's key (give it to the trustees).",
+)
+@guard
+def pin_manifest(key: str, manifest: str, out: str) -> None:
+    """Name the board's public key in the manifest, before the key ceremony.
+
+    Creates the board's signing key if it is missing. The trustees hash the manifest (H_B),
+    so the key is pinned in everything the election binds to: a record of this election
+    without the board's log, or with a log signed by another key, does not verify.
+    """
+    from e2e import codec
+    from e2e.manifest import manifest_from_json, with_board
+
+    if not pathlib.Path(key).exists():
+        new_signing_key(key)
+        click.echo(f"created the board signing key {key} (keep it private)")
+    public = public_key_of(load_signing_key(key))
+    m = with_board(manifest_from_json(pathlib.Path(manifest).read_bytes()), public)
+    text = json.dumps(codec.to_document(m), ensure_ascii=False, indent=2, sort_keys=True)
+    pathlib.Path(out).write_text(text + "\n", encoding="utf-8")
+    click.echo(f"{out}: manifest for the board with public key {public.public_key.hex_upper()}")
 
 
 @board.command()

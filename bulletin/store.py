@@ -85,6 +85,7 @@ class Appended:
     index: int
     size: int
     root: bytes
+    time: str  # the entries' time, decided under the append lock
 
 
 def frontier_root(frontier: Sequence[bytes]) -> bytes:
@@ -119,37 +120,52 @@ class Store:
 
     def tip(self, conn: Connection) -> tuple[int, list[bytes]]:
         """(size, frontier) of the log as this transaction sees it."""
+        size, frontier, _ = self._tip(conn)
+        return size, frontier
+
+    def _tip(self, conn: Connection) -> tuple[int, list[bytes], str]:
         row = conn.execute(
-            select(schema.entries.c.idx, schema.entries.c.frontier)
+            select(schema.entries.c.idx, schema.entries.c.frontier, schema.entries.c.received_at)
             .order_by(schema.entries.c.idx.desc())
             .limit(1)
         ).first()
         if row is None:
-            return 0, []
-        return row.idx + 1, [bytes.fromhex(h) for h in json.loads(row.frontier)]
+            return 0, [], ""
+        return row.idx + 1, [bytes.fromhex(h) for h in json.loads(row.frontier)], row.received_at
 
     def append(
         self,
         conn: Connection,
         kind: str,
-        make_data: Callable[[int], bytes],
-        received_at: str,
+        make_data: Callable[[int, str], bytes],
+        now: str,
     ) -> Appended:
-        """Append one entry (inside a write transaction); ``make_data(index)`` gives its bytes."""
-        return self.append_many(conn, [(kind, make_data, received_at)])[-1]
+        """Append one entry (inside a write transaction); ``make_data(index, time)`` gives
+        its bytes. See :meth:`append_many` for the time."""
+        return self.append_many(conn, [(kind, make_data)], now)[-1]
 
     def append_many(
         self,
         conn: Connection,
-        items: Sequence[tuple[str, Callable[[int], bytes], str]],
+        items: Sequence[tuple[str, Callable[[int, str], bytes]]],
+        now: str,
     ) -> list[Appended]:
         """Append entries in order (inside one write transaction) with three statements:
-        read the tip, insert the entries, insert the completed subtree nodes."""
-        size, frontier = self.tip(conn)
+        read the tip, insert the entries, insert the completed subtree nodes.
+
+        The entries' time is decided here, under the append lock: ``now`` (the caller's
+        clock, ISO 8601 UTC as :func:`bulletin.clock.iso` writes it) or the time of the
+        log's last entry, whichever is later. So the log's times never go back, whatever
+        the clocks of the processes that append do (an NTP step, a VM migration, two hosts
+        2 s apart): the times are monotonic by construction, not by trust in a clock
+        (docs/protocol.md, "Time on the board").
+        """
+        size, frontier, last = self._tip(conn)
+        when = max(now, last)
         rows, new_nodes, out = [], [], []
-        for kind, make_data, received_at in items:
+        for kind, make_data in items:
             index = size
-            data = make_data(index)
+            data = make_data(index, when)
             leaf = leaf_hash(data)
             cur, level, n = leaf, 0, index + 1
             # Merge equal-height subtrees from the right: one hash per trailing 1-bit.
@@ -165,18 +181,33 @@ class Store:
                     "data": data,
                     "leaf": leaf,
                     "frontier": json.dumps([h.hex() for h in frontier]),
-                    "received_at": received_at,
+                    "received_at": when,
                 }
             )
             size += 1
-            out.append(Appended(index, size, b""))
+            out.append(Appended(index, size, b"", when))
         if not rows:
             return out
         conn.execute(schema.entries.insert(), rows)
         if new_nodes:
             conn.execute(schema.nodes.insert(), new_nodes)
-        out[-1] = Appended(out[-1].index, size, frontier_root(frontier))
+        out[-1] = Appended(out[-1].index, size, frontier_root(frontier), when)
         return out
+
+    def log_time(self, conn: Connection | None = None) -> str:
+        """The time of the log's last entry ("" for an empty log): the floor of the board's
+        time (see :meth:`append_many`)."""
+        q = select(schema.entries.c.received_at).order_by(schema.entries.c.idx.desc()).limit(1)
+        if conn is not None:
+            return conn.execute(q).scalar_one_or_none() or ""
+        with self.engine.connect() as c:
+            return c.execute(q).scalar_one_or_none() or ""
+
+    def head_size(self, conn: Connection) -> int:
+        """The size of the largest signed tree head (0 without one)."""
+        return int(
+            conn.execute(select(func.max(schema.tree_heads.c.size))).scalar_one_or_none() or 0
+        )
 
     # --- reads --------------------------------------------------------------------------
 

@@ -5,17 +5,20 @@ from __future__ import annotations
 import contextlib
 import functools
 import os
+import pathlib
 import sys
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any, NoReturn
 
 import click
 
+from e2e.board import BoardKey
 from e2e.election import Election
 from e2e.errors import ParseError, TohyoError
 from e2e.group import release_gil
+from e2e.hash import HashValue
 from e2e.record import RecordFiles, read_record
 from e2e.verify import (
     SHARD,
@@ -116,6 +119,8 @@ def run_verify(
     show_progress: bool | None = None,
     dask: str | None = None,
     dask_timeout: float = 10.0,
+    board_key: BoardKey | None = None,
+    receipts: Sequence[tuple[str, bytes]] = (),
 ) -> Report:
     """Read and verify a record (on ``jobs`` local processes, or on the Dask cluster at
     ``dask``); prints progress on a terminal. Raises on failure."""
@@ -123,9 +128,24 @@ def run_verify(
     mapper, shard, close = _plan(files, jobs, dask, dask_timeout)
     try:
         with _progress(files, show_progress) as bar:
-            return verify_record(files, mapper, bar.update if bar else None, shard=shard)
+            return verify_record(
+                files,
+                mapper,
+                bar.update if bar else None,
+                shard=shard,
+                board_key=board_key,
+                receipts=receipts,
+            )
     finally:
         close()
+
+
+def parse_board_key(text: str) -> BoardKey:
+    """``--board-key``: the board's public key, 64 hex digits (spaces, colons, case free)."""
+    hex_ = "".join(ch for ch in text if ch not in " :-\t").upper()
+    if len(hex_) != 64 or any(ch not in "0123456789ABCDEF" for ch in hex_):
+        raise click.BadParameter("expected the board's public key as 64 hex digits")
+    return BoardKey(HashValue(bytes.fromhex(hex_)))
 
 
 def run_tally(
@@ -149,6 +169,9 @@ def run_tally(
 
 def print_report(report: Report, elapsed: float, echo=click.echo) -> None:  # noqa: ANN001
     echo(f"group: {report.group}; trustees: {report.trustees}, quorum {report.quorum}")
+    if report.board_key:
+        by = f"pinned by the {report.board_key_pinned}" if report.board_key_pinned else "NOT pinned"
+        echo(f"board key: {report.board_key} ({by})")
     for line in report.checks:
         echo(f"  ok  {line}")
     for w in report.warnings:
@@ -184,12 +207,46 @@ def _dask_options(fn: Callable[..., Any]) -> Callable[..., Any]:
 @click.argument("record", type=click.Path(exists=True))
 @click.option("--jobs", "-j", type=int, default=None, help="Processes to use (default: all cores).")
 @_dask_options
-def verify_command(record: str, jobs: int | None, dask: str | None, dask_timeout: float) -> None:
+@click.option(
+    "--board-key",
+    default=None,
+    metavar="HEX",
+    help="The board's public key as the election authority published it (64 hex digits); "
+    "the log must be signed with it.",
+)
+@click.option(
+    "--receipt",
+    "receipts",
+    multiple=True,
+    type=click.Path(exists=True, dir_okay=False),
+    help="A voter's saved receipt (the booth's JSON); its ballot must be in the log under a "
+    "tree head of this log. May be repeated.",
+)
+def verify_command(
+    record: str,
+    jobs: int | None,
+    dask: str | None,
+    dask_timeout: float,
+    board_key: str | None,
+    receipts: tuple[str, ...],
+) -> None:
     """Verify an election record; exit 0 only if every check holds."""
     jobs = jobs or os.cpu_count() or 1
+    pinned = parse_board_key(board_key) if board_key is not None else None
+    try:
+        receipt_bytes = [(r, pathlib.Path(r).read_bytes()) for r in receipts]
+    except OSError as e:
+        fail(f"cannot read a receipt: {e}")
     t0 = time.perf_counter()
     try:
-        report = run_verify(record, jobs, dask=dask, dask_timeout=dask_timeout)
+        report = run_verify(
+            record,
+            jobs,
+            dask=dask,
+            dask_timeout=dask_timeout,
+            board_key=pinned,
+            receipts=receipt_bytes,
+        )
     except TohyoError as e:  # VerificationError, ParseError (malformed record), QuorumError…
         kind = " (malformed record)" if isinstance(e, ParseError) else ""
         click.echo(f"FAILED{kind}: {e}", err=True)

@@ -58,6 +58,13 @@ KEY = {"identity": "refuse"}
 #: is lost, and a 3×3 ballot saves 48 of its 66 membership terms.
 BY_PROOF = {"membership": "by-proof"}
 
+#: Field metadata for an optional field (``X | None = None``) that is left out of the
+#: document when it is None, instead of written as null: a field added to a published type
+#: later keeps every older document byte-identical (the manifest's board key, whose
+#: absence must not change H_B of a manifest written before the field existed). Written
+#: as null it is refused, so each value still has one byte form.
+OMIT_NONE = {"omit": "none"}
+
 
 def public(cls: type[T]) -> type[T]:
     """Register a frozen dataclass as a publishable type under its class name."""
@@ -212,19 +219,25 @@ def _object_decoder(cls: type, top: bool) -> Decoder:
         for f in dataclasses.fields(cls)
     ]
     expected = {name for name, _ in fields} | (set(RESERVED) if top else set())
+    omittable = {f.name for f in dataclasses.fields(cls) if f.metadata.get("omit") == "none"}
 
     def dec_obj(raw: Any, path: Path, ctx: _Ctx) -> Any:
         if type(raw) is not dict:
             raise CodecError(f"{path()}: expected an object")
-        if raw.keys() != expected:
-            missing = sorted(expected - raw.keys())
+        keys = raw.keys()
+        if keys != expected and not (omittable and expected - omittable <= keys <= expected):
+            missing = sorted(expected - omittable - keys)
             if missing:
                 raise CodecError(f"{path()}: missing field {missing[0]!r}")
-            raise CodecError(f"{path()}: unexpected field {sorted(raw.keys() - expected)[0]!r}")
+            raise CodecError(f"{path()}: unexpected field {sorted(keys - expected)[0]!r}")
+        for name in omittable:
+            if name in raw and raw[name] is None:
+                raise CodecError(f"{path()}.{name}: leave the field out instead of null")
         return cls(
             **{
                 name: dec(raw[name], (lambda name=name: f"{path()}.{name}"), ctx)
                 for name, dec in fields
+                if name in raw
             }
         )
 
@@ -288,14 +301,18 @@ def _encoder(tp: Any) -> Encoder:
         return lambda value, path: None if value is None else inner(value, path)
     if dataclasses.is_dataclass(tp):
         hints = typing.get_type_hints(tp)
-        fields = [(f.name, _encoder(hints[f.name])) for f in dataclasses.fields(tp)]
+        fields = [
+            (f.name, _encoder(hints[f.name]), f.metadata.get("omit") == "none")
+            for f in dataclasses.fields(tp)
+        ]
 
         def enc_obj(value: Any, path: Path) -> dict:
             if type(value) is not tp:
                 raise CodecError(f"{path()}: expected {tp.__name__}")
             return {
                 name: enc(getattr(value, name), (lambda name=name: f"{path()}.{name}"))
-                for name, enc in fields
+                for name, enc, omit in fields
+                if not (omit and getattr(value, name) is None)
             }
 
         return enc_obj
@@ -315,8 +332,18 @@ def to_document(obj: Any) -> dict[str, Any]:
 
 
 def dumps(doc: Any) -> bytes:
-    """Canonical bytes of a JSON value: sorted keys, no spaces, UTF-8."""
-    return json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    """Canonical bytes of a JSON value: sorted keys, no spaces, UTF-8.
+
+    A string with a lone surrogate (JSON lets ``"\\ud800"`` through) has no UTF-8 form:
+    that is a CodecError like any other undecodable input, not a UnicodeEncodeError."""
+    try:
+        return json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode(
+            "utf-8"
+        )
+    except UnicodeEncodeError:
+        raise CodecError("document: a string is not valid Unicode (lone surrogate)") from None
+    except RecursionError:
+        raise CodecError("document: nested too deeply") from None
 
 
 def encode(obj: Any) -> bytes:

@@ -12,15 +12,17 @@ limit L ≥ 1 (at most L options chosen; fewer, including none, is allowed).
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from e2e import codec
-from e2e.codec import public
+from e2e.board import BoardKey
+from e2e.codec import OMIT_NONE, public
 from e2e.errors import CodecError, TohyoError
 
 
@@ -77,6 +79,12 @@ class Manifest:
     quorum: int
     eligibility: Eligibility
     contests: tuple[Contest, ...]
+    #: The bulletin board's public key: present, the election runs on that board, and the
+    #: key is pinned by H_B, which every ballot, proof and card signature binds to; a
+    #: record of it without the board's log, or with a log under another key, fails
+    #: (docs/protocol.md §6, D7). Absent (left out of the canonical bytes), a manifest of
+    #: an election without a board.
+    board: BoardKey | None = field(default=None, metadata=OMIT_NONE)
 
     # --- lookups -------------------------------------------------------------------------
 
@@ -169,6 +177,14 @@ def validate(m: Manifest) -> Manifest:
             opt_seen.add(o.id)
             _text(o.label, f"{of}.label")
     return m
+
+
+def with_board(m: Manifest, key: BoardKey) -> Manifest:
+    """The manifest of an election run on the board whose public key is ``key``; refuses a
+    manifest that already names another board."""
+    if m.board is not None and m.board != key:
+        raise ManifestError("board", "the manifest names another board's key")
+    return dataclasses.replace(m, board=key)
 
 
 def manifest_from_json(text: str | bytes) -> Manifest:

@@ -29,6 +29,7 @@ import re
 from collections.abc import Callable, Iterable, MutableMapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from e2e import codec
 from e2e.ballot import ChallengedBallot, EncryptedBallot, ballot_claims, verify_challenged
@@ -54,10 +55,10 @@ from e2e.election import (
     group_name,
     joint_key,
 )
-from e2e.errors import VerificationError
+from e2e.errors import CodecError, VerificationError
 from e2e.group import GROUPS, Group
 from e2e.manifest import Manifest, manifest_from_canonical
-from e2e.merkle import MerkleFrontier, leaf_hash
+from e2e.merkle import MerkleFrontier, leaf_hash, verify_inclusion
 from e2e.record import RecordFiles
 from e2e.rng import Rng, SystemRng
 from e2e.tally import (
@@ -88,6 +89,9 @@ class Report:
     proofs: int = 0
     superseded: int = 0  # (ballot, contest) pairs replaced by a later ballot of the voter
     decrypting_trustees: tuple[int, ...] = ()
+    board_key: str = ""  # the board key the log was checked against (hex), "" without a log
+    board_key_pinned: str = ""  # by what: "manifest", "--board-key", or "" (not pinned)
+    receipts: int = 0  # voters' receipts checked against the log
     results: Results | None = None
     checks: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
@@ -243,39 +247,145 @@ class LogCheck:
     challenged: list[bytes]
     superseded: int
     summary: str
+    entries: list[BoardEntry] = field(default_factory=list)
+    roots: dict[int, bytes] = field(default_factory=dict)  # tree size → root
+
+
+def parse_receipt(data: bytes, where: str) -> tuple[int, bytes, TreeHead, list[bytes]]:
+    """A voter's saved receipt (the booth's JSON, as ``POST /api/ballots`` returns it):
+    (entry, confirmation code, signed tree head, inclusion proof)."""
+    try:
+        doc: Any = json.loads(data)
+        entry, code = doc["entry"], doc["confirmation_code"]
+        if type(entry) is not int or entry < 0 or type(code) is not str or len(code) != 64:
+            raise ValueError
+        proof = [bytes.fromhex(h) for h in doc["inclusion_proof"]]
+        head = codec.from_document(doc["tree_head"], TreeHead)
+        return entry, bytes.fromhex(code), head, proof
+    except (ValueError, TypeError, KeyError, RecursionError, CodecError):
+        raise VerificationError(
+            "is not a receipt (entry, confirmation_code, tree_head, inclusion_proof)", where
+        ) from None
+
+
+def check_receipts(key: BoardKey, log: LogCheck, receipts: Sequence[tuple[str, bytes]]) -> int:
+    """Each voter's receipt against the log: its head is signed by the board's key and is a
+    state of this log (same root at that size), and its entry is a cast ballot with the
+    receipt's confirmation code. A board that dropped a receipted ballot, or showed the
+    voter a log other than the published one, fails here."""
+    for name, data in receipts:
+        where = f"receipt {name}"
+        entry, code, head, proof = parse_receipt(data, where)
+        try:
+            verify_tree_head(key, head)
+        except VerificationError:
+            raise VerificationError(
+                "its tree head is not signed by this election's board key", where
+            ) from None
+        root = log.roots.get(head.size)
+        if root is None or bytes(head.root) != root:
+            raise VerificationError(
+                f"its signed tree head (size {head.size}) is not a state of this record's "
+                "log: the board showed the voter another log",
+                where,
+            )
+        if not entry < head.size:
+            raise VerificationError(f"entry {entry} is outside its tree head", where)
+        e = log.entries[entry]
+        ballot_code = json.loads(e.payload).get("confirmation_code") if e.kind == "ballot" else None
+        if ballot_code != code.hex().upper():
+            raise VerificationError(
+                f"board entry {entry} is not the cast ballot with this confirmation code", where
+            )
+        verify_inclusion(entry, head.size, leaf_hash(codec.encode(e)), proof, root)
+    return len(receipts)
 
 
 _CONTEST = re.compile(r'"contest":(\d+)')
 
 
-def check_log(files: RecordFiles, election: Election, manifest: Manifest) -> LogCheck:
-    """The board's log (DESIGN.md difference 6): entries in order, the Merkle tree rebuilt
+def entry_time(e: BoardEntry, where: str) -> datetime:
+    """An entry's time: ISO 8601 with a UTC offset, or VerificationError (never a naive
+    time, whose meaning depends on the reader's machine)."""
+    try:
+        t = datetime.fromisoformat(e.time)
+    except (TypeError, ValueError):
+        raise VerificationError(f"time {e.time!r} is not ISO 8601", where) from None
+    if t.tzinfo is None:
+        raise VerificationError(f"time {e.time!r} has no UTC offset", where)
+    return t
+
+
+def board_key_of(
+    files: RecordFiles, manifest: Manifest, pinned: BoardKey | None
+) -> tuple[BoardKey, str]:
+    """The key the board's log must be signed with, and what pinned it.
+
+    The manifest's key (hashed into H_B at the key ceremony) or the one the observer gives
+    (``tohyo verify --board-key``, compared with the key published at the start) pins it
+    from outside the record; board/key.json must be that key. Without either, the
+    record's own key is used and the caller says that it is not pinned: a board that
+    re-signed the whole log under a new key would pass (docs/protocol.md, D7).
+    """
+    try:
+        key = codec.decode(files.board_key or b"", BoardKey)
+    except CodecError as e:
+        raise VerificationError(f"board/key.json: {e}", "board") from None
+    by = ""
+    for want, name in ((manifest.board, "manifest"), (pinned, "--board-key")):
+        if want is None:
+            continue
+        if key != want:
+            raise VerificationError(
+                f"board/key.json {key.public_key.hex_upper()} is not the board key "
+                f"{want.public_key.hex_upper()} of the {name}: the log was signed by "
+                "another board",
+                "board",
+            )
+        by = by or name
+    return key, by
+
+
+def check_log(
+    files: RecordFiles,
+    election: Election,
+    manifest: Manifest,
+    key: BoardKey | None = None,
+    extra_sizes: Iterable[int] = (),
+) -> LogCheck:
+    """The board's log (docs/protocol.md, D6): entries in order, the Merkle tree rebuilt
     from them, every signed tree head, setup entries equal to the record's files, events in
-    order, ballot times within the voting period, and the re-vote rule."""
+    order, entry times that never go back, ballot times within the voting period, and the
+    re-vote rule. ``key`` is the board key to check the heads with (see
+    :func:`board_key_of`); ``extra_sizes`` are tree sizes whose roots the caller needs
+    (receipts' heads), returned in :attr:`LogCheck.roots`."""
     assert files.board_entries is not None and files.board_heads is not None
-    key = codec.decode(files.board_key or b"", BoardKey)
+    if key is None:
+        key, _ = board_key_of(files, manifest, None)
     raws = files.board_entries
     entries = codec.decode_many(raws, BoardEntry)
     heads = codec.decode_many(files.board_heads, TreeHead)
     head_sizes = {h.size for h in heads}
     if len(head_sizes) != len(heads):
         raise VerificationError("two tree heads for the same size", "board")
+    wanted = head_sizes | set(extra_sizes)
     roots: dict[int, bytes] = {}
     tree = MerkleFrontier()
-    last_time = ""
+    times: list[datetime] = []
     for n, (raw, e) in enumerate(zip(raws, entries, strict=True)):
         where = f"board entry {n}"
         if e.index != n:
             raise VerificationError(f"has index {e.index}: the log has a gap or a fork", where)
         if e.kind not in KINDS:
             raise VerificationError(f"unknown kind {e.kind!r}", where)
-        if e.time < last_time:
+        t = entry_time(e, where)
+        if times and t < times[-1]:
             raise VerificationError("is older than the entry before it", where)
-        last_time = e.time
+        times.append(t)
         if (e.kind == "ballot") != bool(e.voter):
             raise VerificationError("voter pseudonym present exactly on cast ballots", where)
         tree.append(leaf_hash(raw))
-        if n + 1 in head_sizes:
+        if n + 1 in wanted:
             roots[n + 1] = tree.root()
     for h in sorted(heads, key=lambda h: h.size):
         verify_tree_head(key, h)
@@ -314,7 +424,7 @@ def check_log(files: RecordFiles, election: Election, manifest: Manifest) -> Log
             where = f"board entry {e.index}"
             if not opened < e.index < closed:
                 raise VerificationError("ballot outside the open period of the log", where)
-            if not start <= datetime.fromisoformat(e.time) <= end:
+            if not start <= times[e.index] <= end:
                 raise VerificationError("ballot received outside the voting period", where)
             if e.kind == "ballot":
                 covers = tuple(int(x) for x in _CONTEST.findall(e.payload))
@@ -344,7 +454,20 @@ def check_log(files: RecordFiles, election: Election, manifest: Manifest) -> Log
         f"board log: {len(entries)} entries rebuilt into the Merkle tree, {len(heads)} signed "
         f"tree heads, re-vote rule ({superseded} superseded ballot contests)"
     )
-    return LogCheck(items, challenged, superseded, summary)
+    return LogCheck(items, challenged, superseded, summary, entries, roots)
+
+
+def receipt_sizes(receipts: Sequence[tuple[str, bytes]]) -> list[int]:
+    """The tree sizes of the receipts' heads (unparsable receipts fail later, by name)."""
+    out = []
+    for _, data in receipts:
+        try:
+            size = json.loads(data)["tree_head"]["size"]
+        except (ValueError, TypeError, KeyError, RecursionError):
+            continue
+        if type(size) is int and size > 0:
+            out.append(size)
+    return out
 
 
 @dataclass
@@ -363,10 +486,14 @@ def verify_tally_inputs(
     progress: Callable[[int], None] | None = None,
     rng: Rng | None = None,
     shard: int = SHARD,
+    board_key: BoardKey | None = None,
+    receipts: Sequence[tuple[str, bytes]] = (),
 ) -> Verified:
     """Checks 1–6: everything up to and including the encrypted tally.
 
     Trustees run this before they decrypt (EG §3.6.1); the verifier continues with 7–8.
+    ``board_key`` pins the board's key from outside the record (besides the manifest's);
+    ``receipts`` are voters' saved receipts (name, bytes) to find in the log.
     """
     rng = rng or SystemRng()
     report = Report()
@@ -396,12 +523,40 @@ def verify_tally_inputs(
 
     # 4. cast ballots, sharded (from the board's log when the record has one)
     if files.board_entries is not None:
-        log = check_log(files, election, manifest)
+        key, by = board_key_of(files, manifest, board_key)
+        report.board_key, report.board_key_pinned = key.public_key.hex_upper(), by
+        if not by:
+            report.warnings.append(
+                f"the board key {report.board_key} is not pinned (the manifest names none): "
+                "compare it with the key the election authority published at the start, "
+                "or give it with --board-key"
+            )
+        log = check_log(files, election, manifest, key, receipt_sizes(receipts))
         items: list[BallotItem] = log.ballots
         challenged_lines = log.challenged
         report.checks.append(log.summary)
         report.superseded = log.superseded
+        if receipts:
+            report.receipts = check_receipts(key, log, receipts)
+            report.checks.append(f"{report.receipts} voters' receipts found in the log")
     else:
+        # A record without the board's log shows no voters, no log and no re-vote rule:
+        # anyone could have made its ballots up. It passes only for an election whose
+        # manifest names no board, and says so.
+        if manifest.board is not None:
+            raise VerificationError(
+                "the manifest names a bulletin board, but the record has no board log "
+                "(board/): the ballots cannot be shown to be the ones the board accepted",
+                "record",
+            )
+        if board_key is not None or receipts:
+            raise VerificationError(
+                "a board key or receipts were given, but the record has no board log", "record"
+            )
+        report.warnings.append(
+            "the record has no bulletin board log: nothing shows who cast these ballots, "
+            "in which order, or that none was dropped (an election without a board)"
+        )
         items = [(line, None, None) for line in files.ballots]
         challenged_lines = files.challenged
     shards = shard_lines(items, shard)
@@ -496,10 +651,12 @@ def verify_record(
     progress: Callable[[int], None] | None = None,
     rng: Rng | None = None,
     shard: int = SHARD,
+    board_key: BoardKey | None = None,
+    receipts: Sequence[tuple[str, bytes]] = (),
 ) -> Report:
     """Verify a whole record; returns a Report or raises naming the first failure."""
     rng = rng or SystemRng()
-    v = verify_tally_inputs(files, map_shards, progress, rng, shard)
+    v = verify_tally_inputs(files, map_shards, progress, rng, shard, board_key, receipts)
     election, tally, report = v.election, v.tally, v.report
     group = election.group
 

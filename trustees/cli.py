@@ -41,7 +41,7 @@ from e2e.election import Election, TrusteePublicKey, base_hash, extended_base_ha
 from e2e.group import GROUPS, Group
 from e2e.hash import HashValue
 from e2e.manifest import Manifest, manifest_from_canonical, manifest_from_json
-from e2e.record import read_record
+from e2e.record import RecordFiles, read_record
 from e2e.rng import SystemRng
 from e2e.tally import combine, trustee_commitments
 from e2e.threshold import public_share
@@ -101,7 +101,7 @@ def init(manifest: str, index: int, out: str, group_name: str, passphrase_file: 
     if not 1 <= index <= m.trustees:
         fail(f"--index must be between 1 and {m.trustees}")
     group = GROUPS[group_name]
-    h_p, _ = base_hash(group, m)
+    h_p, h_b = base_hash(group, m)
     secrets_, public = new_trustee(group, h_p, index, m.quorum, SystemRng())
     passphrase = _passphrase(passphrase_file, confirm=True)
     d = pathlib.Path(out)
@@ -110,7 +110,7 @@ def init(manifest: str, index: int, out: str, group_name: str, passphrase_file: 
     if key_path.exists():
         fail(f"{key_path} exists; refusing to overwrite a trustee key")
     keystore.save(
-        key_path, keystore.TrusteeKey(group, h_p, m.trustees, m.quorum, secrets_), passphrase
+        key_path, keystore.TrusteeKey(group, h_p, m.trustees, m.quorum, secrets_, h_b), passphrase
     )
     pub_path = d / f"trustee-{index}.public.json"
     pub_path.write_bytes(codec.encode(public))
@@ -200,19 +200,54 @@ def joint_key_command(
     click.echo(f"joint key K fingerprint: {k.hex()[:32]}…; H_E = {election.h_e.hex_upper()}")
 
 
+def check_decryptable(key: keystore.TrusteeKey, files: RecordFiles, no_board: bool) -> None:
+    """What a trustee checks of a record before the key is used, beyond checks 1-6: a log
+    from the bulletin board (a record without one could hold made-up ballots), unless the
+    trustee says that this election ran without a board."""
+    if files.board_entries is None and not no_board:
+        fail(
+            "the record has no bulletin board log (board/): its ballots cannot be shown to be "
+            "the ones voters cast; refusing to decrypt (give --no-board only for an election "
+            "that was run without a board, as its manifest says)"
+        )
+
+
+def check_election(key: keystore.TrusteeKey, election: Election) -> None:
+    """The record is of the election this key was made for (H_P, and H_B when the key
+    file keeps it: the manifest, with its board key, that the trustee saw at the ceremony)."""
+    if election.h_p != key.h_p or election.group != key.group:
+        fail("this key belongs to another election")
+    if key.h_b is not None and election.h_b != key.h_b:
+        fail(
+            "the record's manifest is not the one this key was made for (H_B "
+            f"{election.h_b.hex_upper()[:16]}…, the key's {key.h_b.hex_upper()[:16]}…)"
+        )
+
+
+no_board_option = click.option(
+    "--no-board",
+    is_flag=True,
+    help="Decrypt a record without a bulletin board log (only for an election run without "
+    "a board; its manifest names none).",
+)
+
+
 @trustee.command()
 @click.option("--key", "key_path", required=True, type=click.Path(exists=True, dir_okay=False))
 @click.option("--record", required=True, type=click.Path(exists=True, file_okay=False))
+@no_board_option
 @passphrase_option
 @guard
-def decrypt(key_path: str, record: str, passphrase_file: str | None) -> None:
+def decrypt(key_path: str, record: str, no_board: bool, passphrase_file: str | None) -> None:
     """Verify the ballots and the tally of the record, then add this trustee's part."""
     key = keystore.load(key_path, _passphrase(passphrase_file, confirm=False))
     files = read_record(record)
+    check_decryptable(key, files, no_board)
     checked = verify_tally_inputs(files)
+    for w in checked.report.warnings:
+        click.echo(f"warning: {w}", err=True)
     election = checked.election
-    if election.h_p != key.h_p:
-        fail("this key belongs to another election")
+    check_election(key, election)
     i = key.secrets.index
     x_i = public_share(election.group, trustee_commitments(checked.publics), i)
     partial = partial_decrypt(election, checked.tally, key.secrets, x_i, SystemRng())
@@ -378,7 +413,9 @@ def remote_init(s: Server, out: str, allow_test_group: bool, passphrase_file: st
         keystore.check_passphrase(passphrase)
         d.mkdir(parents=True, exist_ok=True)
         keystore.save(
-            key_path, keystore.TrusteeKey(group, h_p, m.trustees, m.quorum, secrets_), passphrase
+            key_path,
+            keystore.TrusteeKey(group, h_p, m.trustees, m.quorum, secrets_, h_b),
+            passphrase,
         )
         pub_path.write_bytes(codec.encode(public))
         click.echo(f"wrote {key_path} (encrypted; keep it and back it up)")
@@ -540,8 +577,7 @@ def remote_decrypt(
         checked = verify_tally_inputs(files)  # the tree heads too, under the board's key
         board_key = str(json.loads(files.board_key or b"{}").get("public_key", "")).upper()
     election = checked.election
-    if election.h_p != key.h_p or election.group != key.group:
-        fail("this key belongs to another election")
+    check_election(key, election)
     k_print = election.key.element.hex()[:32]  # as `remote receive` prints it
     click.echo(
         f"election {election.manifest.election_id}: checked {checked.report.ballots} ballots "

@@ -36,12 +36,24 @@ class KeystoreError(TohyoError):
 class TrusteeKey:
     """An unlocked key file: the trustee's secrets and the election they belong to."""
 
-    def __init__(self, group: Group, h_p: HashValue, n: int, k: int, secrets_: TrusteeSecrets):
+    def __init__(
+        self,
+        group: Group,
+        h_p: HashValue,
+        n: int,
+        k: int,
+        secrets_: TrusteeSecrets,
+        h_b: HashValue | None = None,
+    ):
         self.group = group
         self.h_p = h_p
         self.n = n
         self.k = k
         self.secrets = secrets_
+        # H_B of the manifest the key was made for: H_P alone names only (group, n, k), so
+        # without H_B a trustee could be handed another election's manifest (one naming no
+        # board, say) and decrypt it. None in key files written before it was kept.
+        self.h_b = h_b
 
     def __repr__(self) -> str:
         return f"TrusteeKey(trustee {self.secrets.index}, <secrets hidden>)"
@@ -86,6 +98,8 @@ def save(
         "received": {str(i): v.hex() for i, v in sorted(s.received.items())},
         "share": s.share.hex() if s.share is not None else None,
     }
+    if key.h_b is not None:
+        body["h_b"] = key.h_b.hex()
     aad = json.dumps(header, sort_keys=True).encode()
     nonce = secrets.token_bytes(12)
     k = _kdf(passphrase, bytes.fromhex(header["kdf"]["salt"]), n_kdf)
@@ -140,4 +154,5 @@ def load(path: str | os.PathLike[str], passphrase: str) -> TrusteeKey:
         int(body["trustees"]),
         int(body["quorum"]),
         secrets_,
+        HashValue(bytes.fromhex(body["h_b"])) if body.get("h_b") else None,
     )

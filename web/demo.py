@@ -28,7 +28,7 @@ from datetime import datetime, timedelta
 from cryptography.hazmat.primitives import serialization
 
 from bulletin.auth import Refusal
-from bulletin.board import Board, export_record, load_signing_key
+from bulletin.board import Board, BoardClock, export_record, load_signing_key
 from bulletin.challenges import DatabaseChallengeStore
 from bulletin.clock import OffsetClock
 from bulletin.jpki import (
@@ -52,7 +52,7 @@ from e2e.tally import trustee_commitments
 from e2e.threshold import public_share
 from trustees.ceremony import run_ceremony
 from trustees.decrypt import partial_decrypt
-from web.rehearsal import open_in_period
+from web.rehearsal import open_in_period, pinned
 
 EXAMPLE = pathlib.Path(__file__).resolve().parents[1] / "examples" / "tsukuba-2025.json"
 PSEUDONYM_KEY = b"demo pseudonym key (the election authority's secret)"
@@ -118,7 +118,7 @@ def _gate(board: Board, ca_pem: bytes, crl: bytes, work: pathlib.Path) -> JpkiAu
         bytes(election.h_e),
         DatabaseChallengeStore(board.store),
         DirectoryEvidenceStore(work / "evidence"),
-        board.clock,
+        BoardClock(board),
     )
 
 
@@ -297,22 +297,24 @@ def run_demo(
 ) -> bool:
     """Run the simulated election; True if the verified results equal the intended counts."""
     t0 = time.perf_counter()
-    manifest = replace(manifest, trustees=trustees, quorum=quorum)
     if absent > trustees - quorum:
         raise SystemExit(f"--absent {absent} leaves fewer than the quorum {quorum} of {trustees}")
     rng: Rng = DeterministicRng(f"{seed}/ceremony") if seed is not None else SystemRng()
+    work = pathlib.Path(tempfile.mkdtemp(prefix="tohyo-demo-"))
+    key_path = work / "board.key"
+    # The board's key is named in the manifest before the ceremony: it is part of H_B.
+    manifest = pinned(replace(manifest, trustees=trustees, quorum=quorum), key_path)
     h_p, _ = base_hash(group, manifest)
     echo(f"election: {manifest.title.ja} / {manifest.title.en}")
     echo(f"group: {group.name}")
+    echo(f"board key (in the manifest): {manifest.board.public_key.hex_upper()}")
     echo(f"key ceremony: {trustees} trustees, quorum {quorum}")
     secrets_list, publics = run_ceremony(group, h_p, trustees, quorum, rng)
     election = Election(group, manifest, group.product(t.key for t in publics))
     echo(f"  joint key K ready; H_E = {election.h_e.hex_upper()[:32]}…")
 
-    work = pathlib.Path(tempfile.mkdtemp(prefix="tohyo-demo-"))
     try:
         db = db or f"sqlite:///{work / 'board.db'}"
-        key_path = work / "board.key"
         board, offset = open_in_period(db, key_path, election, publics)
         start = board.clock.now()
         t_ca = time.perf_counter()

@@ -16,7 +16,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from bulletin.auth import Refusal
-from bulletin.board import Board, BoardError
+from bulletin.board import Board, BoardClock, BoardError
 from bulletin.challenges import DatabaseChallengeStore
 from bulletin.jpki import (
     DirectoryEvidenceStore,
@@ -76,7 +76,7 @@ class DeferredJpkiGate:
                     bytes(election.h_e),
                     DatabaseChallengeStore(self._board.store),
                     self._evidence,
-                    self._board.clock,
+                    BoardClock(self._board),
                 )
             return self._gate
 

@@ -35,7 +35,7 @@ from bulletin.store import Store, make_engine, migrate
 from e2e import codec
 from e2e.election import Election, TrusteePublicKey, base_hash
 from e2e.group import GROUPS, Group
-from e2e.manifest import Manifest
+from e2e.manifest import Manifest, with_board
 from e2e.rng import SystemRng
 from e2e.tally import trustee_commitments
 from e2e.threshold import public_share
@@ -122,13 +122,19 @@ def _cards(ca: TestCA, start: datetime, out: pathlib.Path) -> list[CardInfo]:
     return cards
 
 
+def pinned(manifest: Manifest, key_path: pathlib.Path) -> Manifest:
+    """Create the board's signing key and name it in the manifest (before the ceremony's
+    election is built from the manifest: the key is part of H_B)."""
+    return with_board(manifest, new_signing_key(key_path))
+
+
 def open_in_period(
     db: str, key_path: pathlib.Path, election: Election, publics: list[TrusteePublicKey]
 ) -> tuple[Board, float]:
-    """A new board (key, schema) with the election posted and opened, its clock shifted to
-    the first day of the manifest's voting period; returns the board and that shift in
-    seconds (for other processes' clocks). Shared by the demo and rehearsals."""
-    new_signing_key(key_path)
+    """A new board (schema; its key made by :func:`pinned`) with the election posted and
+    opened, its clock shifted to the first day of the manifest's voting period; returns the
+    board and that shift in seconds (for other processes' clocks). Shared by the demo and
+    rehearsals."""
     engine = make_engine(db)
     migrate(engine)
     manifest = election.manifest
@@ -158,7 +164,7 @@ def prepare(
     directory.mkdir(parents=True, exist_ok=True)
     if any(directory.iterdir()):
         raise SystemExit(f"{directory} is not empty and holds no rehearsal")
-    manifest = replace(manifest, trustees=trustees, quorum=quorum)
+    manifest = pinned(replace(manifest, trustees=trustees, quorum=quorum), directory / "board.key")
     rng = SystemRng()
     h_p, _ = base_hash(group, manifest)
     secrets_list, publics = run_ceremony(group, h_p, trustees, quorum, rng)

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from bulletin.auth import TokenAuthenticator
-from bulletin.board import Board, load_signing_key, new_signing_key
+from bulletin.board import Board, load_signing_key, new_signing_key, public_key_of
 from bulletin.clock import FixedClock
 from bulletin.store import Store, make_engine, migrate
 from e2e import codec
@@ -38,16 +38,19 @@ class Setup:
 
 
 def make_board(db: str, tmp: pathlib.Path, open_it: bool = True, seed: str = "board") -> Setup:
+    key_path = tmp / "board.key"
+    if not key_path.exists():
+        new_signing_key(key_path)
     manifest = replace(
-        manifest_from_json(EXAMPLE.read_text(encoding="utf-8")), trustees=3, quorum=2
+        manifest_from_json(EXAMPLE.read_text(encoding="utf-8")),
+        trustees=3,
+        quorum=2,
+        board=public_key_of(load_signing_key(key_path)),
     )
     rng = DeterministicRng(seed)
     h_p, _ = base_hash(TEST, manifest)
     secrets, publics = run_ceremony(TEST, h_p, 3, 2, rng)
     election = Election(TEST, manifest, TEST.product(t.key for t in publics))
-    key_path = tmp / "board.key"
-    if not key_path.exists():
-        new_signing_key(key_path)
     engine = make_engine(db)
     migrate(engine)
     clock = FixedClock(manifest.start_time + timedelta(days=2))

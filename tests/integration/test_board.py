@@ -230,10 +230,22 @@ def test_export_verifies_and_tampering_is_caught(db_url, tmp_path):
         verify_record(read_record(root))
     # an entry rewritten with a valid-looking document: the signed heads no longer match
     doc = json.loads(entries[7])
-    doc["time"] = doc["time"].replace("T", "T")[:-1] + "1"
+    doc["payload"] = doc["payload"].replace('"device":"', '"device":"x', 1)
+    assert codec.dumps(doc) != entries[7]  # in order, well formed: only the heads can tell
     with_entries(entries[:7] + [codec.dumps(doc)] + entries[8:])
     with pytest.raises(VerificationError, match="tree head"):
         verify_record(read_record(root))
+    # an entry's time set back (or without a UTC offset): named before the heads are checked
+    doc = json.loads(entries[7])
+    doc["time"] = doc["time"][:-1] + "1"  # +00:01, a minute earlier than +00:00
+    with_entries(entries[:7] + [codec.dumps(doc)] + entries[8:])
+    with pytest.raises(VerificationError, match="board entry 7: is older than the entry"):
+        verify_record(read_record(root))
+    for bad in (doc["time"][:-6], "yesterday", "2025-02-30T00:00:00+00:00"):
+        doc["time"] = bad
+        with_entries(entries[:7] + [codec.dumps(doc)] + entries[8:])
+        with pytest.raises(VerificationError, match="board entry 7: time"):
+            verify_record(read_record(root))
     with_entries(entries)
     # a forged tree head signature
     lines = heads.split(b"\n")[:-1]

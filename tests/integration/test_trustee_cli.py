@@ -2,12 +2,15 @@
 
 import json
 import pathlib
+import shutil
+from dataclasses import replace
 
 import pytest
 from click.testing import CliRunner
 
 from e2e import codec
 from e2e.ballot import encrypt_ballot
+from e2e.election import Election
 from e2e.manifest import manifest_from_canonical
 from e2e.record import read_record
 from e2e.rng import DeterministicRng
@@ -102,18 +105,32 @@ def test_ceremony_decryption_and_verify_by_files(tmp_path, small_manifest, monke
     (record / "ballots.jsonl").write_bytes(b"".join(codec.encode(b) + b"\n" for b in ballots))
     (record / "tally.json").write_bytes(codec.encode(aggregate(election, ballots)))
 
+    def decrypt(i, rec, *extra, ok=True):
+        return run(
+            "trustee", "decrypt", "--key", dirs[i] / f"trustee-{i}.key", "--record", rec,
+            "--passphrase-file", pw, *extra, ok=ok,
+        )  # fmt: skip
+
+    # A record without the board's log could hold made-up ballots: refused unless the
+    # trustee says the election ran without a board.
+    r = decrypt(1, record, ok=False)
+    assert r.exit_code == 2 and "no bulletin board log" in r.output
+    # Another election's manifest (same n, k, so the same H_P) with the same keys: the key
+    # file keeps H_B of the manifest it was made for.
+    other = tmp_path / "other"
+    shutil.copytree(record, other)
+    m2 = replace(manifest_from_canonical((record / "manifest.json").read_bytes()), election_id="x")
+    e2 = Election(election.group, m2, election.key.element)
+    (other / "manifest.json").write_bytes(m2.canonical_bytes())
+    (other / "parameters.json").write_bytes(codec.encode(e2.parameters()))
+    (other / "tally.json").write_bytes(codec.encode(aggregate(e2, [])))
+    (other / "ballots.jsonl").write_bytes(b"")
+    r = decrypt(1, other, "--no-board", ok=False)
+    assert r.exit_code == 2 and "not the one this key was made for" in r.output
+
     # trustee 2 is absent; 1 and 3 form the quorum
     for i in (1, 3):
-        out = run(
-            "trustee",
-            "decrypt",
-            "--key",
-            dirs[i] / f"trustee-{i}.key",
-            "--record",
-            record,
-            "--passphrase-file",
-            pw,
-        ).output
+        out = decrypt(i, record, "--no-board").output
         assert "checked 3 ballots" in out
     out = run("trustee", "combine", "--record", record).output
     assert "internet-voting 2" in out and "emergency-info 1" in out
@@ -170,26 +187,37 @@ def test_board_commands(tmp_path, small_manifest, monkeypatch):
     monkeypatch.setattr(keystore, "SCRYPT_N", 2**10)
     pw = tmp_path / "pw"
     pw.write_text("correct horse battery staple\n", encoding="utf-8")
+    db = f"sqlite:///{tmp_path / 'board.db'}"
+    key = tmp_path / "board.key"
+    # An unpinned manifest is refused by the board (after the whole ceremony), so the
+    # administrator names the board's key in the manifest first.
+    pinned = tmp_path / "pinned.json"
+    out = run("board", "pin-manifest", "--key", key, small_manifest, "--out", pinned).output
+    assert "created the board signing key" in out and key.exists()
+    board_hex = json.loads(pinned.read_text(encoding="utf-8"))["board"]["public_key"]
+    assert board_hex in out
     pubs = []
     for i in (1, 2, 3):
-        run(*_init(small_manifest, i, tmp_path / "k", pw))
+        run(*_init(pinned, i, tmp_path / "k", pw))
         pubs += ["--public", tmp_path / "k" / f"trustee-{i}.public.json"]
     record = tmp_path / "start"
     run(
         "trustee",
         "joint-key",
         "--manifest",
-        small_manifest,
+        pinned,
         *pubs,
         "--record",
         record,
         "--group",
         "test",
     )
-    db = f"sqlite:///{tmp_path / 'board.db'}"
-    key = tmp_path / "board.key"
+    other = tmp_path / "other.key"  # a board whose key the manifest does not name
+    r = run("board", "init", "--db", f"sqlite:///{tmp_path / 'o.db'}", "--key", other,
+            "--record", record, ok=False)  # fmt: skip
+    assert r.exit_code == 2 and "does not name this board's public key" in r.output
     out = run("board", "init", "--db", db, "--key", key, "--record", record).output
-    assert "posted" in out and key.exists()
+    assert "posted" in out and board_hex in out
     assert json.loads(run("board", "status", "--db", db, "--key", key).output)["state"] == "ready"
     run("board", "open", "--db", db, "--key", key)
     r = run("board", "open", "--db", db, "--key", key, ok=False)
