@@ -1,7 +1,8 @@
 """The JPKI gate: only holders of an eligible My Number Card signing certificate
 (署名用電子証明書) who signed the ballot may cast it (DESIGN.md, differences 2 and 3).
 
-- :mod:`.certs`: parsing of the JPKI certificate profile, anchors and CRLs;
+- :mod:`.certs`: parsing of the JPKI certificate profile, anchors and CRLs, and the J-LIS
+  roots shipped in ``anchors/`` (:func:`jlis_anchors`, :func:`jlis_anchor_paths`);
 - :mod:`.address`: the address rule (NFKC, prefix, substitute characters);
 - :mod:`.verify`: the eligibility checks and the signed message;
 - :mod:`.challenge`: single-use server challenges;
@@ -16,11 +17,14 @@ docs/jpki.md is the administrator's guide.
 from bulletin.jpki.address import AddressRule
 from bulletin.jpki.authenticator import JpkiAuthenticator, parse_auth
 from bulletin.jpki.certs import (
+    JLIS_ROOTS,
     POLICY_PRODUCTION,
     POLICY_TEST,
     Anchor,
     Crl,
     JpkiCertificate,
+    jlis_anchor_paths,
+    jlis_anchors,
     load_anchors,
     load_crl,
     parse_certificate,
@@ -39,6 +43,7 @@ from bulletin.jpki.verify import (
 )
 
 __all__ = [
+    "JLIS_ROOTS",
     "POLICY_PRODUCTION",
     "POLICY_TEST",
     "REASONS",
@@ -59,6 +64,8 @@ __all__ = [
     "Verdict",
     "check_certificate",
     "digest_info",
+    "jlis_anchor_paths",
+    "jlis_anchors",
     "load_anchors",
     "load_crl",
     "parse_auth",

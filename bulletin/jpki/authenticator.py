@@ -7,8 +7,12 @@ A cast ballot's ``auth`` object is::
 where the challenge came from :meth:`JpkiAuthenticator.new_challenge` and the signature is
 the card's over :func:`bulletin.jpki.verify.signed_message` (H_E, the ballot's confirmation
 code, the challenge). The receipt time is the board's clock when the submission is
-authenticated. On success the pseudonym of the person (:func:`bulletin.jpki.verify.person_id`)
-is returned and the certificate and signature go to the evidence store, never to a log.
+authenticated. The checks run in this order: the auth object, the certificate's encoding,
+the signature over the message, the certificate (chain, validity, profile, revocation,
+address: :func:`bulletin.jpki.verify.check_certificate`), and only then the challenge is
+redeemed, so a submission that fails a check leaves it usable by the voter. On success the
+pseudonym of the person (:func:`bulletin.jpki.verify.person_id`) is returned and the
+certificate and signature go to the evidence store, never to a log.
 """
 
 from __future__ import annotations
@@ -115,9 +119,12 @@ class JpkiAuthenticator:
         cert = parse_certificate(cert_der)
         message = signed_message(self.h_e, confirmation_code, challenge)
         verify_signature(cert, message, signature)
-        self.challenges.redeem(challenge, confirmation_code, at)
         verdict = check_certificate(cert, config, at)
         voter = pseudonym(self._key, person_id(verdict.holder))
+        # The challenge is spent last, and only by an eligible card that signed this ballot:
+        # anyone can read it in the signing-request link, and a self-signed certificate signs
+        # correctly with its own key, so redeeming it earlier would let a stranger burn it.
+        self.challenges.redeem(challenge, confirmation_code, at)
         self.evidence.put(
             Evidence(at, self.h_e, confirmation_code, challenge, voter, cert_der, signature)
         )

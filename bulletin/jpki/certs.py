@@ -7,14 +7,18 @@ parse failure into the refusal ``cert_malformed``. It checks nothing else: the g
 checks are in :mod:`bulletin.jpki.verify`.
 
 Anchors and CRLs are configuration: a problem with them raises :class:`JpkiConfigError`.
+The J-LIS roots ship with the package (``anchors/``, :func:`jlis_anchors`) as the
+production default.
 """
 
 from __future__ import annotations
 
 import hashlib
+import pathlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from importlib import resources
 from typing import Any
 
 from asn1crypto import core, pem
@@ -346,12 +350,102 @@ def _anchor(der: bytes) -> Anchor:
     return Anchor(der, result[0], result[1], key, result[2], result[3], "crl_sign" in usages)
 
 
+#: The J-LIS signing CA roots shipped in ``bulletin/jpki/anchors/`` (package data), file →
+#: SHA-256 of the DER; docs/jpki.md lists their subjects and validity. signca02 (2019–2029)
+#: is not among them: the project has no copy whose fingerprint it could check.
+JLIS_ROOTS: dict[str, str] = {
+    "sign_ca_2015.pem": "19645405A1FE14377434BD55957628AC4038557C542403A2243F21C706FC9355",
+    "sign_ca_2023.pem": "D227F6CDE11D35C5252178F106F843D24651944975413B539FA2FB68DBFA365F",
+}
+
+
+def _shipped_roots() -> list[tuple[str, Any]]:
+    """(name, Traversable) of each shipped root, as installed (a wheel, or this checkout)."""
+    folder = resources.files(__package__) / "anchors"
+    return [(name, folder / name) for name in JLIS_ROOTS]
+
+
+def _checked_root(name: str, data: bytes) -> list[Anchor]:
+    # A substituted or damaged file (say, a stand-in CA copied over it) must not become a
+    # production anchor: the fingerprints are pinned here as well as in the docs.
+    anchors = load_anchors(data)
+    if [a.fingerprint for a in anchors] != [JLIS_ROOTS[name]]:
+        raise JpkiConfigError(f"the shipped J-LIS root {name} is not the one docs/jpki.md lists")
+    return anchors
+
+
+def jlis_anchor_paths() -> list[pathlib.Path]:
+    """The files of the shipped J-LIS roots (checked against their fingerprints), for a
+    configuration that takes anchor files: the production default when no ``--anchor``
+    is given."""
+    paths = []
+    for name, item in _shipped_roots():
+        path = pathlib.Path(str(item))
+        try:
+            _checked_root(name, path.read_bytes())
+        except OSError:
+            raise JpkiConfigError(f"the shipped J-LIS root {name} is missing ({path})") from None
+        paths.append(path)
+    return paths
+
+
+def jlis_anchors() -> list[Anchor]:
+    """The shipped J-LIS roots (signca01, signca03) as anchors, in :data:`JLIS_ROOTS` order."""
+    out = []
+    for name, item in _shipped_roots():
+        try:
+            data = item.read_bytes()
+        except OSError:
+            raise JpkiConfigError(f"the shipped J-LIS root {name} is missing") from None
+        out += _checked_root(name, data)
+    return out
+
+
 # --- CRLs -------------------------------------------------------------------------------------
+
+#: CRL extensions this gate understands (RFC 5280 §5.2). A CRL with any other critical
+#: extension is not used at all: its meaning could narrow what the CRL vouches for (§5.2).
+_KNOWN_CRL_EXTENSIONS = {
+    "2.5.29.35",  # authorityKeyIdentifier
+    "2.5.29.18",  # issuerAltName
+    "2.5.29.20",  # cRLNumber
+    "2.5.29.27",  # deltaCRLIndicator: understood, and it makes the CRL not complete
+    "2.5.29.28",  # issuingDistributionPoint
+    "2.5.29.46",  # freshestCRL
+    "1.3.6.1.5.5.7.1.1",  # authorityInfoAccess
+}
+#: CRL entry extensions this gate understands (§5.3). Not certificateIssuer (2.5.29.29): the
+#: gate does not implement indirect CRLs, so such an entry makes the CRL unusable (§5.3).
+_KNOWN_ENTRY_EXTENSIONS = {
+    "2.5.29.21",  # reasonCode
+    "2.5.29.23",  # holdInstructionCode
+    "2.5.29.24",  # invalidityDate
+}
+#: Every revocation reason of ReasonFlags (RFC 5280 §4.2.1.13) as asn1crypto names them.
+_ALL_REASONS = frozenset(
+    {
+        "key_compromise",
+        "ca_compromise",
+        "affiliation_changed",
+        "superseded",
+        "cessation_of_operation",
+        "certificate_hold",
+        "privilege_withdrawn",
+        "aa_compromise",
+    }
+)
 
 
 @dataclass(frozen=True, eq=False)
 class Crl:
-    """A CRL whose signature verified against ``anchor``."""
+    """A CRL whose signature verified against ``anchor``.
+
+    Only a *complete* CRL (RFC 5280 §6.3.3) can show that a certificate is not revoked:
+    one with no unrecognised critical extension (in the CRL or in any entry), not a delta
+    CRL, and whose issuingDistributionPoint, if any, names the certificate's distribution
+    point, is not limited to CA or attribute certificates or to some reasons, and is not
+    indirect. Revocations listed in a usable CRL that is not complete still count.
+    """
 
     anchor: Anchor
     this_update: datetime
@@ -359,16 +453,59 @@ class Crl:
     number: int | None
     revoked: dict[int, tuple[datetime, str | None]]  # serial → (revocation date, reason)
     scope: Any  # issuingDistributionPoint's distributionPoint (native), or None: all
+    delta_base: int | None = None  # deltaCRLIndicator: changes since that base CRL only
+    only: str | None = None  # "user", "ca" or "attribute" (issuingDistributionPoint)
+    reasons: frozenset[str] | None = None  # onlySomeReasons (None: every reason)
+    indirect: bool = False
+    unknown_critical: tuple[str, ...] = ()  # unrecognised critical CRL or entry extensions
+
+    def out_of_scope(self, cert: JpkiCertificate) -> str:
+        """Why this CRL says nothing about ``cert`` (its entries do not apply), or ``""``."""
+        if self.unknown_critical:
+            return "an unrecognised critical extension"  # §5.2, §5.3: MUST NOT be used
+        if self.scope is not None and self.scope not in cert.crl_points:
+            return "another distribution point"
+        if self.only == "ca" and not cert.is_ca:
+            return "only CA certificates"
+        if self.only == "attribute":
+            return "only attribute certificates"
+        if self.only == "user" and cert.is_ca:
+            return "only user certificates"
+        return ""
+
+    def incomplete(self) -> str:
+        """Why this CRL (in scope) cannot show a certificate unrevoked, or ``""``."""
+        if self.delta_base is not None:
+            return "a delta CRL"
+        if self.reasons is not None and not self.reasons >= _ALL_REASONS:
+            return "only some reasons"
+        if self.indirect:
+            return "an indirect CRL"  # not implemented: no certificateIssuer processing
+        return ""
 
     def covers(self, cert: JpkiCertificate) -> bool:
-        return self.scope is None or self.scope in cert.crl_points
+        return not self.out_of_scope(cert)
 
     def __repr__(self) -> str:
-        return f"Crl({self.this_update.isoformat()}, {len(self.revoked)} revoked)"
+        kind = "" if not (self.incomplete() or self.unknown_critical) else ", not complete"
+        return f"Crl({self.this_update.isoformat()}, {len(self.revoked)} revoked{kind})"
+
+
+def _unknown_critical(extensions: Any, known: set[str]) -> list[str]:
+    return [
+        ext["extn_id"].dotted
+        for ext in extensions
+        if ext["critical"].native and ext["extn_id"].dotted not in known
+    ]
 
 
 def load_crl(data: bytes, anchors: Sequence[Anchor]) -> Crl:
-    """Parse a CRL (DER or PEM) and check its signature against the anchors."""
+    """Parse a CRL (DER or PEM) and check its signature against the anchors.
+
+    A CRL that is not complete (a delta CRL, an unrecognised critical extension, a limiting
+    issuingDistributionPoint) loads, so that its revocations still count, but never vouches
+    for a certificate (:meth:`Crl.incomplete`, :func:`bulletin.jpki.verify.check_revocation`).
+    """
     try:
         blocks = unarmor(data)
         if len(blocks) != 1:
@@ -383,12 +520,30 @@ def load_crl(data: bytes, anchors: Sequence[Anchor]) -> Crl:
         signature = cl["signature"].native
         tbs_der = tbs.dump()
         number = cl.crl_number_value.native if cl.crl_number_value is not None else None
+        unknown = _unknown_critical(tbs["crl_extensions"], _KNOWN_CRL_EXTENSIONS)
+        delta = cl.delta_crl_indicator_value
+        delta_base = delta.native if delta is not None else None
         idp = cl.issuing_distribution_point_value
-        scope = idp["distribution_point"].native if idp is not None else None
+        scope, only, reasons, indirect = None, None, None, False
+        if idp is not None:
+            scope = idp["distribution_point"].native
+            for field_name, kind in (
+                ("only_contains_user_certs", "user"),
+                ("only_contains_ca_certs", "ca"),
+                ("only_contains_attribute_certs", "attribute"),
+            ):
+                if idp[field_name].native:
+                    if only is not None:  # RFC 5280 §5.2.5: at most one of them
+                        raise ValueError("issuingDistributionPoint limits to two kinds")
+                    only = kind
+            if idp["only_some_reasons"].native is not None:
+                reasons = frozenset(idp["only_some_reasons"].native)
+            indirect = bool(idp["indirect_crl"].native)
         candidates = [a for a in anchors if a.subject == issuer]
         issuer_text = issuer.human_friendly
         revoked: dict[int, tuple[datetime, str | None]] = {}
         for entry in tbs["revoked_certificates"]:
+            unknown += _unknown_critical(entry["crl_entry_extensions"], _KNOWN_ENTRY_EXTENSIONS)
             reason = entry.crl_reason_value.native if entry.crl_reason_value is not None else None
             revoked[entry["user_certificate"].native] = (entry["revocation_date"].native, reason)
     except Exception as e:  # asn1crypto raises many kinds of errors on bad input
@@ -401,7 +556,19 @@ def load_crl(data: bytes, anchors: Sequence[Anchor]) -> Crl:
         if verify_rsa_sha256(anchor.key, signature, tbs_der):
             if not anchor.crl_sign:
                 raise JpkiConfigError(f"{anchor.subject_text} may not sign CRLs (keyUsage)")
-            return Crl(anchor, this_update, next_update, number, revoked, scope)
+            return Crl(
+                anchor,
+                this_update,
+                next_update,
+                number,
+                revoked,
+                scope,
+                delta_base=delta_base,
+                only=only,
+                reasons=reasons,
+                indirect=indirect,
+                unknown_critical=tuple(dict.fromkeys(unknown)),
+            )
     raise JpkiConfigError(
         f"the CRL of {issuer_text} (thisUpdate {this_update.isoformat()}) is not "
         "signed by any configured anchor"

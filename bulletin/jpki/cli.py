@@ -19,9 +19,11 @@ from cryptography.hazmat.primitives import serialization
 
 from bulletin.jpki.certs import (
     ERAS,
+    JLIS_ROOTS,
     POLICY_PRODUCTION,
     SEXES,
     JpkiCertificate,
+    jlis_anchors,
     load_anchors,
     load_crl,
     parse_certificate,
@@ -61,18 +63,31 @@ def trust_config(
     rules: Sequence[str] | None,
     require_crl: bool,
 ) -> TrustConfig:
-    loaded = [a for path in anchors for a in load_anchors(pathlib.Path(path).read_bytes())]
+    """The configuration from the options; without ``--anchor``, the shipped J-LIS roots."""
+    if anchors:
+        loaded = [a for path in anchors for a in load_anchors(pathlib.Path(path).read_bytes())]
+    else:
+        loaded = jlis_anchors()
     crl_list = [load_crl(pathlib.Path(p).read_bytes(), loaded) for p in crls]
     return TrustConfig.build(loaded, crl_list, policies, rules or None, require_crl)
+
+
+def default_anchor_lines() -> list[str]:
+    """Which roots a command without ``--anchor`` trusts (so that nobody mistakes it)."""
+    lines = ["信頼の起点 anchors:       同梱のJ-LISルート / the shipped J-LIS roots (no --anchor)"]
+    for name, anchor in zip(JLIS_ROOTS, jlis_anchors(), strict=True):
+        valid = f"{anchor.not_before.date()} – {anchor.not_after.date()}"
+        lines.append(f"  {name} SHA-256 {anchor.fingerprint} ({valid})")
+    return lines
 
 
 anchor_option = click.option(
     "--anchor",
     "anchors",
     multiple=True,
-    required=True,
     type=click.Path(exists=True, dir_okay=False),
-    help="A trust anchor (PEM, may hold several, or DER). Repeat for each.",
+    help="A trust anchor (PEM, may hold several, or DER). Repeat for each. "
+    "Default: the J-LIS signing CA roots shipped with tohyo (docs/jpki.md).",
 )
 crl_option = click.option(
     "--crl",
@@ -164,6 +179,9 @@ def check(
     for line in _describe(parsed):
         click.echo(line)
     click.echo(f"判定時刻 judged at:      {when.isoformat()}")
+    if not anchors:
+        for line in default_anchor_lines():
+            click.echo(line)
     try:
         verdict = check_certificate(parsed, config, when)
     except JpkiRefusal as e:
@@ -388,6 +406,9 @@ def evidence_verify(
     if not rules:
         raise ValueError("give the election's address rule with --rule")
     config = trust_config(anchors, crls, policies, rules, require_crl=not no_crl)
+    if not anchors:
+        for line in default_anchor_lines():
+            click.echo(line, err=True)
     secret = bytes.fromhex(pathlib.Path(key).read_text().strip()) if key else None
     records = list(read_export(pathlib.Path(source)))
     lines = audit(records, config, secret)

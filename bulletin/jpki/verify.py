@@ -15,7 +15,8 @@ this order (the first failure is the reason):
 6. a critical certificatePolicies with an accepted OID (``cert_policy``);
 7. the JPKI shape: not a CA, no unknown critical extension, the six subjectAltName
    otherNames (``cert_profile``);
-8. revocation (``crl_unavailable``, ``cert_revoked``), see :func:`check_revocation`;
+8. revocation (``crl_unavailable``, ``cert_revoked``) from complete CRLs only, see
+   :func:`check_revocation`;
 9. the address rule (``address_not_eligible``, ``address_substitute``).
 
 The signed message (:func:`signed_message`) is defined by the server and binds the
@@ -169,24 +170,42 @@ def check_revocation(
 ) -> bool:
     """Was the certificate revoked at or before ``at``? Raises, or returns whether checked.
 
-    Every CRL of the certificate's own anchor that covers it counts: one that lists the
-    serial with a revocation date at or before ``at`` refuses (a revocation after ``at``
-    does not: the voter was eligible when the ballot arrived). The status at ``at`` is known
-    if some CRL was fresh then (thisUpdate ≤ at < nextUpdate), or a CRL was issued after
-    ``at`` while the certificate was still unexpired (an auditor's later CRL still lists
-    earlier revocations). Otherwise ``crl_unavailable``, unless CRLs are not required.
+    Every CRL of the certificate's own anchor whose scope includes it counts: one that lists
+    the serial with a revocation date at or before ``at`` refuses (a revocation after ``at``
+    does not: the voter was eligible when the ballot arrived). A CRL with an unrecognised
+    critical extension, in the CRL or in an entry, is not used at all (RFC 5280 §5.2, §5.3).
+
+    The status at ``at`` is known only from a *complete* CRL (not a delta CRL, not limited
+    to some reasons, not indirect: :meth:`Crl.incomplete`) that was fresh then (thisUpdate ≤
+    at < nextUpdate), or was issued after ``at`` while the certificate was still unexpired (an
+    auditor's later CRL still lists every earlier revocation). A CRL that is not complete
+    can only add revocations: its silence proves nothing. Otherwise ``crl_unavailable``
+    (fail closed), unless CRLs are not required.
     """
     known = False
+    not_used: dict[str, None] = {}  # why some CRLs could not tell the status (for the detail)
     for crl in crls:
-        if crl.anchor is not anchor or not crl.covers(cert):
+        if crl.anchor is not anchor:
             continue
-        if crl.this_update <= at < crl.next_update or at <= crl.this_update <= cert.not_after:
-            known = True
+        outside = crl.out_of_scope(cert)
+        if outside:
+            if outside != "another distribution point":  # the normal case: not worth saying
+                not_used[outside] = None
+            continue
         entry = crl.revoked.get(cert.serial)
         if entry is not None and entry[1] != "remove_from_crl" and entry[0] <= at:
             raise JpkiRefusal("cert_revoked")
+        if crl.this_update <= at < crl.next_update or at <= crl.this_update <= cert.not_after:
+            gap = crl.incomplete()
+            if gap:
+                not_used[gap] = None
+            else:
+                known = True
     if not known and required:
-        raise JpkiRefusal("crl_unavailable", "no CRL of the issuer was current at the time")
+        detail = "no complete CRL of the issuer was current at the time"
+        if not_used:
+            detail += f" (unusable or not complete: {', '.join(not_used)})"
+        raise JpkiRefusal("crl_unavailable", detail)
     return known
 
 

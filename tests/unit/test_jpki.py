@@ -23,6 +23,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from bulletin.auth import Refusal, pseudonym
 from bulletin.clock import FixedClock
 from bulletin.jpki import (
+    JLIS_ROOTS,
     POLICY_PRODUCTION,
     POLICY_TEST,
     REASONS,
@@ -35,6 +36,8 @@ from bulletin.jpki import (
     TrustConfig,
     check_certificate,
     digest_info,
+    jlis_anchor_paths,
+    jlis_anchors,
     load_anchors,
     load_crl,
     parse_certificate,
@@ -69,7 +72,12 @@ ISSUED = datetime(2024, 6, 1, tzinfo=JST)
 H_E = bytes(range(32))
 CODE = bytes(range(32, 64))
 PKEY = b"k" * 32
-JLIS = pathlib.Path(__file__).resolve().parents[3] / "shared" / "reference" / "jpki"
+#: The J-LIS roots the package ships (docs/jpki.md lists the same), by file.
+JLIS_FINGERPRINTS = {
+    "sign_ca_2015.pem": "19645405A1FE14377434BD55957628AC4038557C542403A2243F21C706FC9355",
+    "sign_ca_2023.pem": "D227F6CDE11D35C5252178F106F843D24651944975413B539FA2FB68DBFA365F",
+}
+ROOT = pathlib.Path(__file__).resolve().parents[2]
 HANAKO = dict(
     name="筑波　花子", birth="319800217", sex="2", address="茨城県つくば市研究学園一丁目1番地1"
 )
@@ -392,14 +400,40 @@ def test_a_leaf_is_not_an_anchor():
 
 
 def test_jlis_roots_load_as_anchors():
-    roots = [a for f in sorted(JLIS.glob("*.pem")) for a in load_anchors(f.read_bytes())]
+    roots = jlis_anchors()  # the package's own copies, not a folder beside the checkout
     assert len(roots) == 2
+    assert [r.fingerprint for r in roots] == list(JLIS_FINGERPRINTS.values())
+    assert roots[0].not_before == datetime(2015, 10, 20, 2, 40, 28, tzinfo=UTC)
+    assert roots[0].not_after == datetime(2025, 10, 19, 14, 59, 59, tzinfo=UTC)
+    assert roots[1].not_before == datetime(2023, 7, 16, 0, 50, 27, tzinfo=UTC)
+    assert all(r.crl_sign for r in roots)
     assert roots[0].subject == roots[1].subject
     assert "JPKI for digital signature" in roots[0].subject_text
     assert roots[1].fingerprint.startswith("D227F6CD") and roots[1].fingerprint.endswith("DBFA365F")
     assert roots[1].not_after.year == 2033
     cfg = TrustConfig.build(roots, address_prefixes=["茨城県つくば市"])
     refused("cert_untrusted", issue(), cfg)  # a stand-in certificate is not J-LIS's
+
+
+def test_jlis_roots_are_shipped_as_package_data_and_documented():
+    import tomllib
+
+    paths = jlis_anchor_paths()
+    assert [p.name for p in paths] == list(JLIS_ROOTS) == list(JLIS_FINGERPRINTS)
+    for path in paths:
+        (anchor,) = load_anchors(path.read_bytes())
+        assert anchor.fingerprint == JLIS_FINGERPRINTS[path.name]
+        assert path.parent == ROOT / "bulletin" / "jpki" / "anchors"
+    # an installed package carries them too (pyproject's package data)
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    globs = pyproject["tool"]["setuptools"]["package-data"]["bulletin.jpki"]
+    package = ROOT / "bulletin" / "jpki"
+    shipped = {p for g in globs for p in package.glob(g)}
+    assert set(paths) <= shipped
+    # docs/jpki.md shows each fingerprint as `openssl x509 -fingerprint -sha256` prints it
+    docs = (ROOT / "docs" / "jpki.md").read_text(encoding="utf-8")
+    for fp in JLIS_FINGERPRINTS.values():
+        assert ":".join(fp[i : i + 2] for i in range(0, 64, 2)) in docs
 
 
 # --- the signed submission ---------------------------------------------------------------
@@ -513,6 +547,46 @@ def test_challenges_are_single_use():
     assert e.value.code == "challenge_used"
     with pytest.raises(JpkiRefusal) as e:
         cast(g, c, challenge=os.urandom(32))
+    assert e.value.code == "challenge_unknown"
+
+
+def test_a_strangers_submission_does_not_burn_the_voters_challenge():
+    authority = TestCA.create(not_before=datetime(2023, 1, 1, tzinfo=JST), key=key(116))
+    revoked = issue(authority, k=6)
+    authority.revoke(parse_certificate(revoked).serial, T - timedelta(days=1))
+    anchors = load_anchors(ca(0).pem) + load_anchors(authority.pem)
+    crls = [load_crl(fresh_crl(ca(0)), anchors), load_crl(fresh_crl(authority), anchors)]
+    store = MemoryEvidenceStore()
+    g = gate(TrustConfig.build(anchors, crls, address_prefixes=["茨城県つくば市"]), store)
+    ch = g.new_challenge().value  # a stranger sees it in the voter's signing-request link
+    for reason, cert in (
+        ("cert_untrusted", issue(k=6, signer=key(6))),  # self-signed: it signs with its key
+        ("cert_untrusted", issue(ca(2), k=6)),  # another CA with J-LIS's name
+        ("cert_revoked", revoked),
+        ("address_not_eligible", issue(k=6, address="茨城県つくばみらい市1")),
+    ):
+        with pytest.raises(JpkiRefusal) as e:
+            cast(g, card(6, cert), code=bytes(32), challenge=ch)  # the stranger's own ballot
+        assert e.value.code == reason
+    assert not list(store)
+    voter = cast(g, card(), challenge=ch)  # the voter's own submission is still admitted
+    assert [ev.challenge for ev in store] == [ch]
+    assert cast(g, card(), challenge=ch) == voter  # and so is its retry
+    with pytest.raises(JpkiRefusal) as e:  # now it is spent, even for an eligible card
+        cast(g, card(1, issue(k=1, name="筑波　太郎")), code=bytes(32), challenge=ch)
+    assert e.value.code == "challenge_used"
+
+
+def test_an_expired_or_unknown_challenge_is_refused_after_the_checks():
+    g = gate()
+    ch = g.new_challenge().value
+    auth = sign_submission(card(), "ABC123", H_E, CODE, ch)
+    with pytest.raises(JpkiRefusal) as e:
+        g.authenticate_ballot(auth, CODE, T + timedelta(minutes=11))
+    assert e.value.code == "challenge_expired"
+    unknown = sign_submission(card(), "ABC123", H_E, CODE, b"\x05" * 32)
+    with pytest.raises(JpkiRefusal) as e:
+        g.authenticate(unknown, CODE)
     assert e.value.code == "challenge_unknown"
 
 

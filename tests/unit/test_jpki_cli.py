@@ -8,10 +8,10 @@ import pathlib
 import pytest
 from click.testing import CliRunner
 
-from bulletin.jpki import DirectoryEvidenceStore, load_anchors, load_crl
+from bulletin.jpki import DirectoryEvidenceStore, jlis_anchor_paths, load_anchors, load_crl
 from bulletin.jpki.cli import audit_group, jpki
 from bulletin.jpki.testca import SimulatedCard
-from tests.unit.test_jpki import CODE, H_E, JLIS, PKEY, gate
+from tests.unit.test_jpki import CODE, H_E, JLIS_FINGERPRINTS, PKEY, gate
 
 AT = "2025-03-01T12:00:00+09:00"
 
@@ -103,9 +103,41 @@ def test_check_not_eligible(world):
 
 
 def test_check_with_the_jlis_roots(world):
-    anchors = [a for f in sorted(JLIS.glob("*.pem")) for a in ("--anchor", f)]
+    anchors = [a for f in jlis_anchor_paths() for a in ("--anchor", f)]
     out = run(jpki, "check", *anchors, "--at", AT, world / "hanako.pem", code=1)
     assert "cert_untrusted" in out
+
+
+def test_check_and_audit_default_to_the_shipped_jlis_roots(world, tmp_path):
+    out = run(jpki, "check", "--at", AT, world / "hanako.pem", code=1)
+    assert "cert_untrusted" in out  # the stand-in CA is not trusted unless configured
+    for fp in JLIS_FINGERPRINTS.values():
+        assert fp in out
+    challenge = "05" * 32
+    auth = run(
+        jpki, "card", "sign", world / "hanako.json", "--h-e", H_E.hex(), "--code", CODE.hex(),
+        "--challenge", challenge, "--password-stdin", input="ABC123\n",
+    )  # fmt: skip
+    (tmp_path / "export.jsonl").write_text(
+        json.dumps(
+            {
+                "format": "tohyo-jpki-evidence/1",
+                "received_at": AT,
+                "h_e": H_E.hex(),
+                "confirmation_code": CODE.hex(),
+                "pseudonym": "p",
+                **json.loads(auth),
+            }
+        )
+        + "\n"
+    )
+    out = run(
+        audit_group, "evidence", "verify", "--rule", "茨城県つくば市", "--no-crl",
+        tmp_path / "export.jsonl", code=1,
+    )  # fmt: skip
+    assert f"{challenge} p {CODE.hex().upper()} cert_untrusted" in out
+    for fp in JLIS_FINGERPRINTS.values():
+        assert fp in out
 
 
 def test_check_unusable_input(world, tmp_path):
