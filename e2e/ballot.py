@@ -14,6 +14,12 @@ For a ballot with selection encryption identifier id_B and secret ballot nonce �
     H_C     = H(H_I; 0x29, χ_…, b(0, 4) ∥ H_DI)                  (eq. 71, 73: no chaining)
 
 A challenged ballot publishes ξ_B; anyone recomputes every nonce and reads the choices.
+
+The device label is the only free text a ballot carries into the public log, and a
+challenged ballot is posted without authentication: it is 1 to 64 printable ASCII
+characters (:data:`DEVICE_MAX`), checked when a ballot is encrypted and when it is checked
+against the election, so the board refuses any other label (invalid_ballot) and the
+verifier refuses a record holding one.
 """
 
 from __future__ import annotations
@@ -37,6 +43,22 @@ Choices = Mapping[str, Collection[str]]
 
 class BallotError(TohyoError, ValueError):
     """A plaintext breaks the manifest; refused before anything is encrypted."""
+
+
+#: The longest device label (H_DI's input): room for a product name and version, and no
+#: room to fill the public log with text (challenged ballots need no authentication).
+DEVICE_MAX = 64
+
+
+def device_problem(device: str) -> str | None:
+    """Why a device label is not allowed, or None: 1 to DEVICE_MAX characters from space to
+    tilde. Printable ASCII only: no control characters, line breaks or lookalike letters
+    reach the log, and a label has one byte form (no Unicode normalisation question)."""
+    if not 1 <= len(device) <= DEVICE_MAX:
+        return f"device label: 1 to {DEVICE_MAX} characters, got {len(device)}"
+    if not all(" " <= ch <= "~" for ch in device):
+        return "device label: printable ASCII characters only"
+    return None
 
 
 @public
@@ -163,6 +185,9 @@ def encrypt_ballot_with(
     device: str,
 ) -> tuple[EncryptedBallot, BallotSecret]:
     """The core of :func:`encrypt_ballot`, from checked values and a given id and nonce."""
+    problem = device_problem(device)
+    if problem is not None:  # the board would refuse the ballot: say so before encrypting
+        raise BallotError(problem)
     key = election.key
     h_i = identifier_hash(election, ballot_id)
     contests = []
@@ -210,6 +235,9 @@ def ballot_claims(
     return the proof equations to batch. Raises VerificationError naming the ballot."""
     where = where or f"ballot {ballot.ballot_id.hex_upper()[:16]}"
     manifest = election.manifest
+    problem = device_problem(ballot.device)
+    if problem is not None:
+        raise VerificationError(problem, where)
     if not ballot.contests:
         raise VerificationError("ballot covers no contest", where)
     indices = [c.contest for c in ballot.contests]

@@ -12,6 +12,7 @@ from typing import Any
 
 from flask import Blueprint, Flask, Response, current_app, jsonify, request
 from werkzeug.exceptions import HTTPException
+from werkzeug.routing import IntegerConverter, Map
 
 from bulletin.auth import Refusal
 from bulletin.board import Board, BoardError, entry_payload
@@ -19,6 +20,7 @@ from e2e import codec
 from e2e.errors import TohyoError
 
 MAX_BODY = 2 * 1024 * 1024  # a 3×3 ballot is about 75 kB in the standard group
+LOG_MAX = 2**62  # beyond any log's size, and within the database's 64-bit integers
 
 STATUS = {
     "malformed": 400,
@@ -55,13 +57,37 @@ def _json_body() -> Any:
     return data
 
 
-def _int_arg(name: str, default: int, low: int = 0, high: int = 2**62) -> int:
+def ascii_int(raw: str, low: int, high: int) -> int | None:
+    """``raw`` as an integer in [low, high] if it is only ASCII digits, else None.
+
+    ``str.isdigit`` alone is true for "²" or "١٢", which ``int`` then refuses or reads
+    (a ValueError, a 500); and a 5,000-digit string is refused by ``int`` as too long.
+    """
+    if not (0 < len(raw) <= len(str(high)) and raw.isascii() and raw.isdigit()):
+        return None
+    value = int(raw)
+    return value if low <= value <= high else None
+
+
+def _int_arg(name: str, default: int, low: int = 0, high: int = LOG_MAX) -> int:
     raw = request.args.get(name)
     if raw is None:
         return default
-    if not raw.isdigit() or not low <= int(raw) <= high:
+    value = ascii_int(raw, low, high)
+    if value is None:
         raise Refusal("malformed", f"{name} must be an integer in [{low}, {high}]")
-    return int(raw)
+    return value
+
+
+class IndexConverter(IntegerConverter):
+    """``<index:name>``: a log index or size, ASCII digits only and at most LOG_MAX; any
+    other path segment does not match the route (404), and never reaches the database,
+    whose integers end at 2^63 (an OverflowError, a 500, before)."""
+
+    regex = r"[0-9]{1,19}"
+
+    def __init__(self, map: Map) -> None:
+        super().__init__(map, min=0, max=LOG_MAX)
 
 
 @api.get("/election")
@@ -100,7 +126,7 @@ def submit_challenged() -> Any:
 
 @api.get("/receipts/<code>")
 def receipt(code: str) -> Any:
-    if len(code) != 64:
+    if len(code) != 64 or not code.isascii():
         raise Refusal("malformed", "a confirmation code is 64 hex digits")
     return jsonify(_board().receipt_by_code(code))
 
@@ -118,11 +144,9 @@ def entries() -> Any:
     )
 
 
-@api.get("/entries/<int:index>")
+@api.get("/entries/<index:index>")
 def entry(index: int) -> Any:
     """One entry's exact leaf bytes (canonical JSON), so a client can hash it itself."""
-    if index >= 2**62:  # beyond any log, and beyond the database's integers
-        raise Refusal("not_found", f"no entry {index}")
     data = _board().store.entry(index)
     if data is None:
         raise Refusal("not_found", f"no entry {index}")
@@ -142,7 +166,7 @@ def tree_heads() -> Any:
     return jsonify({"tree_heads": [json.loads(d) for d in rows]})
 
 
-@api.get("/tree-heads/<int:size>")
+@api.get("/tree-heads/<index:size>")
 def tree_head(size: int) -> Any:
     data = _board().store.tree_head(size)
     if data is None:
@@ -176,18 +200,25 @@ def refused(e: Refusal) -> Any:
 
 def api_http_error(e: HTTPException) -> Any:
     """An HTTP error (404, 405, 413, 429...) as the API's JSON error."""
+    status = e.code or 500
+    if status >= 500:  # Flask's InternalServerError when a handler itself failed
+        return api_internal(getattr(e, "original_exception", None) or e)
     code = {404: "not_found", 413: "too_large", 405: "malformed", 429: "rate_limited"}.get(
-        e.code or 400, "malformed"
+        status, "malformed"
     )
-    return _error(code, e.description or "", e.code)
+    return _error(code, e.description or "", status)
 
 
-def api_internal(e: Exception) -> Any:
-    """Any other exception: logged by type only, and never a stack trace to the client."""
+INTERNAL = {"error": "internal", "message": {"ja": "内部エラー", "en": "internal error"}}
+
+
+def api_internal(e: BaseException) -> Any:
+    """Any other exception (a bug: the tests assert it never happens): logged by type only,
+    a fixed JSON body, never a stack trace or the exception's text to the client."""
     current_app.logger.error("internal error: %s", type(e).__name__)
-    return jsonify(
-        {"error": "internal", "message": {"ja": "内部エラー", "en": "internal error"}}
-    ), 500
+    # Built by hand, not by jsonify: nothing in it can fail to serialise a second time.
+    body = json.dumps(INTERNAL, ensure_ascii=False, sort_keys=True).encode("utf-8")
+    return Response(body, status=500, mimetype="application/json")
 
 
 def create_app(board: Board) -> Flask:
@@ -197,6 +228,7 @@ def create_app(board: Board) -> Flask:
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     app.json.sort_keys = True  # type: ignore[attr-defined]
+    app.url_map.converters["index"] = IndexConverter  # before the routes that use it
     app.register_blueprint(api)
 
     @app.errorhandler(BoardError)

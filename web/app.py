@@ -31,6 +31,11 @@ class SiteSettings:
     session_minutes: int = 30
     rate_limits: bool = True
     submit_limit: str = "20 per minute"
+    # Challenged ballots are posted without authentication and stay in the public log for
+    # good: besides each address's submit_limit, all clients together may append at most
+    # this many (a botnet of many addresses cannot fill the log).
+    challenged_limit: str = "600 per hour"
+    sign_requests_per_address: int = 20  # pending signing requests of one client address
     login_limit: str = "10 per minute"
     demo_cards: tuple[dict[str, Any], ...] = ()  # a rehearsal's simulated cards, offered
     card_dir: str | None = None  # ... for download from this directory (rehearsals only)
@@ -42,11 +47,38 @@ def _submit_limit() -> str:
     return current_app.config["SITE"].submit_limit
 
 
+def _challenged_limit() -> str:
+    return current_app.config["SITE"].challenged_limit
+
+
+def _all_clients() -> str:
+    return "all clients"  # one key for every address: a limit on the total
+
+
+def _appended(resp: Any) -> bool:
+    return resp.status_code == 201
+
+
 @cache
 def _limited(view: Callable[..., Any]) -> Callable[..., Any]:
     """The view behind the submission limit, wrapped once per process: the limiter keys its
     limits by the view's name, and wrapping again per app would count each request twice."""
     return security.limiter.limit(_submit_limit)(view)
+
+
+@cache
+def _limited_in_total(view: Callable[..., Any]) -> Callable[..., Any]:
+    """The challenged-ballot view behind the limit on all clients together (wrapped once per
+    process, like :func:`_limited`). Only a ballot actually appended (201) counts: refused
+    junk from one address, already bounded by the per-address limit, cannot use up the
+    allowance of everyone else's real challenges."""
+    return security.limiter.limit(
+        _challenged_limit,
+        key_func=_all_clients,
+        scope="all-clients",
+        deduct_when=_appended,
+        error_message="too many challenged ballots from all clients; try again later",
+    )(view)
 
 
 def create_site(board: Board, settings: SiteSettings | None = None) -> Flask:
@@ -70,7 +102,11 @@ def create_site(board: Board, settings: SiteSettings | None = None) -> Flask:
     app.register_blueprint(signing.bp)
     security.csrf.exempt(signing.bp)
     # The voter's card signature is the API's authority, not a cookie; but submissions,
-    # challenges and signing requests are still limited per client address.
+    # challenges and signing requests are still limited per client address, and challenged
+    # ballots, which need no card at all, also for all clients together.
+    app.view_functions["api.submit_challenged"] = _limited_in_total(
+        app.view_functions["api.submit_challenged"]
+    )
     for view in ("api.submit", "api.submit_challenged", "api.new_challenge", "signing.create"):
         app.view_functions[view] = _limited(app.view_functions[view])
 

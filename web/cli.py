@@ -16,6 +16,11 @@ from e2e.cli import guard
 from e2e.group import GROUPS
 from trustees.cli import trustee
 from web.admin import admin_cli
+from web.api import MAX_BODY
+
+# The body waitress reads: the API's own limit (which answers 413 in JSON) and a little
+# more, so that a body just over the API's limit still gets the API's JSON error.
+MAX_REQUEST_BODY = MAX_BODY + 64 * 1024
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -31,6 +36,18 @@ main.add_command(board)
 main.add_command(jpki)
 main.add_command(audit_group)
 main.add_command(admin_cli)
+
+
+def _rate_limit(value: str) -> str:
+    """A Flask-Limiter limit string, checked when the server starts, not at the first
+    request it would have to limit."""
+    from limits import parse_many
+
+    try:
+        parse_many(value)
+    except ValueError:
+        raise click.BadParameter(f"not a rate limit: {value!r} (e.g. '600 per hour')") from None
+    return value
 
 
 @main.command()
@@ -83,7 +100,8 @@ main.add_command(admin_cli)
     "anchors",
     multiple=True,
     type=click.Path(exists=True, dir_okay=False),
-    help="The JPKI gate: a trust anchor (PEM or DER). Repeat for each.",
+    help="The JPKI gate: a trust anchor (PEM or DER). Repeat for each; default: the J-LIS "
+    "signing CA roots the package ships.",
 )
 @click.option(
     "--crl",
@@ -117,8 +135,63 @@ main.add_command(admin_cli)
     show_default=True,
     help="Per-address limit on submissions, challenges and signing requests.",
 )
-@click.option("--no-rate-limits", is_flag=True, help="Turn off per-address limits (load tests).")
+@click.option(
+    "--challenged-limit",
+    default="600 per hour",
+    show_default=True,
+    callback=lambda ctx, param, value: _rate_limit(value),
+    help="Limit on challenged ballots appended by all clients together (they need no "
+    "authentication and stay in the public log).",
+)
+@click.option(
+    "--sign-requests-per-address",
+    default=20,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Pending signing-app requests of one client address (10,000 in all).",
+)
+@click.option(
+    "--no-rate-limits",
+    is_flag=True,
+    help="Turn off the rate limits, per address and in total (load tests).",
+)
 @click.option("--api-only", is_flag=True, help="Serve the JSON API without the pages.")
+@click.option(
+    "--connection-limit",
+    default=200,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Open connections waitress serves at once; more wait in the listen backlog.",
+)
+@click.option(
+    "--channel-timeout",
+    default=15,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Seconds a connection may send nothing (mid-request or idle) before it is closed.",
+)
+@click.option(
+    "--max-request-body",
+    default=MAX_REQUEST_BODY,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Bytes of a request body waitress reads; a larger one gets 413 before it is read.",
+)
+@click.option(
+    "--max-request-header",
+    default=32 * 1024,
+    show_default=True,
+    type=click.IntRange(min=1024),
+    help="Bytes of the request line and headers; more gets 431.",
+)
+@click.option(
+    "--inbuf-overflow",
+    default=512 * 1024,
+    show_default=True,
+    type=click.IntRange(min=1024),
+    help="Bytes of a request body kept in memory; the rest (up to --max-request-body) goes "
+    "to a temporary file.",
+)
 @guard
 def serve(
     db: str,
@@ -139,8 +212,15 @@ def serve(
     evidence_dir: str,
     trusted_proxy: str | None,
     submit_limit: str,
+    challenged_limit: str,
+    sign_requests_per_address: int,
     no_rate_limits: bool,
     api_only: bool,
+    connection_limit: int,
+    channel_timeout: int,
+    max_request_body: int,
+    max_request_header: int,
+    inbuf_overflow: int,
 ) -> None:
     """Serve the site (booth, board, results, admin) with a production WSGI server.
 
@@ -153,10 +233,16 @@ def serve(
     from bulletin.board import new_signing_key
     from bulletin.cli import open_board
     from bulletin.clock import OffsetClock
+    from bulletin.jpki import jlis_anchor_paths
     from web.api import create_app
     from web.app import SiteSettings, create_site
     from web.gate import DeferredJpkiGate
 
+    if api_only and not no_rate_limits:
+        raise click.UsageError(
+            "--api-only serves the API without rate limits (a load-test mode): "
+            "give --no-rate-limits too"
+        )
     cards: tuple[dict, ...] = ()
     card_dir = None
     if rehearsal:
@@ -173,24 +259,33 @@ def serve(
             new_signing_key(key)
             click.echo(f"created the board's signing key {key} (keep it; it signs the log)")
         b = open_board(db, key, clock=OffsetClock(clock_offset))
-        if tokens and anchors:
-            raise click.UsageError("--tokens and --anchor exclude each other")
+        if tokens and (anchors or pseudonym_key_file):
+            raise click.UsageError("--tokens and the JPKI gate's options exclude each other")
         if tokens:
             cfg = json.loads(pathlib.Path(tokens).read_text(encoding="utf-8"))
             b.authenticator = TokenAuthenticator(bytes.fromhex(cfg["pseudonym_key"]), cfg["tokens"])
-        elif anchors:
+        elif anchors or pseudonym_key_file:
             if not pseudonym_key_file:
                 raise click.UsageError("the JPKI gate needs --pseudonym-key-file")
+            # Without --anchor, the J-LIS signing CA roots that the package ships (their
+            # fingerprints pinned, docs/jpki.md): what a production gate trusts.
+            anchor_files = [pathlib.Path(a) for a in anchors] or jlis_anchor_paths()
+            if not anchors:
+                click.echo("JPKI gate: trusting the J-LIS roots " + ", ".join(
+                    p.name for p in anchor_files))  # fmt: skip
             key_hex = pathlib.Path(pseudonym_key_file).read_text(encoding="utf-8").strip()
             b.authenticator = DeferredJpkiGate(
                 b,
-                [pathlib.Path(a) for a in anchors],
+                anchor_files,
                 [pathlib.Path(c) for c in crls],
                 bytes.fromhex(key_hex),
                 pathlib.Path(evidence_dir),
             )
         else:
-            click.echo("note: no --anchor or --tokens: ballots cannot be cast (no authenticator)")
+            click.echo(
+                "note: no --pseudonym-key-file or --tokens: ballots cannot be cast "
+                "(no authenticator)"
+            )
     if b.state() != "setup":
         b.election  # noqa: B018 (load the election and build the key table before serving)
     admin_hash = None
@@ -200,6 +295,8 @@ def serve(
         admin_password_hash=admin_hash,
         rate_limits=not no_rate_limits,
         submit_limit=submit_limit,
+        challenged_limit=challenged_limit,
+        sign_requests_per_address=sign_requests_per_address,
         demo_cards=cards,
         card_dir=card_dir,
         allow_test_group=allow_test_group,
@@ -220,7 +317,23 @@ def serve(
             "trusted_proxy_headers": "x-forwarded-for x-forwarded-proto x-forwarded-host",
             "clear_untrusted_proxy_headers": True,
         }
-    waitress.serve(app, host=host, port=port, threads=threads, ident="tohyo", **proxy)
+    # waitress' defaults let 100 connections that stall mid-request hold every slot for
+    # 120 s (closed only by the cleanup every 30 s after that), and spool a body of up to
+    # 1 GiB to a temporary file before the app can refuse it: every limit is set here
+    # (docs/admin.md, "Serving limits and the TLS proxy").
+    limits: dict[str, object] = {
+        "connection_limit": connection_limit,
+        "channel_timeout": channel_timeout,
+        # how often idle connections are looked for: a stalled one lives at most
+        # channel_timeout + cleanup_interval seconds
+        "cleanup_interval": max(1, min(channel_timeout // 3, 30)),
+        "max_request_body_size": max_request_body,
+        "max_request_header_size": max_request_header,
+        "inbuf_overflow": inbuf_overflow,
+        "asyncore_use_poll": True,  # select() cannot watch file descriptors past 1023
+        "expose_tracebacks": False,
+    }
+    waitress.serve(app, host=host, port=port, threads=threads, ident="tohyo", **limits, **proxy)
 
 
 @main.group()

@@ -35,6 +35,7 @@ from flask import (
 from bulletin.board import Board, BoardError, entry_payload, export_record
 from e2e.manifest import Manifest
 from web import i18n
+from web.api import LOG_MAX, ascii_int
 from web.texts import TEXTS
 from web.turnout import turnout
 
@@ -153,8 +154,9 @@ def board() -> str:
             not_found = True
         else:
             found = _row(row, manifest)
-    start = request.args.get("start", "")
-    first = int(start) if start.isdigit() else max(size - PAGE, 0)
+    # ASCII digits only, and bounded: "²" passes str.isdigit() and int() refuses it.
+    start = ascii_int(request.args.get("start", ""), 0, LOG_MAX)
+    first = start if start is not None else max(size - PAGE, 0)
     first = min(first, max(size - 1, 0))
     rows = [_row(d, manifest) for _, _, d in b.store.entries(first, PAGE)]
     heads = [json.loads(d) for d in b.store.tree_heads(max(size - 10, 0), 10)]

@@ -25,7 +25,10 @@ a phone) and needs no custom URL scheme to return:
 
 Requests live in this process's memory for ten minutes (a lost request costs the voter a
 new QR code, never a vote); a deployment with several web processes routes a request's
-id to one process or moves this store to the database.
+id to one process or moves this store to the database. At most MAX_PENDING requests are
+pending in all, and at most ``SiteSettings.sign_requests_per_address`` (20) per client
+address as the app sees it (after the trusted proxy), so that one client cannot take every
+place; either cap is refused with 429 ``rate_limited``.
 """
 
 from __future__ import annotations
@@ -33,8 +36,11 @@ from __future__ import annotations
 import base64
 import binascii
 import hmac
+import json
+import re
 import secrets
 import threading
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -49,6 +55,7 @@ bp = Blueprint("signing", __name__, url_prefix="/api/sign-requests")
 
 TTL = timedelta(minutes=10)
 MAX_PENDING = 10_000
+PER_ADDRESS = 20  # pending requests of one client address (SiteSettings overrides it)
 MAX_FIELD = 8192  # base64 of a certificate (about 1.5 kB DER) or a 2048-bit signature
 PAIRING_TRIES = 5
 
@@ -61,6 +68,7 @@ class SignRequest:
     secret: str
     pairing: str
     expires: datetime
+    client: str = ""  # the address that created it, for the per-address cap
     answer: dict[str, str] | None = field(default=None)
     wrong: int = 0
 
@@ -71,21 +79,41 @@ class SignRequests:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._items: dict[str, SignRequest] = {}
+        self._per_client: Counter[str] = Counter()  # pending requests per client address
+
+    def _drop(self, rid: str) -> None:
+        req = self._items.pop(rid)
+        self._per_client[req.client] -= 1
+        if self._per_client[req.client] <= 0:
+            del self._per_client[req.client]
 
     def create(
-        self, message: bytes, challenge: bytes, code: bytes, now: datetime
+        self,
+        message: bytes,
+        challenge: bytes,
+        code: bytes,
+        now: datetime,
+        client: str = "",
+        per_client: int = PER_ADDRESS,
     ) -> tuple[str, SignRequest]:
         with self._lock:
             for k in [k for k, v in self._items.items() if v.expires <= now]:
-                del self._items[k]
+                self._drop(k)
+            if self._per_client[client] >= per_client:
+                raise Refusal(
+                    "rate_limited",
+                    f"at most {per_client} pending signing requests per client address; "
+                    "try again when one has expired",
+                )
             if len(self._items) >= MAX_PENDING:
-                raise Refusal("wrong_state", "too many pending signing requests; try again")
+                raise Refusal("rate_limited", "too many pending signing requests; try again")
             rid = secrets.token_urlsafe(16)
             pairing = f"{secrets.randbelow(10**6):06d}"
             req = SignRequest(
-                message, challenge, code, secrets.token_urlsafe(24), pairing, now + TTL
+                message, challenge, code, secrets.token_urlsafe(24), pairing, now + TTL, client
             )
             self._items[rid] = req
+            self._per_client[client] += 1
             return rid, req
 
     def get(self, rid: str, now: datetime) -> SignRequest:
@@ -105,7 +133,7 @@ class SignRequests:
             if not hmac.compare_digest(pairing.encode(), req.pairing.encode()):
                 req.wrong += 1
                 if req.wrong >= PAIRING_TRIES:
-                    del self._items[rid]  # void: the booth must start a new request
+                    self._drop(rid)  # void: the booth must start a new request
                 raise Refusal("unauthenticated", "wrong pairing number")
             req.answer = answer
 
@@ -146,10 +174,20 @@ def _b64(body: dict[str, Any], name: str) -> str:
 def _json() -> Any:
     if request.mimetype != "application/json":
         raise Refusal("malformed", "Content-Type must be application/json")
-    body = request.get_json(silent=True)
+    # Not request.get_json(silent=True): it lets a RecursionError (a body nested a
+    # thousand deep) through as a 500.
+    try:
+        body = json.loads(request.get_data(cache=False))
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        raise Refusal("malformed", "expected a JSON object") from None
     if not isinstance(body, dict):
         raise Refusal("malformed", "expected a JSON object")
     return body
+
+
+def _per_address() -> int:
+    site = current_app.config.get("SITE")
+    return site.sign_requests_per_address if site is not None else PER_ADDRESS
 
 
 @bp.post("")
@@ -159,7 +197,14 @@ def create() -> Any:
     code = _hex32(body, "confirmation_code")
     challenge = _hex32(body, "challenge")
     h_e = bytes(_board().election.h_e)
-    rid, req = _store().create(signed_message(h_e, code, challenge), challenge, code, _now())
+    rid, req = _store().create(
+        signed_message(h_e, code, challenge),
+        challenge,
+        code,
+        _now(),
+        request.remote_addr or "",
+        _per_address(),
+    )
     return jsonify(
         {
             "id": rid,
@@ -196,7 +241,8 @@ def answer(rid: str) -> Any:
     body = _json()
     answer = {"certificate": _b64(body, "certificate"), "signature": _b64(body, "signature")}
     pairing = body.get("pairing")
-    if not isinstance(pairing, str) or len(pairing) != 6 or not pairing.isdigit():
+    # ASCII digits only: "²²²²²²" is six str.isdigit() digits, and no pairing number.
+    if not isinstance(pairing, str) or not re.fullmatch(r"[0-9]{6}", pairing, re.ASCII):
         raise Refusal("malformed", "pairing: expected the six digits shown on the booth")
     _store().answer(rid, answer, pairing, _now())
     return Response(status=204)

@@ -47,7 +47,7 @@ process.stdin.on('end', async () => {
 
 BALLOTS = [
     {"choices": {"gyosei": ["internet-voting"], "mobility": [], "healthcare": ["food-lifestyle"]}},
-    {"choices": {"mobility": ["hands-free-ticket"]}, "device": "ブース"},
+    {"choices": {"mobility": ["hands-free-ticket"]}, "device": "booth-2"},
 ]
 
 

@@ -1,10 +1,18 @@
-"""``tohyo serve``: its options reach the app (waitress is replaced by a recorder), and the
-JPKI gate waits for the election before admitting anyone."""
+"""``tohyo serve``: its options reach the app (waitress is replaced by a recorder), the
+JPKI gate waits for the election before admitting anyone, and waitress' limits hold on a
+real server (a subprocess on loopback): stalled connections, oversized bodies and headers."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import pathlib
+import select
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -21,6 +29,7 @@ from e2e.ballot import encrypt_ballot
 from e2e.election import Election, base_hash
 from e2e.group import TEST
 from e2e.rng import DeterministicRng
+from tests.integration.board_helpers import free_port
 from trustees.ceremony import run_ceremony
 from web.cli import main
 from web.demo import EXAMPLE, load_manifest
@@ -85,6 +94,22 @@ def test_serve_refuses_unusable_options_with_a_message(served, tmp_path):
     assert not served
 
 
+def test_the_production_gate_trusts_the_shipped_jlis_roots_by_default(served, tmp_path):
+    pk = tmp_path / "pseudonym.key"
+    pk.write_text("AB" * 32)
+    args = ["serve", "--db", f"sqlite:///{tmp_path / 'b.db'}", "--key", str(tmp_path / "k")]
+    r = CliRunner().invoke(main, [*args, "--pseudonym-key-file", str(pk)])
+    assert r.exit_code == 0, r.output
+    assert "trusting the J-LIS roots sign_ca_2015.pem, sign_ca_2023.pem" in r.output
+    gate = served[0]["app"].config["BOARD"].authenticator
+    assert isinstance(gate, DeferredJpkiGate) and "2 anchors" in repr(gate)
+    # The API-only load-test mode has no rate limits, and must be asked for as such.
+    r = CliRunner().invoke(main, [*args, "--api-only"])
+    assert r.exit_code == 2 and "--no-rate-limits" in r.output
+    r = CliRunner().invoke(main, [*args, "--api-only", "--no-rate-limits"])
+    assert r.exit_code == 0, r.output
+
+
 def test_deferred_gate_admits_voters_only_once_the_election_is_set_up(tmp_path):
     engine = make_engine(f"sqlite:///{tmp_path / 'b.db'}")
     migrate(engine)
@@ -106,7 +131,7 @@ def test_deferred_gate_admits_voters_only_once_the_election_is_set_up(tmp_path):
 
     from dataclasses import replace
 
-    manifest = replace(manifest, trustees=3, quorum=2)
+    manifest = replace(manifest, trustees=3, quorum=2, board=board.public)  # pinned (D7)
     h_p, _ = base_hash(TEST, manifest)
     _, publics = run_ceremony(TEST, h_p, 3, 2, DeterministicRng("gate"))
     election = Election(TEST, manifest, TEST.product(t.key for t in publics))
@@ -137,3 +162,200 @@ def test_deferred_gate_admits_voters_only_once_the_election_is_set_up(tmp_path):
     receipt = board.submit({"ballot": codec.to_document(ballot), "auth": auth})
     assert receipt["confirmation_code"] == ballot.confirmation_code.hex().upper()
     assert len(list(pathlib.Path(tmp_path / "evidence").iterdir())) == 1
+
+
+# --- waitress' limits (docs/admin.md, "Serving limits and the TLS proxy") -------------------
+
+
+def test_serve_sets_every_waitress_limit_deliberately(served, tmp_path):
+    from web.api import MAX_BODY
+
+    args = ["serve", "--db", f"sqlite:///{tmp_path / 'b.db'}", "--key", str(tmp_path / "k")]
+    assert CliRunner().invoke(main, args).exit_code == 0
+    call = served[0]
+    assert call["connection_limit"] == 200
+    assert call["channel_timeout"] == 15 and call["cleanup_interval"] == 5
+    assert MAX_BODY < call["max_request_body_size"] <= MAX_BODY + 64 * 1024
+    assert call["max_request_header_size"] == 32 * 1024
+    assert call["inbuf_overflow"] == 512 * 1024
+    assert call["asyncore_use_poll"] is True and call["expose_tracebacks"] is False
+    site = call["app"].config["SITE"]
+    assert site.challenged_limit == "600 per hour" and site.sign_requests_per_address == 20
+    more = [
+        *("--connection-limit", "50", "--channel-timeout", "2", "--max-request-body", "4096"),
+        *("--max-request-header", "8192", "--inbuf-overflow", "2048"),
+        *("--challenged-limit", "10 per minute", "--sign-requests-per-address", "3"),
+    ]
+    r = CliRunner().invoke(main, [*args, *more])
+    assert r.exit_code == 0, r.output
+    call = served[1]
+    assert (call["connection_limit"], call["channel_timeout"], call["cleanup_interval"]) == (
+        50,
+        2,
+        1,
+    )
+    assert call["max_request_body_size"] == 4096 and call["max_request_header_size"] == 8192
+    assert call["inbuf_overflow"] == 2048
+    site = call["app"].config["SITE"]
+    assert site.challenged_limit == "10 per minute" and site.sign_requests_per_address == 3
+    bad = CliRunner().invoke(main, [*args, "--challenged-limit", "lots"])
+    assert bad.exit_code != 0 and "not a rate limit" in bad.output
+    zero = CliRunner().invoke(main, [*args, "--channel-timeout", "0"])
+    assert zero.exit_code != 0 and len(served) == 2
+
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+
+
+@contextlib.contextmanager
+def serving(tmp_path: pathlib.Path, *options: str) -> Iterator[int]:
+    """`tohyo serve` in a subprocess on a loopback port (an empty board: the pages and the
+    API's errors are all these tests need); yields the port."""
+    port = free_port()
+    cmd = [sys.executable, "-m", "web.cli", "serve", "--db", f"sqlite:///{tmp_path / 'b.db'}"]
+    cmd += ["--key", str(tmp_path / "board.key"), "--port", str(port), "--threads", "2"]
+    with open(tmp_path / "serve.log", "wb") as log:
+        proc = subprocess.Popen([*cmd, *options], stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
+        try:
+            deadline = time.monotonic() + 60
+            while True:
+                try:
+                    socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                    break
+                except OSError:
+                    if proc.poll() is not None or time.monotonic() > deadline:
+                        pytest.fail("tohyo serve did not start:\n" + _log(tmp_path))
+                    time.sleep(0.1)
+            time.sleep(0.2)  # the probe's connection is closed and forgotten
+            yield port
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(timeout=10)
+
+
+def _log(tmp_path: pathlib.Path) -> str:
+    return (tmp_path / "serve.log").read_text(errors="replace")
+
+
+def _connect(port: int, timeout: float = 10) -> socket.socket:
+    return socket.create_connection(("127.0.0.1", port), timeout=timeout)
+
+
+def _status(s: socket.socket) -> int:
+    """The status code of the response on ``s`` (the socket's timeout bounds the wait)."""
+    head = b""
+    while b"\r\n" not in head:
+        part = s.recv(4096)
+        if not part:
+            break
+        head += part
+    assert head.startswith(b"HTTP/1."), head[:200]
+    return int(head.split()[1])
+
+
+STALL = (
+    b"POST /api/ballots HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+    b"Content-Length: 1000\r\n\r\n{"
+)
+
+
+def test_stalled_connections_hold_the_server_only_until_the_channel_timeout(tmp_path):
+    """Connections that send their headers and stall fill every slot; they are closed after
+    the channel timeout (plus at most one cleanup interval), and a normal request is
+    answered then, not after waitress' default 120 s (+30 s)."""
+    limit, timeout = 8, 2
+    options = ("--connection-limit", str(limit), "--channel-timeout", str(timeout))
+    with serving(tmp_path, *options) as port:
+        stalled = []
+        try:
+            for _ in range(limit):  # waitress counts its own two sockets too: all slots
+                s = _connect(port)
+                s.sendall(STALL)
+                stalled.append(s)
+            time.sleep(0.2)
+            start = time.monotonic()
+            with _connect(port, timeout=30) as c:
+                c.sendall(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+                assert _status(c) == 200
+            waited = time.monotonic() - start
+            cleanup = max(1, timeout // 3)
+            assert 1.0 <= waited <= timeout + cleanup + 3, waited  # held, then released
+            for s in stalled:  # each stalled connection is closed without an answer
+                s.settimeout(2 * (timeout + cleanup) + 3)
+                try:
+                    assert s.recv(100) == b""
+                except ConnectionResetError:
+                    pass
+        finally:
+            for s in stalled:
+                s.close()
+        assert "connection limit" in _log(tmp_path)
+
+
+def test_a_body_over_the_limit_is_refused_before_it_is_sent(tmp_path):
+    """With the default limits: a 300 MiB Content-Length gets 413 at once, without a byte of
+    the body (waitress' default 1 GiB limit waited for it and spooled it to a file); a
+    chunked body is cut off near the limit, long before the client has sent it all; a body
+    just over the API's own limit still gets the API's JSON error."""
+    from web.api import MAX_BODY
+
+    with serving(tmp_path) as port:
+        with _connect(port) as s:
+            s.sendall(
+                b"POST /api/ballots HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                b"Content-Type: application/json\r\nContent-Length: 314572800\r\n\r\n"
+            )
+            assert _status(s) == 413
+
+        total, sent, answered = 64 * 1024 * 1024, 0, False
+        piece = 64 * 1024
+        chunk = b"%x\r\n" % piece + b"x" * piece + b"\r\n"
+        with _connect(port) as s:
+            s.sendall(
+                b"POST /api/ballots HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                b"Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
+            )
+            s.settimeout(5)
+            while sent < total:
+                if select.select([s], [], [], 0)[0]:
+                    answered = True  # the server answered (or closed) mid-body
+                    break
+                try:
+                    s.sendall(chunk)
+                except (BrokenPipeError, ConnectionResetError, TimeoutError):
+                    answered = True
+                    break
+                sent += piece
+            assert answered and sent < 16 * 1024 * 1024, sent
+            try:
+                assert _status(s) == 413
+            except (ConnectionResetError, AssertionError):
+                pass  # closed before the answer could be read: refused all the same
+
+        body = b"[" + b"0," * ((MAX_BODY + 1000) // 2) + b"0]"
+        with _connect(port) as s:
+            s.sendall(
+                b"POST /api/ballots HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
+                b"Content-Type: application/json\r\nContent-Length: %d\r\n\r\n" % len(body)
+            )
+            s.sendall(body)
+            data = b""
+            while part := s.recv(65536):
+                data += part
+            assert data.startswith(b"HTTP/1.1 413")
+            assert json.loads(data.split(b"\r\n\r\n", 1)[1])["error"] == "too_large"
+
+
+def test_headers_over_the_limit_are_refused(tmp_path):
+    with serving(tmp_path) as port:
+        with _connect(port) as s:
+            big = b"X-Filler: " + b"a" * (40 * 1024) + b"\r\n"
+            s.sendall(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n" + big + b"\r\n")
+            assert _status(s) == 431
+        with _connect(port) as s:  # and ordinary headers are fine
+            s.sendall(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+            assert _status(s) == 200

@@ -180,3 +180,33 @@ test('a bad tree head signature, another log, a receipt for another ballot', asy
   other.confirmation_code = 'AB'.repeat(32);
   await assert.rejects(T.verifyReceipt(board.board_key, other, JSON.parse(board.entries[3])), { message: /another confirmation code/ });
 });
+
+test('a board key other than the one the manifest names', async () => {
+  // The manifest names the board (D7); its H_B and H_E are recomputed so that only the
+  // board key offered beside it is wrong.
+  const pinned = (boardHex, offeredHex) => {
+    const d = copy(v.election);
+    d.manifest.board = { public_key: boardHex };
+    d.board_key = { format: T.FORMAT, type: 'BoardKey', public_key: offeredHex };
+    return d;
+  };
+  const rehash = async (d) => {
+    const hP = T.hexToBytes(d.parameters.parameter_base_hash);
+    const hB = await T.H(hP, T.DOMAIN.base_hash, [T.encodeString(T.canonicalJSON(d.manifest))]);
+    d.parameters.base_hash = T.bytesToHex(hB).toUpperCase();
+    const K = group.parseElement(d.parameters.election_key, 'K', { key: true });
+    const hE = await T.H(hB, T.DOMAIN.extended_base_hash, [T.encodeElement(group, K)]);
+    d.parameters.extended_base_hash = T.bytesToHex(hE).toUpperCase();
+    return d;
+  };
+  const a = 'AB'.repeat(32);
+  const ok = await T.loadElection(await rehash(pinned(a, a)));
+  assert.equal(T.bytesToHex(ok.boardKey).toUpperCase(), a);
+  await assert.rejects(T.loadElection(await rehash(pinned(a, 'CD'.repeat(32)))), {
+    name: 'VerificationError',
+    message: /the board key is not the one the manifest names/,
+  });
+  const none = await rehash(pinned(a, a));
+  delete none.board_key;
+  await assert.rejects(T.loadElection(none), { message: /the board key is not the one the manifest names/ });
+});

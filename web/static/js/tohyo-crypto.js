@@ -896,6 +896,16 @@
       throw new VerificationError('extended base hash H_E does not match the election key', 'ElectionParameters');
     }
     const boardKey = doc.board_key ? parseBoardKey(doc.board_key) : null;
+    // The manifest names the board's key (hashed into H_B at the key ceremony,
+    // docs/protocol.md D7): tree heads are checked against that key, never against one
+    // the server offers beside it.
+    if (manifest.board !== undefined) {
+      fields(manifest.board, ['public_key'], 'Manifest.board');
+      const pinned = parseHash(manifest.board.public_key, 'Manifest.board.public_key');
+      if (boardKey === null || !equalBytes(boardKey, pinned)) {
+        throw new VerificationError("the board key is not the one the manifest names", 'BoardKey');
+      }
+    }
     const key = new PublicKey(group, K, window);
     return new Election(group, manifest, params, { hP, hB, hE }, key, boardKey);
   }
