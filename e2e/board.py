@@ -11,8 +11,10 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import TypeVar
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
@@ -20,7 +22,10 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from e2e import codec
 from e2e.codec import public
 from e2e.errors import VerificationError
+from e2e.group import Group
 from e2e.hash import HashValue
+
+T = TypeVar("T")
 
 #: Entry kinds, in the order an election produces them.
 KINDS = (
@@ -110,6 +115,109 @@ def verify_tree_head(key: BoardKey, head: TreeHead) -> None:
         )
     except (ValueError, InvalidSignature):
         raise VerificationError("signature does not verify", where) from None
+
+
+class Entry:
+    """One log entry, read: the one typed view of a stored entry's bytes that every reader
+    uses (the board, its pages, the verifier, the record's writers), so that nobody parses
+    a payload by hand.
+
+    The entry is decoded strictly (:class:`BoardEntry`); the payload's JSON is parsed once,
+    on first use, and only the fields the log's rules need are offered here. Objects are
+    decoded with their types (:meth:`decode`) where the group is known.
+    """
+
+    __slots__ = ("raw", "entry", "_doc")
+
+    def __init__(self, raw: bytes) -> None:
+        self.raw = bytes(raw)
+        self.entry = codec.decode(self.raw, BoardEntry)
+        self._doc: dict | None = None
+
+    @property
+    def index(self) -> int:
+        return self.entry.index
+
+    @property
+    def kind(self) -> str:
+        return self.entry.kind
+
+    @property
+    def time(self) -> str:
+        return self.entry.time
+
+    @property
+    def voter(self) -> str:
+        return self.entry.voter
+
+    @property
+    def payload(self) -> bytes:
+        """The payload's canonical bytes (a published document: the record's files are
+        these bytes)."""
+        return self.entry.payload.encode("utf-8")
+
+    def document(self) -> dict:
+        """The payload as parsed JSON (kept: parsed once per entry)."""
+        if self._doc is None:
+            doc = json.loads(self.entry.payload)
+            if not isinstance(doc, dict):
+                raise VerificationError("payload is not a JSON object", f"board entry {self.index}")
+            self._doc = doc
+        return self._doc
+
+    def decode(self, cls: type[T], group: Group | None = None) -> T:
+        """The payload as a published object of type ``cls`` (strict, canonical)."""
+        return codec.decode(self.payload, cls, group)
+
+    def _ballot(self) -> dict:
+        doc = self.document()
+        if self.kind == "challenged":
+            return doc["ballot"]
+        if self.kind == "ballot":
+            return doc
+        raise ValueError(f"entry {self.index} is a {self.kind} entry, not a ballot")
+
+    @property
+    def confirmation_code(self) -> str:
+        """A (cast or challenged) ballot's confirmation code, 64 upper-case hex digits."""
+        return str(self._ballot()["confirmation_code"])
+
+    @property
+    def contests(self) -> tuple[int, ...]:
+        """The 1-based contest indices a (cast or challenged) ballot covers, in order."""
+        return tuple(int(c["contest"]) for c in self._ballot()["contests"])
+
+    @property
+    def trustee(self) -> int:
+        """The trustee of a ``trustee`` (public key) or ``decryption`` entry."""
+        if self.kind == "trustee":
+            return int(self.document()["index"])
+        if self.kind == "decryption":
+            return int(self.document()["trustee"])
+        raise ValueError(f"entry {self.index} is a {self.kind} entry, not a trustee's")
+
+    @property
+    def event(self) -> str:
+        """The name of an ``event`` entry (``open``, ``close``)."""
+        if self.kind != "event":
+            raise ValueError(f"entry {self.index} is a {self.kind} entry, not an event")
+        return str(self.document()["name"])
+
+
+def kind_of(raw: bytes) -> str:
+    """An entry's kind without parsing its payload: in canonical form (sorted keys) the
+    ``kind`` member follows ``format`` and ``index`` and precedes the payload, so it is
+    found in the first few dozen bytes. For counting entries of a large record quickly;
+    anything else reads the entry with :class:`Entry`."""
+    head = bytes(raw[:96])
+    start = head.find(b'"kind":"')
+    if start < 0:
+        raise ValueError("not a board entry")
+    start += len(b'"kind":"')
+    end = head.find(b'"', start)
+    if end < 0:
+        raise ValueError("not a board entry")
+    return head[start:end].decode("ascii")
 
 
 @dataclass(frozen=True)
