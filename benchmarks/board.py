@@ -20,7 +20,7 @@ import tempfile
 import threading
 import time
 from dataclasses import replace
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bulletin.auth import TokenAuthenticator
@@ -208,6 +208,7 @@ def run_log(
     migrate(engine)
     store = Store(engine)
     payload = b'{"format":"tohyo/1","kind":"bench","n":%d}'
+    when = datetime.now(UTC)
     rows = []
     size = 0
     for target in sizes:
@@ -215,11 +216,11 @@ def run_log(
             step = min(5000, target - 1 - size)
             with store.write() as conn:
                 for _ in range(step):
-                    store.append(conn, "bench", lambda i, _t: payload % i, "t")
+                    store.append(conn, "bench", lambda i, _t: payload % i, when)
             size += step
         t = time.perf_counter()
         with store.write() as conn:
-            store.append(conn, "bench", lambda i, _t: payload % i, "t")
+            store.append(conn, "bench", lambda i, _t: payload % i, when)
         append_ms = (time.perf_counter() - t) * 1e3
         size += 1
         t = time.perf_counter()

@@ -119,10 +119,10 @@ class _Pending:
         voter: str,
         claims: list,
         members: codec.PendingMembership,
-        at: str,
+        at: datetime,
     ) -> None:
         self.members = members
-        self.at = at  # the board's time when it was admitted (ISO, UTC)
+        self.at = at  # the board's time when it was admitted
         self.kind = kind
         self.ballot = ballot
         self.payload = payload
@@ -190,6 +190,14 @@ class Board:
         params_raw = setup["parameters"][0]
         group = GROUPS[json.loads(params_raw)["group"]]
         params = codec.decode(params_raw, ElectionParameters, group)
+        if manifest.board is not None and manifest.board != self.public:
+            # A wrong --key (a typo creates a new one) would sign heads that the record's
+            # verifier must refuse, and the log is insert-only: refuse before any write.
+            raise BoardError(
+                f"the signing key's public key {self.public.public_key.hex_upper()} is not the "
+                f"board key {manifest.board.public_key.hex_upper()} that the election's "
+                "manifest names: wrong --key?"
+            )
         return Election(group, manifest, params.election_key)
 
     @property
@@ -231,14 +239,15 @@ class Board:
         def make(index: int, when: str) -> bytes:
             return codec.encode(BoardEntry(index, kind, when, "", text))
 
-        return self.store.append(conn, kind, make, iso(self.clock.now()))
+        return self.store.append(conn, kind, make, self.clock.now())
 
     def sign_head(self, conn: Any, appended: Appended) -> TreeHead:
         """Sign the tree head after ``appended`` and store it in the same transaction as
         the entries: a log and the head that covers it are committed together, so no
         crash can leave entries that no signed head covers."""
-        when = max(iso(self.clock.now()), appended.time)
-        body = TreeHeadBody(self.log, appended.size, HashValue(appended.root), when)
+        # The head carries its last entry's time (decided under the lock): heads' times then
+        # never go back either, whatever the clock read meanwhile.
+        body = TreeHeadBody(self.log, appended.size, HashValue(appended.root), appended.time)
         sig = self.key.sign(codec.encode(body)).hex().upper()
         head = TreeHead(body.log, body.size, body.root, body.time, sig)
         conn.execute(schema.tree_heads.insert().values(size=body.size, data=codec.encode(head)))
@@ -248,6 +257,8 @@ class Board:
         """Sign the head of a log that no signed head covers (a board written by a version
         that signed after the commit and was killed in between); None if nothing was
         missing. Called when a board is opened for serving or administration."""
+        if self.store.size():
+            self.election  # noqa: B018 (refuses a key that is not the manifest's board key)
         with self.store.write() as conn:
             size, frontier = self.store.tip(conn)
             if not size or self.store.head_size(conn) >= size:
@@ -389,7 +400,7 @@ class Board:
         except VerificationError as e:
             raise Refusal("invalid_ballot", e.reason) from None
         return self.pipeline.submit(
-            _Pending(kind, ballot, data, digest, voter, claims, members, iso(at))
+            _Pending(kind, ballot, data, digest, voter, claims, members, at)
         )
 
     def _retry(self, digest: bytes, voter: str, ballot_id: bytes) -> dict[str, Any] | None:
@@ -439,8 +450,8 @@ class Board:
             with self.store.write() as conn:
                 # The batch's time: the latest of this clock, the log's last entry and the
                 # times its items were admitted at (Store.append_many takes the first two).
-                now = max([iso(self.clock.now()), *(items[n].at for n in live)])
-                if not self._open_in(conn, max(now, self.store.log_time(conn))):
+                now = max([self.clock.now(), *(items[n].at for n in live)])
+                if not self._open_in(conn, max(iso(now), self.store.log_time(conn))):
                     for n in live:
                         results[n] = Refusal("not_open")
                     live = []

@@ -15,6 +15,7 @@ import pathlib
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from alembic import command
@@ -23,6 +24,7 @@ from sqlalchemy import Connection, Engine, create_engine, event, func, select
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from bulletin import schema
+from bulletin.clock import iso
 from e2e.merkle import EMPTY_ROOT, leaf_hash, node_hash
 
 MIGRATIONS = pathlib.Path(__file__).resolve().parent / "migrations"
@@ -138,7 +140,7 @@ class Store:
         conn: Connection,
         kind: str,
         make_data: Callable[[int, str], bytes],
-        now: str,
+        now: datetime,
     ) -> Appended:
         """Append one entry (inside a write transaction); ``make_data(index, time)`` gives
         its bytes. See :meth:`append_many` for the time."""
@@ -148,20 +150,21 @@ class Store:
         self,
         conn: Connection,
         items: Sequence[tuple[str, Callable[[int, str], bytes]]],
-        now: str,
+        now: datetime,
     ) -> list[Appended]:
         """Append entries in order (inside one write transaction) with three statements:
         read the tip, insert the entries, insert the completed subtree nodes.
 
         The entries' time is decided here, under the append lock: ``now`` (the caller's
-        clock, ISO 8601 UTC as :func:`bulletin.clock.iso` writes it) or the time of the
-        log's last entry, whichever is later. So the log's times never go back, whatever
+        clock, aware) or the time of the log's last entry, whichever is later; stored as
+        :func:`bulletin.clock.iso` writes it (UTC, microseconds: one format, so the stored
+        strings compare as the instants do). So the log's times never go back, whatever
         the clocks of the processes that append do (an NTP step, a VM migration, two hosts
         2 s apart): the times are monotonic by construction, not by trust in a clock
         (docs/protocol.md, "Time on the board").
         """
         size, frontier, last = self._tip(conn)
-        when = max(now, last)
+        when = max(iso(now), last)
         rows, new_nodes, out = [], [], []
         for kind, make_data in items:
             index = size

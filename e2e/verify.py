@@ -292,21 +292,30 @@ def check_receipts(key: BoardKey, log: LogCheck, receipts: Sequence[tuple[str, b
         if not entry < head.size:
             raise VerificationError(f"entry {entry} is outside its tree head", where)
         e = log.entries[entry]
-        ballot_code = json.loads(e.payload).get("confirmation_code") if e.kind == "ballot" else None
+        ballot_code = None
+        if e.kind == "ballot":  # the ballot itself is verified later: read it defensively
+            try:
+                doc = json.loads(e.payload)
+            except (ValueError, RecursionError):
+                doc = None
+            ballot_code = doc.get("confirmation_code") if isinstance(doc, dict) else None
         if ballot_code != code.hex().upper():
             raise VerificationError(
                 f"board entry {entry} is not the cast ballot with this confirmation code", where
             )
-        verify_inclusion(entry, head.size, leaf_hash(codec.encode(e)), proof, root)
+        try:
+            verify_inclusion(entry, head.size, leaf_hash(codec.encode(e)), proof, root)
+        except VerificationError as err:
+            raise VerificationError(f"inclusion proof: {err.reason}", where) from None
     return len(receipts)
 
 
 _CONTEST = re.compile(r'"contest":(\d+)')
 
 
-def entry_time(e: BoardEntry, where: str) -> datetime:
-    """An entry's time: ISO 8601 with a UTC offset, or VerificationError (never a naive
-    time, whose meaning depends on the reader's machine)."""
+def entry_time(e: BoardEntry | TreeHead, where: str) -> datetime:
+    """An entry's (or a head's) time: ISO 8601 with a UTC offset, or VerificationError
+    (never a naive time, whose meaning depends on the reader's machine)."""
     try:
         t = datetime.fromisoformat(e.time)
     except (TypeError, ValueError):
@@ -393,8 +402,10 @@ def check_log(
             raise VerificationError("is for a size the log never had", f"tree head {h.size}")
         if bytes(h.root) != roots[h.size]:
             raise VerificationError("root differs from the log's entries", f"tree head {h.size}")
-    # Heads are signed after their commit, possibly by several processes at once, so their
-    # times need not grow with their sizes; what matters is that all come from one log.
+        if entry_time(h, f"tree head {h.size}") < times[h.size - 1]:
+            raise VerificationError("is older than the last entry it covers", f"tree head {h.size}")
+    # Each head is signed in its entries' transaction with their time (protocol.md §8), so
+    # a head is never older than what it covers; what matters besides is one log.
     if not heads or max(head_sizes) != len(entries):
         raise VerificationError("no signed tree head covers the whole log", "board")
 

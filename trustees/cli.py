@@ -36,6 +36,7 @@ from typing import Any
 import click
 
 from e2e import codec
+from e2e.board import BoardKey
 from e2e.cli import fail, guard
 from e2e.election import Election, TrusteePublicKey, base_hash, extended_base_hash, joint_key
 from e2e.group import GROUPS, Group
@@ -88,18 +89,49 @@ def trustee() -> None:
     """One trustee's side of the key ceremony and of decryption."""
 
 
+no_board_option = click.option(
+    "--no-board",
+    is_flag=True,
+    help="For an election run without a bulletin board (its manifest names none): accept "
+    "such a manifest (init) or a record without the board's log (decrypt).",
+)
+
+
+def echo_election(h_b: HashValue, board: BoardKey | None) -> None:
+    """What a trustee compares with the administrator (and with what is published)."""
+    click.echo(f"manifest fingerprint H_B: {h_b.hex_upper()} (compare with the administrator)")
+    if board is not None:
+        click.echo(f"board key (in the manifest): {board.public_key.hex_upper()}")
+
+
 @trustee.command()
 @click.option("--manifest", required=True, type=click.Path(exists=True, dir_okay=False))
 @click.option("--index", required=True, type=int, help="This trustee's number, 1..n.")
 @click.option("--dir", "out", required=True, type=click.Path(file_okay=False))
 @click.option("--group", "group_name", type=click.Choice(sorted(GROUPS)), default="standard")
+@no_board_option
 @passphrase_option
 @guard
-def init(manifest: str, index: int, out: str, group_name: str, passphrase_file: str | None) -> None:
+def init(
+    manifest: str,
+    index: int,
+    out: str,
+    group_name: str,
+    no_board: bool,
+    passphrase_file: str | None,
+) -> None:
     """Create this trustee's secrets (encrypted) and its public key message."""
     m = manifest_from_json(pathlib.Path(manifest).read_text(encoding="utf-8"))
     if not 1 <= index <= m.trustees:
         fail(f"--index must be between 1 and {m.trustees}")
+    if m.board is None and not no_board:
+        # The key keeps this manifest's H_B; one pinned after the ceremony could then never
+        # be decrypted, and one never pinned names no board (docs/protocol.md D7).
+        fail(
+            "the manifest names no bulletin board key: ask the administrator for the manifest "
+            "from `tohyo board pin-manifest` (give --no-board only for an election without a "
+            "board)"
+        )
     group = GROUPS[group_name]
     h_p, h_b = base_hash(group, m)
     secrets_, public = new_trustee(group, h_p, index, m.quorum, SystemRng())
@@ -115,6 +147,7 @@ def init(manifest: str, index: int, out: str, group_name: str, passphrase_file: 
     pub_path = d / f"trustee-{index}.public.json"
     pub_path.write_bytes(codec.encode(public))
     click.echo(f"wrote {key_path} (encrypted) and {pub_path} (send this to the administrator)")
+    echo_election(h_b, m.board)
 
 
 @trustee.command()
@@ -200,7 +233,7 @@ def joint_key_command(
     click.echo(f"joint key K fingerprint: {k.hex()[:32]}…; H_E = {election.h_e.hex_upper()}")
 
 
-def check_decryptable(key: keystore.TrusteeKey, files: RecordFiles, no_board: bool) -> None:
+def check_decryptable(files: RecordFiles, no_board: bool) -> None:
     """What a trustee checks of a record before the key is used, beyond checks 1-6: a log
     from the bulletin board (a record without one could hold made-up ballots), unless the
     trustee says that this election ran without a board."""
@@ -224,14 +257,6 @@ def check_election(key: keystore.TrusteeKey, election: Election) -> None:
         )
 
 
-no_board_option = click.option(
-    "--no-board",
-    is_flag=True,
-    help="Decrypt a record without a bulletin board log (only for an election run without "
-    "a board; its manifest names none).",
-)
-
-
 @trustee.command()
 @click.option("--key", "key_path", required=True, type=click.Path(exists=True, dir_okay=False))
 @click.option("--record", required=True, type=click.Path(exists=True, file_okay=False))
@@ -242,7 +267,7 @@ def decrypt(key_path: str, record: str, no_board: bool, passphrase_file: str | N
     """Verify the ballots and the tally of the record, then add this trustee's part."""
     key = keystore.load(key_path, _passphrase(passphrase_file, confirm=False))
     files = read_record(record)
-    check_decryptable(key, files, no_board)
+    check_decryptable(files, no_board)
     checked = verify_tally_inputs(files)
     for w in checked.report.warnings:
         click.echo(f"warning: {w}", err=True)
@@ -424,9 +449,7 @@ def remote_init(s: Server, out: str, allow_test_group: bool, passphrase_file: st
         f"trustee {index} of {m.trustees} (quorum {m.quorum}) for election {m.election_id}: "
         "public key posted"
     )
-    click.echo(
-        f"manifest fingerprint H_B: {h_b.hex_upper()[:32]}… (compare with the administrator)"
-    )
+    echo_election(h_b, m.board)
 
 
 @remote.command("shares")
@@ -576,6 +599,8 @@ def remote_decrypt(
         files = read_record(root)
         checked = verify_tally_inputs(files)  # the tree heads too, under the board's key
         board_key = str(json.loads(files.board_key or b"{}").get("public_key", "")).upper()
+    for w in checked.report.warnings:
+        click.echo(f"warning: {w}", err=True)
     election = checked.election
     check_election(key, election)
     k_print = election.key.element.hex()[:32]  # as `remote receive` prints it

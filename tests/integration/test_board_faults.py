@@ -40,6 +40,7 @@ from e2e import codec
 from e2e.ballot import encrypt_ballot
 from e2e.board import BoardEntry, TreeHead, TreeHeadBody, log_id
 from e2e.errors import VerificationError
+from e2e.hash import HashValue
 from e2e.record import read_record
 from e2e.rng import DeterministicRng
 from e2e.tally import trustee_commitments
@@ -138,7 +139,10 @@ def test_two_processes_with_clocks_two_seconds_apart(db_url, tmp_path):
     assert report.ballots == 10
 
 
-def test_a_stepped_clock_does_not_reopen_a_period_the_log_has_passed(tmp_path):
+def test_a_process_whose_clock_stepped_back_does_not_reopen_the_period_it_saw_end(tmp_path):
+    # The floor is the log and what this process has seen: a process started afresh with a
+    # clock stepped back into the period, when no entry records the end, cannot know it
+    # (docs/protocol.md §8); the close event is what ends the period for every process.
     s = make_board(f"sqlite:///{tmp_path / 'b.db'}", tmp_path)
     end = s.election.manifest.end_time
     s.clock.set(end + timedelta(seconds=1))
@@ -424,3 +428,66 @@ def test_a_board_that_dropped_a_receipted_ballot_is_caught_by_the_receipt(tmp_pa
     _finish(honest)
     report = verify_record(read_record(export_record(honest.board, tmp_path / "h")), receipts=rec)
     assert report.receipts == 1
+
+
+def test_a_board_opened_with_another_key_writes_nothing(finished, tmp_path):
+    s, _, _ = finished
+    other = tmp_path / "typo.key"
+    # `tohyo serve` creates a key that does not exist (a typo): it then refuses to serve.
+    r = _run("serve", "--db", s.db, "--key", other, "--port", "1")
+    assert r.exit_code == 2 and "is not the board key" in r.output and "wrong --key" in r.output
+    r = _run("board", "status", "--db", s.db, "--key", other)
+    assert r.exit_code == 2 and "is not the board key" in r.output
+    size, head = s.board.store.size(), s.board.latest_head()
+    assert s.board.latest_head() == head and s.board.store.size() == size
+
+
+def _resign(s, root, edit_entries=None, edit_head_time=None) -> None:
+    """Rewrite the record's log as a hostile board would: entries edited, every head
+    re-signed with the board's own (pinned) key over the edited tree."""
+    from e2e.merkle import MerkleFrontier, leaf_hash
+
+    path = root / "board" / "entries.jsonl"
+    lines = path.read_bytes().split(b"\n")[:-1]
+    if edit_entries:
+        lines = edit_entries(lines)
+    path.write_bytes(b"".join(x + b"\n" for x in lines))
+    tree, heads = MerkleFrontier(), []
+    for n, line in enumerate(lines):
+        tree.append(leaf_hash(line))
+        when = json.loads(line)["time"]
+        if edit_head_time and n == len(lines) - 1:
+            when = edit_head_time(when)
+        body = TreeHeadBody(s.board.log, n + 1, HashValue(tree.root()), when)
+        sig = s.board.key.sign(codec.encode(body)).hex().upper()
+        heads.append(codec.encode(TreeHead(body.log, body.size, body.root, body.time, sig)))
+    (root / "board" / "tree-heads.jsonl").write_bytes(b"".join(h + b"\n" for h in heads))
+
+
+def test_hostile_entries_under_the_boards_own_key_are_named_not_a_traceback(finished, tmp_path):
+    s, root, receipts = finished
+    target = receipts[1]["entry"]
+
+    def junk_payload(lines):
+        doc = json.loads(lines[target])
+        doc["payload"] = "[]"
+        return [*lines[:target], codec.dumps(doc), *lines[target + 1 :]]
+
+    _resign(s, root, junk_payload)
+    saved = tmp_path / "r.json"
+    saved.write_text(json.dumps(receipts[1]))
+    out = _run("verify", root, "--jobs", "1", "--receipt", saved)
+    assert out.exit_code == 1 and "Traceback" not in out.output
+    assert "receipt" in out.output and "FAILED" in out.output
+
+
+def test_a_head_older_than_what_it_covers_fails(finished):
+    s, root, _ = finished
+
+    def earlier(when: str) -> str:
+        return iso(datetime.fromisoformat(when) - timedelta(seconds=1))
+
+    _resign(s, root, edit_head_time=earlier)
+    size = s.board.store.size()
+    with pytest.raises(VerificationError, match=f"tree head {size}: is older than the last entry"):
+        verify_record(read_record(root))

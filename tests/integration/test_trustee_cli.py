@@ -44,8 +44,9 @@ def test_ceremony_decryption_and_verify_by_files(tmp_path, small_manifest, monke
     pw.write_text("correct horse battery staple\n", encoding="utf-8")
     dirs = {i: tmp_path / f"t{i}" for i in (1, 2, 3)}
     for i, d in dirs.items():
-        out = run(*_init(small_manifest, i, d, pw)).output
-        assert "encrypted" in out
+        # This election runs without a board (the record is made by hand below).
+        out = run(*_init(small_manifest, i, d, pw), "--no-board").output
+        assert "encrypted" in out and "manifest fingerprint H_B: " in out
         key_text = (d / f"trustee-{i}.key").read_text()
         assert "coefficients" not in key_text and "zeta" not in key_text  # secrets are encrypted
     publics = [dirs[i] / f"trustee-{i}.public.json" for i in dirs]
@@ -171,10 +172,16 @@ def _init(manifest, index, directory, pw):
 def test_init_refuses_bad_input(tmp_path, small_manifest):
     pw = tmp_path / "pw"
     pw.write_text("short", encoding="utf-8")
-    r = run(*_init(small_manifest, 1, tmp_path / "a", pw), ok=False)
+    r = run(*_init(small_manifest, 1, tmp_path / "a", pw), "--no-board", ok=False)
     assert r.exit_code == 2 and "at least 12 characters" in r.output
     r = run(*_init(small_manifest, 4, tmp_path / "a", pw), ok=False)
     assert r.exit_code == 2 and "between 1 and 3" in r.output
+    # A manifest that names no board: a key made for it could never decrypt the record of
+    # the pinned manifest the board runs, so it is refused unless the election has no board.
+    pw.write_text("correct horse battery staple", encoding="utf-8")
+    r = run(*_init(small_manifest, 1, tmp_path / "a", pw), ok=False)
+    assert r.exit_code == 2 and "names no bulletin board key" in r.output
+    assert not (tmp_path / "a" / "trustee-1.key").exists()
 
 
 def test_verify_exit_codes(tmp_path):
@@ -198,7 +205,8 @@ def test_board_commands(tmp_path, small_manifest, monkeypatch):
     assert board_hex in out
     pubs = []
     for i in (1, 2, 3):
-        run(*_init(pinned, i, tmp_path / "k", pw))
+        out = run(*_init(pinned, i, tmp_path / "k", pw)).output
+        assert f"board key (in the manifest): {board_hex}" in out
         pubs += ["--public", tmp_path / "k" / f"trustee-{i}.public.json"]
     record = tmp_path / "start"
     run(

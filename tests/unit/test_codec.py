@@ -1,16 +1,25 @@
 """The canonical codec: round trips, and each kind of bad input gets its specific error."""
 
 import json
+import pathlib
 
 import gmpy2
 import pytest
 
 from e2e import codec
+from e2e.board import BoardKey
 from e2e.chaum_pedersen import DecryptionProof
 from e2e.elgamal import Ciphertext, SecretKey, encrypt
 from e2e.errors import CodecError, InvalidElement, InvalidScalar, ParseError
 from e2e.group import STANDARD
-from e2e.hash import H
+from e2e.hash import H, HashValue
+from e2e.manifest import (
+    Manifest,
+    ManifestError,
+    manifest_from_canonical,
+    manifest_from_json,
+    with_board,
+)
 from e2e.range_proof import RangeProof, prove_range
 
 
@@ -192,3 +201,21 @@ def test_identity_refused_as_a_key_accepted_elsewhere(group, rng):
             codec.decode(_mutate(data, _set(path, one)), TrusteePublicKey, group)
     empty = Ciphertext(group.element(1), group.element(1))  # the tally of no ballot
     assert codec.decode(codec.encode(empty), Ciphertext, group) == empty
+
+
+def test_an_omitted_optional_field_has_one_byte_form():
+    """The manifest's board key (OMIT_NONE): absent, the manifest keeps the bytes (and H_B)
+    it had before the field existed; present, it is encoded; null is refused."""
+    text = (pathlib.Path(__file__).parents[2] / "examples" / "tsukuba-2025.json").read_text()
+    m = manifest_from_json(text)
+    plain = m.canonical_bytes()
+    assert b'"board"' not in plain and manifest_from_canonical(plain) == m
+    key = BoardKey(HashValue(bytes(range(32))))
+    pinned = with_board(m, key).canonical_bytes()
+    assert manifest_from_canonical(pinned).board == key
+    doc = json.loads(plain)
+    doc["board"] = None
+    with pytest.raises(CodecError, match="leave the field out instead of null"):
+        codec.from_document(doc, Manifest)
+    with pytest.raises(ManifestError, match="names another board's key"):
+        with_board(with_board(m, key), BoardKey(HashValue(bytes(32))))
