@@ -1,8 +1,17 @@
 """The bulletin board's HTTP JSON API (a Flask blueprint; see docs/openapi.yaml).
 
 Every error is a JSON object ``{"error": code, "message": {"ja", "en"}, "detail"}`` with a
-4xx status; a malformed body, an oversized body or a wrong content type never reaches the
-board's logic and never produces a stack trace.
+4xx status (the code's texts are :data:`bulletin.refusals.CODES`, its status
+:data:`web.status.STATUS`); a malformed body, an oversized body or a wrong content type never
+reaches the board's logic and never produces a stack trace.
+
+Three things are called a challenge, and the routes keep them apart: the board's
+single-use *signing nonce* that the voter's card signs (``POST /signing-nonces``), a
+*challenged ballot*, opened instead of cast (Benaloh's cast-or-challenge,
+``POST /challenged-ballots``), and a proof's Fiat-Shamir challenge, which no route names.
+The routes' first names, ``POST /challenges`` and ``POST /challenged``, keep working: each
+is a second URL of the same endpoint (``api.new_challenge``, ``api.submit_challenged``), so
+the rate limits that ``web/app.py`` attaches by endpoint name count both URLs together.
 """
 
 from __future__ import annotations
@@ -14,27 +23,15 @@ from flask import Blueprint, Flask, Response, current_app, jsonify, request
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import IntegerConverter, Map
 
-from bulletin.auth import Refusal
-from bulletin.board import Board, BoardError, entry_payload
+from bulletin.board import Board, BoardError
+from bulletin.refusals import Refusal
 from e2e import codec
+from e2e.board import Entry
 from e2e.errors import TohyoError
+from web.status import STATUS, status_of
 
 MAX_BODY = 2 * 1024 * 1024  # a 3×3 ballot is about 75 kB in the standard group
 LOG_MAX = 2**62  # beyond any log's size, and within the database's 64-bit integers
-
-STATUS = {
-    "malformed": 400,
-    "unauthenticated": 401,
-    "not_eligible": 403,
-    "not_open": 403,
-    "not_found": 404,
-    "copy": 409,
-    "wrong_state": 409,
-    "too_large": 413,
-    "rate_limited": 429,
-    "invalid_ballot": 422,
-    "invalid_proof": 422,
-}
 
 api = Blueprint("api", __name__, url_prefix="/api")
 
@@ -104,9 +101,11 @@ def election() -> Any:
     )
 
 
-@api.post("/challenges")
+@api.post("/challenges")  # the first name, kept for compatibility
+@api.post("/signing-nonces")
 def new_challenge() -> Any:
-    """A single-use challenge for the voter's card to sign (JPKI gate only)."""
+    """A single-use signing nonce for the voter's card to sign (JPKI gate only); the gate
+    calls it a challenge (``new_challenge``, the ``challenge_*`` refusals)."""
     gate = _board().authenticator
     issue = getattr(gate, "new_challenge", None)
     if issue is None:
@@ -119,8 +118,11 @@ def submit() -> Any:
     return jsonify(_board().submit(_json_body())), 201
 
 
-@api.post("/challenged")
+@api.post("/challenged")  # the first name, kept for compatibility
+@api.post("/challenged-ballots")
 def submit_challenged() -> Any:
+    """A challenged ballot with its revealed nonce (Benaloh's cast-or-challenge; it never
+    counts)."""
     return jsonify(_board().submit_challenged(_json_body())), 201
 
 
@@ -187,15 +189,14 @@ def results() -> Any:
     rows = _board().store.kinds(["results"])
     if not rows:
         raise Refusal("not_found", "no results yet")
-    return Response(entry_payload(rows[0][2]), mimetype="application/json")
+    return Response(Entry(rows[0][2]).payload, mimetype="application/json")
 
 
 @api.errorhandler(Refusal)
 def refused(e: Refusal) -> Any:
-    # The JPKI gate's precise codes (address_not_eligible, cert_revoked...) each belong to a
-    # general class (not_eligible, unauthenticated...), which decides the HTTP status.
-    status = STATUS.get(e.code) or STATUS.get(getattr(e, "general", ""), 400)
-    return jsonify(e.as_json()), status
+    """Any refusal (the board's, the JPKI gate's, the ceremony's) as the API's JSON error
+    with its status (:func:`web.status.status_of`)."""
+    return jsonify(e.as_json()), status_of(e)
 
 
 def api_http_error(e: HTTPException) -> Any:

@@ -6,7 +6,8 @@ already encrypted to its recipient (shares). Every message is checked before it 
 (``bulletin.ceremony``). A trustee authenticates with the enrolment token the administrator
 gave it, as ``Authorization: Bearer TOKEN``; cookies carry no authority here, so the site
 exempts this blueprint from CSRF. Errors are the API's JSON objects
-``{"error", "message": {"ja", "en"}, "detail"}``.
+``{"error", "message": {"ja", "en"}, "detail"}``, with the status that ``web.status`` gives
+their code, as for every other refusal of the API.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from bulletin.ceremony import (
     CeremonyStore,
     ceremony_summary,
 )
+from web.status import status_of
 
 bp = Blueprint("ceremony_api", __name__, url_prefix="/api/ceremony")
 
@@ -53,8 +55,8 @@ def _body() -> Any:
 
 @bp.errorhandler(CeremonyError)
 def refused(e: CeremonyError) -> Any:
-    """A refusal: the API's JSON error object with the refusal's status."""
-    return jsonify(e.as_json()), e.status
+    """A refusal: the API's JSON error object with its code's status."""
+    return jsonify(e.as_json()), status_of(e)
 
 
 @bp.get("")

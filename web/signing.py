@@ -47,9 +47,9 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
-from bulletin.auth import Refusal
 from bulletin.board import Board
 from bulletin.jpki.verify import signed_message
+from bulletin.refusals import Refusal
 
 bp = Blueprint("signing", __name__, url_prefix="/api/sign-requests")
 

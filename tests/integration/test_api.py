@@ -168,3 +168,116 @@ def test_openapi_describes_every_route(setup):
                 routes.add((path, method.lower()))
     documented = {(p, m) for p, ops in spec["paths"].items() for m in ops}
     assert routes == documented
+
+
+# --- the routes' clearer names: the signing nonce and the challenged ballot -----------------
+
+NAMES = [("/api/challenges", "/api/signing-nonces"), ("/api/challenged", "/api/challenged-ballots")]
+
+
+class NonceGate:
+    """The token authenticator with the JPKI gate's signing nonces beside it."""
+
+    def __init__(self, tokens) -> None:
+        from bulletin.jpki.challenge import MemoryChallengeStore
+
+        self.tokens = tokens
+        self.nonces = MemoryChallengeStore()
+
+    def authenticate(self, auth, confirmation_code):
+        return self.tokens.authenticate(auth, confirmation_code)
+
+    def new_challenge(self):
+        from datetime import UTC, datetime
+
+        return self.nonces.issue(datetime.now(UTC))
+
+
+def _challenged(election, seed: str) -> dict:
+    from e2e.ballot import challenge, encrypt_ballot
+    from e2e.rng import DeterministicRng
+
+    ballot, secret = encrypt_ballot(election, C, DeterministicRng(seed))
+    return {"challenged": codec.to_document(challenge(ballot, secret))}
+
+
+@pytest.mark.parametrize(("old", "new"), NAMES)
+def test_each_new_name_is_the_old_routes_endpoint(setup, old, new):
+    from web.app import create_site
+
+    app = create_site(setup.board)
+    rules = {r.rule: r for r in app.url_map.iter_rules()}
+    assert rules[old].endpoint == rules[new].endpoint
+    assert rules[old].methods == rules[new].methods and "POST" in rules[new].methods
+
+
+def test_signing_nonces_are_challenges(setup, client):
+    # A board whose authenticator has no signing nonces: both names refuse alike.
+    refusals = [client.post(path) for path in NAMES[0]]
+    for resp in refusals:
+        _json_error(resp, 404, "not_found")
+    assert refusals[0].get_json() == refusals[1].get_json()
+    setup.board.authenticator = NonceGate(setup.board.authenticator)
+    issued = [client.post(path).get_json() for path in NAMES[0] for _ in range(2)]
+    for doc in issued:
+        assert set(doc) == {"challenge", "expires"} and len(bytes.fromhex(doc["challenge"])) == 32
+    assert len({doc["challenge"] for doc in issued}) == 4  # each one fresh, from one store
+    assert client.get("/api/signing-nonces").status_code == 405
+
+
+def test_challenged_ballots_are_challenged(setup, client):
+    doc = _challenged(setup.election, "new-name")
+    first = client.post("/api/challenged-ballots", json=doc)
+    assert first.status_code == 201, first.get_data(as_text=True)
+    entry = client.get(f"/api/entries/{first.get_json()['entry']}").get_json()
+    assert entry["kind"] == "challenged"
+    # The same ballot by the old name is the same submission: the first receipt, no new entry.
+    size = setup.board.store.size()
+    again = client.post("/api/challenged", json=doc)
+    assert again.status_code == 201 and again.get_json() == first.get_json()
+    assert setup.board.store.size() == size
+    other = client.post("/api/challenged", json=_challenged(setup.election, "old-name"))
+    assert other.status_code == 201 and other.get_json()["entry"] == first.get_json()["entry"] + 1
+    for path in NAMES[1]:
+        _json_error(client.post(path, data=b"{", content_type="application/json"), 400, "malformed")
+        _json_error(client.post(path, data=b"{}", content_type="text/plain"), 400, "malformed")
+        _json_error(
+            client.post(path, data=b"x" * (MAX_BODY + 1), content_type="application/json"),
+            413,
+            "too_large",
+        )
+
+
+def test_both_names_share_the_rate_limits(setup):
+    from web.app import SiteSettings, create_site
+
+    c = create_site(
+        setup.board, SiteSettings(submit_limit="3 per minute", challenged_limit="2 per hour")
+    ).test_client()
+    me = {"REMOTE_ADDR": "10.7.0.1"}
+    codes = [c.post(p, environ_base=me).status_code for p in (*NAMES[0], *NAMES[0])]
+    assert codes == [404, 404, 404, 429]  # one allowance for both names of the nonce route
+    body = _json_error(c.post("/api/signing-nonces", environ_base=me), 429, "rate_limited")
+    assert body["message"]["en"]
+    # Challenged ballots: per address (every request counts) and for all clients together
+    # (appended ones count), each across both names.
+    other = {"REMOTE_ADDR": "10.7.0.2"}
+    codes = [
+        c.post(p, data=b"{}", content_type="application/json", environ_base=other).status_code
+        for p in (*NAMES[1], *NAMES[1])
+    ]
+    assert codes == [400, 400, 400, 429]
+    for n, path in enumerate(NAMES[1]):
+        ok = c.post(
+            path,
+            json=_challenged(setup.election, f"limit-{n}"),
+            environ_base={"REMOTE_ADDR": f"10.7.1.{n}"},
+        )
+        assert ok.status_code == 201, ok.get_data(as_text=True)
+    for n, path in enumerate(NAMES[1]):
+        over = c.post(
+            path,
+            json=_challenged(setup.election, f"over-{n}"),
+            environ_base={"REMOTE_ADDR": f"10.7.2.{n}"},
+        )
+        assert "all clients" in _json_error(over, 429, "rate_limited")["detail"]

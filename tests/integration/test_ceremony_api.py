@@ -772,3 +772,34 @@ def test_mailbox_on_sqlite_and_postgresql(db_url, tmp_path):
         )
     site.board.post_results()
     assert verify_record(read_record(export_record(site.board, tmp_path / "rec"))).ballots == 1
+
+
+def test_the_mailbox_tables_are_the_migrations(tmp_path):
+    """The package's tables are registered in the board's schema exactly as revision 0003
+    creates them: Alembic finds nothing to change in a freshly migrated database."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from bulletin import ceremony, schema
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'm.db'}")
+    migrate(engine)
+    names = {"ceremonies", "ceremony_trustees", "ceremony_shares", "ceremony_complaints"}
+    assert names <= set(schema.metadata.tables)
+    assert all(schema.metadata.tables[n] is getattr(ceremony, n) for n in names)
+    with engine.connect() as conn:
+        assert compare_metadata(MigrationContext.configure(conn), schema.metadata) == []
+
+
+def test_the_package_keeps_every_public_name():
+    import bulletin.ceremony as ceremony
+    from bulletin.refusals import Refusal
+
+    for name in ceremony.__all__:
+        assert getattr(ceremony, name) is not None, name
+    assert {"MAX_TRUSTEES", "CeremonyStore", "CeremonyError", "Progress", "Caller"} <= set(
+        ceremony.__all__
+    )
+    assert ceremony.MAX_TRUSTEES == 100 and ceremony.MAX_REASON == 500
+    assert issubclass(ceremony.CeremonyError, Refusal)
+    assert not hasattr(ceremony.CeremonyError("duplicate"), "status")  # web.status decides

@@ -185,7 +185,7 @@
         $("challenged-check").textContent = T["challenge.bad"] + e.message;
         $("challenged-check").className = "status bad";
       }
-      await api("POST", "/api/challenged", '{"challenged":' + opened.canonical + "}");
+      await api("POST", "/api/challenged-ballots", '{"challenged":' + opened.canonical + "}");
       $("challenged-choice").textContent = held
         ? TohyoReceipt.describe(election, held, lang, T["blank"])
         : "";
@@ -258,7 +258,7 @@
     var btn = $("sign");
     btn.disabled = true;
     try {
-      challenge = (await api("POST", "/api/challenges")).challenge;
+      challenge = (await api("POST", "/api/signing-nonces")).challenge;
       if (via() === "file") await castWithFile();
       else await castWithApp();
     } catch (e) {

@@ -1,59 +1,39 @@
-"""The key ceremony's mailbox in the board's database: the server relays, never decides.
-
-Trustees run the ceremony (``trustees/ceremony.py``) on their own machines; this module only
-stores what they publish or address to each other, and checks every message before it
-keeps it, so that a bad message is refused at once with its reason instead of surfacing
-later on another trustee's machine:
-
-* the administrator creates a ceremony from a manifest (which fixes n, k and H_P) and a
-  group; each trustee gets a random enrolment token, shown once, of which only the SHA-256
-  is stored (the token has 256 bits of entropy, so a plain hash is enough);
-* a trustee posts its public key (commitments, κ_i and the Schnorr proof: checked here),
-  then, once all n keys are in, its encrypted shares (each addressed to one recipient and
-  already encrypted to the recipient's κ_ℓ; the proof of the encryption nonce is checked
-  here, the share itself can only be checked by its recipient);
-* each recipient downloads its shares, checks them against the senders' commitments, and
-  posts either a confirmation (with the joint key it computed, compared here with ∏ K_i)
-  or a complaint naming the sender, who may then send a new share to that recipient;
-* when every trustee has confirmed and no complaint is open, :meth:`CeremonyStore.finish`
-  posts the election on the board exactly as ``tohyo board init`` does (manifest, trustee
-  public keys, parameters) — the encrypted shares are not part of the record;
-* after the tally, a trustee posts its partial decryption with the same token.
-
-These are operational tables beside the log (like ``challenges``): rows change when a
-ceremony is finished or abandoned, a complaint resolved or a share replaced. Everything
-that counts ends up on the log, which alone is published.
-"""
+"""The ceremony mailbox of one board: :class:`CeremonyStore`, over the tables of
+:mod:`.tables`, checking every message (:mod:`.checks`) before it keeps it."""
 
 from __future__ import annotations
 
 import hashlib
-import json
 import secrets
-import unicodedata
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
-from sqlalchemy import Column, Connection, Integer, LargeBinary, String, Table, Text, select, update
+from sqlalchemy import Connection, select, update
 
-from bulletin import schema
-from bulletin.auth import Refusal
-from bulletin.board import Board, BoardError, entry_payload
+from bulletin.board import Board, BoardError
+from bulletin.ceremony.checks import check_share_proof, clean_reason, decode_message
+from bulletin.ceremony.errors import CeremonyError
+from bulletin.ceremony.tables import (
+    ceremonies,
+    ceremony_complaints,
+    ceremony_shares,
+    ceremony_trustees,
+)
+from bulletin.ceremony.views import Caller, Ceremony, Complaint, Progress, TrusteeProgress
 from bulletin.clock import iso
 from e2e import codec
 from e2e.batch import verify_claims
+from e2e.board import Entry
 from e2e.election import (
     Election,
     TrusteePublicKey,
-    base_hash,
     check_trustee_keys,
     joint_key,
     trustee_key_claim,
 )
-from e2e.errors import ParseError, TohyoError, VerificationError
-from e2e.group import GROUPS, Group
-from e2e.hash import DOMAIN, H_q, HashValue
+from e2e.errors import ParseError, VerificationError
+from e2e.group import GROUPS
 from e2e.manifest import (
     Manifest,
     ManifestError,
@@ -64,274 +44,14 @@ from e2e.manifest import (
 from e2e.tally import PartialDecryption
 from trustees.ceremony import EncryptedShare  # a message type (bulletin uses trustees' types)
 
-# The tables join the board's metadata so that Alembic sees one schema (revision 0003).
-ceremonies = Table(
-    "ceremonies",
-    schema.metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("group_name", String(16), nullable=False),
-    Column("manifest", LargeBinary, nullable=False),  # canonical bytes
-    Column("created", String(40), nullable=False),
-    Column("finished", String(40), nullable=True),
-    Column("abandoned", String(40), nullable=True),
-)
-
-ceremony_trustees = Table(
-    "ceremony_trustees",
-    schema.metadata,
-    Column("ceremony", Integer, primary_key=True, autoincrement=False),
-    Column("trustee", Integer, primary_key=True, autoincrement=False),
-    Column("token_hash", LargeBinary(32), nullable=False, unique=True),
-    Column("public_key", LargeBinary, nullable=True),  # canonical TrusteePublicKey
-    Column("public_posted", String(40), nullable=True),
-    Column("joint_key", Text, nullable=True),  # the K the trustee computed, when it confirmed
-    Column("confirmed", String(40), nullable=True),
-)
-
-ceremony_shares = Table(
-    "ceremony_shares",
-    schema.metadata,
-    Column("ceremony", Integer, primary_key=True, autoincrement=False),
-    Column("sender", Integer, primary_key=True, autoincrement=False),
-    Column("recipient", Integer, primary_key=True, autoincrement=False),
-    Column("data", LargeBinary, nullable=False),  # canonical EncryptedShare
-    Column("posted", String(40), nullable=False),
-)
-
-ceremony_complaints = Table(
-    "ceremony_complaints",
-    schema.metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("ceremony", Integer, nullable=False, index=True),
-    Column("complainant", Integer, nullable=False),
-    Column("accused", Integer, nullable=False),
-    Column("reason", Text, nullable=False),
-    Column("posted", String(40), nullable=False),
-    Column("resolved", String(40), nullable=True),
-)
-
-MAX_REASON = 500
 #: The most trustees a web ceremony takes: each sends a share to every other (n² messages),
 #: and the tokens are made at once; the manifest's own bound (2^31) is far beyond that.
 MAX_TRUSTEES = 100
-
-#: Refusals of the ceremony API: code → (HTTP status, Japanese, English).
-ERRORS: dict[str, tuple[int, str, str]] = {
-    "malformed": (400, "データの形式が正しくありません。", "The message is malformed."),
-    "unauthenticated": (
-        401,
-        "保管者の認証に失敗しました（トークンが無効です）。",
-        "The trustee could not be authenticated (the token is not valid).",
-    ),
-    "not_yours": (
-        403,
-        "このトークンでは別の保管者の名前で送ることはできません。",
-        "This token may not send messages in another trustee's name.",
-    ),
-    "not_found": (404, "見つかりません。", "Not found."),
-    "duplicate": (
-        409,
-        "同じ内容のものがすでに異なる内容で受け付けられています。",
-        "This was already received with different content.",
-    ),
-    "wrong_state": (409, "この操作は現在できません。", "This is not possible now."),
-    "unknown_trustee": (
-        422,
-        "その番号の保管者はこの選挙にいません。",
-        "There is no trustee with that number in this election.",
-    ),
-    "invalid_proof": (422, "証明が正しくありません。", "A proof does not verify."),
-    "mismatch": (
-        422,
-        "共同鍵が保管者の公開鍵から計算した値と一致しません。",
-        "The joint key does not match the trustees' public keys.",
-    ),
-}
-
-
-class CeremonyError(Refusal):
-    """A ceremony message or step is refused; ``code`` is one of :data:`ERRORS`, which also
-    gives its HTTP status. The API's error object is :meth:`Refusal.as_json`."""
-
-    def __init__(self, code: str, detail: str = "") -> None:
-        # Refusal.__init__ looks the code up in the board's table; ours has its own.
-        self.status, ja, en = ERRORS[code]
-        TohyoError.__init__(self, f"{code}: {en}" + (f" ({detail})" if detail else ""))
-        self.code = code
-        self.ja = ja
-        self.en = en
-        self.detail = detail
-
-
-# --- what the store reads back --------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Ceremony:
-    """One key ceremony: the manifest (which fixes n and k) and the group."""
-
-    id: int
-    group_name: str
-    manifest: Manifest
-    created: str
-    finished: str | None
-    abandoned: str | None
-
-    @property
-    def group(self) -> Group:
-        return GROUPS[self.group_name]
-
-    @property
-    def n(self) -> int:
-        return self.manifest.trustees
-
-    @property
-    def k(self) -> int:
-        return self.manifest.quorum
-
-    @property
-    def h_p(self) -> HashValue:
-        return base_hash(self.group, self.manifest)[0]
-
-
-@dataclass(frozen=True)
-class Complaint:
-    """Trustee ``complainant`` found the share from ``accused`` bad."""
-
-    complainant: int
-    accused: int
-    reason: str
-    posted: str
-    resolved: str | None
-
-
-@dataclass(frozen=True)
-class TrusteeProgress:
-    """One trustee's steps in the ceremony (public information only)."""
-
-    index: int
-    public_key: TrusteePublicKey | None
-    public_posted: str | None
-    shares_sent: frozenset[int]  # recipients
-    shares_received: frozenset[int]  # senders
-    confirmed: str | None
-
-    def fingerprint(self) -> str:
-        """A short fingerprint of K_i, for people to compare."""
-        if self.public_key is None:
-            return ""
-        return hashlib.sha256(self.public_key.key.to_bytes()).hexdigest()[:16].upper()
-
-
-@dataclass(frozen=True)
-class Progress:
-    """The whole ceremony as the administrator and the public pages see it."""
-
-    ceremony: Ceremony
-    trustees: tuple[TrusteeProgress, ...]
-    complaints: tuple[Complaint, ...]
-
-    @property
-    def open_complaints(self) -> list[Complaint]:
-        return [c for c in self.complaints if c.resolved is None]
-
-    def missing_keys(self) -> list[int]:
-        return [t.index for t in self.trustees if t.public_key is None]
-
-    def missing_shares(self) -> list[tuple[int, int]]:
-        """(sender, recipient) pairs whose share has not been posted."""
-        n = self.ceremony.n
-        got = {(t.index, r) for t in self.trustees for r in t.shares_sent}
-        return [
-            (s, r) for s in range(1, n + 1) for r in range(1, n + 1) if s != r and (s, r) not in got
-        ]
-
-    def unconfirmed(self) -> list[int]:
-        return [t.index for t in self.trustees if t.confirmed is None]
-
-    @property
-    def ready(self) -> bool:
-        """Every key, share and confirmation is in and no complaint is open."""
-        return not (
-            self.missing_keys()
-            or self.missing_shares()
-            or self.unconfirmed()
-            or self.open_complaints
-        )
-
-    def blockers(self) -> list[str]:
-        """Why the ceremony cannot finish yet, one English phrase each (for error details)."""
-        out = []
-        if self.missing_keys():
-            out.append(f"public keys missing from trustees {self.missing_keys()}")
-        if self.missing_shares():
-            senders = sorted({s for s, _ in self.missing_shares()})
-            out.append(f"shares missing from trustees {senders}")
-        if self.unconfirmed():
-            out.append(f"not confirmed by trustees {self.unconfirmed()}")
-        for c in self.open_complaints:
-            out.append(f"trustee {c.complainant} complains about trustee {c.accused}'s share")
-        return out
-
-    def joint_key_fingerprint(self) -> str:
-        """Fingerprint of K as the trustee CLI prints it (first 32 hex digits), or ''."""
-        if self.missing_keys():
-            return ""
-        keys = [t.public_key for t in self.trustees if t.public_key is not None]
-        return joint_key(self.ceremony.group, keys).hex()[:32]
-
-
-@dataclass(frozen=True)
-class Caller:
-    """A trustee authenticated by its enrolment token."""
-
-    ceremony: Ceremony
-    index: int
 
 
 def token_hash(token: str) -> bytes:
     """What the database keeps of a trustee token."""
     return hashlib.sha256(token.encode("utf-8")).digest()
-
-
-def _clean_reason(reason: Any) -> str:
-    if not isinstance(reason, str) or not reason.strip():
-        raise CeremonyError("malformed", "a complaint needs a reason (a non-empty string)")
-    if len(reason) > MAX_REASON:
-        raise CeremonyError("malformed", f"the reason is longer than {MAX_REASON} characters")
-    # Shown on the administrator's page: no control characters, one line.
-    return "".join(" " if unicodedata.category(ch)[0] == "C" else ch for ch in reason).strip()
-
-
-def check_share_proof(group: Group, h_p: HashValue, share: EncryptedShare) -> None:
-    """The proof of the share-encryption nonce ξ (EG 2.1 eq. 22): γ = g^v · α^c with
-    c = H_q(H_P; 0x12, i, ℓ, γ, C_0, C_1). The same equation as
-    ``trustees.ceremony.decrypt_share``; bulletin imports only trustees' types, so it is
-    restated here (tests/integration/test_ceremony_api.py pins both to each other)."""
-    gamma = share.proof.commitment
-    c = H_q(
-        group,
-        h_p,
-        DOMAIN["share_encryption_proof"],
-        share.sender,
-        share.recipient,
-        gamma,
-        share.alpha,
-        share.data,
-    )
-    if group.g_pow(share.proof.response) * (share.alpha**c) != gamma:
-        raise CeremonyError(
-            "invalid_proof",
-            f"share from trustee {share.sender} to trustee {share.recipient}: "
-            "the proof of the encryption nonce does not verify",
-        )
-
-
-def _decode(raw: Any, cls: type, group: Group, what: str) -> Any:
-    try:
-        return codec.from_document(raw, cls, group)
-    except ParseError as e:
-        raise CeremonyError("malformed", f"{what}: {e}") from None
 
 
 class CeremonyStore:
@@ -429,10 +149,7 @@ class CeremonyStore:
 
     def decryptions(self) -> dict[int, int]:
         """Trustee → log entry of its partial decryption, from the board."""
-        out = {}
-        for idx, _, data in self.store.kinds(["decryption"]):
-            out[int(json.loads(entry_payload(data))["trustee"])] = idx
-        return out
+        return {Entry(data).trustee: idx for idx, _, data in self.store.kinds(["decryption"])}
 
     # --- the administrator -----------------------------------------------------------------
 
@@ -621,7 +338,7 @@ class CeremonyStore:
         """Check and keep trustee ``who``'s public key; False if it was already here."""
         self._not_finished(who)
         c = who.ceremony
-        key = _decode(raw, TrusteePublicKey, c.group, "public key")
+        key = decode_message(raw, TrusteePublicKey, c.group, "public key")
         if key.index != who.index:
             raise CeremonyError(
                 "not_yours",
@@ -672,7 +389,7 @@ class CeremonyStore:
             )
         shares: dict[int, tuple[EncryptedShare, bytes]] = {}
         for n, doc in enumerate(raw["shares"]):
-            share = _decode(doc, EncryptedShare, c.group, f"shares[{n}]")
+            share = decode_message(doc, EncryptedShare, c.group, f"shares[{n}]")
             if share.sender != who.index:
                 raise CeremonyError(
                     "not_yours",
@@ -772,7 +489,7 @@ class CeremonyStore:
             raise CeremonyError("unknown_trustee", f"trustee {sender}")
         if sender == who.index:
             raise CeremonyError("malformed", "a trustee cannot complain about itself")
-        reason = _clean_reason(raw.get("reason"))
+        reason = clean_reason(raw.get("reason"))
         cs, cc, ct = ceremony_shares.c, ceremony_complaints.c, ceremony_trustees.c
         with self.store.write() as conn:
             share = conn.execute(
@@ -852,7 +569,7 @@ class CeremonyStore:
             election = self.board.election
         except BoardError:  # finished, but the election is still being posted (see finish)
             raise CeremonyError("wrong_state", "the election is not on the board yet") from None
-        partial = _decode(raw, PartialDecryption, election.group, "partial decryption")
+        partial = decode_message(raw, PartialDecryption, election.group, "partial decryption")
         if partial.trustee != who.index:
             raise CeremonyError(
                 "not_yours",
@@ -864,9 +581,9 @@ class CeremonyStore:
             # A late share would make results.json disagree with the record's decryptions.
             raise CeremonyError("wrong_state", "the results are already published")
         for idx, _, d in self.store.kinds(["decryption"]):
-            payload = entry_payload(d)
-            if json.loads(payload)["trustee"] == who.index:
-                if payload == data:
+            entry = Entry(d)
+            if entry.trustee == who.index:
+                if entry.payload == data:
                     return idx
                 raise CeremonyError(
                     "duplicate", f"trustee {who.index}'s partial decryption is on the board"
@@ -936,52 +653,4 @@ class CeremonyStore:
         return info
 
 
-def manifest_document(ceremony: Ceremony) -> dict[str, Any]:
-    """The ceremony's manifest as a canonical document (what the trustees hash into H_B)."""
-    return codec.to_document(ceremony.manifest)
-
-
-def ceremony_summary(progress: Progress, decryptions: Mapping[int, int]) -> dict[str, Any]:
-    """The public status of a ceremony (no tokens, no shares)."""
-    c = progress.ceremony
-    return {
-        "ceremony": c.id,
-        "group": c.group_name,
-        "trustees": c.n,
-        "quorum": c.k,
-        "created": c.created,
-        "finished": c.finished,
-        "manifest": manifest_document(c),
-        "public_keys": [
-            codec.to_document(t.public_key) for t in progress.trustees if t.public_key is not None
-        ],
-        "joint_key_fingerprint": progress.joint_key_fingerprint(),
-        "progress": [
-            {
-                "trustee": t.index,
-                "public_key": t.public_key is not None,
-                "shares_sent": sorted(t.shares_sent),
-                "shares_received": sorted(t.shares_received),
-                "confirmed": t.confirmed is not None,
-                "decryption": t.index in decryptions,
-            }
-            for t in progress.trustees
-        ],
-        "open_complaints": [
-            {"complainant": x.complainant, "accused": x.accused} for x in progress.open_complaints
-        ],
-    }
-
-
-__all__: Sequence[str] = [
-    "Caller",
-    "Ceremony",
-    "CeremonyError",
-    "CeremonyStore",
-    "Complaint",
-    "Progress",
-    "TrusteeProgress",
-    "ceremony_summary",
-    "check_share_proof",
-    "token_hash",
-]
+__all__ = ["MAX_TRUSTEES", "CeremonyStore", "token_hash"]
