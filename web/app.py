@@ -2,7 +2,9 @@
 
 ``create_site`` wraps :func:`web.api.create_app` (the API alone, which benchmarks and API
 tests use) with the voter pages (booth, verify my ballot, board browser, results), the
-administrator and trustee pages, the security layer and the language switch.
+signing-app hand-off, the administrator's pages (:mod:`web.admin`), the trustees' ceremony
+API and status page, the security layer (headers, CSRF, rate limits), HTML error pages and
+the language switch.
 """
 
 from __future__ import annotations

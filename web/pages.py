@@ -1,8 +1,11 @@
-"""The pages for voters and observers: booth, verify my ballot, board browser, results.
+"""The pages for voters and observers: booth, verify my ballot, board browser, results,
+the record's zip, a rehearsal's card files and QR codes of this site's links.
 
 The booth and the verify page are driven by ``web/static/js`` (the crypto runs in the
 voter's browser); the board browser and the results are rendered here, from the public
-log only. No page shows a voter pseudonym or anything else about who voted.
+log only, each entry read through :class:`e2e.board.Entry`. Times are shown in the
+election's time zone (:func:`web.i18n.election_zone`). No page shows a voter pseudonym or
+anything else about who voted.
 """
 
 from __future__ import annotations
@@ -15,7 +18,6 @@ import threading
 import zipfile
 from collections import Counter
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -32,8 +34,10 @@ from flask import (
     send_from_directory,
 )
 
-from bulletin.board import Board, BoardError, entry_payload, export_record
+from bulletin.board import Board, BoardError, export_record
+from e2e.board import Entry
 from e2e.manifest import Manifest
+from e2e.tally import Results
 from web import i18n
 from web.api import LOG_MAX, ascii_int
 from web.texts import TEXTS
@@ -100,25 +104,21 @@ class Row:
 
 
 def _row(data: bytes, manifest: Manifest | None) -> Row:
-    entry = json.loads(data)
+    entry = Entry(data)
     code, contests = "", ()
-    if entry["kind"] in ("ballot", "challenged"):
-        doc = json.loads(entry["payload"])
-        ballot = doc["ballot"] if entry["kind"] == "challenged" else doc
-        code = ballot["confirmation_code"]
+    if entry.kind in ("ballot", "challenged"):
+        code = entry.confirmation_code
         if manifest is not None:
-            contests = tuple(
-                i18n.pick(manifest.contest(c["contest"]).title) for c in ballot["contests"]
-            )
-    return Row(entry["index"], entry["kind"], entry["time"], code, contests)
+            contests = tuple(i18n.pick(manifest.contest(ci).title) for ci in entry.contests)
+    return Row(entry.index, entry.kind, entry.time, code, contests)
 
 
 def activity_chart(board: Board, manifest: Manifest) -> dict[str, Any]:
     """Days (in the election's time zone) × contests: cast ballots, with bar widths in
     percent of the busiest cell."""
-    tz = manifest.start_time.tzinfo
+    zone = i18n.election_zone(manifest)
     counts = Counter(
-        {(day.strftime("%Y-%m-%d"), ci): n for (day, ci), n in turnout(board, tz).items()}
+        {(day.strftime("%Y-%m-%d"), ci): n for (day, ci), n in turnout(board, zone).items()}
     )
     days = sorted({d for d, _ in counts})
     top = max(counts.values(), default=0)
@@ -184,26 +184,24 @@ def results() -> str:
     b = _board()
     manifest = manifest_of(_board())
     rows = b.store.kinds(["results"])
-    res = json.loads(entry_payload(rows[0][2])) if rows else None
+    res = Entry(rows[0][2]).decode(Results) if rows else None
     tables = []
     if res is not None and manifest is not None:
-        for c, contest in zip(res["contests"], manifest.contests, strict=True):
-            top = max((o["votes"] for o in c["options"]), default=0)
+        for c, contest in zip(res.contests, manifest.contests, strict=True):
+            top = max((o.votes for o in c.options), default=0)
             labels = {o.id: o.label for o in contest.options}
             tables.append(
                 {
                     "title": contest.title,
-                    "ballots": c["ballots"],
+                    "ballots": c.ballots,
                     "options": [
                         {
-                            "label": labels[o["option"]],
-                            "votes": o["votes"],
-                            "width": round(100 * o["votes"] / top, 1) if top else 0,
-                            "share": round(100 * o["votes"] / c["ballots"], 1)
-                            if c["ballots"]
-                            else 0.0,
+                            "label": labels[o.option],
+                            "votes": o.votes,
+                            "width": round(100 * o.votes / top, 1) if top else 0,
+                            "share": round(100 * o.votes / c.ballots, 1) if c.ballots else 0.0,
                         }
-                        for o in c["options"]
+                        for o in c.options
                     ],
                 }
             )
@@ -274,12 +272,7 @@ def qr() -> Response:
 
 
 @bp.app_template_filter("when")
-def when(iso: str) -> str:
-    """An ISO time from the log, shown to the minute in Japan time (the election's zone)."""
-    from datetime import timedelta, timezone
-
-    try:
-        t = datetime.fromisoformat(iso).astimezone(timezone(timedelta(hours=9)))
-    except ValueError:
-        return iso
-    return t.strftime("%Y-%m-%d %H:%M JST")
+def when(iso: str, manifest: Manifest | None) -> str:
+    """An ISO time (from the log or the manifest), shown to the minute in the election's
+    time zone: ``{{ time|when(manifest) }}``."""
+    return i18n.local_time(iso, manifest)

@@ -4,10 +4,12 @@
   ``<script>`` tag carries a subresource-integrity hash computed from the file served.
   (A Web Worker's script cannot carry SRI; ``worker-src 'self'`` and same-origin loading
   are its guard.)
-- Forms that change state (admin, trustee) carry a CSRF token (Flask-WTF). The JSON API is
-  exempt: it takes no cookies' authority, only the voter's card signature.
-- Rate limits per client address on submissions, challenges and logins (Flask-Limiter,
-  in memory: one server process; a multi-process deployment points it at shared storage).
+- Forms that change state (the administrator's pages) carry a CSRF token (Flask-WTF). The
+  JSON API, the ceremony API and the signing-app hand-off are exempt (:mod:`web.app`): they
+  take no cookie's authority, only the voter's card signature or a trustee's bearer token.
+- Rate limits (Flask-Limiter, kept in this process's memory: ``tohyo serve`` is one
+  process): per client address on ballots, challenges, signing requests and logins, and on
+  challenged ballots from all clients together (:mod:`web.app` applies them to the views).
 - Request logging never includes bodies, query strings or certificates.
 """
 

@@ -3,27 +3,30 @@ turnout; and the public trustee page."""
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass, replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from click.testing import CliRunner
 
 from bulletin.auth import TokenAuthenticator, pseudonym
-from bulletin.board import Board, load_signing_key, new_signing_key
+from bulletin.board import Board, load_signing_key, new_signing_key, public_key_of
 from bulletin.ceremony import CeremonyStore
 from bulletin.clock import FixedClock
 from bulletin.store import Store, make_engine, migrate
 from e2e import codec
+from e2e.election import Election, base_hash
+from e2e.group import TEST
 from e2e.manifest import manifest_from_json
 from e2e.rng import DeterministicRng
 from e2e.tally import trustee_commitments
 from e2e.threshold import public_share
 from tests.integration.board_helpers import EXAMPLE, KEY, TOKENS, later, make_board, submission
+from trustees.ceremony import run_ceremony
 from trustees.decrypt import partial_decrypt
-from web import admin
-from web.admin import admin_cli, check_password, hash_password
+from web.admin import admin_cli, check_password, hash_password, sessions
 from web.app import SiteSettings, create_site
 from web.security import limiter
 
@@ -83,32 +86,14 @@ def post(client, path: str, data: dict | None = None, page: str = "/admin/"):
 # --- the password and the session -----------------------------------------------------------
 
 
-def test_password_hash_and_command():
-    line = hash_password("correct horse battery", n=2**10)
-    assert line.startswith("scrypt$1024$8$1$") and "correct" not in line
-    assert check_password("correct horse battery", line)
-    assert not check_password("correct horse batterx", line)
-    assert not check_password("x", "not a hash line")
-    assert not check_password("x", "bcrypt$1$2$3$00$00")
-    # A malformed line is a failed check, never an exception (the hash, the salt, the costs).
-    for bad in (
-        "scrypt$1024$8$1$00$zz",
-        "scrypt$1024$8$1$zz$00",
-        "scrypt$1024$8$1$00$",
-        "scrypt$1000$8$1$00$00",
-        "scrypt$1024$0$1$00$00",
-        "scrypt$" + str(2**80) + "$8$1$00$00",
-        "scrypt$x$8$1$00$00",
-        "scrypt$1024$8$1$00$0",
-        line + "$",
-    ):
-        assert not check_password("correct horse battery", bad), bad
-        assert not admin.hash_line_ok(bad), bad
-    assert admin.hash_line_ok(line)
+def test_password_command():
+    # The hash line itself is tested in tests/unit/test_admin_password.py.
     out = CliRunner().invoke(admin_cli, ["password"], input="my administrator password\n")
     assert out.exit_code == 0, out.output
     printed = out.output.strip().splitlines()[-1]
+    assert printed.startswith("scrypt:32768:8:1$") and "administrator" not in printed
     assert check_password("my administrator password", printed)
+    assert not check_password("my administrator passworx", printed)
     short = CliRunner().invoke(admin_cli, ["password"], input="short\n")
     assert short.exit_code == 2 and "at least 12" in short.output
 
@@ -167,6 +152,18 @@ def test_login_with_a_malformed_configured_hash(empty):
     assert client.get("/admin/").status_code == 303
 
 
+def test_login_with_a_hash_line_of_earlier_versions(empty):
+    # scrypt$N$r$p$SALT$HASH in hex, as `tohyo admin password` printed it before: still valid.
+    salt = bytes(range(16))
+    digest = hashlib.scrypt(PASSWORD.encode(), salt=salt, n=2**10, r=8, p=1, dklen=32)
+    client = _site(
+        empty, password_hash=f"scrypt$1024$8$1${salt.hex()}${digest.hex()}"
+    ).test_client()
+    assert "malformed" not in client.get("/admin/login?lang=en").get_data(as_text=True)
+    assert login(client, "not the password").status_code == 401
+    assert login(client).status_code == 303 and client.get("/admin/").status_code == 200
+
+
 def test_login_redirects_only_inside_admin(empty):
     client = _site(empty).test_client()
     for target, want in (
@@ -215,7 +212,7 @@ def test_session_expires_and_is_rechecked(empty, monkeypatch):
     app = _site(empty, session_minutes=30)
     client = app.test_client()
     now = [1_000_000.0]
-    monkeypatch.setattr(admin, "_now", lambda: now[0])
+    monkeypatch.setattr(sessions, "_now", lambda: now[0])
     assert login(client).status_code == 303
     now[0] += 29 * 60
     assert client.get("/admin/").status_code == 200  # each request renews the session
@@ -482,3 +479,70 @@ def test_trustee_page_is_public_and_secret_free(ready, tmp_path):
     html = _site(fresh).test_client().get("/trustees?lang=en").get_data(as_text=True)
     assert "in progress" in html and not any(t in html for t in tokens)
     assert "Shares sent" in html
+
+
+# --- the election's time zone ------------------------------------------------------------------
+
+
+def _election_in(tmp_path, offset: str, at: datetime) -> tuple[Board, Election]:
+    """An open election whose manifest's period is in UTC ``offset`` (as make_board, with
+    the period moved), the board's clock at ``at``."""
+    key_path = tmp_path / "board.key"
+    new_signing_key(key_path)
+    manifest = replace(
+        manifest_from_json(EXAMPLE.read_text(encoding="utf-8")),
+        start=f"2025-02-20T00:00:00{offset}",
+        end=f"2025-03-24T23:59:59{offset}",
+        trustees=3,
+        quorum=2,
+        board=public_key_of(load_signing_key(key_path)),
+    )
+    h_p, _ = base_hash(TEST, manifest)
+    _, publics = run_ceremony(TEST, h_p, 3, 2, DeterministicRng("zone"))
+    election = Election(TEST, manifest, TEST.product(t.key for t in publics))
+    engine = make_engine(f"sqlite:///{tmp_path / 'zone.db'}")
+    migrate(engine)
+    board = Board(
+        Store(engine), load_signing_key(key_path), FixedClock(at), TokenAuthenticator(KEY, TOKENS)
+    )
+    board.setup(
+        manifest.canonical_bytes(),
+        codec.encode(election.parameters()),
+        [codec.encode(t) for t in publics],
+    )
+    board.open()
+    return board, election
+
+
+def test_the_tsukuba_election_is_shown_in_japan_time(ready):
+    html = _site(ready.board).test_client().get("/?lang=en").get_data(as_text=True)
+    assert "Voting period: 2025-02-20 00:00 JST to 2025-03-24 23:59 JST" in html
+
+
+@pytest.mark.parametrize(("offset", "name"), [("-05:00", "UTC-05:00"), ("+05:30", "UTC+05:30")])
+def test_times_and_turnout_are_in_the_manifests_time_zone(tmp_path, offset, name):
+    zone = datetime.fromisoformat(f"2025-02-20T00:00:00{offset}").tzinfo
+    # Two ballots 40 minutes apart, on either side of midnight in the election's zone (in
+    # +05:30 both fall in the same UTC hour, 18:00).
+    first = datetime(2025, 2, 22, 23, 30, tzinfo=zone)
+    board, election = _election_in(tmp_path, offset, first)
+    client = _site(board).test_client()
+    for n, token in enumerate(("token-1", "token-2")):
+        body = submission(election, C1, token, f"z{n}")
+        r = client.post("/api/ballots", data=body, content_type="application/json")
+        assert r.status_code == 201
+        later(board.clock, 40 * 60)
+    home = client.get("/?lang=en").get_data(as_text=True)
+    assert f"Voting period: 2025-02-20 00:00 {name} to 2025-03-24 23:59 {name}" in home
+    page = client.get("/board?lang=en").get_data(as_text=True)
+    assert "JST" not in page
+    assert f"2025-02-22 23:30 {name}" in page and f"2025-02-23 00:10 {name}" in page
+    days = re.findall(r'<th scope="row">(\d{4}-\d\d-\d\d)</th>', page)
+    assert days == ["2025-02-22", "2025-02-23"]  # one ballot each
+    login(client)
+    by_day = client.get("/admin/?lang=en").get_data(as_text=True)
+    table = re.search(r"<tbody>(.*?)</tbody>", by_day, re.S).group(1)
+    assert re.findall(r'<th scope="row">([^<]+)</th>', table) == ["2025-02-22", "2025-02-23"]
+    by_hour = client.get("/admin/?by=hour&lang=en").get_data(as_text=True)
+    table = re.search(r"<tbody>(.*?)</tbody>", by_hour, re.S).group(1)
+    assert re.findall(r'<th scope="row">([^<]+)</th>', table) == ["02/22 23:00", "02/23 00:00"]
