@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench clean postgres chromium jstest
+.PHONY: demo test check lint bench clean postgres chromium jstest
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -43,6 +43,11 @@ jstest: node_modules/.installed
 
 test: $(STAMP) lint postgres chromium jstest
 	$(BIN)/python -m pytest
+
+# The inner loop: lint, then the unit and property tests on the small test group (no
+# database server, browser or Node); under two minutes. `make test` is the whole suite.
+check: $(STAMP) lint
+	$(BIN)/python -m pytest tests/unit tests/property -m "not standard" -p no:cacheprovider
 
 bench: $(STAMP)
 	$(BIN)/tohyo bench core

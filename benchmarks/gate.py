@@ -26,8 +26,8 @@ from bulletin.jpki import (
     load_crl,
 )
 from bulletin.jpki.evidence import MemoryEvidenceStore
-from bulletin.jpki.testca import SimulatedCard, TestCA, new_key, sign_submission
 from bulletin.jpki.verify import check_certificate
+from sim.testca import SimulatedCard, TestCA, new_key, sign_submission
 
 
 def run_gate(revoked: int = 100_000, submissions: int = 300) -> dict[str, Any]:

@@ -11,7 +11,7 @@ import json
 import os
 import pathlib
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -32,6 +32,7 @@ from e2e.board import (
     BoardEvent,
     BoardKey,
     CastBallot,
+    Entry,
     TreeHead,
     TreeHeadBody,
     counted_contests,
@@ -43,6 +44,7 @@ from e2e.group import GROUPS
 from e2e.hash import HashValue
 from e2e.manifest import Manifest, manifest_from_canonical
 from e2e.merkle import consistency_proof, inclusion_proof, inclusion_proof_nodes
+from e2e.record import write_board_record
 from e2e.tally import (
     EncryptedTally,
     PartialDecryption,
@@ -183,7 +185,7 @@ class Board:
     def _load_election(self) -> Election:
         setup: dict[str, list[bytes]] = {k: [] for k in ("manifest", "parameters")}
         for _, kind, data in self.store.kinds(["manifest", "parameters"]):
-            setup[kind].append(entry_payload(data))
+            setup[kind].append(Entry(data).payload)
         if not setup["manifest"] or not setup["parameters"]:
             raise BoardError("the board has no election yet (tohyo board init)")
         manifest = manifest_from_canonical(setup["manifest"][0])
@@ -206,10 +208,7 @@ class Board:
 
     def publics(self) -> list[TrusteePublicKey]:
         g = self.election.group
-        return [
-            codec.decode(entry_payload(d), TrusteePublicKey, g)
-            for _, _, d in self.store.kinds(["trustee"])
-        ]
+        return [Entry(d).decode(TrusteePublicKey, g) for _, _, d in self.store.kinds(["trustee"])]
 
     # --- appending -------------------------------------------------------------------------
 
@@ -565,12 +564,10 @@ class Board:
         row = self.store.entry(index)
         if row is None:
             raise Refusal("not_found")
-        entry = codec.decode(row, BoardEntry)
+        entry = Entry(row)
         code = b""
         if entry.kind in ("ballot", "challenged"):
-            doc = json.loads(entry.payload)
-            ballot = doc["ballot"] if entry.kind == "challenged" else doc
-            code = bytes.fromhex(ballot["confirmation_code"])
+            code = bytes.fromhex(entry.confirmation_code)
         return self._receipt(index, code, self.latest_head())
 
     def receipt_by_code(self, code_hex: str) -> dict[str, Any]:
@@ -634,7 +631,7 @@ class Board:
         rows = self.store.kinds(["tally"])
         if not rows:
             raise BoardError("no tally on the board yet (tohyo board close)")
-        return codec.decode(entry_payload(rows[0][2]), EncryptedTally, self.election.group)
+        return Entry(rows[0][2]).decode(EncryptedTally, self.election.group)
 
     def post_decryption(self, data: bytes) -> int:
         """Accept a trustee's partial decryption after checking its proofs.
@@ -656,7 +653,7 @@ class Board:
             if _kinds_in(conn, ["results"]):
                 raise BoardError("the results are already published")
             for d in _kinds_in(conn, ["decryption"]):
-                if json.loads(entry_payload(d))["trustee"] == partial.trustee:
+                if Entry(d).trustee == partial.trustee:
                     raise BoardError(f"trustee {partial.trustee} has already posted a decryption")
 
         return self._post_checked("decryption", codec.encode(partial), check)
@@ -664,7 +661,7 @@ class Board:
     def post_results(self) -> Results:
         election = self.election
         partials = [
-            codec.decode(entry_payload(d), PartialDecryption, election.group)
+            Entry(d).decode(PartialDecryption, election.group)
             for _, _, d in self.store.kinds(["decryption"])
         ]
         check_quorum(election, [p.trustee for p in partials])
@@ -707,48 +704,19 @@ def _last_event(conn: Any) -> str | None:
         .order_by(schema.entries.c.idx.desc())
         .limit(1)
     ).scalar_one_or_none()
-    return json.loads(entry_payload(row))["name"] if row is not None else None
-
-
-def entry_payload(data: bytes) -> bytes:
-    """The payload bytes of a stored entry."""
-    return codec.decode(data, BoardEntry).payload.encode("utf-8")
+    return Entry(row).event if row is not None else None
 
 
 def export_record(board: Board, out: str | os.PathLike[str]) -> pathlib.Path:
-    """Write the election record (docs/record.md) from the board: every entry in order, every
-    signed tree head, the board's public key, and the files the verifier reads."""
-    root = pathlib.Path(out)
-    (root / "board").mkdir(parents=True, exist_ok=True)
-    (root / "trustees").mkdir(exist_ok=True)
-    (root / "decryptions").mkdir(exist_ok=True)
-    g = board.election.group
-    with open(root / "board" / "entries.jsonl", "wb") as f:
+    """Write the election record (docs/record.md) from the board: every entry in order (read
+    in pages of 1,000), every signed tree head, the board's public key, and the files the
+    verifier reads (:func:`e2e.record.write_board_record`)."""
+
+    def entries() -> Iterator[bytes]:
         start = 0
-        while True:
-            rows = board.store.entries(start, 1000)
-            if not rows:
-                break
-            for _, kind, data in rows:
-                f.write(data + b"\n")
-                payload = entry_payload(data)
-                if kind == "manifest":
-                    (root / "manifest.json").write_bytes(payload)
-                elif kind == "parameters":
-                    (root / "parameters.json").write_bytes(payload)
-                elif kind == "trustee":
-                    t = codec.decode(payload, TrusteePublicKey, g)
-                    (root / "trustees" / f"trustee-{t.index}.json").write_bytes(payload)
-                elif kind == "tally":
-                    (root / "tally.json").write_bytes(payload)
-                elif kind == "decryption":
-                    d = codec.decode(payload, PartialDecryption, g)
-                    (root / "decryptions" / f"trustee-{d.trustee}.json").write_bytes(payload)
-                elif kind == "results":
-                    (root / "results.json").write_bytes(payload)
+        while rows := board.store.entries(start, 1000):
+            for _, _, data in rows:
+                yield data
             start = rows[-1][0] + 1
-    with open(root / "board" / "tree-heads.jsonl", "wb") as f:
-        for data in board.store.tree_heads():
-            f.write(data + b"\n")
-    (root / "board" / "key.json").write_bytes(codec.encode(board.public))
-    return root
+
+    return write_board_record(out, entries(), board.store.tree_heads(), codec.encode(board.public))

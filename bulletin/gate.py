@@ -32,7 +32,8 @@ MIN_KEY = 32
 
 
 class DeferredJpkiGate:
-    """A JPKI gate whose configuration is read now and whose election is read later."""
+    """A JPKI gate whose configuration is read at start and whose election is read from the
+    board on first use (the gate needs H_E and the manifest's address rule)."""
 
     def __init__(
         self,

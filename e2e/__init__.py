@@ -1,5 +1,7 @@
-"""tohyo's cryptographic core and verifier: pure functions, no I/O (except e2e.record).
+"""tohyo's cryptographic core and verifier: pure functions, no I/O (except its edge:
+e2e.record, e2e.cli, e2e.dask_runner).
 
-Layer 1 of 4 (e2e ← trustees ← bulletin ← web). Follows the ElectionGuard Design
-Specification 2.1 with the differences listed in docs/protocol.md.
+The bottom layer (e2e ← trustees ← bulletin ← {sim, web} ← benchmarks ← tohyo; see
+docs/design.md). Follows the ElectionGuard Design Specification 2.1 with the differences
+listed in docs/protocol.md §6.
 """

@@ -4,7 +4,7 @@ Every proof in tohyo reduces to equations of the form
 
     X = f_1^e_1 · f_2^e_2 · … · B_1^d_1 · B_2^d_2 · …
 
-where X is a commitment published with the proof (DESIGN.md, difference 1), the f are
+where X is a commitment published with the proof (docs/protocol.md, D1), the f are
 fixed bases with window tables (g, K) and the B are other group elements (ciphertexts,
 coefficient commitments, partial decryptions). A batch of N equations is checked at once
 by drawing independent random 64-bit weights ρ_k and testing

@@ -1,4 +1,4 @@
-"""The bulletin board's public objects and rules, pure (DESIGN.md differences 4 and 6).
+"""The bulletin board's public objects and rules, pure (docs/protocol.md §8, and D5).
 
 * :class:`BoardEntry` — one leaf of the transparency log. Its canonical bytes are the leaf
   data: leaf hash = SHA-256(0x00 ∥ bytes) (RFC 9162 §2.1.1, :mod:`e2e.merkle`).
@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
@@ -129,9 +129,11 @@ class Entry:
 
     __slots__ = ("raw", "entry", "_doc")
 
-    def __init__(self, raw: bytes) -> None:
+    def __init__(self, raw: bytes, entry: BoardEntry | None = None) -> None:
+        """``entry``: the same bytes already decoded (by a caller that decoded many at once
+        with :func:`e2e.codec.decode_many`), so they are not decoded twice."""
         self.raw = bytes(raw)
-        self.entry = codec.decode(self.raw, BoardEntry)
+        self.entry = entry if entry is not None else codec.decode(self.raw, BoardEntry)
         self._doc: dict | None = None
 
     @property
@@ -159,9 +161,12 @@ class Entry:
     def document(self) -> dict:
         """The payload as parsed JSON (kept: parsed once per entry)."""
         if self._doc is None:
-            doc = json.loads(self.entry.payload)
+            try:
+                doc = json.loads(self.entry.payload)
+            except (ValueError, RecursionError):
+                doc = None
             if not isinstance(doc, dict):
-                raise VerificationError("payload is not a JSON object", f"board entry {self.index}")
+                raise VerificationError("payload is not a JSON object", self._where())
             self._doc = doc
         return self._doc
 
@@ -169,39 +174,74 @@ class Entry:
         """The payload as a published object of type ``cls`` (strict, canonical)."""
         return codec.decode(self.payload, cls, group)
 
-    def _ballot(self) -> dict:
-        doc = self.document()
-        if self.kind == "challenged":
-            return doc["ballot"]
-        if self.kind == "ballot":
-            return doc
-        raise ValueError(f"entry {self.index} is a {self.kind} entry, not a ballot")
+    def _where(self) -> str:
+        return f"board entry {self.index}"
+
+    def _field(self, kinds: tuple[str, ...], read: Callable[[dict], Any], name: str) -> Any:
+        """One field of the payload, read by ``read``; VerificationError naming the entry if
+        the payload does not have it (a log is input: a hostile board writes what it likes)."""
+        if self.kind not in kinds:
+            raise ValueError(f"entry {self.index} is a {self.kind} entry: no {name}")
+        try:
+            return read(self.document())
+        except (KeyError, TypeError, ValueError, AttributeError):
+            raise VerificationError(f"payload has no valid {name}", self._where()) from None
+
+    @staticmethod
+    def _ballot_of(doc: dict) -> dict:
+        ballot = doc["ballot"] if "ballot" in doc and "contests" not in doc else doc
+        if not isinstance(ballot, dict):
+            raise TypeError
+        return ballot
 
     @property
     def confirmation_code(self) -> str:
         """A (cast or challenged) ballot's confirmation code, 64 upper-case hex digits."""
-        return str(self._ballot()["confirmation_code"])
+
+        def read(doc: dict) -> str:
+            code = self._ballot_of(doc)["confirmation_code"]
+            if type(code) is not str:
+                raise TypeError
+            return code
+
+        return self._field(("ballot", "challenged"), read, "confirmation code")
 
     @property
     def contests(self) -> tuple[int, ...]:
         """The 1-based contest indices a (cast or challenged) ballot covers, in order."""
-        return tuple(int(c["contest"]) for c in self._ballot()["contests"])
+
+        def read(doc: dict) -> tuple[int, ...]:
+            out = tuple(c["contest"] for c in self._ballot_of(doc)["contests"])
+            if any(type(c) is not int for c in out):
+                raise TypeError
+            return out
+
+        return self._field(("ballot", "challenged"), read, "contests")
 
     @property
     def trustee(self) -> int:
         """The trustee of a ``trustee`` (public key) or ``decryption`` entry."""
-        if self.kind == "trustee":
-            return int(self.document()["index"])
-        if self.kind == "decryption":
-            return int(self.document()["trustee"])
-        raise ValueError(f"entry {self.index} is a {self.kind} entry, not a trustee's")
+        field = "index" if self.kind == "trustee" else "trustee"
+
+        def read(doc: dict) -> int:
+            value = doc[field]
+            if type(value) is not int:
+                raise TypeError
+            return value
+
+        return self._field(("trustee", "decryption"), read, "trustee")
 
     @property
     def event(self) -> str:
         """The name of an ``event`` entry (``open``, ``close``)."""
-        if self.kind != "event":
-            raise ValueError(f"entry {self.index} is a {self.kind} entry, not an event")
-        return str(self.document()["name"])
+
+        def read(doc: dict) -> str:
+            name = doc["name"]
+            if type(name) is not str:
+                raise TypeError
+            return name
+
+        return self._field(("event",), read, "event name")
 
 
 def kind_of(raw: bytes) -> str:

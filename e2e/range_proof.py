@@ -4,7 +4,7 @@ Proves that a ciphertext (α, β) = (g^ξ, K^(ξ+ℓ)) encrypts some ℓ in {0, 
 revealing ℓ. Used with R = 1 for every selection (eq. 39–61) and with R = L for the
 aggregate of a contest, its selection limit (eq. 62).
 
-Differences from the spec's wire format (DESIGN.md, difference 1): the proof carries its
+Differences from the spec's wire format (docs/protocol.md, D1): the proof carries its
 commitments (a_j, b_j) as well as the challenges c_j and responses v_j, so that many proofs
 can be checked in one batch (:mod:`e2e.batch`). The challenge is still the strong
 Fiat-Shamir hash of the domain byte 0x24, the identifier hash H_I, the indices, the

@@ -1,6 +1,9 @@
 """Reading and writing the election record directory (or .zip): the edge of ``e2e``.
 
-This is the only module of the core that touches files. Layout (docs/record.md):
+This is the only module of the core that touches files, and the one owner of the record's
+layout: :class:`Layout` names every path, and every writer (the board's export, a trustee's
+download, records made without a board) writes through this module. Layout
+(docs/record.md):
 
     manifest.json               the canonical manifest (hashed into H_B)
     parameters.json             ElectionParameters: group, n, k, H_P, H_B, K, H_E
@@ -26,11 +29,86 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from e2e import codec
+from e2e.board import Entry, kind_of
 from e2e.errors import CodecError
 
 
 class RecordError(CodecError):
     """A file of the record is missing or unreadable."""
+
+
+class Layout:
+    """Every path of the record, relative to its root (``/``-separated, as in a .zip)."""
+
+    MANIFEST = "manifest.json"
+    PARAMETERS = "parameters.json"
+    TRUSTEES = "trustees"
+    BOARD = "board"
+    BOARD_ENTRIES = "board/entries.jsonl"
+    BOARD_HEADS = "board/tree-heads.jsonl"
+    BOARD_KEY = "board/key.json"
+    BALLOTS = "ballots.jsonl"
+    CHALLENGED = "challenged.jsonl"
+    TALLY = "tally.json"
+    DECRYPTIONS = "decryptions"
+    RESULTS = "results.json"
+    FOLDERS = (TRUSTEES, DECRYPTIONS)
+
+    @staticmethod
+    def trustee(index: int) -> str:
+        return f"trustees/trustee-{index}.json"
+
+    @staticmethod
+    def decryption(trustee: int) -> str:
+        return f"decryptions/trustee-{trustee}.json"
+
+
+#: The log's entry kinds whose payload is also a file of the record, byte for byte.
+_SINGLE_FILES = {
+    "manifest": Layout.MANIFEST,
+    "parameters": Layout.PARAMETERS,
+    "tally": Layout.TALLY,
+    "results": Layout.RESULTS,
+}
+
+
+def payload_path(entry: Entry) -> str | None:
+    """Where the record keeps a log entry's payload beside the log (None: only in the log)."""
+    if entry.kind in _SINGLE_FILES:
+        return _SINGLE_FILES[entry.kind]
+    if entry.kind == "trustee":
+        return Layout.trustee(entry.trustee)
+    if entry.kind == "decryption":
+        return Layout.decryption(entry.trustee)
+    return None
+
+
+def write_board_record(
+    path: str | os.PathLike[str],
+    entries: Iterable[bytes],
+    heads: Iterable[bytes],
+    board_key: bytes,
+) -> pathlib.Path:
+    """Write a record from a board's log: every entry in order (streamed, one leaf per line),
+    each payload that is a file of the record, every signed tree head and the board's key.
+    The verifier checks that the files equal the log's payloads."""
+    root = pathlib.Path(path)
+    for d in (Layout.BOARD, *Layout.FOLDERS):
+        (root / d).mkdir(parents=True, exist_ok=True)
+    with open(root / Layout.BOARD_ENTRIES, "wb") as f:
+        for raw in entries:
+            f.write(raw + b"\n")
+            if kind_of(raw) in ("ballot", "challenged"):
+                continue  # the bulk of the log: only in entries.jsonl, never parsed here
+            entry = Entry(raw)
+            name = payload_path(entry)
+            if name is not None:
+                (root / name).write_bytes(entry.payload)
+    with open(root / Layout.BOARD_HEADS, "wb") as f:
+        for raw in heads:
+            f.write(raw + b"\n")
+    (root / Layout.BOARD_KEY).write_bytes(board_key)
+    return root
 
 
 @dataclass(frozen=True)
@@ -65,7 +143,7 @@ def read_record(path: str | os.PathLike[str]) -> RecordFiles:
         with zipfile.ZipFile(p) as z:
             names = set(z.namelist())
             prefix = ""
-            if "manifest.json" not in names:
+            if Layout.MANIFEST not in names:
                 tops = {n.split("/", 1)[0] for n in names if "/" in n}
                 if len(tops) == 1:
                     prefix = tops.pop() + "/"
@@ -91,19 +169,19 @@ def read_record(path: str | os.PathLike[str]) -> RecordFiles:
     def folder(name: str) -> dict[str, bytes]:
         return {k: v for k, v in sorted(files.items()) if k.startswith(name + "/")}
 
-    board = "board/entries.jsonl" in files
+    board = Layout.BOARD_ENTRIES in files
     return RecordFiles(
-        manifest=need("manifest.json"),
-        parameters=need("parameters.json"),
-        trustees=folder("trustees"),
-        ballots=[] if board else _lines(need("ballots.jsonl")),
-        challenged=[] if board else _lines(files.get("challenged.jsonl", b"")),
-        tally=need("tally.json"),
-        decryptions=folder("decryptions"),
-        results=files.get("results.json"),
-        board_entries=_lines(files["board/entries.jsonl"]) if board else None,
-        board_heads=_lines(need("board/tree-heads.jsonl")) if board else None,
-        board_key=need("board/key.json") if board else None,
+        manifest=need(Layout.MANIFEST),
+        parameters=need(Layout.PARAMETERS),
+        trustees=folder(Layout.TRUSTEES),
+        ballots=[] if board else _lines(need(Layout.BALLOTS)),
+        challenged=[] if board else _lines(files.get(Layout.CHALLENGED, b"")),
+        tally=need(Layout.TALLY),
+        decryptions=folder(Layout.DECRYPTIONS),
+        results=files.get(Layout.RESULTS),
+        board_entries=_lines(files[Layout.BOARD_ENTRIES]) if board else None,
+        board_heads=_lines(need(Layout.BOARD_HEADS)) if board else None,
+        board_key=need(Layout.BOARD_KEY) if board else None,
     )
 
 
@@ -121,20 +199,20 @@ def write_record(
     """Write a record directory. ``ballots`` and ``challenged`` are encoded lines."""
     root = pathlib.Path(path)
     root.mkdir(parents=True, exist_ok=True)
-    (root / "trustees").mkdir(exist_ok=True)
-    (root / "decryptions").mkdir(exist_ok=True)
-    (root / "manifest.json").write_bytes(manifest)
-    (root / "parameters.json").write_bytes(codec.encode(parameters))
+    for d in Layout.FOLDERS:
+        (root / d).mkdir(exist_ok=True)
+    (root / Layout.MANIFEST).write_bytes(manifest)
+    (root / Layout.PARAMETERS).write_bytes(codec.encode(parameters))
     for t in trustees:
-        (root / "trustees" / f"trustee-{t.index}.json").write_bytes(codec.encode(t))  # type: ignore[attr-defined]
-    with open(root / "ballots.jsonl", "wb") as f:
+        (root / Layout.trustee(t.index)).write_bytes(codec.encode(t))  # type: ignore[attr-defined]
+    with open(root / Layout.BALLOTS, "wb") as f:
         for line in ballots:
             f.write(line + b"\n")
-    with open(root / "challenged.jsonl", "wb") as f:
+    with open(root / Layout.CHALLENGED, "wb") as f:
         for line in challenged:
             f.write(line + b"\n")
-    (root / "tally.json").write_bytes(codec.encode(tally))
+    (root / Layout.TALLY).write_bytes(codec.encode(tally))
     for d in decryptions:
-        (root / "decryptions" / f"trustee-{d.trustee}.json").write_bytes(codec.encode(d))  # type: ignore[attr-defined]
-    (root / "results.json").write_bytes(codec.encode(results))
+        (root / Layout.decryption(d.trustee)).write_bytes(codec.encode(d))  # type: ignore[attr-defined]
+    (root / Layout.RESULTS).write_bytes(codec.encode(results))
     return root

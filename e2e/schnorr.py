@@ -7,7 +7,7 @@ Trustee i proves knowledge of its polynomial coefficients a_{i,j} (K_{i,j} = g^(
     v_{i,j} = u_{i,j} − c_i·a_{i,j}   (and v_{i,k} = u_{i,k} − c_i·ζ_i).
 
 Verification: h_{i,j} = g^(v_{i,j}) · K_{i,j}^(c_i) with K_{i,k} := κ_i. The proof carries
-the commitments h (DESIGN.md, difference 1); the challenge is recomputed from them.
+the commitments h (docs/protocol.md, D1); the challenge is recomputed from them.
 """
 
 from __future__ import annotations

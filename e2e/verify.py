@@ -25,7 +25,6 @@ Checks, with the spec's Verification numbers:
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Callable, Iterable, MutableMapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -39,6 +38,7 @@ from e2e.board import (
     BoardEntry,
     BoardKey,
     CastBallot,
+    Entry,
     TreeHead,
     counted_contests,
     verify_tree_head,
@@ -59,7 +59,7 @@ from e2e.errors import CodecError, VerificationError
 from e2e.group import GROUPS, Group
 from e2e.manifest import Manifest, manifest_from_canonical
 from e2e.merkle import MerkleFrontier, leaf_hash, verify_inclusion
-from e2e.record import RecordFiles
+from e2e.record import Layout, RecordFiles
 from e2e.rng import Rng, SystemRng
 from e2e.tally import (
     EncryptedTally,
@@ -247,7 +247,7 @@ class LogCheck:
     challenged: list[bytes]
     superseded: int
     summary: str
-    entries: list[BoardEntry] = field(default_factory=list)
+    entries: list[Entry] = field(default_factory=list)
     roots: dict[int, bytes] = field(default_factory=dict)  # tree size → root
 
 
@@ -292,25 +292,19 @@ def check_receipts(key: BoardKey, log: LogCheck, receipts: Sequence[tuple[str, b
         if not entry < head.size:
             raise VerificationError(f"entry {entry} is outside its tree head", where)
         e = log.entries[entry]
-        ballot_code = None
-        if e.kind == "ballot":  # the ballot itself is verified later: read it defensively
-            try:
-                doc = json.loads(e.payload)
-            except (ValueError, RecursionError):
-                doc = None
-            ballot_code = doc.get("confirmation_code") if isinstance(doc, dict) else None
+        try:  # the ballot itself is verified later: a malformed one is simply not this one
+            ballot_code = e.confirmation_code if e.kind == "ballot" else None
+        except VerificationError:
+            ballot_code = None
         if ballot_code != code.hex().upper():
             raise VerificationError(
                 f"board entry {entry} is not the cast ballot with this confirmation code", where
             )
         try:
-            verify_inclusion(entry, head.size, leaf_hash(codec.encode(e)), proof, root)
+            verify_inclusion(entry, head.size, leaf_hash(e.raw), proof, root)
         except VerificationError as err:
             raise VerificationError(f"inclusion proof: {err.reason}", where) from None
     return len(receipts)
-
-
-_CONTEST = re.compile(r'"contest":(\d+)')
 
 
 def entry_time(e: BoardEntry | TreeHead, where: str) -> datetime:
@@ -372,7 +366,8 @@ def check_log(
     if key is None:
         key, _ = board_key_of(files, manifest, None)
     raws = files.board_entries
-    entries = codec.decode_many(raws, BoardEntry)
+    decoded = codec.decode_many(raws, BoardEntry)
+    entries = [Entry(raw, e) for raw, e in zip(raws, decoded, strict=True)]
     heads = codec.decode_many(files.board_heads, TreeHead)
     head_sizes = {h.size for h in heads}
     if len(head_sizes) != len(heads):
@@ -414,14 +409,14 @@ def check_log(
     kinds = [e.kind for e in entries]
     if kinds[: n_t + 2] != ["manifest"] + ["trustee"] * n_t + ["parameters"]:
         raise VerificationError("does not start with manifest, trustee keys, parameters", "board")
-    if entries[0].payload.encode() != files.manifest:
+    if entries[0].payload != files.manifest:
         raise VerificationError("manifest differs from manifest.json", "board entry 0")
     trustee_files = sorted(files.trustees.values())
-    if sorted(e.payload.encode() for e in entries[1 : n_t + 1]) != trustee_files:
+    if sorted(e.payload for e in entries[1 : n_t + 1]) != trustee_files:
         raise VerificationError("trustee keys differ from trustees/", "board")
-    if entries[n_t + 1].payload.encode() != files.parameters:
+    if entries[n_t + 1].payload != files.parameters:
         raise VerificationError("parameters differ from parameters.json", f"board entry {n_t + 1}")
-    events = [(e.index, json.loads(e.payload)["name"]) for e in entries if e.kind == "event"]
+    events = [(e.index, e.event) for e in entries if e.kind == "event"]
     names = [name for _, name in events]
     if names not in (["open"], ["open", "close"]):
         raise VerificationError(f"events {names}: expected open, then close", "board")
@@ -438,18 +433,17 @@ def check_log(
             if not start <= times[e.index] <= end:
                 raise VerificationError("ballot received outside the voting period", where)
             if e.kind == "ballot":
-                covers = tuple(int(x) for x in _CONTEST.findall(e.payload))
-                ballots.append((e.index, e.voter, e.payload.encode(), covers))
+                ballots.append((e.index, e.voter, e.payload, e.contests))
             else:
-                challenged.append(e.payload.encode())
+                challenged.append(e.payload)
         elif e.kind in ("tally", "decryption", "results") and e.index < closed:
             raise VerificationError(
                 f"{e.kind} before the election closed", f"board entry {e.index}"
             )
     after = {
-        "tally": [e.payload.encode() for e in entries if e.kind == "tally"],
-        "decryption": sorted(e.payload.encode() for e in entries if e.kind == "decryption"),
-        "results": [e.payload.encode() for e in entries if e.kind == "results"],
+        "tally": [e.payload for e in entries if e.kind == "tally"],
+        "decryption": sorted(e.payload for e in entries if e.kind == "decryption"),
+        "results": [e.payload for e in entries if e.kind == "results"],
     }
     if after["tally"] != [files.tally]:
         raise VerificationError("tally.json is not the log's one tally entry", "board")
@@ -519,7 +513,7 @@ def verify_tally_inputs(
     # 2-3. trustee keys, joint key, H_E
     publics = codec.decode_many(list(files.trustees.values()), TrusteePublicKey, group, rng)
     for name, t in zip(files.trustees, publics, strict=True):
-        if name != f"trustees/trustee-{t.index}.json":
+        if name != Layout.trustee(t.index):
             raise VerificationError(f"file {name} holds trustee {t.index}", "trustees")
     check_trustee_keys(
         group, params.parameter_base_hash, manifest.trustees, manifest.quorum, publics
@@ -640,7 +634,7 @@ def check_partials(
     election, group, report = v.election, v.election.group, v.report
     partials = codec.decode_many(list(files.decryptions.values()), PartialDecryption, group, rng)
     for name, d in zip(files.decryptions, partials, strict=True):
-        if name != f"decryptions/trustee-{d.trustee}.json":
+        if name != Layout.decryption(d.trustee):
             raise VerificationError(f"file {name} holds trustee {d.trustee}", "decryptions")
     check_quorum(election, [d.trustee for d in partials])
     commitments = trustee_commitments(v.publics)

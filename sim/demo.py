@@ -39,7 +39,6 @@ from bulletin.jpki import (
     load_crl,
 )
 from bulletin.jpki.evidence import audit, check_record, read_export
-from bulletin.jpki.testca import SimulatedCard, TestCA, TestCAError, new_key, sign_submission
 from bulletin.store import Store, make_engine
 from e2e import codec
 from e2e.ballot import EncryptedBallot, challenge, encrypt_ballot
@@ -50,9 +49,10 @@ from e2e.manifest import Manifest, manifest_from_json
 from e2e.rng import DeterministicRng, Rng, SystemRng
 from e2e.tally import trustee_commitments
 from e2e.threshold import public_share
+from sim.rehearsal import open_in_period, pinned
+from sim.testca import SimulatedCard, TestCA, TestCAError, new_key, sign_submission
 from trustees.ceremony import run_ceremony
 from trustees.decrypt import partial_decrypt
-from web.rehearsal import open_in_period, pinned
 
 EXAMPLE = pathlib.Path(__file__).resolve().parents[1] / "examples" / "tsukuba-2025.json"
 PSEUDONYM_KEY = b"demo pseudonym key (the election authority's secret)"

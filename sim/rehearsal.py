@@ -24,25 +24,25 @@ from typing import Any
 
 from bulletin.board import (
     Board,
-    entry_payload,
     export_record,
     load_signing_key,
     new_signing_key,
 )
 from bulletin.clock import OffsetClock
-from bulletin.jpki.testca import SimulatedCard, TestCA, new_key
+from bulletin.gate import DeferredJpkiGate
 from bulletin.store import Store, make_engine, migrate
 from e2e import codec
+from e2e.board import Entry
 from e2e.election import Election, TrusteePublicKey, base_hash
 from e2e.group import GROUPS, Group
 from e2e.manifest import Manifest, with_board
 from e2e.rng import SystemRng
 from e2e.tally import trustee_commitments
 from e2e.threshold import public_share
+from sim.testca import SimulatedCard, TestCA, new_key
 from trustees import keystore
 from trustees.ceremony import run_ceremony
 from trustees.decrypt import partial_decrypt
-from web.gate import DeferredJpkiGate
 
 PASSPHRASE = "rehearsal passphrase (not for a real election)"
 PSEUDONYM_KEY = b"rehearsal pseudonym key (the election authority's secret)"
@@ -229,9 +229,7 @@ def finish(directory: pathlib.Path, echo: Callable[[str], None]) -> pathlib.Path
     tally = board.tally()
     publics = board.publics()
     commitments = trustee_commitments(publics)
-    posted = {
-        json.loads(entry_payload(d))["trustee"] for _, _, d in board.store.kinds(["decryption"])
-    }
+    posted = {Entry(d).trustee for _, _, d in board.store.kinds(["decryption"])}
     for i in range(1, election.manifest.quorum + 1):
         if i in posted:
             continue

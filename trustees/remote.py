@@ -18,10 +18,12 @@ import pathlib
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections.abc import Iterator
 from typing import Any
 
 from e2e import codec
 from e2e.errors import TohyoError
+from e2e.record import write_board_record
 
 PAGE = 1000  # the API's largest page of entries and tree heads
 
@@ -154,59 +156,43 @@ def download_record(server: Server, out: str | pathlib.Path) -> pathlib.Path:
 
 
 def _download(server: Server, root: pathlib.Path) -> pathlib.Path:
-    for d in ("board", "trustees", "decryptions"):
-        (root / d).mkdir(parents=True, exist_ok=True)
     info = server.get("/api/election", auth=False)
-    (root / "board" / "key.json").write_bytes(document_bytes(info["board_key"]))
-    with open(root / "board" / "entries.jsonl", "wb") as f:
+
+    def entries() -> Iterator[bytes]:
         start = 0
         while True:
             page = server.get(f"/api/entries?start={start}&limit={PAGE}", auth=False)
-            entries = page["entries"]
-            if not entries:
-                break
-            for entry in entries:
-                f.write(document_bytes(entry) + b"\n")
-                _payload_file(root, entry["kind"], entry["payload"])
+            got = page["entries"]
+            if not got:
+                return
+            for entry in got:
+                yield document_bytes(entry)
             nxt = page["next"]
-            if type(nxt) is not int or nxt != start + len(entries):
+            if type(nxt) is not int or nxt != start + len(got):
                 raise RemoteError(
-                    f"the server's page of entries from {start} ({len(entries)} entries) "
-                    f"says the next starts at {nxt!r}; expected {start + len(entries)}"
+                    f"the server's page of entries from {start} ({len(got)} entries) "
+                    f"says the next starts at {nxt!r}; expected {start + len(got)}"
                 )
             start = nxt
-    with open(root / "board" / "tree-heads.jsonl", "wb") as f:
+
+    def heads() -> Iterator[bytes]:
         size = 0
         while True:
-            heads = server.get(f"/api/tree-heads?from_size={size}&limit={PAGE}", auth=False)[
+            got = server.get(f"/api/tree-heads?from_size={size}&limit={PAGE}", auth=False)[
                 "tree_heads"
             ]
-            for h in heads:
-                f.write(document_bytes(h) + b"\n")
-            if len(heads) < PAGE:
-                break
-            last = heads[-1]["size"]
+            for h in got:
+                yield document_bytes(h)
+            if len(got) < PAGE:
+                return
+            last = got[-1]["size"]
             if type(last) is not int or last < size:
                 raise RemoteError(
                     f"the server's tree heads from size {size} end at size {last!r}; "
                     "they must move forward"
                 )
             size = last + 1
-    return root
 
-
-def _payload_file(root: pathlib.Path, kind: str, payload: str) -> None:
-    """The files the verifier reads beside the log (byte-identical to the payloads)."""
-    data = payload.encode("utf-8")
-    name = {
-        "manifest": "manifest.json",
-        "parameters": "parameters.json",
-        "tally": "tally.json",
-        "results": "results.json",
-    }.get(kind)
-    if kind == "trustee":
-        name = f"trustees/trustee-{int(json.loads(payload)['index'])}.json"
-    elif kind == "decryption":
-        name = f"decryptions/trustee-{int(json.loads(payload)['trustee'])}.json"
-    if name is not None:
-        (root / name).write_bytes(data)
+    # The record's layout and which payloads become its files: e2e.record, as for the
+    # board's own export.
+    return write_board_record(root, entries(), heads(), document_bytes(info["board_key"]))

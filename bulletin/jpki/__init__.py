@@ -1,5 +1,5 @@
 """The JPKI gate: only holders of an eligible My Number Card signing certificate
-(署名用電子証明書) who signed the ballot may cast it (DESIGN.md, differences 2 and 3).
+(署名用電子証明書) who signed the ballot may cast it (docs/protocol.md §9, docs/jpki.md).
 
 - :mod:`.certs`: parsing of the JPKI certificate profile, anchors and CRLs, and the J-LIS
   roots shipped in ``anchors/`` (:func:`jlis_anchors`, :func:`jlis_anchor_paths`);
@@ -8,8 +8,10 @@
 - :mod:`.challenge`: single-use server challenges;
 - :mod:`.evidence`: the access-controlled evidence store and its offline audit;
 - :mod:`.authenticator`: the board's :class:`bulletin.auth.Authenticator`;
-- :mod:`.testca`: a stand-in CA and simulated cards (demo and tests only);
-- :mod:`.cli`: ``tohyo jpki …`` and ``tohyo audit evidence …``.
+- :mod:`.cli`: ``tohyo jpki check`` and ``tohyo audit evidence …``.
+
+The stand-in CA and the simulated cards of demos, rehearsals and tests are the
+simulation's (:mod:`sim.testca`); production code never imports them.
 
 docs/jpki.md is the administrator's guide.
 """

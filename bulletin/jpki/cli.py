@@ -1,5 +1,7 @@
-"""``tohyo jpki …`` (check a certificate, the stand-in CA, simulated cards) and
-``tohyo audit evidence …`` (export and re-verify the evidence store offline).
+"""``tohyo jpki check`` (a certificate's fields and verdict) and ``tohyo audit evidence …``
+(export and re-verify the evidence store offline). The stand-in CA's and simulated cards'
+commands (``tohyo jpki testca …``, ``tohyo jpki card sign``) belong to the simulation
+(:mod:`sim.cli`); the root command adds them to this group.
 
 Exit codes: 0 success (``check``: eligible; ``audit evidence verify``: every record
 verifies), 1 a negative answer (not eligible; some record fails), 2 unusable input.
@@ -7,15 +9,12 @@ verifies), 1 a negative answer (not eligible; some record fails), 2 unusable inp
 
 from __future__ import annotations
 
-import json
 import pathlib
 import sys
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import click
-from cryptography import x509
-from cryptography.hazmat.primitives import serialization
 
 from bulletin.jpki.certs import (
     ERAS,
@@ -27,7 +26,6 @@ from bulletin.jpki.certs import (
     load_anchors,
     load_crl,
     parse_certificate,
-    unarmor,
 )
 from bulletin.jpki.errors import JpkiRefusal
 from bulletin.jpki.evidence import (
@@ -37,7 +35,6 @@ from bulletin.jpki.evidence import (
     export,
     read_export,
 )
-from bulletin.jpki.testca import PASSWORD, SimulatedCard, TestCA, new_key, sign_submission
 from bulletin.jpki.verify import TrustConfig, check_certificate
 from e2e.cli import fail, guard
 from e2e.errors import TohyoError
@@ -197,153 +194,6 @@ def check(
         click.echo("判定 verdict:            証明書は有効 / CERTIFICATE VALID")
     else:
         click.echo(f"判定 verdict:            投票できます / ELIGIBLE ({verdict.prefix})")
-
-
-# --- stand-in CA ------------------------------------------------------------------------------
-
-
-@jpki.group()
-def testca() -> None:
-    """A stand-in CA (never for a real vote): init, issue, revoke, crl."""
-
-
-@testca.command("init")
-@click.argument("directory", type=click.Path(file_okay=False))
-@click.option("--not-before", help="Start of validity (ISO 8601); default now.")
-@click.option("--years", default=10, show_default=True)
-@guard
-def testca_init(directory: str, not_before: str | None, years: int) -> None:
-    """Create a CA in DIRECTORY (ca.key, ca.pem, state.json)."""
-    ca = TestCA.create(not_before=parse_time(not_before), years=years, path=pathlib.Path(directory))
-    click.echo(f"CA {ca.certificate.subject.rfc4514_string()} in {directory}/ca.pem")
-
-
-def _read_password(password_stdin: bool, confirm: bool) -> str:
-    if password_stdin:
-        return sys.stdin.readline().rstrip("\n")
-    return click.prompt("signing password", hide_input=True, confirmation_prompt=confirm)
-
-
-@testca.command("issue")
-@click.argument("directory", type=click.Path(exists=True, file_okay=False))
-@click.option("--name", required=True, help="氏名, e.g. 筑波　花子 (full-width space).")
-@click.option("--birth", required=True, help="生年月日 EYYYYMMDD, e.g. 319800217.")
-@click.option("--sex", required=True, type=click.Choice(["1", "2", "9"]))
-@click.option("--address", required=True, help="住所; digits and - become full-width.")
-@click.option("--address-flags", help="Substitute-character flags (default all 0).")
-@click.option("--name-flags", help="Substitute-character flags (default all 0).")
-@click.option("--half-width", is_flag=True, help="Keep the address's digits as given.")
-@click.option("--issued", help="Start of validity (ISO 8601); default now.")
-@click.option("--not-after", help="End of validity; default the 5th birthday after issue.")
-@click.option("--policy", "policies", multiple=True, default=(POLICY_PRODUCTION,))
-@click.option("--card", required=True, type=click.Path(dir_okay=False), help="Card file out.")
-@click.option("--cert", type=click.Path(dir_okay=False), help="Also write the certificate (PEM).")
-@click.option("--password-stdin", is_flag=True, help="Read the signing password from stdin.")
-@guard
-def testca_issue(
-    directory: str,
-    name: str,
-    birth: str,
-    sex: str,
-    address: str,
-    address_flags: str | None,
-    name_flags: str | None,
-    half_width: bool,
-    issued: str | None,
-    not_after: str | None,
-    policies: tuple[str, ...],
-    card: str,
-    cert: str | None,
-    password_stdin: bool,
-) -> None:
-    """Issue a signing certificate and put it on a simulated card (a 0600 card file)."""
-    ca = TestCA.load(pathlib.Path(directory))
-    if pathlib.Path(card).exists():
-        raise ValueError(f"{card} exists")
-    password = _read_password(password_stdin, confirm=True)
-    if not PASSWORD.match(password):
-        raise ValueError("the signing password is 6 to 16 capital letters (A-Z) and digits")
-    key = new_key()
-    c = ca.issue(
-        name=name,
-        birth=birth,
-        sex=sex,
-        address=address,
-        issued=parse_time(issued),
-        not_after=parse_time(not_after) if not_after else None,
-        key=key,
-        name_flags=name_flags,
-        address_flags=address_flags,
-        fullwidth=not half_width,
-        policies=policies,
-    )
-    SimulatedCard.create(key, c, password, path=pathlib.Path(card))
-    if cert:
-        pathlib.Path(cert).write_bytes(c.public_bytes(serialization.Encoding.PEM))
-    click.echo(f"serial {c.serial_number:X}, card {card}")
-
-
-@testca.command("revoke")
-@click.argument("directory", type=click.Path(exists=True, file_okay=False))
-@click.argument("serial", required=False)
-@click.option("--cert", type=click.Path(exists=True, dir_okay=False), help="Or the certificate.")
-@click.option("--at", help="Revocation time (ISO 8601); default now.")
-@click.option("--reason", default="affiliation_changed", show_default=True)
-@guard
-def testca_revoke(
-    directory: str, serial: str | None, cert: str | None, at: str | None, reason: str
-) -> None:
-    """Revoke a certificate (by hex SERIAL or --cert) for the next CRL."""
-    ca = TestCA.load(pathlib.Path(directory))
-    if cert:
-        number = x509.load_der_x509_certificate(unarmor(pathlib.Path(cert).read_bytes())[0])
-        value = number.serial_number
-    elif serial:
-        value = int(serial.replace(":", ""), 16)
-    else:
-        raise ValueError("give SERIAL or --cert")
-    ca.revoke(value, parse_time(at), reason)
-    click.echo(f"revoked {value:X}")
-
-
-@testca.command("crl")
-@click.argument("directory", type=click.Path(exists=True, file_okay=False))
-@click.option("--out", required=True, type=click.Path(dir_okay=False))
-@click.option("--this-update", help="ISO 8601; default now.")
-@click.option("--next-update", help="ISO 8601; default thisUpdate + --hours.")
-@click.option("--hours", default=48, show_default=True)
-@guard
-def testca_crl(
-    directory: str, out: str, this_update: str | None, next_update: str | None, hours: int
-) -> None:
-    """Write a CRL (DER) listing every revocation so far."""
-    ca = TestCA.load(pathlib.Path(directory))
-    start = parse_time(this_update)
-    end = parse_time(next_update) if next_update else start + timedelta(hours=hours)
-    pathlib.Path(out).write_bytes(ca.crl(start, end))
-    click.echo(f"CRL {out}: {len(ca.state['revoked'])} revoked, next update {end.isoformat()}")
-
-
-@jpki.group()
-def card() -> None:
-    """A simulated card (from `jpki testca issue`)."""
-
-
-@card.command("sign")
-@click.argument("card_file", type=click.Path(exists=True, dir_okay=False))
-@click.option("--h-e", "h_e", required=True, help="The election's H_E (hex).")
-@click.option("--code", required=True, help="The ballot's confirmation code (hex).")
-@click.option("--challenge", required=True, help="The server's challenge (hex).")
-@click.option("--password-stdin", is_flag=True, help="Read the signing password from stdin.")
-@guard
-def card_sign(card_file: str, h_e: str, code: str, challenge: str, password_stdin: bool) -> None:
-    """Sign a ballot with a simulated card; print the submission's ``auth`` object."""
-    c = SimulatedCard.load(pathlib.Path(card_file))
-    password = _read_password(password_stdin, confirm=False)
-    auth = sign_submission(
-        c, password, bytes.fromhex(h_e), bytes.fromhex(code), bytes.fromhex(challenge)
-    )
-    click.echo(json.dumps(auth))
 
 
 # --- audit ------------------------------------------------------------------------------------

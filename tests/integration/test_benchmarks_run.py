@@ -23,8 +23,8 @@ from e2e.batch import verify_claims, verify_claims_one_by_one
 from e2e.election import Election
 from e2e.group import TEST, FixedBase
 from e2e.rng import DeterministicRng
-from web.cli import main
-from web.demo import EXAMPLE, load_manifest
+from sim.demo import EXAMPLE, load_manifest
+from tohyo.cli import main
 
 
 def test_benchmarks_run(tmp_path):

@@ -34,7 +34,6 @@ from bulletin.jpki import (
     load_anchors,
     load_crl,
 )
-from bulletin.jpki.testca import SimulatedCard, TestCA, sign_submission
 from bulletin.store import Store, make_engine
 from e2e import codec
 from e2e.ballot import encrypt_ballot
@@ -46,10 +45,11 @@ from e2e.rng import DeterministicRng
 from e2e.tally import trustee_commitments
 from e2e.threshold import public_share
 from e2e.verify import verify_record
+from sim.testca import SimulatedCard, TestCA, sign_submission
 from tests.integration.board_helpers import KEY, TOKENS, later, make_board, submission
 from tests.unit.test_jpki import HANAKO, JST, key
+from tohyo.cli import main
 from trustees.decrypt import partial_decrypt
-from web.cli import main
 
 C = {"gyosei": ["internet-voting"], "healthcare": ["emergency-info"]}
 
@@ -464,21 +464,45 @@ def _resign(s, root, edit_entries=None, edit_head_time=None) -> None:
     (root / "board" / "tree-heads.jsonl").write_bytes(b"".join(h + b"\n" for h in heads))
 
 
-def test_hostile_entries_under_the_boards_own_key_are_named_not_a_traceback(finished, tmp_path):
+@pytest.mark.parametrize(
+    ("payload", "message"),
+    [
+        ("[]", "board entry {n}: payload is not a JSON object"),
+        ("not json", "board entry {n}: payload is not a JSON object"),
+        ('{"contests": "x"}', "board entry {n}: payload has no valid contests"),
+        # well formed enough for the log, not a ballot with the receipt's code
+        ('{"contests": []}', "r.json: board entry {n} is not the cast ballot"),
+    ],
+)
+def test_hostile_entries_under_the_boards_own_key_are_named_not_a_traceback(
+    finished, tmp_path, payload, message
+):
     s, root, receipts = finished
     target = receipts[1]["entry"]
 
     def junk_payload(lines):
         doc = json.loads(lines[target])
-        doc["payload"] = "[]"
+        doc["payload"] = payload
         return [*lines[:target], codec.dumps(doc), *lines[target + 1 :]]
 
     _resign(s, root, junk_payload)
+    # The voter's receipt as this board would have given it for the forged log: its head
+    # and an inclusion proof of the forged entry.
+    from e2e.merkle import inclusion_proof_from_leaves, leaf_hash
+
+    lines = (root / "board" / "entries.jsonl").read_bytes().split(b"\n")[:-1]
+    head = json.loads((root / "board" / "tree-heads.jsonl").read_bytes().split(b"\n")[-2])
+    proof = inclusion_proof_from_leaves(target, [leaf_hash(x) for x in lines])
+    receipt = {
+        **receipts[1],
+        "tree_head": head,
+        "inclusion_proof": [h.hex().upper() for h in proof],
+    }
     saved = tmp_path / "r.json"
-    saved.write_text(json.dumps(receipts[1]))
-    out = _run("verify", root, "--jobs", "1", "--receipt", saved)
+    saved.write_text(json.dumps(receipt))
+    out = _run("verify", str(root), "--jobs", "1", "--receipt", str(saved))
     assert out.exit_code == 1 and "Traceback" not in out.output
-    assert "receipt" in out.output and "FAILED" in out.output
+    assert "FAILED: " in out.output and message.format(n=target) in out.output
 
 
 def test_a_head_older_than_what_it_covers_fails(finished):

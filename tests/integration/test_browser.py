@@ -24,15 +24,15 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
-from bulletin.jpki.testca import SimulatedCard
 from bulletin.jpki.verify import digest_info
 from e2e.group import STANDARD, TEST, Group
 from e2e.manifest import Manifest
+from sim import rehearsal
+from sim.demo import EXAMPLE, load_manifest
+from sim.testca import SimulatedCard
 from tests.integration.board_helpers import free_port, serve_in_thread
-from web import rehearsal
 from web.admin import hash_password
 from web.app import SiteSettings, create_site
-from web.demo import EXAMPLE, load_manifest
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"

@@ -27,10 +27,10 @@ from e2e.group import TEST
 from e2e.record import read_record
 from e2e.rng import DeterministicRng
 from e2e.verify import verify_record, verify_tally_inputs
+from sim.demo import EXAMPLE, run_demo
+from sim.demo import load_manifest as demo_manifest
 from tests.integration.test_election import VOTES, build_election, load_manifest
-from web.cli import main
-from web.demo import EXAMPLE, run_demo
-from web.demo import load_manifest as demo_manifest
+from tohyo.cli import main
 
 
 @pytest.fixture(scope="module")

@@ -22,18 +22,18 @@ from click.testing import CliRunner
 from bulletin.auth import Refusal
 from bulletin.board import Board, load_signing_key, new_signing_key
 from bulletin.clock import FixedClock
-from bulletin.jpki.testca import SimulatedCard, TestCA, new_key, sign_submission
+from bulletin.gate import DeferredJpkiGate
 from bulletin.store import Store, make_engine, migrate
 from e2e import codec
 from e2e.ballot import encrypt_ballot
 from e2e.election import Election, base_hash
 from e2e.group import TEST
 from e2e.rng import DeterministicRng
+from sim.demo import EXAMPLE, load_manifest
+from sim.testca import SimulatedCard, TestCA, new_key, sign_submission
 from tests.integration.board_helpers import free_port
+from tohyo.cli import main
 from trustees.ceremony import run_ceremony
-from web.cli import main
-from web.demo import EXAMPLE, load_manifest
-from web.gate import DeferredJpkiGate
 
 
 @pytest.fixture
@@ -212,7 +212,7 @@ def serving(tmp_path: pathlib.Path, *options: str) -> Iterator[int]:
     """`tohyo serve` in a subprocess on a loopback port (an empty board: the pages and the
     API's errors are all these tests need); yields the port."""
     port = free_port()
-    cmd = [sys.executable, "-m", "web.cli", "serve", "--db", f"sqlite:///{tmp_path / 'b.db'}"]
+    cmd = [sys.executable, "-m", "tohyo", "serve", "--db", f"sqlite:///{tmp_path / 'b.db'}"]
     cmd += ["--key", str(tmp_path / "board.key"), "--port", str(port), "--threads", "2"]
     with open(tmp_path / "serve.log", "wb") as log:
         proc = subprocess.Popen([*cmd, *options], stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)

@@ -323,20 +323,20 @@ def test_refused_submission_leaves_no_personal_data_in_the_log(setup, caplog):
 
 def test_jpki_refusals_leave_no_certificate_or_name_in_the_log(tmp_path, caplog):
     """A card of the neighbouring town is refused; the log holds neither name nor address."""
-    from bulletin.jpki.testca import sign_submission
     from e2e import codec
     from e2e.ballot import encrypt_ballot
     from e2e.group import TEST
     from e2e.rng import DeterministicRng
-    from web import rehearsal
-    from web.demo import EXAMPLE, load_manifest
+    from sim import rehearsal
+    from sim.demo import EXAMPLE, load_manifest
+    from sim.testca import sign_submission
 
     rehearsal.prepare(tmp_path / "r", TEST, load_manifest(EXAMPLE), lambda _: None)
     board = rehearsal.open_board(tmp_path / "r")
     c = create_site(board).test_client()
     caplog.set_level(logging.DEBUG)
     card_info = next(x for x in rehearsal.settings(tmp_path / "r")["cards"] if not x["eligible"])
-    from bulletin.jpki.testca import SimulatedCard
+    from sim.testca import SimulatedCard
 
     card = SimulatedCard.load(tmp_path / "r" / "cards" / card_info["file"])
     ballot, _ = encrypt_ballot(board.election, {"gyosei": []}, DeterministicRng("j"))

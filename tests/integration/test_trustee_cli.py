@@ -16,8 +16,8 @@ from e2e.record import read_record
 from e2e.rng import DeterministicRng
 from e2e.tally import aggregate
 from e2e.verify import load_election
+from tohyo.cli import main
 from trustees import keystore
-from web.cli import main
 
 MANIFEST = pathlib.Path(__file__).resolve().parents[2] / "examples" / "tsukuba-2025.json"
 
@@ -316,7 +316,15 @@ def test_remote_refuses_redirects_and_keeps_the_token(fake_servers):
 
 
 ELECTION = json.dumps({"board_key": {"format": "tohyo/1", "public_key": "00" * 32}}).encode()
-ENTRY = {"kind": "event", "payload": "{}", "index": 0}
+ENTRY = {
+    "format": "tohyo/1",
+    "type": "BoardEntry",
+    "index": 0,
+    "kind": "event",
+    "time": "2025-02-21T00:00:00.000000+00:00",
+    "voter": "",
+    "payload": '{"format":"tohyo/1","name":"open","type":"BoardEvent"}',
+}
 
 
 def test_download_record_stops_on_a_server_that_does_not_move_forward(fake_servers, tmp_path):
@@ -336,7 +344,7 @@ def test_download_record_stops_on_a_server_that_does_not_move_forward(fake_serve
     site.routes["/api/entries"] = (200, {}, b'{"entries": [{"kind": "event"}], "next": 1}')
     with pytest.raises(RemoteError) as e:
         download_record(Server(site.url), tmp_path / "r2")
-    assert "record is malformed" in str(e.value) and "payload" in str(e.value)
+    assert "record is malformed" in str(e.value) and "BoardEntry" in str(e.value)
 
     def one_page(path: str) -> bytes:
         start = int(path.split("start=")[1].split("&")[0])

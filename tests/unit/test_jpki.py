@@ -54,7 +54,7 @@ from bulletin.jpki.evidence import (
     export,
     read_export,
 )
-from bulletin.jpki.testca import (
+from sim.testca import (
     CardLocked,
     SimulatedCard,
     TestCA,

@@ -22,10 +22,10 @@ from bulletin.jpki import (
     load_anchors,
     load_crl,
 )
-from bulletin.jpki.testca import sign_submission
 from e2e import codec
 from e2e.ballot import encrypt_ballot
 from e2e.rng import DeterministicRng
+from sim.testca import sign_submission
 from tests.integration.board_helpers import make_board
 from tests.unit.test_jpki import PKEY, ca, card, issue, key
 

@@ -9,11 +9,16 @@ import pytest
 from click.testing import CliRunner
 
 from bulletin.jpki import DirectoryEvidenceStore, jlis_anchor_paths, load_anchors, load_crl
-from bulletin.jpki.cli import audit_group, jpki
-from bulletin.jpki.testca import SimulatedCard
+from bulletin.jpki.cli import audit_group
+from sim.testca import SimulatedCard
 from tests.unit.test_jpki import CODE, H_E, JLIS_FINGERPRINTS, PKEY, gate
+from tohyo.cli import main
 
 AT = "2025-03-01T12:00:00+09:00"
+
+#: ``tohyo jpki`` as the root command wires it: the production group with the simulation's
+#: stand-in CA and card commands added.
+jpki = main.commands["jpki"]
 
 
 def run(group, *args, code: int = 0, input: str | None = None) -> str:

@@ -5,7 +5,7 @@ CRL whose issuingDistributionPoint limits it to some reasons, to CA or attribute
 certificates, or marks it indirect, cannot show that a certificate is *not* revoked: with
 only such CRLs the gate refuses ``crl_unavailable`` (it fails closed), and a plain complete
 CRL still revokes and admits as before. Each CRL here is minted with ``cryptography`` under a
-stand-in CA's key, the way :meth:`bulletin.jpki.testca.TestCA.crl` does.
+stand-in CA's key, the way :meth:`sim.testca.TestCA.crl` does.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 
 from bulletin.jpki import JpkiRefusal, TrustConfig, check_certificate, load_anchors, load_crl
-from bulletin.jpki.testca import TestCA
+from sim.testca import TestCA
 from tests.unit.test_jpki import JST, T, issue, key
 
 RULE = ["茨城県つくば市"]

@@ -18,7 +18,7 @@ from bulletin.jpki import (
     load_crl,
 )
 from bulletin.jpki.address import normalize
-from bulletin.jpki.testca import sign_submission
+from sim.testca import sign_submission
 from tests.unit.test_jpki import CODE, H_E, T, ca, card, default_config, fresh_crl, gate, issue
 
 SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])

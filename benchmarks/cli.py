@@ -1,0 +1,213 @@
+"""``tohyo bench …``: the researchers' benchmarks (docs/researchers.md)."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+
+import click
+
+from e2e.group import GROUPS
+
+
+@click.group(invoke_without_command=True)
+@click.option("--group", "group_name", type=click.Choice(sorted(GROUPS)), default="standard")
+@click.option("--contests", default=3, show_default=True, help="Contests in the manifest.")
+@click.option("--options", default=3, show_default=True, help="Options per contest.")
+@click.option("--limit", default=1, show_default=True, help="Selection limit per contest.")
+@click.option(
+    "--ballots",
+    default="100",
+    show_default=True,
+    help="Ballot counts, comma-separated (e.g. 100,1000,10000): every stage runs for each.",
+)
+@click.option("--trustees", default=5, show_default=True, help="Trustees n.")
+@click.option("--quorum", default=3, show_default=True, help="Quorum k (trustees decrypting).")
+@click.option(
+    "--jobs", "-j", type=int, default=None, help="Processes for the record (default: all cores)."
+)
+@click.option("--repeat", default=3, show_default=True, help="Runs of each stage.")
+@click.option(
+    "--one-by-one",
+    "one_by_one_max",
+    default=50,
+    show_default=True,
+    help="Ballots in the (slow) one-by-one verification.",
+)
+@click.option("--board-threads", default=16, show_default=True, help="Submitting threads.")
+@click.option("--json", "json_file", type=click.Path(dir_okay=False), default=None)
+@click.option(
+    "--plot",
+    "plot_dir",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="Draw cost against ballots into DIR (needs tohyo[bench]).",
+)
+@click.option(
+    "--compare",
+    type=click.Choice(["electionguard"]),
+    default=None,
+    help="Run the same workload through electionguard-python 1.4 (make bench-eg).",
+)
+@click.option("--eg-python", default=None, help="The electionguard venv's python (.venv-eg).")
+@click.option(
+    "--eg-ballots", type=int, default=None, help="Ballots for electionguard (default: smallest)."
+)
+@click.option("--eg-repeat", default=1, show_default=True, help="Runs of electionguard's stages.")
+@click.option("--browser/--no-browser", default=True, help="Time the browser encryptor.")
+@click.pass_context
+def bench(
+    ctx: click.Context,
+    group_name: str,
+    contests: int,
+    options: int,
+    limit: int,
+    ballots: str,
+    trustees: int,
+    quorum: int,
+    jobs: int | None,
+    repeat: int,
+    one_by_one_max: int,
+    board_threads: int,
+    json_file: str | None,
+    plot_dir: str | None,
+    compare: str | None,
+    eg_python: str | None,
+    eg_ballots: int | None,
+    eg_repeat: int,
+    browser: bool,
+) -> None:
+    """Benchmarks for researchers (figures on this machine).
+
+    Without a subcommand: one election's every stage (encrypt, verify one by one and
+    batched, board acceptance, tally, decryption, whole-record verification) for each
+    --ballots count, with exponentiation counts and their limit; see docs/researchers.md.
+    """
+    if ctx.invoked_subcommand is not None:
+        return
+    from benchmarks.stages import Workload
+    from benchmarks.suite import parse_sizes, run_suite
+
+    try:
+        sizes = parse_sizes(ballots)
+        w = Workload(
+            group_name,
+            contests,
+            options,
+            limit,
+            trustees,
+            quorum,
+            jobs or os.cpu_count() or 1,
+            repeat,
+            one_by_one_max,
+            board_threads,
+        )
+        w.check()
+    except ValueError as e:
+        raise click.UsageError(str(e)) from None
+    code = run_suite(
+        w,
+        sizes,
+        click.echo,
+        lambda s: click.echo(f"… {s}", err=True),
+        json_file,
+        plot_dir,
+        compare,
+        eg_python,
+        eg_ballots,
+        eg_repeat,
+        browser,
+    )
+    sys.exit(code)
+
+
+@bench.command("core")
+@click.option("--group", "group_name", type=click.Choice(sorted(GROUPS)), default="standard")
+@click.option("--proofs", default=1000, show_default=True, help="Range proofs to verify.")
+@click.option("--repeat", default=5, show_default=True, help="Repeats of the batched run.")
+@click.option("--json", "json_file", type=click.Path(dir_okay=False), default=None)
+def bench_core(group_name: str, proofs: int, repeat: int, json_file: str | None) -> None:
+    """powmod, fixed-base, encryption with proof, and range-proof verification."""
+    from benchmarks.core import format_rows, machine_info, run_core
+
+    group = GROUPS[group_name]
+    click.echo(f"group: {group.name}")
+    rows = run_core(group, proofs, repeat)
+    click.echo(format_rows(rows))
+    if json_file:
+        with open(json_file, "w", encoding="utf-8") as f:
+            json.dump({"machine": machine_info(), "group": group.name, "rows": rows}, f, indent=2)
+
+
+@bench.command("election")
+@click.option("--group", "group_name", type=click.Choice(sorted(GROUPS)), default="standard")
+@click.option("--ballots", default=400, show_default=True, help="Ballots in the batched run.")
+@click.option("--tally-ballots", default=100_000, show_default=True, help="Ballots to tally.")
+@click.option("--json", "json_file", type=click.Path(dir_okay=False), default=None)
+def bench_election(
+    group_name: str, ballots: int, tally_ballots: int, json_file: str | None
+) -> None:
+    """3×3 ballot encryption and verification, tally, decryption by 3 of 5 trustees."""
+    from benchmarks.core import format_rows, machine_info
+    from benchmarks.election import run_election
+    from sim.demo import EXAMPLE, load_manifest
+
+    group = GROUPS[group_name]
+    click.echo(f"group: {group.name}")
+    rows = run_election(group, load_manifest(EXAMPLE), ballots, tally_ballots)
+    click.echo(format_rows(rows))
+    if json_file:
+        with open(json_file, "w", encoding="utf-8") as f:
+            json.dump({"machine": machine_info(), "group": group.name, "rows": rows}, f, indent=2)
+
+
+@bench.command("board")
+@click.option("--group", "group_name", type=click.Choice(sorted(GROUPS)), default="standard")
+@click.option("--db", default=None, help="Database URL (default: a temporary SQLite file).")
+@click.option("--ballots", default=600, show_default=True)
+@click.option("--clients", default=50, show_default=True)
+@click.option("--workers", default=2, show_default=True, help="Server processes.")
+@click.option("--threads", default=16, show_default=True, help="Threads per server process.")
+@click.option("--json", "json_file", type=click.Path(dir_okay=False), default=None)
+def bench_board(
+    group_name: str,
+    db: str | None,
+    ballots: int,
+    clients: int,
+    workers: int,
+    threads: int,
+    json_file: str | None,
+) -> None:
+    """Accepted ballots per second over HTTP with concurrent clients; p50/p99 latency."""
+    from benchmarks.board import run_board
+    from benchmarks.core import machine_info
+    from sim.demo import EXAMPLE
+
+    r = run_board(str(EXAMPLE), group_name, db, ballots, clients, workers, threads)
+    click.echo(json.dumps(r, indent=1))
+    if json_file:
+        with open(json_file, "w", encoding="utf-8") as f:
+            json.dump({"machine": machine_info(), "board": r}, f, indent=2)
+
+
+@bench.command("gate")
+@click.option("--revoked", default=100_000, show_default=True, help="Entries in the CRL.")
+@click.option("--submissions", default=300, show_default=True)
+def bench_gate(revoked: int, submissions: int) -> None:
+    """The JPKI gate's cost per signed submission, with a CRL of --revoked entries."""
+    from benchmarks.gate import run_gate
+
+    click.echo(json.dumps(run_gate(revoked, submissions), indent=1))
+
+
+@bench.command("log")
+@click.option("--db", default=None, help="Database URL (default: a temporary SQLite file).")
+@click.option("--max", "max_size", default=100_000, show_default=True, help="Largest log size.")
+def bench_log(db: str | None, max_size: int) -> None:
+    """Append cost and proof sizes as the log grows (10^3 … --max entries)."""
+    from benchmarks.board import run_log
+
+    sizes = tuple(10**k for k in range(3, 8) if 10**k <= max_size)
+    for row in run_log(db, sizes):
+        click.echo(json.dumps(row))

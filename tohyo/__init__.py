@@ -1,0 +1,1 @@
+"""The composition root: the ``tohyo`` command (:mod:`tohyo.cli`) and ``tohyo serve``."""

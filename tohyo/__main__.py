@@ -1,0 +1,5 @@
+"""``python -m tohyo``: the same as the ``tohyo`` command."""
+
+from tohyo.cli import main
+
+main()

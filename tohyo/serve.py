@@ -1,0 +1,297 @@
+"""``tohyo serve``: the composition of a running site: the board (bulletin), its voter
+authenticator (the JPKI gate, test tokens, or a rehearsal's stand-in CA from the
+simulation), the Flask site (web) and the WSGI server (web.server)."""
+
+from __future__ import annotations
+
+import json
+import pathlib
+import sys
+
+import click
+
+from e2e.cli import guard
+from e2e.group import GROUPS
+from web.server import MAX_REQUEST_BODY, WsgiLimits, serve_wsgi
+
+
+def _rate_limit(value: str) -> str:
+    """A Flask-Limiter limit string, checked when the server starts, not at the first
+    request it would have to limit."""
+    from limits import parse_many
+
+    try:
+        parse_many(value)
+    except ValueError:
+        raise click.BadParameter(f"not a rate limit: {value!r} (e.g. '600 per hour')") from None
+    return value
+
+
+@click.command()
+@click.option("--db", default="sqlite:///board.db", show_default=True, help="SQLAlchemy URL.")
+@click.option("--key", default="board.key", show_default=True, help="Board signing key (PEM).")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--threads", default=8, show_default=True, type=int)
+@click.option(
+    "--tokens",
+    type=click.Path(exists=True, dir_okay=False),
+    default=None,
+    help='Test authenticator: JSON {"pseudonym_key": HEX, "tokens": {TOKEN: PERSON}}.',
+)
+@click.option(
+    "--clock-offset",
+    type=float,
+    default=0.0,
+    help="Seconds added to the clock (rehearsals outside the real voting period).",
+)
+@click.option(
+    "--rehearsal",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="Prepare (once) and serve a rehearsal election in this directory: ceremony, open "
+    "board, stand-in JPKI CA and simulated cards (see docs/voter.md).",
+)
+@click.option(
+    "--group",
+    "group_name",
+    type=click.Choice(sorted(GROUPS)),
+    default="standard",
+    show_default=True,
+    help="The group of a new rehearsal.",
+)
+@click.option(
+    "--admin-password-file",
+    type=click.Path(exists=True, dir_okay=False),
+    default=None,
+    help="File holding the administrator's password hash (tohyo admin password).",
+)
+@click.option(
+    "--allow-test-group",
+    is_flag=True,
+    help="Let the administrator create an election in the insecure test group (rehearsals).",
+)
+@click.option("--public-url", default=None, help="The site's https:// URL behind TLS.")
+@click.option(
+    "--anchor",
+    "anchors",
+    multiple=True,
+    type=click.Path(exists=True, dir_okay=False),
+    help="The JPKI gate: a trust anchor (PEM or DER). Repeat for each; default: the J-LIS "
+    "signing CA roots the package ships.",
+)
+@click.option(
+    "--crl",
+    "crls",
+    multiple=True,
+    type=click.Path(exists=True, dir_okay=False),
+    help="The JPKI gate: a CRL (DER or PEM). Repeat for each.",
+)
+@click.option(
+    "--pseudonym-key-file",
+    type=click.Path(exists=True, dir_okay=False),
+    default=None,
+    help="The JPKI gate: the election authority's pseudonym key (32+ bytes, hex).",
+)
+@click.option(
+    "--evidence-dir",
+    type=click.Path(file_okay=False),
+    default="evidence",
+    show_default=True,
+    help="The JPKI gate: where certificates and signatures are kept for auditors (0700).",
+)
+@click.option(
+    "--trusted-proxy",
+    default=None,
+    help="The TLS reverse proxy's address: its X-Forwarded-For/-Proto/-Host are believed "
+    "(client addresses for rate limits, https links).",
+)
+@click.option(
+    "--submit-limit",
+    default="20 per minute",
+    show_default=True,
+    help="Per-address limit on submissions, challenges and signing requests.",
+)
+@click.option(
+    "--challenged-limit",
+    default="600 per hour",
+    show_default=True,
+    callback=lambda ctx, param, value: _rate_limit(value),
+    help="Limit on challenged ballots appended by all clients together (they need no "
+    "authentication and stay in the public log).",
+)
+@click.option(
+    "--sign-requests-per-address",
+    default=20,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Pending signing-app requests of one client address (10,000 in all).",
+)
+@click.option(
+    "--no-rate-limits",
+    is_flag=True,
+    help="Turn off the rate limits, per address and in total (load tests).",
+)
+@click.option("--api-only", is_flag=True, help="Serve the JSON API without the pages.")
+@click.option(
+    "--connection-limit",
+    default=200,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Open connections waitress serves at once; more wait in the listen backlog.",
+)
+@click.option(
+    "--channel-timeout",
+    default=15,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Seconds a connection may send nothing (mid-request or idle) before it is closed.",
+)
+@click.option(
+    "--max-request-body",
+    default=MAX_REQUEST_BODY,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Bytes of a request body waitress reads; a larger one gets 413 before it is read.",
+)
+@click.option(
+    "--max-request-header",
+    default=32 * 1024,
+    show_default=True,
+    type=click.IntRange(min=1024),
+    help="Bytes of the request line and headers; more gets 431.",
+)
+@click.option(
+    "--inbuf-overflow",
+    default=512 * 1024,
+    show_default=True,
+    type=click.IntRange(min=1024),
+    help="Bytes of a request body kept in memory; the rest (up to --max-request-body) goes "
+    "to a temporary file.",
+)
+@guard
+def serve(
+    db: str,
+    key: str,
+    host: str,
+    port: int,
+    threads: int,
+    tokens: str | None,
+    clock_offset: float,
+    rehearsal: str | None,
+    group_name: str,
+    admin_password_file: str | None,
+    allow_test_group: bool,
+    public_url: str | None,
+    anchors: tuple[str, ...],
+    crls: tuple[str, ...],
+    pseudonym_key_file: str | None,
+    evidence_dir: str,
+    trusted_proxy: str | None,
+    submit_limit: str,
+    challenged_limit: str,
+    sign_requests_per_address: int,
+    no_rate_limits: bool,
+    api_only: bool,
+    connection_limit: int,
+    channel_timeout: int,
+    max_request_body: int,
+    max_request_header: int,
+    inbuf_overflow: int,
+) -> None:
+    """Serve the site (booth, board, results, admin) with a production WSGI server.
+
+    Voters are admitted by the JPKI gate (--anchor, --crl, --pseudonym-key-file), by test
+    tokens (--tokens), or, in a rehearsal, by the rehearsal's stand-in CA.
+    """
+    from bulletin.auth import TokenAuthenticator
+    from bulletin.board import new_signing_key
+    from bulletin.cli import open_board
+    from bulletin.clock import OffsetClock
+    from bulletin.gate import DeferredJpkiGate
+    from bulletin.jpki import jlis_anchor_paths
+    from web.api import create_app
+    from web.app import SiteSettings, create_site
+
+    if api_only and not no_rate_limits:
+        raise click.UsageError(
+            "--api-only serves the API without rate limits (a load-test mode): "
+            "give --no-rate-limits too"
+        )
+    cards: tuple[dict, ...] = ()
+    card_dir = None
+    if rehearsal:
+        from sim import rehearsal as rh
+        from sim.demo import EXAMPLE, load_manifest
+
+        where = pathlib.Path(rehearsal)
+        rh.prepare(where, GROUPS[group_name], load_manifest(EXAMPLE), click.echo)
+        b = rh.open_board(where)
+        cards = tuple(rh.settings(where)["cards"])
+        card_dir = str(where / "cards")
+    else:
+        if not pathlib.Path(key).exists():
+            new_signing_key(key)
+            click.echo(f"created the board's signing key {key} (keep it; it signs the log)")
+        b = open_board(db, key, clock=OffsetClock(clock_offset))
+        if tokens and (anchors or pseudonym_key_file):
+            raise click.UsageError("--tokens and the JPKI gate's options exclude each other")
+        if tokens:
+            cfg = json.loads(pathlib.Path(tokens).read_text(encoding="utf-8"))
+            b.authenticator = TokenAuthenticator(bytes.fromhex(cfg["pseudonym_key"]), cfg["tokens"])
+        elif anchors or pseudonym_key_file:
+            if not pseudonym_key_file:
+                raise click.UsageError("the JPKI gate needs --pseudonym-key-file")
+            # Without --anchor, the J-LIS signing CA roots that the package ships (their
+            # fingerprints pinned, docs/jpki.md): what a production gate trusts.
+            anchor_files = [pathlib.Path(a) for a in anchors] or jlis_anchor_paths()
+            if not anchors:
+                click.echo("JPKI gate: trusting the J-LIS roots " + ", ".join(
+                    p.name for p in anchor_files))  # fmt: skip
+            key_hex = pathlib.Path(pseudonym_key_file).read_text(encoding="utf-8").strip()
+            b.authenticator = DeferredJpkiGate(
+                b,
+                anchor_files,
+                [pathlib.Path(c) for c in crls],
+                bytes.fromhex(key_hex),
+                pathlib.Path(evidence_dir),
+            )
+        else:
+            click.echo(
+                "note: no --pseudonym-key-file or --tokens: ballots cannot be cast "
+                "(no authenticator)"
+            )
+    if b.state() != "setup":
+        b.election  # noqa: B018 (load the election and build the key table before serving)
+    admin_hash = None
+    if admin_password_file:
+        admin_hash = pathlib.Path(admin_password_file).read_text(encoding="utf-8").strip()
+    settings = SiteSettings(
+        admin_password_hash=admin_hash,
+        rate_limits=not no_rate_limits,
+        submit_limit=submit_limit,
+        challenged_limit=challenged_limit,
+        sign_requests_per_address=sign_requests_per_address,
+        demo_cards=cards,
+        card_dir=card_dir,
+        allow_test_group=allow_test_group,
+        secure_cookies=bool(public_url and public_url.startswith("https://")),
+    )
+    app = create_app(b) if api_only else create_site(b, settings)
+    # Many request threads share one GIL with gmpy2 and sqlite3 releasing it often: a short
+    # switch interval stops a thread returning from a query from waiting 5 ms for the GIL.
+    sys.setswitchinterval(0.0005)
+    url = f"http://{host}:{port}"
+    click.echo(f"serving on {url}/ (state: {b.state()}); booth: {url}/booth")
+    for c in cards:
+        click.echo(f"  card {c['file']}: password {c['password']}")
+    serve_wsgi(
+        app,
+        host,
+        port,
+        threads,
+        WsgiLimits(
+            connection_limit, channel_timeout, max_request_body, max_request_header, inbuf_overflow
+        ),
+        trusted_proxy,
+    )
