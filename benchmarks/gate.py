@@ -20,7 +20,7 @@ from cryptography.hazmat.primitives import serialization
 from bulletin.clock import FixedClock
 from bulletin.jpki import (
     JpkiAuthenticator,
-    MemoryChallengeStore,
+    MemoryNonceStore,
     TrustConfig,
     load_anchors,
     load_crl,
@@ -62,14 +62,14 @@ def run_gate(revoked: int = 100_000, submissions: int = 300) -> dict[str, Any]:
         config,
         b"bench pseudonym key, 32 bytes or more",
         h_e,
-        MemoryChallengeStore(),
+        MemoryNonceStore(),
         MemoryEvidenceStore(),
         FixedClock(start),
     )
     samples, checks = [], []
     for _ in range(submissions):
         code = os.urandom(32)
-        auth = sign_submission(card, "123456", h_e, code, gate.new_challenge().value)
+        auth = sign_submission(card, "123456", h_e, code, gate.new_nonce().value)
         t = time.perf_counter()
         gate.authenticate(auth, code)
         samples.append(time.perf_counter() - t)

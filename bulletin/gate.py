@@ -17,7 +17,6 @@ from typing import Any
 
 from bulletin.auth import Refusal
 from bulletin.board import Board, BoardClock, BoardError
-from bulletin.challenges import DatabaseChallengeStore
 from bulletin.jpki import (
     DirectoryEvidenceStore,
     JpkiAuthenticator,
@@ -25,8 +24,9 @@ from bulletin.jpki import (
     load_anchors,
     load_crl,
 )
-from bulletin.jpki.challenge import Challenge
 from bulletin.jpki.errors import JpkiConfigError
+from bulletin.jpki.nonce import SigningNonce
+from bulletin.nonces import DatabaseNonceStore
 
 MIN_KEY = 32
 
@@ -75,14 +75,14 @@ class DeferredJpkiGate:
                     config,
                     self._key,
                     bytes(election.h_e),
-                    DatabaseChallengeStore(self._board.store),
+                    DatabaseNonceStore(self._board.store),
                     self._evidence,
                     BoardClock(self._board),
                 )
             return self._gate
 
-    def new_challenge(self) -> Challenge:
-        return self.gate().new_challenge()
+    def new_nonce(self) -> SigningNonce:
+        return self.gate().new_nonce()
 
     def authenticate(self, auth: Mapping[str, Any], confirmation_code: bytes) -> str:
         return self.gate().authenticate(auth, confirmation_code)

@@ -29,7 +29,6 @@ from cryptography.hazmat.primitives import serialization
 
 from bulletin.auth import Refusal
 from bulletin.board import Board, BoardClock, export_record, load_signing_key
-from bulletin.challenges import DatabaseChallengeStore
 from bulletin.clock import OffsetClock
 from bulletin.jpki import (
     DirectoryEvidenceStore,
@@ -39,6 +38,7 @@ from bulletin.jpki import (
     load_crl,
 )
 from bulletin.jpki.evidence import audit, check_record, read_export
+from bulletin.nonces import DatabaseNonceStore
 from bulletin.store import Store, make_engine
 from e2e import codec
 from e2e.ballot import EncryptedBallot, challenge, encrypt_ballot
@@ -116,7 +116,7 @@ def _gate(board: Board, ca_pem: bytes, crl: bytes, work: pathlib.Path) -> JpkiAu
         config,
         PSEUDONYM_KEY,
         bytes(election.h_e),
-        DatabaseChallengeStore(board.store),
+        DatabaseNonceStore(board.store),
         DirectoryEvidenceStore(work / "evidence"),
         BoardClock(board),
     )
@@ -146,7 +146,7 @@ def _cast(board: Board, ballot: EncryptedBallot, card: SimulatedCard) -> dict:
     gate = board.authenticator
     assert isinstance(gate, JpkiAuthenticator)
     code = bytes(ballot.confirmation_code)
-    ch = gate.new_challenge()
+    ch = gate.new_nonce()
     auth = sign_submission(card, CARD_PASSWORD, bytes(board.election.h_e), code, ch.value)
     return board.submit({"ballot": codec.to_document(ballot), "auth": auth})
 

@@ -10,7 +10,7 @@ single-use *signing nonce* that the voter's card signs (``POST /signing-nonces``
 *challenged ballot*, opened instead of cast (Benaloh's cast-or-challenge,
 ``POST /challenged-ballots``), and a proof's Fiat-Shamir challenge, which no route names.
 The routes' first names, ``POST /challenges`` and ``POST /challenged``, keep working: each
-is a second URL of the same endpoint (``api.new_challenge``, ``api.submit_challenged``), so
+is a second URL of the same endpoint (``api.new_signing_nonce``, ``api.submit_challenged``), so
 the rate limits that ``web/app.py`` attaches by endpoint name count both URLs together.
 """
 
@@ -103,13 +103,14 @@ def election() -> Any:
 
 @api.post("/challenges")  # the first name, kept for compatibility
 @api.post("/signing-nonces")
-def new_challenge() -> Any:
-    """A single-use signing nonce for the voter's card to sign (JPKI gate only); the gate
-    calls it a challenge (``new_challenge``, the ``challenge_*`` refusals)."""
+def new_signing_nonce() -> Any:
+    """A single-use signing nonce for the voter's card to sign (JPKI gate only). The JSON
+    field and the refusal codes keep their first name, ``challenge`` (``challenge_*``): the
+    API does not change."""
     gate = _board().authenticator
-    issue = getattr(gate, "new_challenge", None)
+    issue = getattr(gate, "new_nonce", None)
     if issue is None:
-        raise Refusal("not_found", "this board's authenticator uses no challenges")
+        raise Refusal("not_found", "this board's authenticator uses no signing nonces")
     return jsonify(issue().as_json()), 201
 
 

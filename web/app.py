@@ -109,7 +109,7 @@ def create_site(board: Board, settings: SiteSettings | None = None) -> Flask:
     app.view_functions["api.submit_challenged"] = _limited_in_total(
         app.view_functions["api.submit_challenged"]
     )
-    for view in ("api.submit", "api.submit_challenged", "api.new_challenge", "signing.create"):
+    for view in ("api.submit", "api.submit_challenged", "api.new_signing_nonce", "signing.create"):
         app.view_functions[view] = _limited(app.view_functions[view])
 
     # Administrator and trustee pages; the ceremony API authenticates trustees by bearer

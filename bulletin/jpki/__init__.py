@@ -31,9 +31,9 @@ from bulletin.jpki.certs import (
     load_crl,
     parse_certificate,
 )
-from bulletin.jpki.challenge import Challenge, ChallengeStore, MemoryChallengeStore
 from bulletin.jpki.errors import REASONS, JpkiConfigError, JpkiRefusal
 from bulletin.jpki.evidence import DirectoryEvidenceStore, Evidence, EvidenceStore, reverify
+from bulletin.jpki.nonce import MemoryNonceStore, NonceStore, SigningNonce
 from bulletin.jpki.verify import (
     TrustConfig,
     Verdict,
@@ -51,8 +51,8 @@ __all__ = [
     "REASONS",
     "AddressRule",
     "Anchor",
-    "Challenge",
-    "ChallengeStore",
+    "SigningNonce",
+    "NonceStore",
     "Crl",
     "DirectoryEvidenceStore",
     "Evidence",
@@ -61,7 +61,7 @@ __all__ = [
     "JpkiCertificate",
     "JpkiConfigError",
     "JpkiRefusal",
-    "MemoryChallengeStore",
+    "MemoryNonceStore",
     "TrustConfig",
     "Verdict",
     "check_certificate",

@@ -4,7 +4,7 @@ A cast ballot's ``auth`` object is::
 
     {"certificate": base64 DER, "signature": base64, "challenge": 64 hex digits}
 
-where the challenge came from :meth:`JpkiAuthenticator.new_challenge` and the signature is
+where the challenge came from :meth:`JpkiAuthenticator.new_nonce` and the signature is
 the card's over :func:`bulletin.jpki.verify.signed_message` (H_E, the ballot's confirmation
 code, the challenge). The receipt time is the board's clock when the submission is
 authenticated. The checks run in this order: the auth object, the certificate's encoding,
@@ -27,9 +27,9 @@ from typing import Any
 from bulletin.auth import pseudonym
 from bulletin.clock import Clock, SystemClock
 from bulletin.jpki.certs import MAX_CERTIFICATE, Crl, parse_certificate
-from bulletin.jpki.challenge import CHALLENGE_BYTES, Challenge, ChallengeStore
 from bulletin.jpki.errors import JpkiConfigError, JpkiRefusal
 from bulletin.jpki.evidence import Evidence, EvidenceStore
+from bulletin.jpki.nonce import NONCE_BYTES, NonceStore, SigningNonce
 from bulletin.jpki.verify import (
     TrustConfig,
     check_certificate,
@@ -58,7 +58,7 @@ def parse_auth(auth: Any) -> tuple[bytes, bytes, bytes]:
     cert = _b64(auth, "certificate", MAX_CERTIFICATE)
     signature = _b64(auth, "signature", MAX_SIGNATURE)
     challenge = auth.get("challenge")
-    if not isinstance(challenge, str) or len(challenge) != 2 * CHALLENGE_BYTES:
+    if not isinstance(challenge, str) or len(challenge) != 2 * NONCE_BYTES:
         raise JpkiRefusal("auth_malformed", "challenge: expected 64 hex digits")
     try:
         raw = bytes.fromhex(challenge)
@@ -75,7 +75,7 @@ class JpkiAuthenticator:
         config: TrustConfig,
         key: bytes,
         h_e: bytes,
-        challenges: ChallengeStore,
+        challenges: NonceStore,
         evidence: EvidenceStore,
         clock: Clock | None = None,
     ) -> None:
@@ -100,7 +100,7 @@ class JpkiAuthenticator:
         against ``config.anchors``); submissions in flight keep the configuration they read."""
         self.config = dataclasses.replace(self.config, crls=tuple(crls))
 
-    def new_challenge(self) -> Challenge:
+    def new_nonce(self) -> SigningNonce:
         """A fresh single-use challenge for the booth (``POST …/challenge``)."""
         return self.challenges.issue(self.clock.now())
 

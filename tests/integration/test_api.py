@@ -179,15 +179,15 @@ class NonceGate:
     """The token authenticator with the JPKI gate's signing nonces beside it."""
 
     def __init__(self, tokens) -> None:
-        from bulletin.jpki.challenge import MemoryChallengeStore
+        from bulletin.jpki.nonce import MemoryNonceStore
 
         self.tokens = tokens
-        self.nonces = MemoryChallengeStore()
+        self.nonces = MemoryNonceStore()
 
     def authenticate(self, auth, confirmation_code):
         return self.tokens.authenticate(auth, confirmation_code)
 
-    def new_challenge(self):
+    def new_nonce(self):
         from datetime import UTC, datetime
 
         return self.nonces.issue(datetime.now(UTC))

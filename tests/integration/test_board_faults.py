@@ -29,7 +29,7 @@ from bulletin.clock import FixedClock, iso
 from bulletin.jpki import (
     DirectoryEvidenceStore,
     JpkiAuthenticator,
-    MemoryChallengeStore,
+    MemoryNonceStore,
     TrustConfig,
     load_anchors,
     load_crl,
@@ -170,7 +170,7 @@ def test_the_gate_judges_revocation_at_the_boards_time_not_a_stepped_clock(tmp_p
     config = TrustConfig.build(anchors, [crl], address_prefixes=["茨城県つくば市"])
     evidence = DirectoryEvidenceStore(tmp_path / "evidence")
     gate = JpkiAuthenticator(
-        config, b"p" * 32, bytes(s.election.h_e), MemoryChallengeStore(), evidence,
+        config, b"p" * 32, bytes(s.election.h_e), MemoryNonceStore(), evidence,
         BoardClock(s.board),
     )  # fmt: skip
     s.board.authenticator = gate
@@ -179,7 +179,7 @@ def test_the_gate_judges_revocation_at_the_boards_time_not_a_stepped_clock(tmp_p
         card = SimulatedCard.create(key_of[cert], cert, password, iterations=1000)
         ballot, _ = encrypt_ballot(s.election, C, DeterministicRng(seed))
         code = bytes(ballot.confirmation_code)
-        challenge = gate.new_challenge().value
+        challenge = gate.new_nonce().value
         auth = sign_submission(card, password, bytes(s.election.h_e), code, challenge)
         return s.board.submit({"ballot": codec.to_document(ballot), "auth": auth})
 

@@ -126,7 +126,7 @@ def test_deferred_gate_admits_voters_only_once_the_election_is_set_up(tmp_path):
     gate = DeferredJpkiGate(board, *files, b"k" * 32, tmp_path / "evidence")
     board.authenticator = gate
     with pytest.raises(Refusal) as e:
-        gate.new_challenge()
+        gate.new_nonce()
     assert e.value.code == "not_open"
 
     from dataclasses import replace
@@ -157,7 +157,7 @@ def test_deferred_gate_admits_voters_only_once_the_election_is_set_up(tmp_path):
         "PASS1234",
         bytes(board.election.h_e),
         bytes(ballot.confirmation_code),
-        gate.new_challenge().value,
+        gate.new_nonce().value,
     )
     receipt = board.submit({"ballot": codec.to_document(ballot), "auth": auth})
     assert receipt["confirmation_code"] == ballot.confirmation_code.hex().upper()

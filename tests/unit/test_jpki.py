@@ -32,7 +32,7 @@ from bulletin.jpki import (
     JpkiAuthenticator,
     JpkiConfigError,
     JpkiRefusal,
-    MemoryChallengeStore,
+    MemoryNonceStore,
     TrustConfig,
     check_certificate,
     digest_info,
@@ -448,14 +448,14 @@ def gate(cfg: TrustConfig | None = None, evidence=None, at: datetime = T):
         cfg or default_config(),
         PKEY,
         H_E,
-        MemoryChallengeStore(),
+        MemoryNonceStore(),
         evidence if evidence is not None else MemoryEvidenceStore(),
         FixedClock(at),
     )
 
 
 def cast(g: JpkiAuthenticator, c: SimulatedCard, code: bytes = CODE, challenge=None) -> str:
-    ch = challenge or g.new_challenge().value
+    ch = challenge or g.new_nonce().value
     return g.authenticate(sign_submission(c, "ABC123", H_E, code, ch), code)
 
 
@@ -484,7 +484,7 @@ def test_authenticate_returns_the_pseudonym_and_stores_evidence():
 def test_signature_invalid():
     g = gate()
     c = card()
-    ch = g.new_challenge().value
+    ch = g.new_nonce().value
     auth = sign_submission(c, "ABC123", H_E, CODE, ch)
     with pytest.raises(JpkiRefusal) as e:
         g.authenticate(auth, bytes(32))  # another ballot
@@ -507,7 +507,7 @@ def test_unsupported_key_through_the_gate():
     auth = {
         "certificate": base64.b64encode(ec_cert).decode(),
         "signature": base64.b64encode(b"\x30" * 70).decode(),
-        "challenge": g.new_challenge().value.hex(),
+        "challenge": g.new_nonce().value.hex(),
     }
     with pytest.raises(JpkiRefusal) as e:
         g.authenticate(auth, CODE)
@@ -516,7 +516,7 @@ def test_unsupported_key_through_the_gate():
 
 def test_auth_malformed():
     g = gate()
-    good = sign_submission(card(), "ABC123", H_E, CODE, g.new_challenge().value)
+    good = sign_submission(card(), "ABC123", H_E, CODE, g.new_nonce().value)
     for auth in (
         None,
         [],
@@ -539,7 +539,7 @@ def test_auth_malformed():
 def test_challenges_are_single_use():
     g = gate()
     c = card()
-    ch = g.new_challenge().value
+    ch = g.new_nonce().value
     first = cast(g, c, challenge=ch)
     assert cast(g, c, challenge=ch) == first  # the board's retry of the same ballot
     with pytest.raises(JpkiRefusal) as e:
@@ -558,7 +558,7 @@ def test_a_strangers_submission_does_not_burn_the_voters_challenge():
     crls = [load_crl(fresh_crl(ca(0)), anchors), load_crl(fresh_crl(authority), anchors)]
     store = MemoryEvidenceStore()
     g = gate(TrustConfig.build(anchors, crls, address_prefixes=["茨城県つくば市"]), store)
-    ch = g.new_challenge().value  # a stranger sees it in the voter's signing-request link
+    ch = g.new_nonce().value  # a stranger sees it in the voter's signing-request link
     for reason, cert in (
         ("cert_untrusted", issue(k=6, signer=key(6))),  # self-signed: it signs with its key
         ("cert_untrusted", issue(ca(2), k=6)),  # another CA with J-LIS's name
@@ -579,7 +579,7 @@ def test_a_strangers_submission_does_not_burn_the_voters_challenge():
 
 def test_an_expired_or_unknown_challenge_is_refused_after_the_checks():
     g = gate()
-    ch = g.new_challenge().value
+    ch = g.new_nonce().value
     auth = sign_submission(card(), "ABC123", H_E, CODE, ch)
     with pytest.raises(JpkiRefusal) as e:
         g.authenticate_ballot(auth, CODE, T + timedelta(minutes=11))
@@ -591,7 +591,7 @@ def test_an_expired_or_unknown_challenge_is_refused_after_the_checks():
 
 
 def test_challenge_expired():
-    store = MemoryChallengeStore(ttl=timedelta(minutes=10))
+    store = MemoryNonceStore(ttl=timedelta(minutes=10))
     ch = store.issue(T)
     with pytest.raises(JpkiRefusal) as e:
         store.redeem(ch.value, CODE, T + timedelta(minutes=11))
@@ -727,7 +727,7 @@ def test_directory_evidence_store_and_audit(tmp_path):
     store = DirectoryEvidenceStore(tmp_path / "evidence")
     g = gate(evidence=store)
     c = card()
-    ch = g.new_challenge().value
+    ch = g.new_nonce().value
     cast(g, c, challenge=ch)
     cast(g, c, challenge=ch)  # a retry writes nothing new
     cast(g, c, code=bytes(32))

@@ -13,15 +13,15 @@ from datetime import timedelta
 import pytest
 
 from bulletin.auth import Refusal
-from bulletin.challenges import DatabaseChallengeStore
 from bulletin.jpki import (
     DirectoryEvidenceStore,
     JpkiAuthenticator,
-    MemoryChallengeStore,
+    MemoryNonceStore,
     TrustConfig,
     load_anchors,
     load_crl,
 )
+from bulletin.nonces import DatabaseNonceStore
 from e2e import codec
 from e2e.ballot import encrypt_ballot
 from e2e.rng import DeterministicRng
@@ -38,14 +38,14 @@ def test_board_accepts_signed_ballots(tmp_path):
     config = TrustConfig.build(anchors, [crl], address_prefixes=["茨城県つくば市"])
     evidence = DirectoryEvidenceStore(tmp_path / "evidence")
     gate = JpkiAuthenticator(
-        config, PKEY, bytes(s.election.h_e), MemoryChallengeStore(), evidence, s.clock
+        config, PKEY, bytes(s.election.h_e), MemoryNonceStore(), evidence, s.clock
     )
     s.board.authenticator = gate
     hanako = card(0, issue(k=0))
 
     def vote(choices: dict, seed: str) -> dict:
         ballot, _ = encrypt_ballot(s.election, choices, DeterministicRng(seed))
-        challenge = gate.new_challenge().value
+        challenge = gate.new_nonce().value
         code = bytes(ballot.confirmation_code)
         auth = sign_submission(hanako, "ABC123", bytes(s.election.h_e), code, challenge)
         return s.board.submit({"ballot": codec.to_document(ballot), "auth": auth})
@@ -68,10 +68,10 @@ def test_a_strangers_submission_does_not_burn_a_challenge_in_the_database(tmp_pa
     crl = load_crl(ca(0).crl(now - timedelta(hours=1), now + timedelta(days=2)), anchors)
     config = TrustConfig.build(anchors, [crl], address_prefixes=["茨城県つくば市"])
     evidence = DirectoryEvidenceStore(tmp_path / "evidence")
-    challenges = DatabaseChallengeStore(s.board.store)
+    challenges = DatabaseNonceStore(s.board.store)
     gate = JpkiAuthenticator(config, PKEY, bytes(s.election.h_e), challenges, evidence, s.clock)
     s.board.authenticator = gate
-    challenge = gate.new_challenge().value  # in the voter's signing-request link
+    challenge = gate.new_nonce().value  # in the voter's signing-request link
 
     def submission(who, seed: str) -> dict:
         ballot, _ = encrypt_ballot(

@@ -171,7 +171,7 @@ def test_card_sign_and_audit(world, tmp_path):
     cfg = TrustConfig.build(anchors, [crl], address_prefixes=["茨城県つくば市"])
     store = DirectoryEvidenceStore(tmp_path / "evidence")
     g = gate(cfg, store)
-    challenge = g.new_challenge().value.hex()
+    challenge = g.new_nonce().value.hex()
     out = run(
         jpki, "card", "sign", world / "hanako.json", "--h-e", H_E.hex(), "--code", CODE.hex(),
         "--challenge", challenge, "--password-stdin", input="ABC123\n",

@@ -76,7 +76,7 @@ def test_corrupted_certificate_is_refused(how):
 @given(how=corruptions(256))
 def test_corrupted_signature_is_refused(how):
     g, c = gate_and_card()
-    auth = sign_submission(c, "ABC123", H_E, CODE, g.new_challenge().value)
+    auth = sign_submission(c, "ABC123", H_E, CODE, g.new_nonce().value)
     signature = base64.b64decode(auth["signature"])
     bad = corrupt(signature, how)
     auth["signature"] = base64.b64encode(bad).decode()

@@ -6,16 +6,16 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bulletin.challenges import DatabaseChallengeStore
 from bulletin.jpki.errors import JpkiRefusal
+from bulletin.nonces import DatabaseNonceStore
 from bulletin.store import Store, make_engine, migrate
 
 
 def test_single_use_and_retry(db_url):
     engine = make_engine(db_url)
     migrate(engine)
-    store = DatabaseChallengeStore(Store(engine), ttl=timedelta(minutes=5))
-    other = DatabaseChallengeStore(Store(make_engine(db_url)))  # another worker
+    store = DatabaseNonceStore(Store(engine), ttl=timedelta(minutes=5))
+    other = DatabaseNonceStore(Store(make_engine(db_url)))  # another worker
     now = datetime(2025, 3, 1, tzinfo=UTC)
     ch = store.issue(now)
     other.redeem(ch.value, b"A" * 32, now)

@@ -1,12 +1,18 @@
-"""Single-use server challenges: the server, not the client, decides what the card signs.
+"""Single-use signing nonces: the server, not the client, decides what the card signs.
 
-The booth asks for a challenge, the card signs a message that contains it
-(:func:`bulletin.jpki.verify.signed_message`), and the gate redeems it once. A challenge
+Of the three things called a challenge in this field, this is the board's: a nonce that
+the voter's card signs with H_E and the confirmation code (the others are the Benaloh
+challenge, a ballot opened instead of cast, and a proof's Fiat-Shamir challenge c). The
+API keeps its first name for it: the ``challenge`` field, ``POST /api/challenges``, the
+``challenge_*`` refusal codes, the ``challenges`` table.
+
+The booth asks for a nonce, the card signs a message that contains it
+(:func:`bulletin.jpki.verify.signed_message`), and the gate redeems it once. A nonce
 redeemed again for the *same* ballot binding is the board's idempotent retry of the same
 submission and passes (the board then returns the first receipt); for any other ballot it is
 a replay and is refused (``challenge_used``).
 
-:class:`MemoryChallengeStore` serves one process. Several web workers need a shared store
+:class:`MemoryNonceStore` serves one process. Several web workers need a shared store
 (a database table with a unique key on the challenge) behind the same interface.
 """
 
@@ -22,11 +28,11 @@ from typing import Protocol
 
 from bulletin.jpki.errors import JpkiRefusal
 
-CHALLENGE_BYTES = 32
+NONCE_BYTES = 32
 
 
 @dataclass(frozen=True)
-class Challenge:
+class SigningNonce:
     value: bytes
     expires: datetime
 
@@ -34,8 +40,8 @@ class Challenge:
         return {"challenge": self.value.hex(), "expires": self.expires.isoformat()}
 
 
-class ChallengeStore(Protocol):
-    def issue(self, now: datetime) -> Challenge: ...
+class NonceStore(Protocol):
+    def issue(self, now: datetime) -> SigningNonce: ...
 
     def redeem(self, challenge: bytes, binding: bytes, now: datetime) -> None:
         """Use a challenge for a ballot binding, or raise JpkiRefusal (unknown, expired,
@@ -43,7 +49,7 @@ class ChallengeStore(Protocol):
         ...
 
 
-class MemoryChallengeStore:
+class MemoryNonceStore:
     """Challenges in this process's memory, each valid for ``ttl`` and usable once."""
 
     def __init__(
@@ -69,15 +75,15 @@ class MemoryChallengeStore:
         for c in [c for c, (_, t) in self._used.items() if t < now]:
             del self._used[c]
 
-    def issue(self, now: datetime) -> Challenge:
+    def issue(self, now: datetime) -> SigningNonce:
         with self._lock:
             self._prune(now)
-            value = self._random(CHALLENGE_BYTES)
+            value = self._random(NONCE_BYTES)
             if value in self._issued or value in self._used:
                 raise RuntimeError("the random source repeated itself")
             expires = now + self.ttl
             self._issued[value] = expires
-            return Challenge(value, expires)
+            return SigningNonce(value, expires)
 
     def redeem(self, challenge: bytes, binding: bytes, now: datetime) -> None:
         with self._lock:

@@ -1,6 +1,7 @@
-"""JPKI challenges in the board's database, so every web worker shares them.
+"""The JPKI gate's signing nonces (:mod:`bulletin.jpki.nonce`) in the board's database
+(the ``challenges`` table), so every web worker shares them.
 
-Same contract as :class:`bulletin.jpki.challenge.MemoryChallengeStore`: a challenge is
+Same contract as :class:`bulletin.jpki.nonce.MemoryNonceStore`: a challenge is
 valid until it expires and is redeemed once; redeeming it again for the same ballot binding
 is the board's idempotent retry and passes, for another binding it is a replay.
 The redeem is one conditional UPDATE (``… WHERE binding IS NULL``) in the board's write
@@ -17,22 +18,22 @@ from sqlalchemy import select, update
 
 from bulletin import schema
 from bulletin.clock import iso
-from bulletin.jpki.challenge import CHALLENGE_BYTES, Challenge
 from bulletin.jpki.errors import JpkiRefusal
+from bulletin.jpki.nonce import NONCE_BYTES, SigningNonce
 from bulletin.store import Store
 
 
-class DatabaseChallengeStore:
+class DatabaseNonceStore:
     def __init__(self, store: Store, ttl: timedelta = timedelta(minutes=10)) -> None:
         self.store = store
         self.ttl = ttl
 
-    def issue(self, now: datetime) -> Challenge:
-        value = os.urandom(CHALLENGE_BYTES)
+    def issue(self, now: datetime) -> SigningNonce:
+        value = os.urandom(NONCE_BYTES)
         expires = now + self.ttl
         with self.store.write() as conn:
             conn.execute(schema.challenges.insert().values(value=value, expires=iso(expires)))
-        return Challenge(value, expires)
+        return SigningNonce(value, expires)
 
     def redeem(self, challenge: bytes, binding: bytes, now: datetime) -> None:
         c = schema.challenges.c
