@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test check lint bench clean postgres chromium jstest
+.PHONY: demo test check lint bench clean postgres chromium jstest services
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -32,6 +32,14 @@ chromium:
 	  || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
 	      chromium fonts-ipafont-gothic >/dev/null)
 
+# The deployment tests run several `tohyo serve` processes behind a real nginx, with the
+# rate limits in a real Redis; each test starts its own on loopback and stops it. RUNLEVEL=1
+# keeps Debian's packages from starting their system-wide services on installation.
+services:
+	@(command -v nginx >/dev/null 2>&1 || test -x /usr/sbin/nginx) && command -v redis-server >/dev/null 2>&1 \
+	  || (apt-get update -qq && RUNLEVEL=1 DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	      nginx-light redis-server >/dev/null)
+
 # axe-core (accessibility audits in the browser tests) comes from the npm registry.
 node_modules/.installed: package.json package-lock.json
 	npm ci --silent --no-audit --no-fund
@@ -41,7 +49,7 @@ node_modules/.installed: package.json package-lock.json
 jstest: node_modules/.installed
 	node --test tests/js/
 
-test: $(STAMP) lint postgres chromium jstest
+test: $(STAMP) lint postgres chromium services jstest
 	$(BIN)/python -m pytest
 
 # The inner loop: lint, then the unit and property tests on the small test group (no

@@ -9,6 +9,7 @@ commit, one signed tree head). Newcomers queue for the leader's next round.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -35,17 +36,23 @@ class _Slot:
 
 
 class Pipeline(Generic[T]):
-    """Run ``process(items) -> [result or exception]`` over whatever is waiting."""
+    """Run ``process(items) -> [result or exception]`` over whatever is waiting.
+
+    ``observe``, if given, is told the size of each batch before it runs (for metrics); an
+    exception it raises is ignored, so an observer can never hold up or fail a batch.
+    """
 
     def __init__(
         self,
         process: Callable[[list[T]], Sequence[Any]],
         wait: float = 0.003,
         max_items: int = 200,
+        observe: Callable[[int], None] | None = None,
     ) -> None:
         self.process = process
         self.wait = wait
         self.max_items = max_items
+        self.observe = observe
         self._lock = threading.Lock()
         self._queue: list[_Slot] = []
         self._leader = False
@@ -92,6 +99,10 @@ class Pipeline(Generic[T]):
 
     def _run(self, batch: list[_Slot]) -> None:
         self.batches += 1
+        if self.observe is not None:
+            # Outside the try below: a failing observer must not become every item's error.
+            with contextlib.suppress(Exception):
+                self.observe(len(batch))
         try:
             results = self.process([s.item for s in batch])
             for s, r in zip(batch, results, strict=True):

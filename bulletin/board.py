@@ -6,6 +6,7 @@ deleted. The board's state (open or closed, the election) is read back from the 
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -139,6 +140,20 @@ class _Pending:
         return (self.digest, bytes(b.ballot_id), bytes(b.confirmation_code), self.ct_digest)
 
 
+class BoardObserver:
+    """What a board tells about its work as it goes, for metrics (``web.metrics`` has the
+    Prometheus one); this one does nothing. Its methods must be quick; an exception they
+    raise is ignored, so an observer never refuses or fails a ballot."""
+
+    def submission(self, kind: str, outcome: str) -> None:
+        """A submission of ``kind`` (``ballot`` or ``challenged``) ended: ``accepted`` (its
+        entry was appended), ``retried`` (the same submission again, given its first
+        receipt), or refused with ``outcome``, the refusal code."""
+
+    def batch(self, size: int) -> None:
+        """The acceptance pipeline runs a batch of ``size`` submissions."""
+
+
 class BoardClock:
     """A :class:`~bulletin.clock.Clock` that tells the board's time (:meth:`Board.now`):
     what the JPKI gate judges a certificate at, so a stepped clock cannot take the receipt
@@ -171,6 +186,7 @@ class Board:
         self._pipeline: Pipeline[_Pending] | None = None
         self._init_lock = threading.Lock()
         self._floor: datetime | None = None  # the latest time this process has used
+        self.observer = BoardObserver()  # replaced by the site's metrics
 
     # --- the election, as set up on the log ------------------------------------------------
 
@@ -363,7 +379,22 @@ class Board:
         """Post a challenged ballot (with its revealed nonce); it never counts."""
         return self._admit(body, "challenged")
 
+    def _report(self, kind: str, outcome: str) -> None:
+        with contextlib.suppress(Exception):
+            self.observer.submission(kind, outcome)
+
     def _admit(self, body: bytes | Mapping[str, Any], kind: str) -> dict[str, Any]:
+        """:meth:`_admit_checked`, with its refusal reported to the observer."""
+        try:
+            return self._admit_checked(body, kind)
+        except Refusal as e:
+            self._report(kind, e.code)
+            raise
+        except BoardError:  # no election yet: the API's wrong_state
+            self._report(kind, "wrong_state")
+            raise
+
+    def _admit_checked(self, body: bytes | Mapping[str, Any], kind: str) -> dict[str, Any]:
         """The checks that need no lock, then the shared batch (proofs, append, receipt)."""
         raw, auth = self._parse_submission(body, kind)
         election = self.election
@@ -386,6 +417,7 @@ class Board:
             voter = self.authenticator.authenticate(auth, bytes(ballot.confirmation_code))
         first = self._retry(digest, voter, bytes(ballot.ballot_id))
         if first is not None:
+            self._report(kind, "retried")
             return first
         # After the authenticator, which judged the card at the board's time: the entry's
         # time will be at least this one, so the evidence is never later than its entry.
@@ -426,7 +458,9 @@ class Board:
         if self._pipeline is None:
             with self._init_lock:
                 if self._pipeline is None:
-                    self._pipeline = Pipeline(self._accept_batch)
+                    self._pipeline = Pipeline(
+                        self._accept_batch, observe=lambda n: self.observer.batch(n)
+                    )
         return self._pipeline
 
     def _accept_batch(self, items: list[_Pending]) -> list[Any]:
@@ -498,9 +532,11 @@ class Board:
         retried = {n: first_of.get(e, e) for n, e in retried.items()}
         for n, (index, code) in appended.items():
             assert head is not None
+            self._report(items[n].kind, "accepted")  # committed, whatever the receipt does
             results[n] = self._receipt(index, code, head)
         for n, entry in retried.items():
             results[n] = self.receipt_for(entry)
+            self._report(items[n].kind, "retried")
         return results
 
     def _open_in(self, conn: Any, when: str) -> bool:

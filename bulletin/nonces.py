@@ -4,8 +4,12 @@
 Same contract as :class:`bulletin.jpki.nonce.MemoryNonceStore`: a challenge is
 valid until it expires and is redeemed once; redeeming it again for the same ballot binding
 is the board's idempotent retry and passes, for another binding it is a replay.
-The redeem is one conditional UPDATE (``… WHERE binding IS NULL``) in the board's write
-transaction, so two workers cannot both use one challenge.
+The redeem is one conditional UPDATE (``… WHERE binding IS NULL``), so two workers cannot
+both use one challenge: on PostgreSQL the second UPDATE waits for the first's row lock and,
+once that commits, finds the binding set and changes nothing; on SQLite the two cannot
+overlap at all. That row is all the correctness needs, so issue and redeem run in the
+store's operational transactions (:meth:`bulletin.store.Store.operational`), never under
+the log's append lock: a JPKI ballot takes the append lock once, for its entry.
 """
 
 from __future__ import annotations
@@ -31,13 +35,13 @@ class DatabaseNonceStore:
     def issue(self, now: datetime) -> SigningNonce:
         value = os.urandom(NONCE_BYTES)
         expires = now + self.ttl
-        with self.store.write() as conn:
+        with self.store.operational() as conn:
             conn.execute(schema.challenges.insert().values(value=value, expires=iso(expires)))
         return SigningNonce(value, expires)
 
     def redeem(self, challenge: bytes, binding: bytes, now: datetime) -> None:
         c = schema.challenges.c
-        with self.store.write() as conn:
+        with self.store.operational() as conn:
             row = conn.execute(select(c.expires, c.binding).where(c.value == challenge)).first()
             if row is None:
                 raise JpkiRefusal("challenge_unknown")

@@ -1,4 +1,4 @@
-"""The board's tables (SQLAlchemy Core). Rows are only ever inserted, never updated.
+"""The board's tables (SQLAlchemy Core). The log's rows are only ever inserted, never updated.
 
 * ``entries``: the log. ``data`` is the leaf (the canonical bytes of the BoardEntry),
   ``frontier`` the roots of the perfect subtrees after this entry (so an append reads one
@@ -9,6 +9,13 @@
   code, ciphertext digest) and for retries (unique submission digest).
 * ``log_lock``: one row that appenders lock (PostgreSQL ``SELECT … FOR UPDATE``); on SQLite
   the write transaction itself (``BEGIN IMMEDIATE``) serialises appends.
+
+Operational state, not part of the log, whose rows change (kept here so that every web
+process of the board shares it):
+
+* ``challenges``: the JPKI gate's single-use signing nonces (:mod:`bulletin.nonces`).
+* ``sign_requests``: pending hand-offs to a phone signing app (:mod:`bulletin.operational`).
+* ``admin_epoch``: one row, the administrator's session epoch (:mod:`bulletin.operational`).
 """
 
 from __future__ import annotations
@@ -16,6 +23,7 @@ from __future__ import annotations
 from sqlalchemy import (
     BigInteger,
     Column,
+    Index,
     Integer,
     LargeBinary,
     MetaData,
@@ -78,4 +86,35 @@ challenges = Table(
     Column("value", LargeBinary(32), primary_key=True),
     Column("expires", String(40), nullable=False),
     Column("binding", LargeBinary(32), nullable=True),
+)
+
+#: Hand-offs to a phone signing app (operational state, not part of the log): a row lives
+#: until it expires (pruned by later requests) or is voided by wrong pairing numbers; it is
+#: answered at most once (``answered`` goes from NULL to a time, with ``answer``).
+sign_requests = Table(
+    "sign_requests",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("secret_hash", LargeBinary(32), nullable=False),  # SHA-256 of the booth's secret
+    Column("pairing_hash", LargeBinary(32), nullable=False),  # of (id, pairing number)
+    Column("answer_key", LargeBinary(32), nullable=False),  # X25519, derived from the secret
+    Column("message", LargeBinary, nullable=False),
+    Column("challenge", LargeBinary(32), nullable=False),
+    Column("code", LargeBinary(32), nullable=False),
+    Column("client", LargeBinary(32), nullable=False),  # SHA-256 of the creator's address
+    Column("expires", String(40), nullable=False),
+    Column("wrong", Integer, nullable=False),  # wrong pairing numbers so far
+    Column("answered", String(40), nullable=True),
+    Column("answer", LargeBinary, nullable=True),  # sealed to answer_key
+    Index("ix_sign_requests_client", "client"),
+    Index("ix_sign_requests_expires", "expires"),
+)
+
+#: The administrator's session epoch (operational state): one row (``id`` 1); logout
+#: replaces ``epoch``, which ends every admin session on every web process.
+admin_epoch = Table(
+    "admin_epoch",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("epoch", String(32), nullable=False),
 )

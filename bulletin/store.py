@@ -5,6 +5,11 @@ Appends are serialised by the database: on SQLite the transaction starts with
 single ``log_lock`` row. The entry index is the primary key, so even a broken lock could
 not fork the log: a second writer of the same index fails and retries. A receipt is given
 only after the commit; a process killed mid-append leaves the previous log intact.
+
+Two kinds of write transaction, one per purpose: :meth:`Store.write` holds the log's append
+lock, for whatever reads or writes the log's tip; :meth:`Store.operational` does not, for
+the operational tables whose rows never enter the log (signing nonces, the key ceremony's
+mailbox), so that they never queue behind ballots being appended, nor ballots behind them.
 """
 
 from __future__ import annotations
@@ -119,6 +124,21 @@ class Store:
                 if self.postgres:
                     conn.execute(select(schema.log_lock.c.id).with_for_update())
                 yield conn
+
+    @contextmanager
+    def operational(self) -> Iterator[Connection]:
+        """A write transaction on the operational tables, without the log's append lock.
+
+        On PostgreSQL it takes no lock of its own: each statement locks the rows it changes,
+        so two transactions that touch different rows (two voters' nonces) run side by side,
+        and one never waits for an append. On SQLite it still starts with ``BEGIN
+        IMMEDIATE``, so it holds the database's write lock, which every writer shares (SQLite
+        has no other), but not the append lock's file lock. The caller must not read or
+        write the log (its tip is only stable under :meth:`write`), and must make each
+        change safe against concurrent writers by itself (a conditional UPDATE, a row lock).
+        """
+        with self.engine.connect().execution_options(tohyo_write=True) as conn, conn.begin():
+            yield conn
 
     def tip(self, conn: Connection) -> tuple[int, list[bytes]]:
         """(size, frontier) of the log as this transaction sees it."""

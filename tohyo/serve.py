@@ -4,9 +4,12 @@ simulation), the Flask site (web) and the WSGI server (web.server)."""
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import pathlib
 import sys
+from typing import Any
 
 import click
 
@@ -29,6 +32,28 @@ def _rate_limit(value: str) -> str:
 
 @click.command()
 @click.option("--db", default="sqlite:///board.db", show_default=True, help="SQLAlchemy URL.")
+@click.option(
+    "--workers",
+    default=1,
+    show_default=True,
+    type=click.IntRange(1, 64),
+    help="Server processes sharing the port (each with --threads threads); a dead one is "
+    "started again.",
+)
+@click.option(
+    "--secret-key-file",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="The site's secret key (sessions, CSRF), shared by every process and machine; "
+    "created (0600) if missing. Default: site-secret.key beside --key (or in the rehearsal).",
+)
+@click.option(
+    "--rate-limit-storage",
+    default="memory://",
+    show_default=True,
+    help="Where the rate-limit counters live: memory:// (this process only) or a shared "
+    "store such as redis://HOST:6379/0 (every process and machine counts together).",
+)
 @click.option("--key", default="board.key", show_default=True, help="Board signing key (PEM).")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
@@ -198,18 +223,21 @@ def serve(
     max_request_body: int,
     max_request_header: int,
     inbuf_overflow: int,
+    workers: int,
+    secret_key_file: str | None,
+    rate_limit_storage: str,
 ) -> None:
     """Serve the site (booth, board, results, admin) with a production WSGI server.
 
     Voters are admitted by the JPKI gate (--anchor, --crl, --pseudonym-key-file), by test
-    tokens (--tokens), or, in a rehearsal, by the rehearsal's stand-in CA.
+    tokens (--tokens), or, in a rehearsal, by the rehearsal's stand-in CA. Several
+    processes (--workers, or several machines behind a proxy) keep nothing that another
+    needs: the state is in the database, the rate limits in --rate-limit-storage, and the
+    secret key in --secret-key-file (docs/admin.md, "Several processes and machines").
     """
-    from bulletin.auth import TokenAuthenticator
     from bulletin.board import new_signing_key
     from bulletin.cli import open_board
     from bulletin.clock import OffsetClock
-    from bulletin.gate import DeferredJpkiGate
-    from bulletin.jpki import jlis_anchor_paths
     from web.api import create_app
     from web.app import SiteSettings, create_site
 
@@ -218,80 +246,211 @@ def serve(
             "--api-only serves the API without rate limits (a load-test mode): "
             "give --no-rate-limits too"
         )
-    cards: tuple[dict, ...] = ()
-    card_dir = None
     if rehearsal:
         from sim import rehearsal as rh
         from sim.demo import EXAMPLE, load_manifest
 
         where = pathlib.Path(rehearsal)
         rh.prepare(where, GROUPS[group_name], load_manifest(EXAMPLE), click.echo)
-        b = rh.open_board(where)
-        cards = tuple(rh.settings(where)["cards"])
-        card_dir = str(where / "cards")
-    else:
-        if not pathlib.Path(key).exists():
-            new_signing_key(key)
-            click.echo(f"created the board's signing key {key} (keep it; it signs the log)")
-        b = open_board(db, key, clock=OffsetClock(clock_offset))
-        if tokens and (anchors or pseudonym_key_file):
-            raise click.UsageError("--tokens and the JPKI gate's options exclude each other")
-        if tokens:
-            cfg = json.loads(pathlib.Path(tokens).read_text(encoding="utf-8"))
-            b.authenticator = TokenAuthenticator(bytes.fromhex(cfg["pseudonym_key"]), cfg["tokens"])
-        elif anchors or pseudonym_key_file:
-            if not pseudonym_key_file:
-                raise click.UsageError("the JPKI gate needs --pseudonym-key-file")
-            # Without --anchor, the J-LIS signing CA roots that the package ships (their
-            # fingerprints pinned, docs/jpki.md): what a production gate trusts.
-            anchor_files = [pathlib.Path(a) for a in anchors] or jlis_anchor_paths()
-            if not anchors:
-                click.echo("JPKI gate: trusting the J-LIS roots " + ", ".join(
-                    p.name for p in anchor_files))  # fmt: skip
-            key_hex = pathlib.Path(pseudonym_key_file).read_text(encoding="utf-8").strip()
-            b.authenticator = DeferredJpkiGate(
-                b,
-                anchor_files,
-                [pathlib.Path(c) for c in crls],
-                bytes.fromhex(key_hex),
-                pathlib.Path(evidence_dir),
-            )
+    elif not pathlib.Path(key).exists():
+        new_signing_key(key)
+        click.echo(f"created the board's signing key {key} (keep it; it signs the log)")
+    if tokens and (anchors or pseudonym_key_file):
+        raise click.UsageError("--tokens and the JPKI gate's options exclude each other")
+    if (anchors or pseudonym_key_file) and not pseudonym_key_file:
+        raise click.UsageError("the JPKI gate needs --pseudonym-key-file")
+    if secret_key_file is None:
+        base = pathlib.Path(rehearsal) if rehearsal else pathlib.Path(key).resolve().parent
+        secret_key_file = str(base / "site-secret.key")
+    secret = site_secret(pathlib.Path(secret_key_file), click.echo)
+    # Open the board once here: the schema is migrated and a missing head signed before any
+    # worker starts, and a wrong --key or an unusable gate option is refused before anything
+    # is served (a worker that cannot start would only be started again and again).
+    checked = rh.open_board(where) if rehearsal else open_board(db, key)
+    if not rehearsal:
+        _authenticator(checked, tokens, anchors, crls, pseudonym_key_file, evidence_dir, quiet=True)
+    checked.store.engine.dispose()
+
+    def build() -> tuple[Any, Any, tuple[dict, ...]]:
+        """The board and the site of one server process."""
+        cards: tuple[dict, ...] = ()
+        card_dir = None
+        if rehearsal:
+            b = rh.open_board(where)
+            cards = tuple(rh.settings(where)["cards"])
+            card_dir = str(where / "cards")
         else:
-            click.echo(
-                "note: no --pseudonym-key-file or --tokens: ballots cannot be cast "
-                "(no authenticator)"
+            b = open_board(db, key, clock=OffsetClock(clock_offset))
+            b.authenticator = _authenticator(
+                b, tokens, anchors, crls, pseudonym_key_file, evidence_dir
             )
-    if b.state() != "setup":
-        b.election  # noqa: B018 (load the election and build the key table before serving)
+        if b.state() != "setup":
+            b.election  # noqa: B018 (load the election and build the key table before serving)
+        settings = SiteSettings(
+            admin_password_hash=admin_hash,
+            rate_limits=not no_rate_limits,
+            submit_limit=submit_limit,
+            challenged_limit=challenged_limit,
+            sign_requests_per_address=sign_requests_per_address,
+            demo_cards=cards,
+            card_dir=card_dir,
+            allow_test_group=allow_test_group,
+            secure_cookies=bool(public_url and public_url.startswith("https://")),
+            rate_limit_storage=rate_limit_storage,
+        )
+        app = create_app(b) if api_only else create_site(b, settings)
+        app.secret_key = secret  # one key for every process: a session survives any of them
+        return app, b, cards
+
     admin_hash = None
     if admin_password_file:
         admin_hash = pathlib.Path(admin_password_file).read_text(encoding="utf-8").strip()
-    settings = SiteSettings(
-        admin_password_hash=admin_hash,
-        rate_limits=not no_rate_limits,
-        submit_limit=submit_limit,
-        challenged_limit=challenged_limit,
-        sign_requests_per_address=sign_requests_per_address,
-        demo_cards=cards,
-        card_dir=card_dir,
-        allow_test_group=allow_test_group,
-        secure_cookies=bool(public_url and public_url.startswith("https://")),
+    limits = WsgiLimits(
+        connection_limit, channel_timeout, max_request_body, max_request_header, inbuf_overflow
     )
-    app = create_app(b) if api_only else create_site(b, settings)
+    # The access log (web.metrics: one JSON line per request, no address, query or body)
+    # goes to stderr, where the service manager or the container collects it.
+    import logging
+
+    access = logging.getLogger("tohyo.access")
+    if not access.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        access.addHandler(handler)
+        access.setLevel(logging.INFO)
+        access.propagate = False
+    if workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        click.echo(
+            "note: PROMETHEUS_MULTIPROC_DIR is not set: each worker's /metrics counts that "
+            'worker alone (docs/admin.md, "Several processes and machines")',
+            err=True,
+        )
     # Many request threads share one GIL with gmpy2 and sqlite3 releasing it often: a short
     # switch interval stops a thread returning from a query from waiting 5 ms for the GIL.
     sys.setswitchinterval(0.0005)
     url = f"http://{host}:{port}"
-    click.echo(f"serving on {url}/ (state: {b.state()}); booth: {url}/booth")
-    for c in cards:
-        click.echo(f"  card {c['file']}: password {c['password']}")
-    serve_wsgi(
-        app,
-        host,
-        port,
-        threads,
-        WsgiLimits(
-            connection_limit, channel_timeout, max_request_body, max_request_header, inbuf_overflow
-        ),
-        trusted_proxy,
+    if workers == 1:
+        app, b, cards = build()
+        click.echo(f"serving on {url}/ (state: {b.state()}); booth: {url}/booth")
+        for c in cards:
+            click.echo(f"  card {c['file']}: password {c['password']}")
+        if not tokens and not anchors and not pseudonym_key_file and not rehearsal:
+            click.echo(
+                "note: no --pseudonym-key-file or --tokens: ballots cannot be cast "
+                "(no authenticator)"
+            )
+        serve_wsgi(app, host, port, threads, limits, trusted_proxy)
+        return
+    click.echo(f"serving on {url}/ with {workers} processes; booth: {url}/booth")
+    run_workers(workers, host, port, lambda sock: serve_wsgi(
+        build()[0], host, port, threads, limits, trusted_proxy, [sock]))  # fmt: skip
+
+
+def _authenticator(
+    b: Any,
+    tokens: str | None,
+    anchors: tuple[str, ...],
+    crls: tuple[str, ...],
+    pseudonym_key_file: str | None,
+    evidence_dir: str,
+    quiet: bool = False,
+) -> Any:
+    """The voter authenticator of a board that is not a rehearsal's."""
+    from bulletin.auth import TokenAuthenticator
+    from bulletin.gate import DeferredJpkiGate
+    from bulletin.jpki import jlis_anchor_paths
+
+    if tokens:
+        cfg = json.loads(pathlib.Path(tokens).read_text(encoding="utf-8"))
+        return TokenAuthenticator(bytes.fromhex(cfg["pseudonym_key"]), cfg["tokens"])
+    if not pseudonym_key_file:
+        return None
+    # Without --anchor, the J-LIS signing CA roots that the package ships (their
+    # fingerprints pinned, docs/jpki.md): what a production gate trusts.
+    anchor_files = [pathlib.Path(a) for a in anchors] or jlis_anchor_paths()
+    if not anchors and not quiet:
+        click.echo("JPKI gate: trusting the J-LIS roots " + ", ".join(p.name for p in anchor_files))
+    key_hex = pathlib.Path(pseudonym_key_file).read_text(encoding="utf-8").strip()
+    return DeferredJpkiGate(
+        b,
+        anchor_files,
+        [pathlib.Path(c) for c in crls],
+        bytes.fromhex(key_hex),
+        pathlib.Path(evidence_dir),
     )
+
+
+def site_secret(path: pathlib.Path, echo: Any) -> bytes:
+    """The site's secret key from ``path``, created (32 random bytes, hex, mode 0600) if
+    missing: never a fresh key per process, which would log a voter or administrator out
+    whenever the next request reaches another process."""
+    import os
+    import secrets
+
+    if not path.exists():
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(secrets.token_hex(32) + "\n")
+        echo(f"created the site's secret key {path} (give the same file to every process)")
+    text = path.read_text(encoding="utf-8").strip()
+    try:
+        key = bytes.fromhex(text)
+    except ValueError:
+        raise click.UsageError(f"{path}: the secret key file holds hex digits") from None
+    if len(key) < 32:
+        raise click.UsageError(f"{path}: the secret key must be at least 32 bytes")
+    return key
+
+
+def run_workers(workers: int, host: str, port: int, serve_one: Any) -> None:
+    """Bind ``host:port`` once, fork ``workers`` processes that serve on that socket, and
+    keep them running: a process that dies is started again (after a second, so that one
+    that cannot start does not spin); SIGTERM or SIGINT stops them all."""
+    import os
+    import signal
+    import socket
+    import time
+
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.listen(1024)
+    children: dict[int, int] = {}  # pid → slot
+    stopping = False
+
+    def start(slot: int) -> None:
+        pid = os.fork()
+        if pid == 0:  # the worker: its own database connections, board and site
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            signal.signal(signal.SIGINT, signal.SIG_DFL)
+            try:
+                serve_one(sock)
+            finally:
+                os._exit(1)
+        children[pid] = slot
+
+    def stop(signum: int, _frame: Any) -> None:
+        nonlocal stopping
+        stopping = True
+        for pid in list(children):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGTERM)
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    for slot in range(workers):
+        start(slot)
+    while children:
+        try:
+            pid, status = os.wait()
+        except ChildProcessError:
+            break
+        except InterruptedError:
+            continue
+        slot = children.pop(pid, None)
+        if slot is None or stopping:
+            continue
+        click.echo(f"worker {slot} (pid {pid}) ended ({status}); starting it again", err=True)
+        time.sleep(1)
+        start(slot)

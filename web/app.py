@@ -4,7 +4,8 @@
 tests use) with the voter pages (booth, verify my ballot, board browser, results), the
 signing-app hand-off, the administrator's pages (:mod:`web.admin`), the trustees' ceremony
 API and status page, the security layer (headers, CSRF, rate limits), HTML error pages and
-the language switch.
+the language switch; and, for the operator, the probes ``/healthz`` and ``/readyz``
+(:mod:`web.health`), ``/metrics`` and the access log (:mod:`web.metrics`).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from flask import Flask, current_app, render_template, request
 from werkzeug.exceptions import HTTPException
 
 from bulletin.board import Board
-from web import i18n, security
+from web import health, i18n, metrics, security
 from web.api import api, api_http_error, api_internal, create_app
 
 
@@ -39,6 +40,10 @@ class SiteSettings:
     challenged_limit: str = "600 per hour"
     sign_requests_per_address: int = 20  # pending signing requests of one client address
     login_limit: str = "10 per minute"
+    # Where the rate limits count: Flask-Limiter's storage URI. "memory://" counts in this
+    # process only; several web processes enforce one limit together only with a storage
+    # they share, e.g. "redis://127.0.0.1:6379/0" (one database number per election).
+    rate_limit_storage: str = "memory://"
     demo_cards: tuple[dict[str, Any], ...] = ()  # a rehearsal's simulated cards, offered
     card_dir: str | None = None  # ... for download from this directory (rehearsals only)
     allow_test_group: bool = False  # the admin may create a rehearsal in the insecure group
@@ -96,6 +101,14 @@ def create_site(board: Board, settings: SiteSettings | None = None) -> Flask:
         PERMANENT_SESSION_LIFETIME=timedelta(minutes=s.session_minutes),
         SEND_FILE_MAX_AGE_DEFAULT=3600,
     )
+    # First, before the limiter's and CSRF's hooks: a request they refuse is counted too.
+    metrics.install(app, board)
+    app.register_blueprint(health.bp)
+    app.config["RATELIMIT_STORAGE_URI"] = s.rate_limit_storage
+    # If the shared storage stops answering, count in this process's memory (the same
+    # limits, per process) until it answers again, rather than refuse every limited
+    # request with a 500: an outage of Redis must not stop the voting.
+    app.config["RATELIMIT_IN_MEMORY_FALLBACK_ENABLED"] = True
     security.install(app, rate_limits=s.rate_limits)
     security.csrf.exempt(api)
     from web import pages, signing

@@ -7,9 +7,11 @@
 - Forms that change state (the administrator's pages) carry a CSRF token (Flask-WTF). The
   JSON API, the ceremony API and the signing-app hand-off are exempt (:mod:`web.app`): they
   take no cookie's authority, only the voter's card signature or a trustee's bearer token.
-- Rate limits (Flask-Limiter, kept in this process's memory: ``tohyo serve`` is one
-  process): per client address on ballots, challenges, signing requests and logins, and on
-  challenged ballots from all clients together (:mod:`web.app` applies them to the views).
+- Rate limits (Flask-Limiter, counted in the storage the site names:
+  ``SiteSettings.rate_limit_storage``, this process's memory or a Redis shared by every
+  process): per client address on ballots, signing nonces, signing requests and logins, and
+  on challenged ballots from all clients together (:mod:`web.app` applies them to the
+  views).
 - Request logging never includes bodies, query strings or certificates.
 """
 
@@ -57,7 +59,9 @@ HEADERS = {
 }
 
 csrf = CSRFProtect()
-limiter = Limiter(key_func=get_remote_address, default_limits=[], storage_uri="memory://")
+# The storage comes from the app's config (RATELIMIT_STORAGE_URI, set by web.app), which
+# Flask-Limiter reads only when the constructor names none.
+limiter = Limiter(key_func=get_remote_address, default_limits=[])
 
 
 @cache

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import socket
 from dataclasses import dataclass
 
 from flask import Flask
@@ -32,8 +33,11 @@ def serve_wsgi(
     threads: int,
     limits: WsgiLimits,
     trusted_proxy: str | None = None,
+    sockets: list[socket.socket] | None = None,
 ) -> None:
-    """Serve ``app`` until the process is stopped."""
+    """Serve ``app`` until the process is stopped: on ``host:port``, or on ``sockets``
+    already bound and listening (the worker processes of ``tohyo serve --workers`` share
+    one, and the kernel hands each connection to one of them)."""
     import waitress
 
     proxy: dict[str, object] = {}
@@ -59,4 +63,5 @@ def serve_wsgi(
         "asyncore_use_poll": True,  # select() cannot watch file descriptors past 1023
         "expose_tracebacks": False,
     }
-    waitress.serve(app, host=host, port=port, threads=threads, ident="tohyo", **settings, **proxy)
+    where: dict[str, object] = {"sockets": sockets} if sockets else {"host": host, "port": port}
+    waitress.serve(app, threads=threads, ident="tohyo", **where, **settings, **proxy)

@@ -23,11 +23,16 @@ a phone) and needs no custom URL scheme to return:
    the signature as for any cast ballot: the server learns nothing it could misuse, and a
    forged answer only produces a refused ballot.
 
-Requests live in this process's memory for ten minutes (a lost request costs the voter a
-new QR code, never a vote); a deployment with several web processes routes a request's
-id to one process or moves this store to the database. At most MAX_PENDING requests are
-pending in all, and at most ``SiteSettings.sign_requests_per_address`` (20) per client
-address as the app sees it (after the trusted proxy), so that one client cannot take every
+Requests live in the board's database (table ``sign_requests``,
+:class:`bulletin.operational.SignRequests`), so any web process of the board, on this
+machine or another, serves any step of any request: the booth and the app need not reach
+the same one. A request expires after ten minutes (a lost request costs the voter a new QR
+code, never a vote); five wrong pairing numbers, from whichever processes, void it; it is
+answered once, whichever process takes the answer. The database keeps hashes of the secret
+and the pairing number, and the answer sealed so that only the booth's secret opens it.
+At most MAX_PENDING requests are pending (unexpired, unanswered) in all, and at most
+``SiteSettings.sign_requests_per_address`` (20) per client address as the app sees it
+(after the trusted proxy), counted over every process, so that one client cannot take every
 place; either cap is refused with 429 ``rate_limited``.
 """
 
@@ -35,13 +40,8 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hmac
 import json
 import re
-import secrets
-import threading
-from collections import Counter
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -49,6 +49,7 @@ from flask import Blueprint, Response, current_app, jsonify, request
 
 from bulletin.board import Board
 from bulletin.jpki.verify import signed_message
+from bulletin.operational import SignRequests
 from bulletin.refusals import Refusal
 
 bp = Blueprint("signing", __name__, url_prefix="/api/sign-requests")
@@ -60,86 +61,8 @@ MAX_FIELD = 8192  # base64 of a certificate (about 1.5 kB DER) or a 2048-bit sig
 PAIRING_TRIES = 5
 
 
-@dataclass
-class SignRequest:
-    message: bytes
-    challenge: bytes
-    code: bytes
-    secret: str
-    pairing: str
-    expires: datetime
-    client: str = ""  # the address that created it, for the per-address cap
-    answer: dict[str, str] | None = field(default=None)
-    wrong: int = 0
-
-
-class SignRequests:
-    """Pending signing requests of this process, each answered at most once."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._items: dict[str, SignRequest] = {}
-        self._per_client: Counter[str] = Counter()  # pending requests per client address
-
-    def _drop(self, rid: str) -> None:
-        req = self._items.pop(rid)
-        self._per_client[req.client] -= 1
-        if self._per_client[req.client] <= 0:
-            del self._per_client[req.client]
-
-    def create(
-        self,
-        message: bytes,
-        challenge: bytes,
-        code: bytes,
-        now: datetime,
-        client: str = "",
-        per_client: int = PER_ADDRESS,
-    ) -> tuple[str, SignRequest]:
-        with self._lock:
-            for k in [k for k, v in self._items.items() if v.expires <= now]:
-                self._drop(k)
-            if self._per_client[client] >= per_client:
-                raise Refusal(
-                    "rate_limited",
-                    f"at most {per_client} pending signing requests per client address; "
-                    "try again when one has expired",
-                )
-            if len(self._items) >= MAX_PENDING:
-                raise Refusal("rate_limited", "too many pending signing requests; try again")
-            rid = secrets.token_urlsafe(16)
-            pairing = f"{secrets.randbelow(10**6):06d}"
-            req = SignRequest(
-                message, challenge, code, secrets.token_urlsafe(24), pairing, now + TTL, client
-            )
-            self._items[rid] = req
-            self._per_client[client] += 1
-            return rid, req
-
-    def get(self, rid: str, now: datetime) -> SignRequest:
-        with self._lock:
-            req = self._items.get(rid)
-        if req is None or req.expires <= now:
-            raise Refusal("not_found", "no such signing request (or it expired)")
-        return req
-
-    def answer(self, rid: str, answer: dict[str, str], pairing: str, now: datetime) -> None:
-        with self._lock:
-            req = self._items.get(rid)
-            if req is None or req.expires <= now:
-                raise Refusal("not_found", "no such signing request (or it expired)")
-            if req.answer is not None:
-                raise Refusal("wrong_state", "this signing request was already answered")
-            if not hmac.compare_digest(pairing.encode(), req.pairing.encode()):
-                req.wrong += 1
-                if req.wrong >= PAIRING_TRIES:
-                    self._drop(rid)  # void: the booth must start a new request
-                raise Refusal("unauthenticated", "wrong pairing number")
-            req.answer = answer
-
-
 def _store() -> SignRequests:
-    return current_app.extensions.setdefault("tohyo_sign_requests", SignRequests())
+    return SignRequests(_board().store)
 
 
 def _board() -> Board:
@@ -197,21 +120,23 @@ def create() -> Any:
     code = _hex32(body, "confirmation_code")
     challenge = _hex32(body, "challenge")
     h_e = bytes(_board().election.h_e)
-    rid, req = _store().create(
+    req = _store().create(
         signed_message(h_e, code, challenge),
         challenge,
         code,
         _now(),
-        request.remote_addr or "",
-        _per_address(),
+        ttl=TTL,
+        client=request.remote_addr or "",
+        per_client=_per_address(),
+        max_pending=MAX_PENDING,
     )
     return jsonify(
         {
-            "id": rid,
+            "id": req.id,
             "secret": req.secret,
             "pairing": req.pairing,
-            "app_url": f"/api/sign-requests/{rid}",
-            "expires": req.expires.isoformat(),
+            "app_url": f"/api/sign-requests/{req.id}",
+            "expires": req.expires,
         }
     ), 201
 
@@ -230,7 +155,7 @@ def fetch(rid: str) -> Any:
                 "ja": manifest.title.ja,
                 "en": manifest.title.en,
             },
-            "expires": req.expires.isoformat(),
+            "expires": req.expires,
         }
     )
 
@@ -239,22 +164,25 @@ def fetch(rid: str) -> Any:
 def answer(rid: str) -> Any:
     """The signing app returns the card's certificate and signature (once)."""
     body = _json()
-    answer = {"certificate": _b64(body, "certificate"), "signature": _b64(body, "signature")}
+    certificate, signature = _b64(body, "certificate"), _b64(body, "signature")
     pairing = body.get("pairing")
     # ASCII digits only: "²²²²²²" is six str.isdigit() digits, and no pairing number.
     if not isinstance(pairing, str) or not re.fullmatch(r"[0-9]{6}", pairing, re.ASCII):
         raise Refusal("malformed", "pairing: expected the six digits shown on the booth")
-    _store().answer(rid, answer, pairing, _now())
+    _store().answer(rid, certificate, signature, pairing, _now(), tries=PAIRING_TRIES)
     return Response(status=204)
 
 
 @bp.get("/<rid>/result")
 def result(rid: str) -> Any:
     """The booth collects the answer with its secret: 204 while the app has not answered."""
-    req = _store().get(rid, _now())
-    given = request.headers.get("X-Sign-Secret", "")
-    if not hmac.compare_digest(given.encode(), req.secret.encode()):
-        raise Refusal("unauthenticated", "wrong signing-request secret")
-    if req.answer is None:
+    got = _store().result(rid, request.headers.get("X-Sign-Secret", ""), _now())
+    if got is None:
         return Response(status=204)
-    return jsonify({**req.answer, "challenge": req.challenge.hex()})
+    return jsonify(
+        {
+            "certificate": got.certificate,
+            "signature": got.signature,
+            "challenge": got.challenge.hex(),
+        }
+    )

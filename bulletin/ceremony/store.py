@@ -1,5 +1,15 @@
 """The ceremony mailbox of one board: :class:`CeremonyStore`, over the tables of
-:mod:`.tables`, checking every message (:mod:`.checks`) before it keeps it."""
+:mod:`.tables`, checking every message (:mod:`.checks`) before it keeps it.
+
+Two locks, by purpose. The log's append lock (:meth:`bulletin.store.Store.write`) is taken
+only by the steps that read the log's tip or decide against the board's state: starting a
+ceremony (:meth:`CeremonyStore.create`) and finishing it (:meth:`CeremonyStore.finish`),
+which must serialise with each other and with :meth:`bulletin.board.Board.setup`. The
+trustees' messages never touch the log: they run in the store's operational transactions
+(:meth:`bulletin.store.Store.operational`) and lock only their ceremony's row, which
+``finish`` locks too, so a message and the finish still come one after the other, and a
+trustee's upload never waits for ballots being appended, nor a ballot for an upload.
+"""
 
 from __future__ import annotations
 
@@ -85,6 +95,27 @@ class CeremonyStore:
             .limit(1)
         ).first()
         return self._ceremony(row) if row is not None else None
+
+    @staticmethod
+    def _lock(conn: Connection, ceremony_id: int) -> Any:
+        """Lock the ceremony's row until the end of this transaction (``SELECT … FOR
+        UPDATE`` on PostgreSQL; on SQLite the write transaction's ``BEGIN IMMEDIATE``
+        already excludes every other writer) and return it as it is now."""
+        return conn.execute(
+            select(ceremonies.c.finished, ceremonies.c.abandoned)
+            .where(ceremonies.c.id == ceremony_id)
+            .with_for_update()
+        ).one()
+
+    def _hold_open(self, conn: Connection, who: Caller) -> None:
+        """Lock ``who``'s ceremony (:meth:`_lock`) and check, under that lock, that it is
+        neither abandoned nor finished: ``who`` was read before this transaction, and a
+        start-over or a finish may have come in between."""
+        row = self._lock(conn, who.ceremony.id)
+        if row.abandoned is not None:
+            raise CeremonyError("unauthenticated")  # the start-over ended its tokens
+        if row.finished is not None:
+            raise CeremonyError("wrong_state", "the key ceremony has finished")
 
     def current(self) -> Ceremony | None:
         """The ceremony in progress or finished (not abandoned), if any."""
@@ -193,6 +224,11 @@ class CeremonyStore:
         canonical = manifest.canonical_bytes()
         tokens = [secrets.token_urlsafe(32) for _ in range(manifest.trustees)]
         now = self._now()
+        # The log's append lock, not an operational transaction: the board must be empty as
+        # the log's tip shows it, and the lock is what Board.setup and finish hold, so no
+        # election can be posted, nor a ceremony marked finished, between this check and
+        # the start-over (see finish). The UPDATE that abandons the current ceremony also
+        # waits for any trustee message holding that ceremony's row.
         with self.store.write() as conn:
             if self.store.tip(conn)[0]:
                 raise CeremonyError("wrong_state", "the board already holds an election")
@@ -258,9 +294,19 @@ class CeremonyStore:
         If the setup then fails or the process stops, calling ``finish`` again repeats the
         setup from the frozen ceremony: a finished ceremony with an empty board is
         "being posted", never a state in which another ceremony could replace it.
+
+        The trustees' messages do not take the board's write lock; they lock the
+        ceremony's row (:meth:`_hold_open`), and the transaction that marks the ceremony
+        locks that row before it reads the messages, so each message comes either before
+        the check (and is seen by it) or after the mark (and is refused).
         """
+        # The log's append lock: the board's tip is read here and the mark is decided
+        # against it, and create (the start-over) holds the same lock.
         with self.store.write() as conn:
-            progress = self._progress_in(conn)
+            current = self._current_in(conn)
+            if current is not None:
+                self._lock(conn, current.id)  # no trustee message between check and mark
+            progress = self._progress_in(conn, current)
             if progress is None:
                 raise CeremonyError("not_found", "no key ceremony has been started")
             c = progress.ceremony
@@ -284,6 +330,8 @@ class CeremonyStore:
                 raise CeremonyError("wrong_state", "the board already holds another election")
             if c.finished is not None:
                 raise CeremonyError("wrong_state", "the ceremony has already finished")
+            # Marked against the board's state (its election is there): under the log's
+            # append lock, like every decision that depends on the log.
             with self.store.write() as conn:
                 self._mark_finished(conn, c.id)
             return election
@@ -350,7 +398,8 @@ class CeremonyStore:
             raise CeremonyError("invalid_proof", str(e)) from None
         data = codec.encode(key)
         ct = ceremony_trustees.c
-        with self.store.write() as conn:
+        with self.store.operational() as conn:
+            self._hold_open(conn, who)
             old = conn.execute(
                 select(ct.public_key).where(ct.ceremony == c.id, ct.trustee == who.index)
             ).scalar_one()
@@ -411,7 +460,8 @@ class CeremonyStore:
         cs, cc = ceremony_shares.c, ceremony_complaints.c
         now = self._now()
         done: dict[str, list[int]] = {"stored": [], "unchanged": [], "replaced": []}
-        with self.store.write() as conn:
+        with self.store.operational() as conn:
+            self._hold_open(conn, who)
             old = {
                 r.recipient: bytes(r.data)
                 for r in conn.execute(
@@ -491,7 +541,8 @@ class CeremonyStore:
             raise CeremonyError("malformed", "a trustee cannot complain about itself")
         reason = clean_reason(raw.get("reason"))
         cs, cc, ct = ceremony_shares.c, ceremony_complaints.c, ceremony_trustees.c
-        with self.store.write() as conn:
+        with self.store.operational() as conn:
+            self._hold_open(conn, who)
             share = conn.execute(
                 select(cs.sender).where(
                     cs.ceremony == c.id, cs.sender == sender, cs.recipient == who.index
@@ -553,7 +604,8 @@ class CeremonyStore:
         if claimed != int(k):
             raise CeremonyError("mismatch", f"the posted keys give K fingerprint {k.hex()[:32]}")
         ct = ceremony_trustees.c
-        with self.store.write() as conn:
+        with self.store.operational() as conn:
+            self._hold_open(conn, who)
             updated = conn.execute(
                 update(ceremony_trustees)
                 .where(ct.ceremony == c.id, ct.trustee == who.index, ct.confirmed.is_(None))

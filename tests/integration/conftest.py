@@ -1,7 +1,8 @@
 """Databases for the board's tests: an SQLite file, and a real PostgreSQL that the test
 session starts itself (initdb and pg_ctl on a temporary directory, loopback only) and
 stops at the end. If PostgreSQL cannot be started, the PostgreSQL tests fail: they are
-never skipped."""
+never skipped. Likewise a real Redis (``redis_server``) for the rate limits that several
+web processes share."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import glob
 import os
 import pathlib
 import shutil
+import socket
 import subprocess
 import tempfile
 import time
@@ -85,3 +87,49 @@ def db_url(request, tmp_path):
     ) as c:
         c.execute(f'CREATE DATABASE "{name}"')
     return f"{server}/{name}"
+
+
+@pytest.fixture(scope="session")
+def redis_server():
+    """A Redis server of this session (loopback only, nothing saved to disk); its URL."""
+    binary = shutil.which("redis-server")
+    if not binary:
+        pytest.fail("redis-server is not installed (make test installs it)")
+    base = pathlib.Path(tempfile.mkdtemp(prefix="tohyo-redis-"))
+    port = free_port()
+    log = open(base / "log", "wb")  # closed at the end of the session, below
+    proc = subprocess.Popen(
+        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+        cwd=base,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        deadline = time.monotonic() + 20
+        while not _redis_answers(port):
+            if proc.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(
+                    "redis-server did not start: "
+                    + (base / "log").read_text(errors="replace")[-2000:]
+                )
+            time.sleep(0.05)
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        log.close()
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def _redis_answers(port: int) -> bool:
+    """True if a Redis server on this loopback port answers PING."""
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=1) as s:
+            s.sendall(b"PING\r\n")
+            return s.recv(64).startswith(b"+PONG")
+    except OSError:
+        return False

@@ -134,11 +134,15 @@ def test_logout_ends_copies_of_the_session(empty):
     # One administrator: logging out ends every admin session, the other browser's too.
     assert second.get("/admin/").status_code == 303
     assert login(client).status_code == 303 and client.get("/admin/").status_code == 200
-    # A restarted server (a new process, even with the same cookie key) ends them as well.
+    # The epoch is the board's, not the process's: another web process of the board (or the
+    # server restarted) with the same cookie key takes the session, one with another key not.
     cookie = client.get_cookie("session").value
-    restarted = _site(empty, secret_key=app.config["SECRET_KEY"]).test_client()
-    restarted.set_cookie("session", cookie)
-    assert restarted.get("/admin/").status_code == 303
+    same_key = _site(empty, secret_key=app.config["SECRET_KEY"]).test_client()
+    same_key.set_cookie("session", cookie)
+    assert same_key.get("/admin/").status_code == 200
+    other_key = _site(empty).test_client()
+    other_key.set_cookie("session", cookie)
+    assert other_key.get("/admin/").status_code == 303
 
 
 def test_login_with_a_malformed_configured_hash(empty):

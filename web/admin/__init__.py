@@ -4,7 +4,7 @@
   earlier versions still verify);
 - :mod:`web.admin.cli` — ``tohyo admin password``, which prints that line;
 - :mod:`web.admin.sessions` — the login session: idle timeout, the configured hash it is
-  tied to, and the per-process session epoch that logout renews;
+  tied to, and the board's session epoch (a row in its database) that logout renews;
 - :mod:`web.admin.charts` — the dashboard's turnout charts as SVG geometry;
 - :mod:`web.admin.texts` — the pages' texts in Japanese and English;
 - :mod:`web.admin.routes` — the blueprint: login, the dashboard and every step of the

@@ -4,7 +4,8 @@ request.
 A session is live while all of these hold (docs/admin.md, "Password"):
 
 - it was opened with the hash line configured now (a new password ends every session);
-- it carries this process's *session epoch* (see :func:`_epoch`): logout draws a new one;
+- it carries the board's *session epoch* (see :func:`_epoch`), which logout, on any web
+  process of the board, replaces;
 - its last request was at most ``SiteSettings.session_minutes`` ago (checked here on every
   request, not only by the cookie's age); each request renews it.
 """
@@ -13,11 +14,11 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import secrets
-import threading
 import time
 
 from flask import current_app, session
+
+from bulletin.operational import AdminSessionEpoch
 
 KEY = "admin"  # the session member that holds the administrator's login
 
@@ -38,28 +39,27 @@ def _hash_tag(line: str) -> str:
 
 
 # Sessions are signed cookies kept by the browser, so clearing one at logout does not stop a
-# copy of it. Each admin session therefore carries this process's "session epoch", a random
-# token checked on every request; logout draws a new one. There is one administrator, so
-# ending every admin session at once is the safe reading of "log out"; a restart of the
-# server (one process: tohyo serve) draws a new epoch as well.
-_EPOCH_KEY = "tohyo_admin_session_epoch"
-_epoch_lock = threading.Lock()
+# copy of it. Each admin session therefore carries the board's "session epoch", a random
+# token in the board's database checked on every request; logout draws a new one. There is
+# one administrator, so ending every admin session at once is the safe reading of "log
+# out". The epoch is read from the database on every admin request, not cached: a logout on
+# one web process ends the session on every other at once, for one primary-key read.
+
+
+def _epoch_store() -> AdminSessionEpoch:
+    return AdminSessionEpoch(current_app.config["BOARD"].store)
 
 
 def _epoch() -> str:
-    """The current session epoch (made on first use in this process)."""
-    with _epoch_lock:
-        ext = current_app.extensions
-        if _EPOCH_KEY not in ext:
-            ext[_EPOCH_KEY] = secrets.token_hex(16)
-        return ext[_EPOCH_KEY]
+    """The board's current session epoch (:class:`bulletin.operational.AdminSessionEpoch`)."""
+    return _epoch_store().current()
 
 
 def end() -> None:
     """Log out: end every admin session (cookies carrying the old epoch are refused from now
-    on, copies of this one and other browsers' included) and clear this one."""
-    with _epoch_lock:
-        current_app.extensions[_EPOCH_KEY] = secrets.token_hex(16)
+    on by every web process of the board, copies of this one and other browsers' included)
+    and clear this one."""
+    _epoch_store().renew()
     session.clear()
 
 

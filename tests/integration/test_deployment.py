@@ -1,0 +1,383 @@
+"""The site as operators run it: three `tohyo serve` processes on one PostgreSQL, behind a
+real nginx on loopback that alternates between them, with the rate limits in a real
+Redis. A whole vote in Chromium through the proxy (booth, signing-app hand-off, receipt,
+verify page), the administrator's login and logout across processes, the login limit
+enforced once for all processes, a process killed and started again during voting, and
+the exported record verifying. Nothing here reaches beyond loopback.
+
+The nginx configuration is web.deploy's, the one docs/admin.md describes ("Several
+processes and machines"), written for a temporary directory.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import http.cookiejar
+import json
+import os
+import pathlib
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from bulletin.cli import open_board
+from bulletin.jpki.verify import digest_info
+from e2e import codec
+from e2e.ballot import encrypt_ballot
+from e2e.election import Election, base_hash
+from e2e.group import TEST
+from e2e.record import read_record
+from e2e.rng import SystemRng
+from e2e.tally import trustee_commitments
+from e2e.threshold import public_share
+from e2e.verify import verify_record
+from sim.demo import EXAMPLE, load_manifest
+from sim.rehearsal import open_in_period, pinned
+from sim.testca import SimulatedCard, TestCA, new_key, sign_submission
+from tests.integration.board_helpers import free_port
+from trustees.ceremony import run_ceremony
+from trustees.decrypt import partial_decrypt
+from web.admin import hash_password
+from web.deploy import nginx_config
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+CHROMIUM = "/usr/bin/chromium"
+ADMIN_PASSWORD = "deployment admin password"
+PROCESSES = 3
+HANAKO = dict(name="筑波　花子", birth="319800217", sex="2")
+ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update"]  # fmt: skip
+
+
+@dataclass
+class Deployment:
+    url: str
+    work: pathlib.Path
+    db: str
+    key: pathlib.Path
+    election: Election
+    secrets: list
+    cards: list[tuple[SimulatedCard, str]]
+    procs: dict[int, subprocess.Popen]
+    serve: Any  # port → Popen: start a server process on that port
+
+    def get(self, path: str) -> Any:
+        with urllib.request.urlopen(self.url + path, timeout=30) as r:
+            return json.loads(r.read())
+
+    def post(self, path: str, body: Any) -> tuple[int, Any]:
+        req = urllib.request.Request(
+            self.url + path,
+            data=json.dumps(body).encode(),
+            headers={"Content-Type": "application/json"},
+        )
+        try:
+            with urllib.request.urlopen(req, timeout=60) as r:
+                data = r.read()
+                return r.status, json.loads(data) if data else None
+        except urllib.error.HTTPError as e:
+            return e.code, json.loads(e.read() or b"null")
+
+
+def _wait(url: str, proc: subprocess.Popen | None = None, seconds: float = 120) -> None:
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise AssertionError(f"{url}: the process ended with {proc.returncode}")
+        with contextlib.suppress(OSError):
+            with urllib.request.urlopen(url, timeout=2) as r:
+                if r.status == 200:
+                    return
+        time.sleep(0.2)
+    raise AssertionError(f"{url} did not answer")
+
+
+def _database(server: str) -> str:
+    import psycopg
+
+    name = f"deploy_{os.getpid()}_{int(time.time() * 1000) % 100000}"
+    with psycopg.connect(
+        server.replace("postgresql+psycopg", "postgresql") + "/postgres", autocommit=True
+    ) as c:
+        c.execute(f'CREATE DATABASE "{name}"')
+    return f"{server}/{name}"
+
+
+@pytest.fixture(scope="module")
+def deployment(tmp_path_factory, postgres_server, redis_server) -> Iterator[Deployment]:
+    nginx = shutil.which("nginx") or "/usr/sbin/nginx"
+    assert pathlib.Path(nginx).exists(), "nginx missing: make test installs it"
+    work = tmp_path_factory.mktemp("deployment")
+    db = _database(postgres_server)
+    key = work / "board.key"
+    manifest = pinned(replace(load_manifest(EXAMPLE), trustees=3, quorum=2), key)
+    h_p, _ = base_hash(TEST, manifest)
+    secrets, publics = run_ceremony(TEST, h_p, 3, 2, SystemRng())
+    election = Election(TEST, manifest, TEST.product(t.key for t in publics))
+    board, offset = open_in_period(db, key, election, publics)
+    start = board.clock.now()
+    board.store.engine.dispose()
+    ca = TestCA.create(not_before=start - timedelta(days=1000))
+    cards = []
+    for n in range(4):
+        k = new_key()
+        cert = ca.issue(
+            **{**HANAKO, "name": f"筑波　{'一二三四'[n]}郎"},
+            address=f"茨城県つくば市竹園{n + 1}丁目1番地1",
+            issued=start - timedelta(days=30),
+            key=k,
+        )
+        cards.append(
+            (SimulatedCard.create(k, cert, f"PASS{n:04d}", iterations=1000), f"PASS{n:04d}")
+        )
+    (work / "ca.pem").write_bytes(ca.pem)
+    (work / "crl.der").write_bytes(ca.crl(start - timedelta(days=1), start + timedelta(days=60)))
+    (work / "pseudonym.key").write_text("AB" * 32)
+    (work / "admin.hash").write_text(hash_password(ADMIN_PASSWORD, n=2**10) + "\n")
+    ports = [free_port() for _ in range(PROCESSES)]
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+
+    def serve(port: int) -> subprocess.Popen:
+        cmd = [
+            sys.executable, "-m", "tohyo", "serve", "--db", db, "--key", str(key),
+            "--port", str(port), "--threads", "4", "--clock-offset", str(offset),
+            "--anchor", str(work / "ca.pem"), "--crl", str(work / "crl.der"),
+            "--pseudonym-key-file", str(work / "pseudonym.key"),
+            "--evidence-dir", str(work / "evidence"),
+            "--admin-password-file", str(work / "admin.hash"),
+            "--secret-key-file", str(work / "site-secret.key"),
+            "--rate-limit-storage", redis_server, "--trusted-proxy", "127.0.0.1",
+        ]  # fmt: skip
+        log = open(work / f"serve-{port}.log", "ab")
+        return subprocess.Popen(cmd, cwd=work, env=env, stdout=log, stderr=subprocess.STDOUT)
+
+    # The first process creates the shared secret key; the others read the same file.
+    procs = {ports[0]: serve(ports[0])}
+    _wait(f"http://127.0.0.1:{ports[0]}/healthz", procs[ports[0]])
+    for p in ports[1:]:
+        procs[p] = serve(p)
+    for p in ports:
+        _wait(f"http://127.0.0.1:{p}/readyz", procs[p])
+    listen = free_port()
+    prefix = work / "nginx"
+    prefix.mkdir()
+    (prefix / "nginx.conf").write_text(nginx_config(prefix, listen, ports))
+    proxy = subprocess.Popen(
+        [nginx, "-p", str(prefix), "-c", str(prefix / "nginx.conf")],
+        stdout=subprocess.DEVNULL, stderr=open(prefix / "stderr.log", "ab"),
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{listen}"
+    try:
+        _wait(url + "/healthz", proxy, 30)
+        yield Deployment(url, work, db, key, election, secrets, cards, procs, serve)
+    finally:
+        proxy.send_signal(signal.SIGQUIT)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proxy.wait(timeout=10)
+        if proxy.poll() is None:
+            proxy.kill()
+        for p in procs.values():
+            p.send_signal(signal.SIGTERM)
+        for p in procs.values():
+            try:
+                p.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                p.kill()
+
+
+def _cast(d: Deployment, card: SimulatedCard, password: str, choices: dict) -> dict:
+    """A voter's device through the proxy: nonce, card signature, ballot."""
+    ballot, _ = encrypt_ballot(d.election, choices, SystemRng())
+    status, nonce = d.post("/api/signing-nonces", {})
+    assert status == 201, nonce
+    code = bytes(ballot.confirmation_code)
+    auth = sign_submission(
+        card, password, bytes(d.election.h_e), code, bytes.fromhex(nonce["challenge"])
+    )
+    status, receipt = d.post("/api/ballots", {"ballot": codec.to_document(ballot), "auth": auth})
+    assert status == 201, receipt
+    assert receipt["confirmation_code"] == code.hex().upper()
+    return receipt
+
+
+def test_a_whole_vote_in_chromium_through_the_proxy(deployment):
+    from playwright.sync_api import sync_playwright
+
+    d = deployment
+    card, password = d.cards[0]
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+        page = browser.new_page(viewport={"width": 390, "height": 844}, locale="ja-JP")
+        errors: list[str] = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto(d.url + "/booth")
+        page.wait_for_selector("#live.warn", timeout=60_000)  # tables built (test group)
+        page.click("button.category[data-contest='1']")
+        page.check("#opt-1-0")
+        page.click("form[data-contest='1'] button[type=submit]")
+        page.wait_for_selector("#step-review:not(.hidden)")
+        page.click("#encrypt")
+        page.wait_for_selector("#step-encrypted:not(.hidden)", timeout=30_000)
+        code = page.inner_text("#code")
+        # The signing app on the voter's phone: every request may reach another process.
+        page.click("#cast")
+        page.check("#via-app")
+        page.click("#sign")
+        page.wait_for_selector("#app-link:not(.hidden)", timeout=30_000)
+        link = page.get_attribute("#app-link", "href")
+        pairing = page.inner_text("#app-pairing")
+        shown = d.get(link)
+        assert shown["confirmation_code"] == code
+        signature = card.sign(digest_info(base64.b64decode(shown["message"])), password)
+        status, _ = d.post(
+            link,
+            {
+                "certificate": base64.b64encode(card.certificate).decode(),
+                "signature": base64.b64encode(signature).decode(),
+                "pairing": pairing,
+            },
+        )
+        assert status == 204
+        page.wait_for_selector("#receipt-check.ok", timeout=60_000)
+        assert page.inner_text("#receipt-code") == code
+        page.goto(d.url + "/verify?code=" + code)
+        page.wait_for_selector("#verify-result.ok", timeout=60_000)
+        browser.close()
+    assert not errors, errors
+
+
+def _opener() -> tuple[urllib.request.OpenerDirector, http.cookiejar.CookieJar]:
+    jar = http.cookiejar.CookieJar()
+    return urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar)), jar
+
+
+def _open(opener, url: str, data: dict | None = None) -> tuple[int, str, str]:
+    body = urllib.parse.urlencode(data).encode() if data is not None else None
+    try:
+        with opener.open(url, data=body, timeout=30) as r:
+            return r.status, r.geturl(), r.read().decode()
+    except urllib.error.HTTPError as e:
+        return e.code, url, e.read().decode()
+
+
+def _token(html: str) -> str:
+    return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+
+
+def test_admin_login_and_logout_across_processes_and_one_login_limit(deployment):
+    d = deployment
+    opener, jar = _opener()
+    _, _, page = _open(opener, d.url + "/admin/login")
+    status, where, _ = _open(
+        opener, d.url + "/admin/login", {"password": ADMIN_PASSWORD, "csrf_token": _token(page)}
+    )
+    assert status == 200 and not where.endswith("/admin/login"), where
+    # Round robin: these requests reach every process, each accepts the session.
+    for _ in range(2 * PROCESSES):
+        status, where, _ = _open(opener, d.url + "/admin/")
+        assert status == 200 and not where.endswith("/login"), where
+    copied = http.cookiejar.CookieJar()
+    for c in jar:
+        copied.set_cookie(c)
+    _, _, html = _open(opener, d.url + "/admin/")
+    _open(opener, d.url + "/admin/logout", {"csrf_token": _token(html)})
+    # The copy of the session is refused by every process.
+    other = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(copied))
+    for _ in range(2 * PROCESSES):
+        _, where, _ = _open(other, d.url + "/admin/")
+        assert urllib.parse.urlparse(where).path == "/admin/login", where
+    # Ten login attempts a minute per address for all processes together (one counted
+    # above): the tenth wrong password is the eleventh attempt, refused with 429.
+    statuses = []
+    for _ in range(10):
+        opener2, _ = _opener()
+        _, _, page = _open(opener2, d.url + "/admin/login")
+        s, _, _ = _open(
+            opener2, d.url + "/admin/login", {"password": "wrong", "csrf_token": _token(page)}
+        )
+        statuses.append(s)
+    assert statuses[:9] == [401] * 9 and statuses[9] == 429, statuses
+
+
+def test_a_process_killed_during_voting_and_the_record_verifies(deployment):
+    d = deployment
+    receipts = [_cast(d, *d.cards[1], {"gyosei": ["internet-voting"]})]
+    victim = sorted(d.procs)[1]
+    d.procs[victim].send_signal(signal.SIGKILL)
+    d.procs[victim].wait(timeout=30)
+    # nginx sends the requests to the two processes that are left
+    for n, (card, pw) in enumerate(d.cards[1:]):
+        receipts.append(_cast(d, card, pw, {"mobility": ["tsukumobi"] if n % 2 else []}))
+    d.procs[victim] = d.serve(victim)
+    _wait(f"http://127.0.0.1:{victim}/readyz", d.procs[victim])
+    for card, pw in d.cards[2:]:
+        receipts.append(_cast(d, card, pw, {"healthcare": ["emergency-info"]}))
+    # The administrator closes and the trustees decrypt (by the board's own commands).
+    board = open_board(d.db, str(d.key))
+    board.close()
+    tally = board.post_tally()
+    commitments = trustee_commitments(board.publics())
+    for sec in d.secrets[:2]:
+        x = public_share(d.election.group, commitments, sec.index)
+        board.post_decryption(codec.encode(partial_decrypt(d.election, tally, sec, x, SystemRng())))
+    board.post_results()
+    from bulletin.board import export_record
+
+    rec = [(f"r{n}", json.dumps(r).encode()) for n, r in enumerate(receipts)]
+    report = verify_record(read_record(export_record(board, d.work / "record")), receipts=rec)
+    assert report.ballots >= len(receipts) and report.receipts == len(receipts)
+    assert report.board_key_pinned == "manifest"
+
+
+def _children(pid: int) -> set[int]:
+    out = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout
+    return {int(x) for x in out.split()}
+
+
+def test_serve_workers_share_the_port_and_a_dead_one_is_started_again(tmp_path):
+    port = free_port()
+    cmd = [sys.executable, "-m", "tohyo", "serve", "--db", f"sqlite:///{tmp_path / 'b.db'}",
+           "--key", str(tmp_path / "board.key"), "--port", str(port), "--workers", "2"]  # fmt: skip
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    log = tmp_path / "serve.log"
+    with open(log, "wb") as out:
+        parent = subprocess.Popen(cmd, cwd=tmp_path, env=env, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        _wait(f"http://127.0.0.1:{port}/healthz", parent)
+        deadline = time.time() + 60
+        while len(_children(parent.pid)) < 2 and time.time() < deadline:
+            time.sleep(0.2)
+        workers = _children(parent.pid)
+        assert len(workers) == 2, log.read_text()
+        # one secret key for both, created once beside the board key
+        assert (tmp_path / "site-secret.key").stat().st_mode & 0o777 == 0o600
+        victim = min(workers)
+        os.kill(victim, signal.SIGKILL)
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            now = _children(parent.pid)
+            if len(now) == 2 and victim not in now:
+                break
+            time.sleep(0.2)
+        assert len(now) == 2 and victim not in now, log.read_text()
+        for _ in range(6):  # the port is served throughout
+            _wait(f"http://127.0.0.1:{port}/healthz", parent, 30)
+        assert "starting it again" in log.read_text()
+    finally:
+        parent.send_signal(signal.SIGTERM)
+        parent.wait(timeout=30)
+    assert parent.returncode == 0
+    assert not _children(parent.pid)
