@@ -13,6 +13,7 @@ import http.client
 import json
 import multiprocessing
 import os
+import pathlib
 import queue
 import socket
 import statistics
@@ -49,7 +50,7 @@ def _serve(db: str, key: str, when: str, port: int, threads: int, voters: int) -
 
     import waitress
 
-    from web.api import create_app
+    from web.app import SiteSettings, create_site
 
     tokens = {f"t{i}": f"p{i}" for i in range(voters)}
     board = Board(
@@ -62,7 +63,30 @@ def _serve(db: str, key: str, when: str, port: int, threads: int, voters: int) -
     import sys
 
     sys.setswitchinterval(0.0005)  # as `tohyo serve` does
-    waitress.serve(create_app(board), host="127.0.0.1", port=port, threads=threads, _quiet=True)
+    # The whole site as `tohyo serve` runs it (metrics and all), without rate limits: the
+    # clients are one address.
+    app = create_site(board, SiteSettings(rate_limits=False))
+    waitress.serve(app, host="127.0.0.1", port=port, threads=threads, _quiet=True)
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User and system CPU time of a process so far (Linux /proc)."""
+    fields = open(f"/proc/{pid}/stat", encoding="ascii").read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _scrape(port: int) -> dict[str, float]:
+    """The append-cost series of one server's /metrics."""
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    c.request("GET", "/metrics")
+    text = c.getresponse().read().decode()
+    c.close()
+    out: dict[str, float] = {}
+    for line in text.splitlines():
+        for name in ("tohyo_board_append_seconds_sum", "tohyo_board_appended_entries_total"):
+            if line.startswith(name + " "):
+                out[name] = float(line.split()[1])
+    return out
 
 
 _ELECTION: Election | None = None
@@ -91,8 +115,16 @@ def run_board(
     clients: int = 50,
     workers: int = 2,
     threads: int = 16,
+    proxy: bool = False,
 ) -> dict[str, Any]:
-    """Throughput and latency of ballot acceptance over HTTP; returns the figures."""
+    """Throughput and latency of ballot acceptance over HTTP; returns the figures.
+
+    With ``proxy`` the clients go through nginx (:func:`web.deploy.nginx_config`, round
+    robin over the server processes), as a deployment does; without, each client talks to
+    one server process directly. Besides throughput and latency: the server processes' CPU
+    time per accepted ballot, and the cost of the serial part alone (each batch's write
+    transaction under the log's lock, from the servers' ``tohyo_board_append_seconds``) per
+    appended ballot."""
     group = GROUPS[group_name]
     work = tempfile.mkdtemp(prefix="tohyo-bench-")
     key = os.path.join(work, "board.key")
@@ -145,6 +177,32 @@ def run_board(
         c.request("GET", "/api/election")
         c.getresponse().read()
         c.close()
+    nginx = None
+    targets = ports
+    if proxy:
+        import shutil
+        import subprocess
+
+        from web.deploy import nginx_config
+
+        binary = shutil.which("nginx") or "/usr/sbin/nginx"
+        if not os.path.exists(binary):
+            raise RuntimeError("--proxy needs nginx (apt-get install nginx-light)")
+        prefix = os.path.join(work, "nginx")
+        os.mkdir(prefix)
+        listen = _free_port()
+        conf = os.path.join(prefix, "nginx.conf")
+        with open(conf, "w", encoding="utf-8") as f:
+            f.write(nginx_config(pathlib.Path(prefix), listen, ports))
+        nginx = subprocess.Popen([binary, "-p", prefix, "-c", conf], stderr=subprocess.DEVNULL)
+        for _ in range(100):
+            try:
+                socket.create_connection(("127.0.0.1", listen), timeout=1).close()
+                break
+            except OSError:
+                time.sleep(0.1)
+        targets = [listen]
+    cpu0 = sum(_cpu_seconds(sv.pid) for sv in servers)
 
     work_q: queue.Queue[tuple[int, bytes]] = queue.Queue()
     for i, b in enumerate(bodies):
@@ -154,7 +212,7 @@ def run_board(
     lock = threading.Lock()
 
     def client(n: int) -> None:
-        conn = http.client.HTTPConnection("127.0.0.1", ports[n % len(ports)], timeout=300)
+        conn = http.client.HTTPConnection("127.0.0.1", targets[n % len(targets)], timeout=300)
         while True:
             try:
                 _, body = work_q.get_nowait()
@@ -177,6 +235,13 @@ def run_board(
     for t in ts:
         t.join()
     elapsed = time.perf_counter() - t0
+    cpu = sum(_cpu_seconds(sv.pid) for sv in servers) - cpu0
+    scraped = [_scrape(p) for p in ports]
+    append_s = sum(m.get("tohyo_board_append_seconds_sum", 0.0) for m in scraped)
+    appended = sum(m.get("tohyo_board_appended_entries_total", 0.0) for m in scraped)
+    if nginx is not None:
+        nginx.terminate()
+        nginx.wait(timeout=30)
     for s in servers:
         s.terminate()
     accepted = sum(1 for s in statuses if s == 201)
@@ -189,6 +254,9 @@ def run_board(
         "clients": clients,
         "server_processes": workers,
         "threads_per_process": threads,
+        "proxy": "nginx" if proxy else None,
+        "server_cpu_ms_per_ballot": cpu * 1e3 / max(accepted, 1),
+        "append_ms_per_ballot": append_s * 1e3 / max(appended, 1),
         "seconds": elapsed,
         "ballots_per_second": accepted / elapsed,
         "p50_ms": statistics.median(lat) * 1e3,

@@ -167,28 +167,47 @@ def bench_election(
 @click.option("--db", default=None, help="Database URL (default: a temporary SQLite file).")
 @click.option("--ballots", default=600, show_default=True)
 @click.option("--clients", default=50, show_default=True)
-@click.option("--workers", default=2, show_default=True, help="Server processes.")
+@click.option(
+    "--workers",
+    default="2",
+    show_default=True,
+    help="Server processes; a comma-separated list (e.g. 1,2,4) runs each in turn.",
+)
 @click.option("--threads", default=16, show_default=True, help="Threads per server process.")
+@click.option("--proxy", is_flag=True, help="Through nginx, round robin over the processes.")
 @click.option("--json", "json_file", type=click.Path(dir_okay=False), default=None)
 def bench_board(
     group_name: str,
     db: str | None,
     ballots: int,
     clients: int,
-    workers: int,
+    workers: str,
     threads: int,
+    proxy: bool,
     json_file: str | None,
 ) -> None:
-    """Accepted ballots per second over HTTP with concurrent clients; p50/p99 latency."""
+    """Accepted ballots per second over HTTP with concurrent clients; p50/p99 latency, server
+    CPU per ballot and the serial append's cost per ballot."""
     from benchmarks.board import run_board
     from benchmarks.core import machine_info
     from sim.demo import EXAMPLE
 
-    r = run_board(str(EXAMPLE), group_name, db, ballots, clients, workers, threads)
-    click.echo(json.dumps(r, indent=1))
+    try:
+        counts = [int(w) for w in workers.split(",")]
+    except ValueError:
+        raise click.BadParameter(
+            "a number or a comma-separated list", param_hint="--workers"
+        ) from None
+    if db and len(counts) > 1:
+        raise click.UsageError("--db takes one --workers count (each run needs a fresh board)")
+    rows = []
+    for n in counts:
+        r = run_board(str(EXAMPLE), group_name, db, ballots, clients, n, threads, proxy)
+        rows.append(r)
+        click.echo(json.dumps(r, indent=1))
     if json_file:
         with open(json_file, "w", encoding="utf-8") as f:
-            json.dump({"machine": machine_info(), "board": r}, f, indent=2)
+            json.dump({"machine": machine_info(), "board": rows}, f, indent=2)
 
 
 @bench.command("gate")

@@ -77,6 +77,12 @@ BATCH_SIZE = Histogram(
     "Submissions verified and appended together by the acceptance pipeline.",
     buckets=(1, 2, 5, 10, 20, 50, 100, 200),  # the pipeline takes at most 200 at once
 )
+APPEND_SECONDS = Histogram(
+    "tohyo_board_append_seconds",
+    "Seconds of each batch's write transaction under the log's lock (the serial part).",
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0),
+)
+APPENDED = Counter("tohyo_board_appended_entries", "Entries appended by ballot batches.")
 LATENCY = Histogram(
     "tohyo_http_request_duration_seconds",
     "Time from the start of a request's handling to its response, by route template.",
@@ -106,6 +112,10 @@ class BoardMetrics(BoardObserver):
 
     def batch(self, size: int) -> None:
         BATCH_SIZE.observe(size)
+
+    def append(self, entries: int, seconds: float) -> None:
+        APPEND_SECONDS.observe(seconds)
+        APPENDED.inc(entries)
 
 
 class _LogSize:

@@ -9,7 +9,7 @@ import gmpy2
 from click.testing import CliRunner
 
 from benchmarks import compare
-from benchmarks.board import run_log
+from benchmarks.board import run_board, run_log
 from benchmarks.core import run_core
 from benchmarks.counting import calibrate, counting
 from benchmarks.election import run_election
@@ -36,6 +36,16 @@ def test_benchmarks_run(tmp_path):
     assert gate["submissions"] == 3
     log = run_log(f"sqlite:///{tmp_path / 'log.db'}", sizes=(10, 40))
     assert [r["entries"] for r in log] == [10, 40]
+
+
+def test_board_benchmark_through_the_proxy():
+    """`tohyo bench board --proxy`: two server processes behind nginx; every ballot is
+    accepted, and the CPU and serial-append figures come from the servers themselves."""
+    r = run_board(
+        str(EXAMPLE), "test", None, ballots=24, clients=4, workers=2, threads=4, proxy=True
+    )
+    assert r["accepted"] == 24 and r["proxy"] == "nginx" and r["server_processes"] == 2
+    assert r["server_cpu_ms_per_ballot"] > 0 and r["append_ms_per_ballot"] > 0
 
 
 # --- tohyo bench: the full-stage workload, exponentiation counts, comparisons ------------
