@@ -155,9 +155,9 @@ class BoardObserver:
         """The acceptance pipeline runs a batch of ``size`` submissions."""
 
     def append(self, entries: int, seconds: float) -> None:
-        """A batch's write transaction (lock, copy checks, append, head, commit) appended
-        ``entries`` entries in ``seconds``: the serial part of accepting ballots, the one
-        that more processes or machines do not spread."""
+        """A batch's write transaction, from the moment it holds the log's lock (copy checks,
+        append, head, commit), appended ``entries`` entries in ``seconds``: the serial part
+        of accepting ballots, the one that more processes or machines do not spread."""
 
 
 class BoardClock:
@@ -486,8 +486,10 @@ class Board:
         retried: dict[int, int] = {}  # item → entry of its first copy
         live = [n for n, r in enumerate(results) if r is None]
         if live:
-            t_lock = time.perf_counter()
             with self.store.write() as conn:
+                # the serial part starts once the log's lock is held (waiting is not its cost)
+                # and ends with the commit, when the with block ends
+                t_lock = time.perf_counter()
                 # The batch's time: the latest of this clock, the log's last entry and the
                 # times its items were admitted at (Store.append_many takes the first two).
                 now = max([self.clock.now(), *(items[n].at for n in live)])

@@ -79,7 +79,7 @@ BATCH_SIZE = Histogram(
 )
 APPEND_SECONDS = Histogram(
     "tohyo_board_append_seconds",
-    "Seconds of each batch's write transaction under the log's lock (the serial part).",
+    "Seconds of each batch's write transaction while it holds the log's lock (the serial part).",
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0),
 )
 APPENDED = Counter("tohyo_board_appended_entries", "Entries appended by ballot batches.")
