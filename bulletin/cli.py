@@ -17,6 +17,7 @@ from bulletin.board import (
 )
 from bulletin.store import Store, make_engine, migrate
 from e2e.cli import guard
+from e2e.record import Layout
 
 DEFAULT_DB = "sqlite:///board.db"
 
@@ -88,9 +89,9 @@ def init(db: str, key: str, record: str) -> None:
         click.echo(f"created the board signing key {key} (keep it private)")
     b = open_board(db, key)
     root = pathlib.Path(record)
-    trustees = [p.read_bytes() for p in sorted((root / "trustees").glob("trustee-*.json"))]
+    trustees = [p.read_bytes() for p in Layout.trustee_files(root)]
     b.setup(
-        (root / "manifest.json").read_bytes(), (root / "parameters.json").read_bytes(), trustees
+        (root / Layout.MANIFEST).read_bytes(), (root / Layout.PARAMETERS).read_bytes(), trustees
     )
     click.echo(
         f"election {b.manifest.election_id} posted; "

@@ -19,8 +19,9 @@ expired rows. What the database keeps of the secrets:
 - the pairing number: SHA-256 of (id, number). Six digits are no secret from whoever can
   read the table (10^6 guesses), so this only keeps the number out of plain sight; online,
   the app has ``tries`` guesses before the request is void;
-- the client address: its SHA-256, enough to count by (an IPv4 address is as easy to
-  guess back, but nothing shows the addresses themselves);
+- the client address: an HMAC of it under a key the web processes hold and the database
+  does not (the site's secret key), enough to count by: an unkeyed hash of an IPv4 address
+  is guessed back in seconds, and a row also holds the ballot's confirmation code;
 - the answer (the voter's certificate, which names them, and the signature): sealed to an
   X25519 key derived from the booth's secret (ECDH with a fresh key, HKDF-SHA256,
   AES-256-GCM bound to the id), of which only the public half is stored. Only the booth's
@@ -77,8 +78,10 @@ def _pairing_hash(rid: str, pairing: str) -> bytes:
     return _digest(b"tohyo sign-request pairing", rid.encode(), pairing.encode())
 
 
-def _client_hash(client: str) -> bytes:
-    return _digest(b"tohyo sign-request client", client.encode("utf-8", "replace"))
+def _client_hash(client: str, key: bytes) -> bytes:
+    return hmac.new(
+        key, b"tohyo sign-request client\0" + client.encode("utf-8", "replace"), hashlib.sha256
+    ).digest()
 
 
 def _hkdf(material: bytes, info: bytes, salt: bytes | None = None) -> bytes:
@@ -165,12 +168,16 @@ class SignRequests:
         client: str,
         per_client: int,
         max_pending: int,
+        client_key: bytes = b"",
     ) -> NewSignRequest:
         """A new request that expires at ``now + ttl``, unless ``client`` already has
-        ``per_client`` pending or all clients together ``max_pending`` (``rate_limited``)."""
+        ``per_client`` unexpired requests or all clients together ``max_pending``
+        (``rate_limited``). An answered request keeps its place until it expires, so a
+        client that answers its own requests cannot make room for more. ``client_key``
+        keys the digest of the client address (see the module docstring)."""
         t, c = schema.sign_requests, schema.sign_requests.c
         at = iso(now)
-        who = _client_hash(client)
+        who = _client_hash(client, client_key)
         rid = secrets.token_urlsafe(16)
         secret = secrets.token_urlsafe(24)
         pairing = f"{secrets.randbelow(10**6):06d}"
@@ -181,7 +188,7 @@ class SignRequests:
                 conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _CREATE_LOCK})
             expired = select(c.id).where(c.expires <= at).order_by(c.expires).limit(PRUNE)
             conn.execute(delete(t).where(c.id.in_(expired)))
-            pending = (c.expires > at) & c.answered.is_(None)
+            pending = c.expires > at
             count = select(func.count()).select_from(t).where(pending)
             if conn.execute(count.where(c.client == who)).scalar_one() >= per_client:
                 refused = Refusal(

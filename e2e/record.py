@@ -62,6 +62,11 @@ class Layout:
     def decryption(trustee: int) -> str:
         return f"decryptions/trustee-{trustee}.json"
 
+    @staticmethod
+    def trustee_files(root: pathlib.Path) -> list[pathlib.Path]:
+        """The trustees' public key files of a record directory, in order of name."""
+        return sorted((root / Layout.TRUSTEES).glob("trustee-*.json"))
+
 
 #: The log's entry kinds whose payload is also a file of the record, byte for byte.
 _SINGLE_FILES = {

@@ -259,6 +259,7 @@ def serve(
         raise click.UsageError("--tokens and the JPKI gate's options exclude each other")
     if (anchors or pseudonym_key_file) and not pseudonym_key_file:
         raise click.UsageError("the JPKI gate needs --pseudonym-key-file")
+    _check_storage(rate_limit_storage)
     if secret_key_file is None:
         base = pathlib.Path(rehearsal) if rehearsal else pathlib.Path(key).resolve().parent
         secret_key_file = str(base / "site-secret.key")
@@ -342,8 +343,21 @@ def serve(
         serve_wsgi(app, host, port, threads, limits, trusted_proxy)
         return
     click.echo(f"serving on {url}/ with {workers} processes; booth: {url}/booth")
+    for c in rh.settings(where)["cards"] if rehearsal else ():
+        click.echo(f"  card {c['file']}: password {c['password']}")
     run_workers(workers, host, port, lambda sock: serve_wsgi(
         build()[0], host, port, threads, limits, trusted_proxy, [sock]))  # fmt: skip
+
+
+def _check_storage(uri: str) -> None:
+    """A rate-limit storage URI that Flask-Limiter can use, checked before any worker
+    starts (a bad one would only make every worker fail at its start)."""
+    from limits.storage import storage_from_string
+
+    try:
+        storage_from_string(uri)
+    except Exception as e:
+        raise click.BadParameter(f"{uri!r}: {e}", param_hint="--rate-limit-storage") from None
 
 
 def _authenticator(
@@ -383,15 +397,30 @@ def _authenticator(
 def site_secret(path: pathlib.Path, echo: Any) -> bytes:
     """The site's secret key from ``path``, created (32 random bytes, hex, mode 0600) if
     missing: never a fresh key per process, which would log a voter or administrator out
-    whenever the next request reaches another process."""
+    whenever the next request reaches another process.
+
+    Creation is atomic (a complete temporary file linked into place), so processes that
+    start together all read the same whole key, and a crash never leaves an empty file."""
     import os
     import secrets
+    import tempfile
 
     if not path.exists():
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as f:
-            f.write(secrets.token_hex(32) + "\n")
-        echo(f"created the site's secret key {path} (give the same file to every process)")
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".site-secret-")
+        try:
+            with os.fdopen(fd, "w") as f:  # mkstemp makes it 0600
+                f.write(secrets.token_hex(32) + "\n")
+                f.flush()
+                os.fsync(f.fileno())
+            try:
+                os.link(tmp, path)
+                echo(f"created the site's secret key {path} (give the same file to every process)")
+            except FileExistsError:
+                pass  # another process made it first: use that one
+        finally:
+            os.unlink(tmp)
+    if path.stat().st_mode & 0o077:
+        echo(f"warning: {path} is readable by others; it should be mode 0600")
     text = path.read_text(encoding="utf-8").strip()
     try:
         key = bytes.fromhex(text)
@@ -402,33 +431,60 @@ def site_secret(path: pathlib.Path, echo: Any) -> bytes:
     return key
 
 
+#: A worker that ends this soon after its start, this many times in a row, cannot start
+#: (a bad option, an unreachable database): the server stops instead of retrying forever.
+FAST_FAILURE_SECONDS = 10.0
+FAST_FAILURES = 5
+
+
 def run_workers(workers: int, host: str, port: int, serve_one: Any) -> None:
     """Bind ``host:port`` once, fork ``workers`` processes that serve on that socket, and
     keep them running: a process that dies is started again (after a second, so that one
-    that cannot start does not spin); SIGTERM or SIGINT stops them all."""
+    that cannot start does not spin; after five fast failures in a row the server stops with
+    exit code 1); SIGTERM or SIGINT stops them all."""
     import os
     import signal
     import socket
     import time
+    import traceback
 
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((host, port))
     sock.listen(1024)
-    children: dict[int, int] = {}  # pid → slot
+    children: dict[int, tuple[int, float]] = {}  # pid → (slot, started)
     stopping = False
+    failures = 0
+    signals = {signal.SIGTERM, signal.SIGINT}
 
     def start(slot: int) -> None:
-        pid = os.fork()
-        if pid == 0:  # the worker: its own database connections, board and site
-            signal.signal(signal.SIGTERM, signal.SIG_DFL)
-            signal.signal(signal.SIGINT, signal.SIG_DFL)
-            try:
-                serve_one(sock)
-            finally:
-                os._exit(1)
-        children[pid] = slot
+        # Signals are blocked around the fork: a stop that arrives now is handled after
+        # the new child is in ``children``, so it is stopped too.
+        signal.pthread_sigmask(signal.SIG_BLOCK, signals)
+        try:
+            if stopping:
+                return
+            pid = os.fork()
+            if pid == 0:  # the worker: its own database connections, board and site
+                signal.signal(signal.SIGTERM, signal.SIG_DFL)
+                signal.signal(signal.SIGINT, signal.SIG_DFL)
+                signal.pthread_sigmask(signal.SIG_UNBLOCK, signals)
+                with contextlib.suppress(Exception):  # the worker ends with its parent
+                    import ctypes
+
+                    ctypes.CDLL(None).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+                code = 0
+                try:
+                    serve_one(sock)
+                except BaseException:
+                    traceback.print_exc()  # why it could not serve, in the server's log
+                    code = 1
+                finally:
+                    os._exit(code)
+            children[pid] = (slot, time.monotonic())
+        finally:
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, signals)
 
     def stop(signum: int, _frame: Any) -> None:
         nonlocal stopping
@@ -448,9 +504,18 @@ def run_workers(workers: int, host: str, port: int, serve_one: Any) -> None:
             break
         except InterruptedError:
             continue
-        slot = children.pop(pid, None)
+        slot, started = children.pop(pid, (None, 0.0))
         if slot is None or stopping:
             continue
-        click.echo(f"worker {slot} (pid {pid}) ended ({status}); starting it again", err=True)
+        failures = failures + 1 if time.monotonic() - started < FAST_FAILURE_SECONDS else 0
+        code = os.waitstatus_to_exitcode(status)
+        if failures >= FAST_FAILURES:
+            click.echo(f"worker {slot} cannot start ({failures} failures); stopping", err=True)
+            stop(signal.SIGTERM, None)
+            for other in list(children):
+                with contextlib.suppress(ChildProcessError):
+                    os.waitpid(other, 0)
+            raise SystemExit(1)
+        click.echo(f"worker {slot} (pid {pid}) ended ({code}); starting it again", err=True)
         time.sleep(1)
-        start(slot)
+        start(slot)  # does nothing once a stop has arrived

@@ -42,7 +42,7 @@ from e2e.election import Election, TrusteePublicKey, base_hash, extended_base_ha
 from e2e.group import GROUPS, Group
 from e2e.hash import HashValue
 from e2e.manifest import Manifest, manifest_from_canonical, manifest_from_json
-from e2e.record import RecordFiles, read_record
+from e2e.record import Layout, RecordFiles, read_record
 from e2e.rng import SystemRng
 from e2e.tally import combine, trustee_commitments
 from e2e.threshold import public_share
@@ -224,11 +224,11 @@ def joint_key_command(
     k = joint_key(group, list(pubs.values()))
     election = Election(group, m, k)
     root = pathlib.Path(record)
-    (root / "trustees").mkdir(parents=True, exist_ok=True)
-    (root / "manifest.json").write_bytes(m.canonical_bytes())
-    (root / "parameters.json").write_bytes(codec.encode(election.parameters()))
+    (root / Layout.TRUSTEES).mkdir(parents=True, exist_ok=True)
+    (root / Layout.MANIFEST).write_bytes(m.canonical_bytes())
+    (root / Layout.PARAMETERS).write_bytes(codec.encode(election.parameters()))
     for t in pubs.values():
-        (root / "trustees" / f"trustee-{t.index}.json").write_bytes(codec.encode(t))
+        (root / Layout.trustee(t.index)).write_bytes(codec.encode(t))
     assert extended_base_hash(h_b, k) == election.h_e
     click.echo(f"joint key K fingerprint: {k.hex()[:32]}…; H_E = {election.h_e.hex_upper()}")
 
@@ -276,7 +276,7 @@ def decrypt(key_path: str, record: str, no_board: bool, passphrase_file: str | N
     i = key.secrets.index
     x_i = public_share(election.group, trustee_commitments(checked.publics), i)
     partial = partial_decrypt(election, checked.tally, key.secrets, x_i, SystemRng())
-    out = pathlib.Path(record) / "decryptions" / f"trustee-{i}.json"
+    out = pathlib.Path(record) / Layout.decryption(i)
     out.parent.mkdir(exist_ok=True)
     out.write_bytes(codec.encode(partial))
     click.echo(f"checked {checked.report.ballots} ballots and the tally; wrote {out}")
@@ -292,8 +292,8 @@ def combine_command(record: str) -> None:
     checked = verify_tally_inputs(files)
     partials = check_partials(checked, files)
     results = combine(checked.election, checked.tally, partials)
-    (root / "results.json").write_bytes(codec.encode(results))
-    click.echo(f"results from trustees {list(results.trustees)} written to {root / 'results.json'}")
+    (root / Layout.RESULTS).write_bytes(codec.encode(results))
+    click.echo(f"results from trustees {list(results.trustees)} written to {root / Layout.RESULTS}")
     for c in results.contests:
         click.echo(f"  {c.contest}: " + ", ".join(f"{o.option} {o.votes}" for o in c.options))
 

@@ -15,7 +15,7 @@ def nginx_config(prefix: pathlib.Path, listen: int, upstreams: list[int]) -> str
         f"        server 127.0.0.1:{p} max_fails=1 fail_timeout=2s;" for p in upstreams
     )
     return f"""
-user root;
+user root;  # the tests run as root in a temporary prefix; a production nginx keeps its own user
 worker_processes 1;
 daemon off;
 pid {prefix}/nginx.pid;

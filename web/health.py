@@ -1,9 +1,12 @@
 """Probes for a process manager or load balancer: ``/healthz`` (the process is up) and
 ``/readyz`` (it can serve the election).
 
-``/readyz`` answers 200 ``{"status": "ready"}`` only if the database answers a query and the
-board has its election loaded; else 503 ``{"status": "not_ready", "reason": R}`` with one of
-:data:`REASONS`. Neither probe shows an error's text, nor anything of a voter.
+``/readyz`` answers 200 ``{"status": "ready"}`` if the database answers a query and the
+board's election loads, or the board is still empty (``"state": "setup"``: the
+administrator's and trustees' pages must be reachable for the key ceremony, so a load
+balancer must not take every process out then); else 503 ``{"status": "not_ready",
+"reason": R}`` with one of :data:`REASONS`. Neither probe shows an error's text, nor
+anything of a voter.
 """
 
 from __future__ import annotations
@@ -19,7 +22,6 @@ _log = logging.getLogger(__name__)
 #: Why ``/readyz`` answers 503.
 REASONS = {
     "database": "the database did not answer a query",
-    "no_election": "the board holds no election yet (its log is empty)",
     "election_unusable": "the board's election could not be loaded (e.g. a wrong --key)",
 }
 
@@ -39,7 +41,8 @@ def healthz() -> tuple[Response, int]:
 
 
 def readiness(board: Board) -> str | None:
-    """None if ``board`` can serve, else the reason code (:data:`REASONS`)."""
+    """None if ``board`` can serve (an empty board serves the key ceremony), else the reason
+    code (:data:`REASONS`)."""
     store = board.store
     try:
         size = store.with_reader(lambda conn: store.tip(conn)[0])
@@ -47,7 +50,7 @@ def readiness(board: Board) -> str | None:
         _log.warning("readiness: the database did not answer: %s", type(e).__name__)
         return "database"
     if not size:
-        return "no_election"
+        return None
     try:
         board.election  # noqa: B018 (loaded once, then kept by the board)
     except Exception as e:
@@ -59,9 +62,13 @@ def readiness(board: Board) -> str | None:
 @bp.get("/readyz")
 def readyz() -> tuple[Response, int]:
     """200 when the process can serve the election, else 503 with the reason code."""
-    reason = readiness(current_app.config["BOARD"])
+    board = current_app.config["BOARD"]
+    reason = readiness(board)
     if reason is None:
-        return _answer({"status": "ready"}, 200)
+        body = {"status": "ready"}
+        if not board.store.size():
+            body["state"] = "setup"
+        return _answer(body, 200)
     return _answer({"status": "not_ready", "reason": reason}, 503)
 
 

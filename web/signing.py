@@ -113,6 +113,11 @@ def _per_address() -> int:
     return site.sign_requests_per_address if site is not None else PER_ADDRESS
 
 
+def _client_key() -> bytes:
+    key = current_app.secret_key or b""
+    return key.encode("utf-8") if isinstance(key, str) else bytes(key)
+
+
 @bp.post("")
 def create() -> Any:
     """The booth asks for a signing request for (confirmation code, server challenge)."""
@@ -129,6 +134,9 @@ def create() -> Any:
         client=request.remote_addr or "",
         per_client=_per_address(),
         max_pending=MAX_PENDING,
+        # the site's secret key keys the stored digest of the address: the database alone
+        # cannot be searched for an address (docs/admin.md, "Several processes and machines")
+        client_key=_client_key(),
     )
     return jsonify(
         {

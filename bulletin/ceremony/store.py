@@ -113,7 +113,9 @@ class CeremonyStore:
         start-over or a finish may have come in between."""
         row = self._lock(conn, who.ceremony.id)
         if row.abandoned is not None:
-            raise CeremonyError("unauthenticated")  # the start-over ended its tokens
+            raise CeremonyError(
+                "unauthenticated", "the trustee token is not valid (a start-over ended it)"
+            )
         if row.finished is not None:
             raise CeremonyError("wrong_state", "the key ceremony has finished")
 
@@ -374,7 +376,7 @@ class CeremonyStore:
 
         current, row = self.store.with_reader(find)
         if row is None or current is None or row.ceremony != current.id:
-            raise CeremonyError("unauthenticated")
+            raise CeremonyError("unauthenticated", "the trustee token is not valid")
         return Caller(current, row.trustee)
 
     @staticmethod

@@ -33,7 +33,9 @@ from bulletin.jpki.verify import (
     signed_message,
     verify_signature,
 )
-from e2e.errors import TohyoError
+from e2e.board import Entry
+from e2e.errors import TohyoError, VerificationError
+from e2e.record import Layout
 
 FORMAT = "tohyo-jpki-evidence/1"
 
@@ -232,14 +234,11 @@ def check_record(
     the same election, confirmation code and pseudonym, received no later than its entry.
     Returns the problems, naming board entries only."""
     try:
-        params = json.loads((record / "parameters.json").read_bytes())
+        params = json.loads((record / Layout.PARAMETERS).read_bytes())
         h_e = bytes.fromhex(params["extended_base_hash"])
-        entries = [
-            json.loads(line)
-            for line in (record / "board" / "entries.jsonl").read_bytes().splitlines()
-            if line.strip()
-        ]
-    except (OSError, ValueError, KeyError, TypeError) as e:
+        lines_ = (record / Layout.BOARD_ENTRIES).read_bytes().splitlines()
+        entries = [Entry(line) for line in lines_ if line.strip()]
+    except (OSError, ValueError, KeyError, TypeError) as e:  # CodecError too
         raise EvidenceError(f"{record}: not an election record ({e})") from None
     ok = {line.challenge for line in lines if line.result == "ok"}
     by_code: dict[str, list[Evidence]] = {}
@@ -248,17 +247,16 @@ def check_record(
             by_code.setdefault(ev.confirmation_code.hex().upper(), []).append(ev)
     problems = []
     for entry in entries:
-        if entry.get("kind") != "ballot":
+        if entry.kind != "ballot":
             continue
         try:
-            code = str(json.loads(entry["payload"])["confirmation_code"]).upper()
-            when = datetime.fromisoformat(entry["time"])
-        except (KeyError, TypeError, ValueError):
-            problems.append(f"entry {entry.get('index')}: unreadable ballot entry")
+            code = entry.confirmation_code.upper()
+            when = datetime.fromisoformat(entry.time)
+        except (VerificationError, TypeError, ValueError):
+            problems.append(f"entry {entry.index}: unreadable ballot entry")
             continue
         if not any(
-            ev.pseudonym == entry.get("voter") and ev.received_at <= when
-            for ev in by_code.get(code, ())
+            ev.pseudonym == entry.voter and ev.received_at <= when for ev in by_code.get(code, ())
         ):
-            problems.append(f"entry {entry['index']}: no verified evidence for this ballot")
+            problems.append(f"entry {entry.index}: no verified evidence for this ballot")
     return problems

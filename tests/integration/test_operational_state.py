@@ -213,12 +213,19 @@ def test_the_per_address_cap_holds_when_both_processes_create_at_once(two):
     assert sorted(codes) == ["created"] * 20 + ["rate_limited"] * 10
 
 
-def test_an_answered_request_frees_its_place_on_both(two):
+def test_an_answered_request_keeps_its_place_until_it_expires_on_both(two, monkeypatch):
+    # A client that answers its own requests (it knows their pairing numbers) must not make
+    # room for more: the cap counts unexpired requests, answered or not.
+    from web import signing
+
     for app in two.apps:
         app.config["SITE"] = replace(app.config["SITE"], sign_requests_per_address=1)
     req = _create(two.a).get_json()
     assert _create(two.b).status_code == 429
     assert two.b.post(req["app_url"], json={**ANSWER, "pairing": req["pairing"]}).status_code == 204
+    assert _create(two.b).status_code == 429
+    later = signing._now() + 2 * signing.TTL  # the first request has expired by then
+    monkeypatch.setattr(signing, "_now", lambda: later)
     assert _create(two.b).status_code == 201
 
 

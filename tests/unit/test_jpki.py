@@ -54,6 +54,8 @@ from bulletin.jpki.evidence import (
     export,
     read_export,
 )
+from e2e import codec
+from e2e.board import BoardEntry
 from sim.testca import (
     CardLocked,
     SimulatedCard,
@@ -782,11 +784,10 @@ def test_every_cast_ballot_in_a_record_needs_evidence(tmp_path):
 
     def entry(i: int, code: bytes, who: str, when: datetime = T) -> str:
         payload = json.dumps({"confirmation_code": code.hex().upper()})
-        doc = {"index": i, "kind": "ballot", "voter": who, "time": when.isoformat()}
-        return json.dumps({**doc, "payload": payload})
+        return codec.encode(BoardEntry(i, "ballot", when.isoformat(), who, payload)).decode()
 
     entries = [
-        json.dumps({"index": 0, "kind": "manifest", "payload": "{}", "voter": ""}),
+        codec.encode(BoardEntry(0, "manifest", T.isoformat(), "", "{}")).decode(),
         entry(1, CODE, voter),
         entry(2, bytes(32), voter),  # no evidence
         entry(3, CODE, "0" * 64),  # evidence for another voter
