@@ -205,34 +205,33 @@ def deployment(tmp_path_factory, postgres_server, redis_server) -> Iterator[Depl
                 p.kill()
 
 
+def _post_again(d: Deployment, path: str, body: Any) -> tuple[int, Any]:
+    """POST as a voter's device does: a process killed while it held the request gives a
+    502 from nginx (or a broken connection), and the device sends the same request again.
+    For a ballot the board answers with the first receipt if it was appended, and appends
+    it now if not."""
+    for _ in range(5):
+        try:
+            status, answer = d.post(path, body)
+        except OSError:
+            status, answer = 0, None
+        if status not in (0, 502, 503, 504):
+            return status, answer
+        time.sleep(0.5)
+    return status, answer
+
+
 def _cast(d: Deployment, card: SimulatedCard, password: str, choices: dict) -> dict:
     """A voter's device through the proxy: nonce, card signature, ballot."""
     ballot, _ = encrypt_ballot(d.election, choices, SystemRng())
-    for _ in range(5):
-        try:
-            status, nonce = d.post("/api/signing-nonces", {})
-        except OSError:
-            status, nonce = 0, None
-        if status not in (0, 502, 503, 504):
-            break
-        time.sleep(0.5)
+    status, nonce = _post_again(d, "/api/signing-nonces", {})
     assert status == 201, nonce
     code = bytes(ballot.confirmation_code)
     auth = sign_submission(
         card, password, bytes(d.election.h_e), code, bytes.fromhex(nonce["challenge"])
     )
     body = {"ballot": codec.to_document(ballot), "auth": auth}
-    # A process killed while it held this request: nginx answers 502 and the device sends
-    # the same submission again; the board answers with the first receipt if the ballot
-    # was appended, and appends it now if not.
-    for _ in range(5):
-        try:
-            status, receipt = d.post("/api/ballots", body)
-        except OSError:
-            status, receipt = 0, None
-        if status not in (0, 502, 503, 504):
-            break
-        time.sleep(0.5)
+    status, receipt = _post_again(d, "/api/ballots", body)
     assert status == 201, receipt
     assert receipt["confirmation_code"] == code.hex().upper()
     return receipt
