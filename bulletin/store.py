@@ -307,13 +307,6 @@ class Store:
 
     # --- tree heads and the ballot index --------------------------------------------------
 
-    def add_tree_head(self, size: int, data: bytes) -> None:
-        try:
-            with self.write() as conn:
-                conn.execute(schema.tree_heads.insert().values(size=size, data=data))
-        except IntegrityError:
-            pass  # another worker signed this size already; both heads are valid
-
     def tree_head(self, size: int | None = None) -> bytes | None:
         q = select(schema.tree_heads.c.data)
         q = (

@@ -187,9 +187,9 @@ class Entry:
         except (KeyError, TypeError, ValueError, AttributeError):
             raise VerificationError(f"payload has no valid {name}", self._where()) from None
 
-    @staticmethod
-    def _ballot_of(doc: dict) -> dict:
-        ballot = doc["ballot"] if "ballot" in doc and "contests" not in doc else doc
+    def _ballot_of(self, doc: dict) -> dict:
+        """The ballot of a cast (the payload itself) or challenged (its ``ballot``) entry."""
+        ballot = doc["ballot"] if self.kind == "challenged" else doc
         if not isinstance(ballot, dict):
             raise TypeError
         return ballot
