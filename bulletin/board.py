@@ -13,6 +13,7 @@ import os
 import pathlib
 import threading
 import time
+import zipfile
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any
@@ -38,6 +39,7 @@ from e2e.board import (
     TreeHead,
     TreeHeadBody,
     counted_contests,
+    kind_of,
     log_id,
 )
 from e2e.election import Election, ElectionParameters, TrusteePublicKey, check_trustee_keys
@@ -46,15 +48,17 @@ from e2e.group import GROUPS
 from e2e.hash import HashValue
 from e2e.manifest import Manifest, manifest_from_canonical
 from e2e.merkle import consistency_proof, inclusion_proof, inclusion_proof_nodes
-from e2e.record import write_board_record
+from e2e.record import Layout, payload_path, write_board_record
 from e2e.tally import (
     EncryptedTally,
     PartialDecryption,
+    Products,
     Results,
-    aggregate,
+    accumulate,
     check_quorum,
     combine,
     partial_claims,
+    tally_from_products,
     trustee_commitments,
 )
 
@@ -640,33 +644,94 @@ class Board:
     # --- after voting ----------------------------------------------------------------------
 
     def cast_ballots(self) -> list[tuple[int, str, EncryptedBallot]]:
+        """Every cast ballot decoded, at once: for tests and small boards only (a city's
+        ballots do not fit in memory); the tally reads them in pages
+        (:meth:`encrypted_tally`)."""
         g = self.election.group
-        rows = self.store.kinds(["ballot"])
-        entries = [codec.decode(d, BoardEntry) for _, _, d in rows]
-        ballots = codec.decode_many(
-            [e.payload.encode("utf-8") for e in entries], EncryptedBallot, g
-        )
-        return [(e.index, e.voter, b) for e, b in zip(entries, ballots, strict=True)]
+        out: list[tuple[int, str, EncryptedBallot]] = []
+        for rows in self.store.kind_pages(["ballot"]):
+            entries = codec.decode_many([d for _, _, d in rows], BoardEntry)
+            ballots = codec.decode_many(
+                [e.payload.encode("utf-8") for e in entries], EncryptedBallot, g
+            )
+            out.extend((e.index, e.voter, b) for e, b in zip(entries, ballots, strict=True))
+        return out
 
     def counted(self) -> list[tuple[EncryptedBallot, frozenset[int]]]:
-        """The re-vote rule applied to the log: each cast ballot with its counted contests."""
+        """The re-vote rule applied to the log: each cast ballot with its counted contests
+        (all at once, as :meth:`cast_ballots`)."""
         cast = self.cast_ballots()
         rule = counted_contests(
             CastBallot(i, v, tuple(c.contest for c in b.contests)) for i, v, b in cast
         )
         return [(b, rule[i]) for i, _, b in cast]
 
+    def revote_rule(self) -> dict[int, frozenset[int]]:
+        """The re-vote rule for the ballots of the voters who cast more than one: entry →
+        the contests it counts for. A cast ballot not in the map is its voter's only one
+        and counts for every contest it covers.
+
+        Who re-voted comes from the ballot index (no payload); only those voters' entries
+        are read, for their contests, and checked against the index (the entry is a cast
+        ballot of that voter), so the rule is the log's, whatever the index says
+        (:meth:`encrypted_tally` checks the other direction)."""
+        again = self.store.revoters_ballots()
+        cast: list[CastBallot] = []
+        for n in range(0, len(again), 500):
+            chunk = dict(again[n : n + 500])
+            rows = self.store.entries_at(list(chunk))
+            if len(rows) != len(chunk):
+                raise BoardError("the ballot index names an entry the log does not hold")
+            for idx, kind, data in rows:
+                entry = Entry(data)
+                if kind != "ballot" or entry.voter != chunk[idx]:
+                    raise BoardError(f"the ballot index disagrees with the log at entry {idx}")
+                cast.append(CastBallot(idx, entry.voter, entry.contests))
+        return counted_contests(cast)
+
+    def encrypted_tally(self, page: int = 500) -> EncryptedTally:
+        """The encrypted tally, the product of the counted ballots, in one pass over the
+        log's cast ballots, ``page`` at a time: memory is one page of ballots, the running
+        products and the re-voters' rule, whatever the number of ballots (a city's ballots
+        are gigabytes). The same document as :func:`e2e.tally.aggregate` of
+        :meth:`counted`."""
+        election = self.election
+        rule = self.revote_rule()
+        acc: Products = {}
+        counts: dict[int, int] = {}
+        for rows in self.store.cast_pages(page):
+            entries = codec.decode_many([d for _, d, _ in rows], BoardEntry)
+            for (idx, _, voter), e in zip(rows, entries, strict=True):
+                # Every cast ballot of the log is in the index under its own voter: then
+                # nobody who re-voted is missing from the rule.
+                if voter != e.voter:
+                    raise BoardError(f"the ballot index disagrees with the log at entry {idx}")
+            ballots = codec.decode_many(
+                [e.payload.encode("utf-8") for e in entries], EncryptedBallot, election.group
+            )
+            accumulate(
+                election,
+                [
+                    (b, rule[e.index]) if e.index in rule else b
+                    for e, b in zip(entries, ballots, strict=True)
+                ],
+                acc,
+                counts,
+            )
+        return tally_from_products(election, acc, counts)
+
     def post_tally(self) -> EncryptedTally:
-        """Aggregate the counted ballots and post the tally, once, after the close.
+        """Aggregate the counted ballots (:meth:`encrypted_tally`) and post the tally, once,
+        after the close.
 
         The checks run again inside the write transaction: the aggregation takes a while,
         and two requests to tally must not both append (the record admits one tally).
         """
         if self.state() != "closed":
             raise BoardError("the tally comes after the election is closed")
-        if self.store.kinds(["tally"]):
+        if self.store.has_kind("tally"):
             raise BoardError("the tally is already on the board")
-        tally = aggregate(self.election, self.counted())
+        tally = self.encrypted_tally()
 
         def check(conn: Any) -> None:
             if _kinds_in(conn, ["tally"]):
@@ -755,16 +820,82 @@ def _last_event(conn: Any) -> str | None:
     return Entry(row).event if row is not None else None
 
 
-def export_record(board: Board, out: str | os.PathLike[str]) -> pathlib.Path:
-    """Write the election record (docs/record.md) from the board: every entry in order (read
-    in pages of 1,000), every signed tree head, the board's public key, and the files the
-    verifier reads (:func:`e2e.record.write_board_record`)."""
+def _counted_pages(
+    pages: Iterator[list[bytes]], progress: Callable[[int], None] | None
+) -> Iterator[bytes]:
+    """Each item of each page; ``progress(n)`` once a page's ``n`` items have been taken
+    (the writer asks for the next item only after it wrote the previous one)."""
+    for rows in pages:
+        yield from rows
+        if progress is not None:
+            progress(len(rows))
 
-    def entries() -> Iterator[bytes]:
-        start = 0
-        while rows := board.store.entries(start, 1000):
-            for _, _, data in rows:
-                yield data
-            start = rows[-1][0] + 1
 
-    return write_board_record(out, entries(), board.store.tree_heads(), codec.encode(board.public))
+def export_record(
+    board: Board,
+    out: str | os.PathLike[str],
+    progress: Callable[[int], None] | None = None,
+    page: int = 1000,
+) -> pathlib.Path:
+    """Write the election record (docs/record.md) from the board: every entry in order, every
+    signed tree head, the board's public key, and the files the verifier reads
+    (:func:`e2e.record.write_board_record`).
+
+    Entries and heads are read ``page`` at a time and written as they come, so memory does
+    not grow with the log (a city's log is gigabytes); ``progress(n)`` is told each page of
+    ``n`` entries once it is written.
+
+    The log is taken at its size when the export starts: entries appended meanwhile (an
+    export while voting is open) and their heads are left out, so the record is always one
+    state of the log that a signed head covers (each head is committed with its entries)."""
+    size = board.store.size()
+    return write_board_record(
+        out,
+        _counted_pages(board.store.entry_pages(page, size), progress),
+        _counted_pages(board.store.head_pages(page, size), None),
+        codec.encode(board.public),
+    )
+
+
+def write_record_zip(
+    board: Board,
+    out: str | os.PathLike[str],
+    folder: str = "record",
+    page: int = 1000,
+    progress: Callable[[int], None] | None = None,
+) -> pathlib.Path:
+    """Write the election record as a zip straight from the database: the same files, bytes
+    and layout as :func:`export_record` (the entries and the payload files beside them, as
+    :func:`e2e.record.write_board_record` decides them), under ``folder/``, with no copy on
+    disk first. Entries and heads are read ``page`` at a time and streamed into their
+    members; the payload files (manifest, trustee keys, tally, decryptions, results) are
+    small and kept until the log has been read. The members come in the order of their
+    names, as a zip of the exported directory would list them; ``progress`` as for
+    :func:`export_record`."""
+    root = pathlib.Path(out)
+    files: dict[str, bytes] = {}
+    size = board.store.size()  # one state of the log, as export_record takes it
+    with zipfile.ZipFile(root, "w", zipfile.ZIP_DEFLATED) as z:
+
+        def stream(name: str, lines: Iterator[bytes]) -> None:
+            # Zip64 from the start: the size is not known before the end, and a city's
+            # entries.jsonl is more than the 2 GiB a plain zip member can hold.
+            with z.open(f"{folder}/{name}", "w", force_zip64=True) as f:
+                for raw in lines:
+                    f.write(raw + b"\n")
+
+        def entries() -> Iterator[bytes]:
+            for raw in _counted_pages(board.store.entry_pages(page, size), progress):
+                if kind_of(raw) not in ("ballot", "challenged"):  # never parsed: the bulk
+                    entry = Entry(raw)
+                    name = payload_path(entry)
+                    if name is not None:
+                        files[name] = entry.payload
+                yield raw
+
+        stream(Layout.BOARD_ENTRIES, entries())
+        z.writestr(f"{folder}/{Layout.BOARD_KEY}", codec.encode(board.public))
+        stream(Layout.BOARD_HEADS, _counted_pages(board.store.head_pages(page, size), None))
+        for name in sorted(files):
+            z.writestr(f"{folder}/{name}", files[name])
+    return root

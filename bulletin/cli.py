@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import pathlib
+import sys
+import time
 from typing import Any
 
 import click
@@ -174,6 +176,29 @@ def results(db: str, key: str) -> None:
 @click.argument("out", type=click.Path(file_okay=False))
 @guard
 def export(db: str, key: str, out: str) -> None:
-    """Write the election record to OUT."""
-    root = export_record(open_board(db, key), out)
+    """Write the election record to OUT (with a progress bar on a terminal)."""
+    b = open_board(db, key)
+    if not sys.stderr.isatty():
+        root = export_record(b, out)
+    else:
+        started = time.monotonic()
+
+        def rate(done: int | None) -> str:
+            # a city's log takes minutes: how fast, beside click's time left
+            spent = time.monotonic() - started
+            return f"{done / spent:,.0f} entries/s" if done and spent > 0 else ""
+
+        with click.progressbar(
+            length=b.store.size(),
+            label="entries",
+            file=sys.stderr,
+            show_eta=True,
+            show_pos=True,
+            item_show_func=rate,
+        ) as bar:
+
+            def step(n: int) -> None:
+                bar.update(n, bar.pos + n)  # the item shown is the entries written so far
+
+            root = export_record(b, out, progress=step)
     click.echo(f"record written to {root}")

@@ -15,7 +15,6 @@ import json
 import pathlib
 import tempfile
 import threading
-import zipfile
 from collections import Counter
 from dataclasses import dataclass
 from typing import Any
@@ -34,7 +33,7 @@ from flask import (
     send_from_directory,
 )
 
-from bulletin.board import Board, BoardError, export_record
+from bulletin.board import Board, BoardError, write_record_zip
 from e2e.board import Entry
 from e2e.manifest import Manifest
 from e2e.tally import Results
@@ -217,24 +216,22 @@ _ZIP_LOCK = threading.Lock()
 def record_zip() -> Response:
     """The election record (docs/record.md) as a zip, once the results are published.
 
-    After the results the log no longer changes, so the zip is built once (on disk, not in
-    memory: a city's record is hundreds of megabytes) and served from there.
+    After the results the log no longer changes, so the zip is built once and served from
+    disk. It is written straight from the database, the log a page at a time
+    (:func:`bulletin.board.write_record_zip`): a city's record is gigabytes, and neither
+    memory nor a temporary copy of the record grows with it. It is written to a ``.part``
+    file and renamed, so a request never serves a half-written zip.
     """
     b = _board()
-    if not b.store.kinds(["results"]):
+    if not b.store.has_kind("results"):
         abort(404)
     cache = pathlib.Path(current_app.config.setdefault("RECORD_CACHE", tempfile.mkdtemp()))
     path = cache / f"election-record-{b.store.size()}.zip"
     with _ZIP_LOCK:
         if not path.exists():
-            with tempfile.TemporaryDirectory() as tmp:
-                out = export_record(b, pathlib.Path(tmp) / "record")
-                part = path.with_suffix(".part")
-                with zipfile.ZipFile(part, "w", zipfile.ZIP_DEFLATED) as z:
-                    for f in sorted(out.rglob("*")):
-                        if f.is_file():
-                            z.write(f, "record/" + str(f.relative_to(out)))
-                part.replace(path)
+            part = path.with_suffix(".part")
+            write_record_zip(b, part)
+            part.replace(path)
     return send_file(
         path,
         mimetype="application/zip",

@@ -154,5 +154,5 @@ def status() -> Any:
         joint=joint,
         complaints=complaints,
         decryptions=decryptions,
-        tally=bool(board.store.kinds(["tally"])) if election is not None else False,
+        tally=board.store.has_kind("tally") if election is not None else False,
     )

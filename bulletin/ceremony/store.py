@@ -631,7 +631,7 @@ class CeremonyStore:
                 f"the decryption is trustee {partial.trustee}'s",
             )
         data = codec.encode(partial)
-        if self.store.kinds(["results"]):
+        if self.store.has_kind("results"):
             # A late share would make results.json disagree with the record's decryptions.
             raise CeremonyError("wrong_state", "the results are already published")
         for idx, _, d in self.store.kinds(["decryption"]):
@@ -681,9 +681,9 @@ class CeremonyStore:
             posted = self.decryptions()
             state = self.board.state()
             info["decryption_posted"] = who.index in posted
-            if who.index in posted or self.store.kinds(["results"]):
+            if who.index in posted or self.store.has_kind("results"):
                 info["next"] = "done"
-            elif self.store.kinds(["tally"]):
+            elif self.store.has_kind("tally"):
                 info["next"] = "decrypt"
             else:
                 info["next"] = "wait_tally"

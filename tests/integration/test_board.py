@@ -175,13 +175,13 @@ def test_two_concurrent_tallies_post_one(db_url, tmp_path, monkeypatch):
     b = s.board
     b.submit(submission(s.election, C1, "token-1", "t"))
     b.close()
-    slow = board_module.aggregate
+    slow = board_module.Board.encrypted_tally
 
-    def aggregate(*args):
+    def encrypted_tally(*args):
         time.sleep(0.3)  # both requests get past the first check before either appends
         return slow(*args)
 
-    monkeypatch.setattr(board_module, "aggregate", aggregate)
+    monkeypatch.setattr(board_module.Board, "encrypted_tally", encrypted_tally)
     outcomes: list[str] = []
 
     def tally() -> None:

@@ -154,9 +154,9 @@ def _view(board: Board) -> BoardView:
     return BoardView(
         board.state(),
         manifest,
-        bool(board.store.kinds(["tally"])) if manifest else False,
+        board.store.has_kind("tally") if manifest else False,
         decryptions,
-        bool(board.store.kinds(["results"])) if manifest else False,
+        board.store.has_kind("results") if manifest else False,
         group,
     )
 
@@ -228,7 +228,7 @@ def tally() -> Any:
 
 def _publish() -> None:
     board = _board()
-    if board.store.kinds(["results"]):
+    if board.store.has_kind("results"):
         raise BoardError("the results are already published")
     board.post_results()
 

@@ -1,0 +1,222 @@
+"""The board reads its log in pages (issue 13, item 2): the export, /record.zip and the tally
+of a board with more entries than one page give what reading it whole gives, and the
+tally's memory does not grow with the number of ballots."""
+
+from __future__ import annotations
+
+import io
+import pathlib
+import tracemalloc
+import zipfile
+
+import pytest
+
+from bulletin.board import BoardError, export_record, write_record_zip
+from e2e import codec
+from e2e.ballot import EncryptedBallot, challenge, encrypt_ballot
+from e2e.board import BoardEntry, CastBallot, Entry, TreeHead, counted_contests
+from e2e.record import read_record
+from e2e.rng import DeterministicRng
+from e2e.tally import EncryptedTally, aggregate, trustee_commitments
+from e2e.threshold import public_share
+from e2e.verify import verify_record
+from tests.integration.board_helpers import Setup, later, make_board, submission
+from trustees.decrypt import partial_decrypt
+from web.app import create_site
+
+ALL = {"gyosei": ["internet-voting"], "mobility": ["tsukumobi"], "healthcare": []}
+
+
+def _vote(s: Setup) -> None:
+    """Ballots of four voters, one of whom re-votes in one of the two contests of her first
+    ballot (superseded there, still counted in the other), and a challenged ballot."""
+    b, el = s.board, s.election
+    votes = [
+        (ALL, "token-1"),
+        ({"gyosei": ["digital-counter"]}, "token-2"),
+        ({"mobility": []}, "token-3"),
+        ({"gyosei": ["ai-citizen-voice"]}, "token-1"),  # re-vote: gyosei only
+        (ALL, "token-4"),
+    ]
+    for n, (choices, token) in enumerate(votes):
+        b.submit(submission(el, choices, token, f"s{n}"))
+        later(s.clock)
+    ballot, secret = encrypt_ballot(el, ALL, DeterministicRng("spoiled"))
+    b.submit_challenged({"challenged": codec.to_document(challenge(ballot, secret))})
+    later(s.clock)
+
+
+def _finish(s: Setup) -> EncryptedTally:
+    """Close, tally, decrypt with a quorum and publish the results."""
+    b, el = s.board, s.election
+    b.close()
+    tally = b.post_tally()
+    commitments = trustee_commitments(b.publics())
+    for sec in s.secrets[:2]:
+        x = public_share(el.group, commitments, sec.index)
+        b.post_decryption(codec.encode(partial_decrypt(el, tally, sec, x, DeterministicRng("p"))))
+    b.post_results()
+    return tally
+
+
+def _whole_list_tally(s: Setup) -> EncryptedTally:
+    """The tally as it was computed before streaming: every cast ballot decoded at once, the
+    re-vote rule over all of them, one aggregate."""
+    rows = s.board.store.kinds(["ballot"])
+    entries = [codec.decode(d, BoardEntry) for _, _, d in rows]
+    ballots = codec.decode_many(
+        [e.payload.encode() for e in entries], EncryptedBallot, s.election.group
+    )
+    rule = counted_contests(
+        CastBallot(e.index, e.voter, tuple(c.contest for c in b.contests))
+        for e, b in zip(entries, ballots, strict=True)
+    )
+    return aggregate(
+        s.election, [(b, rule[e.index]) for e, b in zip(entries, ballots, strict=True)]
+    )
+
+
+def _files(root: pathlib.Path) -> dict[str, bytes]:
+    return {
+        str(f.relative_to(root)): f.read_bytes() for f in sorted(root.rglob("*")) if f.is_file()
+    }
+
+
+def test_export_of_a_board_with_more_entries_than_one_page(db_url, tmp_path):
+    s = make_board(db_url, tmp_path)
+    _vote(s)
+    _finish(s)
+    size = s.board.store.size()
+    assert size > 2 * 7 and len(s.board.store.tree_heads()) > 7
+    pages: list[int] = []
+    small = export_record(s.board, tmp_path / "small", progress=pages.append, page=7)
+    whole = export_record(s.board, tmp_path / "whole")
+    assert _files(small) == _files(whole)
+    assert pages == [7] * (size // 7) + ([size % 7] if size % 7 else [])
+    lines = (small / "board" / "entries.jsonl").read_bytes().split(b"\n")[:-1]
+    assert [Entry(x).index for x in lines] == list(range(size))
+    heads = (small / "board" / "tree-heads.jsonl").read_bytes().split(b"\n")[:-1]
+    assert heads == s.board.store.tree_heads()
+    report = verify_record(read_record(small))
+    assert report.ballots == 5 and report.challenged == 1 and report.superseded == 1
+
+
+def test_streamed_tally_equals_the_whole_list_aggregate(tmp_path):
+    s = make_board(f"sqlite:///{tmp_path / 'b.db'}", tmp_path)
+    _vote(s)
+    s.board.submit(submission(s.election, {"mobility": ["tsukumobi"]}, "token-1", "third"))
+    expected = codec.encode(_whole_list_tally(s))
+    # token-1's first ballot (all three contests) is replaced for gyosei by her second and
+    # for mobility by her third: it still counts for healthcare
+    first, _, _, second, _, third = (i for i, _, _ in s.board.store.kinds(["ballot"]))
+    assert s.board.revote_rule() == {
+        first: frozenset({3}),
+        second: frozenset({1}),
+        third: frozenset({2}),
+    }
+    for page in (1, 2, 3, 500):
+        assert codec.encode(s.board.encrypted_tally(page=page)) == expected
+    s.board.close()
+    tally = s.board.post_tally()
+    assert codec.encode(tally) == expected
+    assert [c.ballots for c in tally.contests] == [3, 3, 2]
+    assert Entry(s.board.store.kinds(["tally"])[0][2]).payload == expected
+
+
+def test_tally_refuses_a_ballot_index_that_disagrees_with_the_log(tmp_path):
+    """The re-vote rule's voters come from the ballot index: a row that names another voter
+    than its entry is caught, not counted."""
+    from bulletin import schema
+
+    s = make_board(f"sqlite:///{tmp_path / 'b.db'}", tmp_path)
+    _vote(s)
+    first = s.board.store.kinds(["ballot"])[0][0]
+    with s.board.store.write() as conn:
+        conn.execute(
+            schema.ballots.update().where(schema.ballots.c.entry == first).values(voter="other")
+        )
+    with pytest.raises(BoardError, match=f"disagrees with the log at entry {first}"):
+        s.board.encrypted_tally(page=2)
+
+
+def test_record_zip_unzips_to_the_exported_files(tmp_path):
+    s = make_board(f"sqlite:///{tmp_path / 'b.db'}", tmp_path)
+    _vote(s)
+    _finish(s)
+    app = create_site(s.board)
+    app.config["RECORD_CACHE"] = str(tmp_path / "cache")
+    (tmp_path / "cache").mkdir()
+    z = app.test_client().get("/record.zip")
+    assert z.status_code == 200
+    exported = {
+        f"record/{name}": data
+        for name, data in _files(export_record(s.board, tmp_path / "r")).items()
+    }
+    with zipfile.ZipFile(io.BytesIO(z.data)) as zf:
+        assert zf.namelist() == sorted(exported)  # the order of a zip of the directory
+        assert {n: zf.read(n) for n in zf.namelist()} == exported
+    assert [p.suffix for p in (tmp_path / "cache").iterdir()] == [".zip"]  # no .part left
+    # written a page of 3 at a time, the same zip content
+    small = write_record_zip(s.board, tmp_path / "small.zip", page=3)
+    with zipfile.ZipFile(small) as zf:
+        assert {n: zf.read(n) for n in zf.namelist()} == exported
+    assert verify_record(read_record(small)).ballots == 5
+
+
+def test_tally_memory_does_not_grow_with_the_ballots(tmp_path):
+    """Twice the ballots, about the same peak: the tally holds one page, not the log (the
+    whole-list decode it replaced needs about twice as much for twice the ballots)."""
+    s = make_board(f"sqlite:///{tmp_path / 'b.db'}", tmp_path)
+    b, el = s.board, s.election
+
+    def cast(first: int, n: int) -> None:
+        for i in range(first, first + n):
+            b.submit(submission(el, ALL, f"token-{i}", f"m{i}"))
+
+    def peak(fn) -> int:
+        fn()  # warm: the election, compiled statements
+        tracemalloc.start()
+        try:
+            fn()
+            return tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+
+    cast(0, 12)
+    streamed = peak(lambda: b.encrypted_tally(page=3))
+    whole = peak(b.cast_ballots)
+    cast(12, 12)
+    streamed_twice = peak(lambda: b.encrypted_tally(page=3))
+    whole_twice = peak(b.cast_ballots)
+    assert whole_twice > 1.6 * whole  # the measure sees a log held whole
+    assert streamed_twice < 1.2 * streamed
+    assert streamed_twice < whole_twice / 2
+
+
+@pytest.mark.parametrize("writer", ["directory", "zip"])
+def test_an_export_while_ballots_arrive_is_one_state_of_the_log(tmp_path, writer):
+    """Ballots appended while the export is being written (voting still open) are left out
+    with their heads: the record is the log at one size, covered by a signed head."""
+    s = make_board(f"sqlite:///{tmp_path / 'b.db'}", tmp_path)
+    _vote(s)
+    size = s.board.store.size()
+    arrivals = iter(range(3))
+
+    def meanwhile(n: int) -> None:  # after each page: another voter casts a ballot
+        k = next(arrivals, None)
+        if k is not None:
+            s.board.submit(submission(s.election, ALL, f"token-{10 + k}", f"late{k}"))
+            later(s.clock)
+
+    if writer == "directory":
+        root = export_record(s.board, tmp_path / "rec", progress=meanwhile, page=3)
+        entries = (root / "board" / "entries.jsonl").read_bytes().split(b"\n")[:-1]
+        heads = (root / "board" / "tree-heads.jsonl").read_bytes().split(b"\n")[:-1]
+    else:
+        z = write_record_zip(s.board, tmp_path / "rec.zip", page=3, progress=meanwhile)
+        with zipfile.ZipFile(z) as f:
+            entries = f.read("record/board/entries.jsonl").split(b"\n")[:-1]
+            heads = f.read("record/board/tree-heads.jsonl").split(b"\n")[:-1]
+    assert s.board.store.size() == size + 3  # the ballots did arrive during the export
+    assert len(entries) == size
+    assert max(codec.decode(h, TreeHead).size for h in heads) == size
