@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import pathlib
 import sys
 
 import click
@@ -230,3 +231,106 @@ def bench_log(db: str | None, max_size: int) -> None:
     sizes = tuple(10**k for k in range(3, 8) if 10**k <= max_size)
     for row in run_log(db, sizes):
         click.echo(json.dumps(row))
+
+
+@bench.command("record")
+@click.option("--ballots", "voters", type=int, required=True, help="Voters (each casts one).")
+@click.option("--out", type=click.Path(file_okay=False), required=True, help="Record directory.")
+@click.option("--group", "group_name", type=click.Choice(sorted(GROUPS)), default="standard")
+@click.option("--manifest", type=click.Path(exists=True, dir_okay=False), default=None)
+@click.option("--jobs", "-j", type=int, default=None, help="Processes (default: all cores).")
+@click.option("--seed", default="bench-record", show_default=True, help="Choices and voters.")
+def bench_record(
+    voters: int, out: str, group_name: str, manifest: str | None, jobs: int | None, seed: str
+) -> None:
+    """Write a complete, verifiable record of --ballots voters, fast.
+
+    Every 13th voter votes again in one contest and every 97th challenges a ballot first,
+    as in the demo; encryption with all proofs runs on every core. The JPKI step is
+    skipped: voters are synthetic pseudonyms, not signed by a card (the verifier checks
+    everything else). `tohyo verify DIR` then verifies it.
+    """
+    from benchmarks.record import generate
+    from e2e.cli import Meter
+    from sim.demo import EXAMPLE, load_manifest
+
+    click.echo(
+        "JPKI skipped: voters are synthetic pseudonyms, no card signs (tohyo demo signs)",
+        err=True,
+    )
+    m = load_manifest(pathlib.Path(manifest) if manifest else EXAMPLE)
+    meter = Meter() if sys.stderr.isatty() else None
+    try:
+        g = generate(out, voters, m, group_name, jobs, seed, meter)
+    except ValueError as e:
+        raise click.UsageError(str(e)) from None
+    finally:
+        if meter:
+            meter.close()
+    click.echo(
+        f"wrote {g.path}: {g.voters} voters, {g.ballots} cast ballots ({g.revotes} re-votes), "
+        f"{g.challenged} challenged, {g.entries} log entries; {g.seconds:.1f} s "
+        f"({g.encrypt_seconds:.1f} s encrypting, {g.voters / max(g.seconds, 1e-9):.1f} voters/s)"
+    )
+
+
+@bench.command("scale")
+@click.option(
+    "--ballots",
+    "sizes",
+    default="1000,10000,100000",
+    show_default=True,
+    help="Voters per record, comma-separated.",
+)
+@click.option("--group", "group_name", type=click.Choice(sorted(GROUPS)), default="standard")
+@click.option("--jobs", "-j", type=int, default=None, help="Workers (default: all cores).")
+@click.option("--dask/--no-dask", default=True, help="Also verify on a Dask LocalCluster.")
+@click.option(
+    "--work",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="Where the records are made and kept [default: ./bench-records or $TOHYO_BENCH_WORK].",
+)
+@click.option("--json", "json_file", type=click.Path(dir_okay=False), default=None)
+@click.option("--plot", "plot_dir", type=click.Path(file_okay=False), default=None)
+def bench_scale(
+    sizes: str,
+    group_name: str,
+    jobs: int | None,
+    dask: bool,
+    work: str | None,
+    json_file: str | None,
+    plot_dir: str | None,
+) -> None:
+    """Verification time and peak memory per ballot at each size, and a projection.
+
+    Makes each record once (tohyo bench record, kept in --work), verifies it in a fresh
+    process on local processes (and on a Dask LocalCluster), and prints a table: wall time,
+    ms per ballot per core, the coordinator's CPU per ballot, the peak resident memory of
+    the coordinator and of the largest worker. Then the projection to 2×10^5 and 10^8
+    ballots on several core counts, with its assumptions.
+    """
+    from benchmarks.scale import default_work, plot, projection, run_scale, table
+    from benchmarks.suite import parse_sizes
+
+    try:
+        ns = parse_sizes(sizes)
+    except ValueError as e:
+        raise click.UsageError(str(e)) from None
+    jobs = jobs or os.cpu_count() or 1
+    root = pathlib.Path(work) if work else default_work()
+    root.mkdir(parents=True, exist_ok=True)
+    click.echo(f"machine: {os.cpu_count()} cores; {jobs} workers; group {group_name}")
+    rows = run_scale(ns, root, group_name, jobs, dask, lambda s: click.echo(f"… {s}", err=True))
+    for line in table(rows):
+        click.echo(line)
+    for line in projection(rows, (200_000, 100_000_000), (jobs, 16, 64, 1024)):
+        click.echo(line)
+    if json_file:
+        pathlib.Path(json_file).write_text(json.dumps(rows, indent=1), encoding="utf-8")
+    if plot_dir:
+        try:
+            for p in plot(rows, pathlib.Path(plot_dir)):
+                click.echo(f"plot: {p}")
+        except RuntimeError as e:
+            raise click.ClickException(str(e)) from None

@@ -33,7 +33,7 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from datetime import timedelta
@@ -50,7 +50,7 @@ from e2e.record import read_record
 from e2e.rng import SystemRng
 from e2e.tally import aggregate, combine, partial_claims, trustee_commitments
 from e2e.threshold import public_share
-from e2e.verify import SHARD, ShardSummary, shard_lines, verify_record, verify_shard
+from e2e.verify import SHARD, run_shard, shard_lines, verify_record, verify_shard
 
 PSEUDONYM_KEY = b"bench pseudonym key"
 
@@ -398,18 +398,29 @@ def run_workload(
         # The part of that no worker can take: reading the record, the board's log (parse
         # every entry, rebuild the Merkle tree, the re-vote rule), merging the shards'
         # summaries, and the per-election checks; the shards' answers are replayed.
+        # Both passes go through the mapper (the first pass's shards of log lines, then the
+        # ballots'); the replay reads the shards as the real run does and answers each
+        # with what the recording gave.
         files = read_record(record)
-        summaries: list[ShardSummary] = []
+        answers: list[Any] = []
 
-        def recording(e: Election, shards: list) -> Iterator[ShardSummary]:
+        def recording(e: Election, shards: Iterable[Any]) -> Iterator[Any]:
             for shard in shards:
-                summaries.append(verify_shard(e, shard))
-                yield summaries[-1]
+                answers.append(run_shard(e, shard))
+                yield answers[-1]
 
         verify_record(files, recording)
 
+        def replay(e: Election, shards: Iterable[Any]) -> Iterator[Any]:
+            for _ in shards:
+                yield next(given)
+
         def serial() -> None:
-            verify_record(read_record(record), lambda e, shards: iter(summaries))
+            nonlocal given
+            given = iter(answers)
+            verify_record(read_record(record), replay)
+
+        given: Iterator[Any] = iter(answers)
 
         st = Stage(
             "coordinator",

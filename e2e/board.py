@@ -292,3 +292,40 @@ def superseded(ballots: Iterable[CastBallot]) -> Mapping[int, frozenset[int]]:
     items = list(ballots)
     counted = counted_contests(items)
     return {b.entry: frozenset(set(b.contests) - counted[b.entry]) for b in items}
+
+
+class RevoteRule:
+    """The re-vote rule (:func:`counted_contests`) kept as the log is read, in compact form.
+
+    For a log of any size the verifier cannot hold every cast ballot; what the rule needs
+    across the whole log is, for each (voter, contest), the entry index of the voter's last
+    ballot covering it. Voters are kept as the SHA-256 of their pseudonym (a fixed 32 bytes,
+    collision resistant: a board cannot make two voters look like one), and only the
+    ballots that some later ballot superseded are listed. About 150 bytes per (voter,
+    contest) and nothing per ballot otherwise.
+    """
+
+    def __init__(self) -> None:
+        self._last: dict[bytes, int] = {}
+        self.superseded: dict[int, set[int]] = {}  # entry index → its superseded contests
+        self.ballots = 0
+
+    def add(self, entry: int, voter: bytes, contests: Iterable[int]) -> None:
+        """A cast ballot, in log order; ``voter`` is the SHA-256 of its pseudonym."""
+        self.ballots += 1
+        who = voter
+        for c in contests:
+            key = who + b"%d" % c  # who is 32 bytes: the key is unambiguous
+            prev = self._last.get(key)
+            if prev is not None:
+                self.superseded.setdefault(prev, set()).add(c)
+            self._last[key] = entry
+
+    @property
+    def superseded_pairs(self) -> int:
+        """(ballot, contest) pairs replaced by a later ballot of the same voter."""
+        return sum(len(s) for s in self.superseded.values())
+
+    def counts_for(self, entry: int, contests: tuple[int, ...]) -> frozenset[int]:
+        """The contests the ballot at ``entry`` (covering ``contests``) counts for."""
+        return frozenset(contests) - self.superseded.get(entry, set())

@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import itertools
 import os
 import pathlib
 import sys
 import time
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from typing import Any, NoReturn
 
 import click
 
-from e2e.board import BoardKey, kind_of
+from e2e.board import BoardKey
 from e2e.election import Election
 from e2e.errors import ParseError, TohyoError
 from e2e.group import release_gil
@@ -69,33 +71,96 @@ def _work(context: ElectionContext, shard: list[BallotItem]) -> ShardSummary:
     return verify_shard_in(context, shard, _ELECTIONS)
 
 
-def process_map(jobs: int) -> MapShards:
-    """A shard mapper that verifies shards in ``jobs`` local processes, in order."""
+def process_map(jobs: int, window: int | None = None) -> MapShards:
+    """A shard mapper that verifies shards in ``jobs`` local processes, in order, with at
+    most ``window`` shards in flight (default: twice the processes): the shards are read
+    from the record only as workers become free, so memory does not grow with the record."""
 
-    def run(election: Election, shards: list[list[BallotItem]]) -> Iterator[ShardSummary]:
+    def run(election: Election, shards: Iterable[list[BallotItem]]) -> Iterator[ShardSummary]:
         context = ElectionContext.of(election)
-        with ProcessPoolExecutor(jobs, initializer=_init_worker, initargs=(context,)) as pool:
-            yield from pool.map(functools.partial(_work, context), shards)
+        todo = iter(shards)
+        pool = ProcessPoolExecutor(jobs, initializer=_init_worker, initargs=(context,))
+        pending: deque[Future[ShardSummary]] = deque()
+        try:
+            for shard in itertools.islice(todo, window or 2 * jobs):
+                pending.append(pool.submit(_work, context, shard))
+            while pending:
+                summary = pending.popleft().result()
+                nxt = next(todo, None)
+                if nxt is not None:
+                    pending.append(pool.submit(_work, context, nxt))
+                yield summary
+        finally:
+            # On the first failure (or a reader that stops early) nothing more is started.
+            pool.shutdown(wait=True, cancel_futures=True)
 
     return run
 
 
-def _is_ballot(raw: bytes) -> bool:
-    try:
-        return kind_of(raw) == "ballot"
-    except ValueError:  # not an entry: the verifier names it, this only sizes the progress
-        return False
+class Meter:
+    """Progress of the long steps on a terminal: one line per step, redrawn at most four
+    times a second, with the rate and the time left (``progress(step, done, total)``)."""
+
+    UNITS = {
+        "log": ("reading the board's log", 1e6, "MB"),
+        "ballots": ("verifying cast ballots", 1, "ballots"),
+        "entries": ("writing the record", 1, "entries"),
+        "generate": ("encrypting ballots", 1, "ballots"),
+    }
+
+    def __init__(self, stream: Any = None, clock: Callable[[], float] = time.monotonic) -> None:
+        self.stream = stream or sys.stderr
+        self.clock = clock
+        self.step = ""
+        self.started = self.drawn = 0.0
+        self.first = 0
+
+    def __call__(self, step: str, done: int, total: int) -> None:
+        now = self.clock()
+        if step != self.step:
+            self.close()
+            self.step, self.started, self.drawn, self.first = step, now, 0.0, done
+        if now - self.drawn < 0.25 and done < total:
+            return
+        self.drawn = now
+        label, scale, unit = self.UNITS.get(step, (step, 1, ""))
+        elapsed = max(now - self.started, 1e-9)
+        rate = (done - self.first) / elapsed
+        text = f"{label}: {done / scale:,.0f}"
+        if total:
+            text += f"/{total / scale:,.0f}"
+        text += f" {unit}"
+        if done > self.first:
+            text += f", {rate / scale:,.1f} {unit}/s"
+            if total and done < total:
+                text += f", {duration((total - done) / rate)} left"
+        self.stream.write("\r" + text.ljust(78))
+        self.stream.flush()
+
+    def close(self) -> None:
+        if self.step:
+            self.stream.write("\n")
+            self.stream.flush()
+            self.step = ""
 
 
-def _count_ballots(files: RecordFiles) -> int:
-    return len(files.ballots) + sum(1 for e in files.board_entries or () if _is_ballot(e))
+def duration(seconds: float) -> str:
+    """A human duration: 42 s, 3 min 5 s, 2 h 14 min."""
+    s = int(seconds + 0.5)
+    if s < 60:
+        return f"{s} s"
+    if s < 3600:
+        return f"{s // 60} min {s % 60} s"
+    return f"{s // 3600} h {s % 3600 // 60} min"
 
 
 def _plan(
     files: RecordFiles, jobs: int, dask: str | None, dask_timeout: float = 10.0
 ) -> tuple[MapShards | None, int, Callable[[], None]]:
     """The shard mapper, the shard size and a closer for local processes or a cluster."""
-    total = _count_ballots(files)
+    # The lines of the log (or of ballots.jsonl) bound the ballots: counted without
+    # parsing, to size the shards of a small record so that every worker gets some.
+    total = (files.board_entries or files.ballots).count()
     if dask:
         from e2e.dask_runner import cluster_threads, connect, dask_map
 
@@ -110,13 +175,10 @@ def _plan(
     return mapper, shard, lambda: None
 
 
-def _progress(files: RecordFiles, show_progress: bool | None) -> Any:
-    total = _count_ballots(files)
+def _meter(show_progress: bool | None) -> Any:
     if show_progress is None:
         show_progress = sys.stderr.isatty()
-    if show_progress and total:
-        return click.progressbar(length=total, label="ballots", file=sys.stderr)
-    return contextlib.nullcontext(None)
+    return contextlib.closing(Meter()) if show_progress else contextlib.nullcontext(None)
 
 
 def run_verify(
@@ -134,14 +196,9 @@ def run_verify(
     files = read_record(path)
     mapper, shard, close = _plan(files, jobs, dask, dask_timeout)
     try:
-        with _progress(files, show_progress) as bar:
+        with _meter(show_progress) as meter:
             return verify_record(
-                files,
-                mapper,
-                bar.update if bar else None,
-                shard=shard,
-                board_key=board_key,
-                receipts=receipts,
+                files, mapper, meter, shard=shard, board_key=board_key, receipts=receipts
             )
     finally:
         close()
@@ -168,8 +225,8 @@ def run_tally(
     files = read_record(path)
     mapper, shard, close = _plan(files, jobs, dask, dask_timeout)
     try:
-        with _progress(files, show_progress) as bar:
-            return verify_tally_inputs(files, mapper, bar.update if bar else None, shard=shard)
+        with _meter(show_progress) as meter:
+            return verify_tally_inputs(files, mapper, meter, shard=shard)
     finally:
         close()
 

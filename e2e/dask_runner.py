@@ -19,7 +19,7 @@ from __future__ import annotations
 import threading
 import uuid
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from e2e.election import Election
@@ -92,7 +92,7 @@ def dask_map(client: Any, window: int | None = None) -> MapShards:
     threads) so that a record of any size streams through bounded memory."""
     window = window or 2 * cluster_threads(client)
 
-    def run(election: Election, shards: list[list[BallotItem]]) -> Iterator[ShardSummary]:
+    def run(election: Election, shards: Iterable[list[BallotItem]]) -> Iterator[ShardSummary]:
         context = ElectionContext.of(election)
         [remote_context] = client.scatter([context], broadcast=True, hash=False)
         run_id = uuid.uuid4().hex[:12]

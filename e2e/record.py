@@ -22,11 +22,15 @@ Every file holds canonical tohyo/1 documents; a ``.jsonl`` file holds one per li
 
 from __future__ import annotations
 
+import contextlib
+import functools
+import io
 import os
 import pathlib
 import zipfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from typing import IO
 
 from e2e import codec
 from e2e.board import Entry, kind_of
@@ -116,21 +120,96 @@ def write_board_record(
     return root
 
 
+class Lines:
+    """The lines of a ``.jsonl`` file of the record, read as a stream each time they are
+    iterated (so a record of any size is read in bounded memory, and may be read twice).
+
+    Built from a directory's file, a member of a .zip (decompressed as it is read, never
+    unpacked whole) or, for tests and callers that hold the bytes, a list. Iteration yields
+    each line without its newline and raises RecordError if the file does not end with one.
+    """
+
+    def __init__(
+        self,
+        opener: Callable[[], IO[bytes]] | None = None,
+        name: str = "",
+        size: int = 0,
+        lines: Sequence[bytes] | None = None,
+    ) -> None:
+        self._open = opener
+        self._lines = list(lines) if lines is not None else None
+        self.name = name
+        #: the file's size in bytes (for progress); 0 if unknown or held in memory
+        self.size = size
+
+    @classmethod
+    def of(cls, lines: Iterable[bytes]) -> Lines:
+        return lines if isinstance(lines, Lines) else cls(lines=list(lines))
+
+    def __iter__(self) -> Iterator[bytes]:
+        if self._lines is not None:
+            yield from self._lines
+            return
+        assert self._open is not None
+        # Blocks of 4 MB split on newlines: about three times faster than a buffered
+        # file's line iterator on lines of 60 kB (measured: 0.75 s → 0.25 s for 200 MB).
+        # A line longer than a block is gathered in pieces (never re-copied per block).
+        pieces: list[bytes] = []
+        with self._open() as f:
+            while block := f.read(1 << 22):
+                if b"\n" not in block:
+                    pieces.append(block)
+                    continue
+                lines = block.split(b"\n")
+                if pieces:
+                    pieces.append(lines[0])
+                    lines[0] = b"".join(pieces)
+                    pieces = []
+                rest = lines.pop()
+                if rest:
+                    pieces.append(rest)
+                yield from lines
+        if pieces:
+            raise RecordError(f"{self.name}: a .jsonl file must end with a newline")
+
+    def __bool__(self) -> bool:
+        return next(iter(self), None) is not None
+
+    def count(self) -> int:
+        """The number of lines (read in blocks, nothing parsed: for sizing progress)."""
+        if self._lines is not None:
+            return len(self._lines)
+        assert self._open is not None
+        n = 0
+        with self._open() as f:
+            while block := f.read(1 << 20):
+                n += block.count(b"\n")
+        return n
+
+
 @dataclass(frozen=True)
 class RecordFiles:
-    """The raw bytes of a record, before any parsing."""
+    """The raw bytes of a record, before any parsing. The small files are held; the bulk
+    (ballots, challenged ballots, the board's entries) are :class:`Lines`, read as streams."""
 
     manifest: bytes
     parameters: bytes
     trustees: dict[str, bytes]
-    ballots: list[bytes]
-    challenged: list[bytes]
+    ballots: Lines
+    challenged: Lines
     tally: bytes
     decryptions: dict[str, bytes]
     results: bytes | None  # None before the trustees have decrypted
-    board_entries: list[bytes] | None = None  # board/entries.jsonl: every log entry
+    board_entries: Lines | None = None  # board/entries.jsonl: every log entry
     board_heads: list[bytes] | None = None  # board/tree-heads.jsonl: signed tree heads
     board_key: bytes | None = None  # board/key.json: the board's public key
+
+    def __post_init__(self) -> None:
+        # Callers (tests, the trustees' tools) may give lists; the verifier reads Lines.
+        for name in ("ballots", "challenged", "board_entries"):
+            value = getattr(self, name)
+            if value is not None and not isinstance(value, Lines):
+                object.__setattr__(self, name, Lines.of(value))
 
 
 def _lines(data: bytes) -> list[bytes]:
@@ -141,28 +220,45 @@ def _lines(data: bytes) -> list[bytes]:
     return data[:-1].split(b"\n") if data != b"\n" else []
 
 
+#: The record's bulk files, read as streams; every other file is small and read whole.
+_STREAMED = (Layout.BOARD_ENTRIES, Layout.BALLOTS, Layout.CHALLENGED)
+
+
 def read_record(path: str | os.PathLike[str]) -> RecordFiles:
-    """Read a record directory or .zip; raises RecordError naming a missing file."""
+    """Open a record directory or .zip; raises RecordError naming a missing file.
+
+    The small files are read; the ballots and the board's entries are not: they are
+    streamed (from the directory's files, or decompressed from the .zip as they are read)
+    each time the verifier iterates them, so memory does not grow with the record."""
     p = pathlib.Path(path)
+    streams: dict[str, Lines] = {}
     if p.is_file() and zipfile.is_zipfile(p):
         with zipfile.ZipFile(p) as z:
-            names = set(z.namelist())
+            infos = {i.filename: i for i in z.infolist()}
             prefix = ""
-            if Layout.MANIFEST not in names:
-                tops = {n.split("/", 1)[0] for n in names if "/" in n}
+            if Layout.MANIFEST not in infos:
+                tops = {n.split("/", 1)[0] for n in infos if "/" in n}
                 if len(tops) == 1:
                     prefix = tops.pop() + "/"
-            files = {
-                n[len(prefix) :]: z.read(n)
-                for n in names
-                if n.startswith(prefix) and not n.endswith("/")
-            }
+            files: dict[str, bytes] = {}
+            for n, info in infos.items():
+                if not n.startswith(prefix) or n.endswith("/"):
+                    continue
+                rel = n[len(prefix) :]
+                if rel in _STREAMED:
+                    streams[rel] = Lines(_zip_opener(p, n), rel, info.file_size)
+                else:
+                    files[rel] = z.read(n)
     elif p.is_dir():
-        files = {
-            str(f.relative_to(p)).replace(os.sep, "/"): f.read_bytes()
-            for f in sorted(p.rglob("*"))
-            if f.is_file()
-        }
+        files = {}
+        for f in sorted(p.rglob("*")):
+            if not f.is_file():
+                continue
+            rel = str(f.relative_to(p)).replace(os.sep, "/")
+            if rel in _STREAMED:
+                streams[rel] = Lines(functools.partial(open, f, "rb"), rel, f.stat().st_size)
+            else:
+                files[rel] = f.read_bytes()
     else:
         raise RecordError(f"{path}: no such record directory or zip file")
 
@@ -171,23 +267,43 @@ def read_record(path: str | os.PathLike[str]) -> RecordFiles:
             raise RecordError(f"the record has no {name}")
         return files[name]
 
+    def stream(name: str, required: bool) -> Lines:
+        if name not in streams:
+            if required:
+                raise RecordError(f"the record has no {name}")
+            return Lines(lines=[], name=name)
+        return streams[name]
+
     def folder(name: str) -> dict[str, bytes]:
         return {k: v for k, v in sorted(files.items()) if k.startswith(name + "/")}
 
-    board = Layout.BOARD_ENTRIES in files
+    board = Layout.BOARD_ENTRIES in streams
+    empty = Lines(lines=[])
     return RecordFiles(
         manifest=need(Layout.MANIFEST),
         parameters=need(Layout.PARAMETERS),
         trustees=folder(Layout.TRUSTEES),
-        ballots=[] if board else _lines(need(Layout.BALLOTS)),
-        challenged=[] if board else _lines(files.get(Layout.CHALLENGED, b"")),
+        ballots=empty if board else stream(Layout.BALLOTS, True),
+        challenged=empty if board else stream(Layout.CHALLENGED, False),
         tally=need(Layout.TALLY),
         decryptions=folder(Layout.DECRYPTIONS),
         results=files.get(Layout.RESULTS),
-        board_entries=_lines(files[Layout.BOARD_ENTRIES]) if board else None,
+        board_entries=streams[Layout.BOARD_ENTRIES] if board else None,
         board_heads=_lines(need(Layout.BOARD_HEADS)) if board else None,
         board_key=need(Layout.BOARD_KEY) if board else None,
     )
+
+
+def _zip_opener(path: pathlib.Path, member: str) -> Callable[[], IO[bytes]]:
+    """Open a member of the .zip for reading (its own handle each time: decompressed as it
+    is read, so the verifier can read it twice, and in bounded memory)."""
+
+    @contextlib.contextmanager
+    def opener() -> Iterator[IO[bytes]]:
+        with zipfile.ZipFile(path) as z, z.open(member) as f:
+            yield io.BufferedReader(f, 1 << 20)  # type: ignore[arg-type]
+
+    return opener  # type: ignore[return-value]
 
 
 def write_record(

@@ -24,11 +24,13 @@ Checks, with the spec's Verification numbers:
 
 from __future__ import annotations
 
+import hashlib
+import itertools
 import json
-from collections.abc import Callable, Iterable, MutableMapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, MutableMapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple, TypeVar
 
 from e2e import codec
 from e2e.ballot import ChallengedBallot, EncryptedBallot, ballot_claims, verify_challenged
@@ -37,10 +39,10 @@ from e2e.board import (
     KINDS,
     BoardEntry,
     BoardKey,
-    CastBallot,
     Entry,
+    RevoteRule,
     TreeHead,
-    counted_contests,
+    kind_of,
     verify_tree_head,
 )
 from e2e.dlog import DiscreteLog
@@ -55,11 +57,11 @@ from e2e.election import (
     group_name,
     joint_key,
 )
-from e2e.errors import CodecError, VerificationError
+from e2e.errors import CodecError, ParseError, VerificationError
 from e2e.group import GROUPS, Group
 from e2e.manifest import Manifest, manifest_from_canonical
 from e2e.merkle import MerkleFrontier, leaf_hash, verify_inclusion
-from e2e.record import Layout, RecordFiles
+from e2e.record import Layout, Lines, RecordFiles
 from e2e.rng import Rng, SystemRng
 from e2e.tally import (
     EncryptedTally,
@@ -73,6 +75,8 @@ from e2e.tally import (
     tally_from_products,
     trustee_commitments,
 )
+
+T = TypeVar("T")
 
 SHARD = 400  # ballots per batch: large enough to amortise the multi-exponentiation
 
@@ -106,6 +110,7 @@ class ShardSummary:
     proofs: int
     tally: Products
     counts: dict[int, int]
+    leaves: list[bytes] = field(default_factory=list)  # a LogShard's entries' leaf hashes
 
 
 def _group_of(parameters: bytes) -> Group:
@@ -152,12 +157,22 @@ def verify_shard(
     # Measured: folding the subgroup test into the proof batch (Batch.add_members) makes
     # this path slower here (320-bit instead of 256-bit exponents for α, β), so it stays a
     # separate batched test at parse time.
-    ballots = codec.decode_many([b for b, _, _ in items], EncryptedBallot, election.group, rng)
+    leaves: list[bytes] = []
+    if isinstance(items, LogShard):
+        # The items are the log's entries (decoded strictly in the first pass): the ballot
+        # is the payload, and the third element names the contests it does NOT count for.
+        leaves = [leaf_hash(raw) for raw, _, _ in items]
+        datas = [json.loads(raw)["payload"].encode("utf-8") for raw, _, _ in items]
+    else:
+        datas = [b for b, _, _ in items]
+    ballots = codec.decode_many(datas, EncryptedBallot, election.group, rng)
     claims = []
     counted = []
     for b, (_, covers, counts_for) in zip(ballots, items, strict=True):
         if covers is not None and tuple(c.contest for c in b.contests) != covers:
             raise VerificationError("covers other contests than the log says", _name(b))
+        if counts_for is not None and isinstance(items, LogShard):
+            counts_for = frozenset(c.contest for c in b.contests) - counts_for
         claims.extend(ballot_claims(election, b))
         counted.append((b, counts_for) if counts_for is not None else b)
     verify_claims(election.group, claims, rng)
@@ -170,7 +185,82 @@ def verify_shard(
         len(claims),
         tally,
         counts,
+        leaves,
     )
+
+
+class LogShard(list):
+    """A shard of cast ballots given as the board's log entries (``(entry bytes, None,
+    contests it does not count for or None)``): the worker takes the payload out, so that
+    the coordinator does not parse the ballots a second time."""
+
+
+class ScanShard(NamedTuple):
+    """Consecutive lines of the board's log for a worker to decode (the first pass):
+    ``start`` is the first line's index, ``alone`` says the log has this one line only
+    (an error then names ``BoardEntry`` without a position, as decode_many does)."""
+
+    lines: list[bytes]
+    start: int
+    alone: bool
+
+
+@dataclass(frozen=True)
+class EntryInfo:
+    """What the log's rules need of one entry, read by a worker (:func:`scan_entries`):
+    small, so that the coordinator keeps up with many workers."""
+
+    index: int
+    kind: str
+    time: str
+    has_voter: bool
+    voter: bytes  # SHA-256 of the pseudonym of a cast ballot (b"" otherwise)
+    leaf: bytes
+    contests: tuple[int, ...] | None  # a cast ballot's contests
+    payload: bytes | None  # every kind but ballots and challenged ballots
+    event: str | None
+    late: VerificationError | None  # the payload lacks a field the rules read (in order)
+
+
+def scan_entries(shard: ScanShard) -> list[EntryInfo]:
+    """Decode a run of log entries strictly and take what the rules need of each."""
+    try:
+        decoded = codec.decode_many(shard.lines, BoardEntry)
+    except ParseError as e:
+        raise _at_position(e, shard.lines, BoardEntry, None, shard.start, shard.alone) from None
+    out = []
+    for raw, be in zip(shard.lines, decoded, strict=True):
+        e = Entry(raw, be)
+        contests = payload = event = late = None
+        voter = b""
+        if e.kind == "ballot":
+            try:
+                contests = e.contests
+            except VerificationError as err:
+                late = err
+            if e.voter:
+                voter = hashlib.sha256(e.voter.encode("utf-8")).digest()
+        elif e.kind != "challenged":
+            payload = e.payload
+            if e.kind == "event":
+                try:
+                    event = e.event
+                except VerificationError as err:
+                    late = err
+        out.append(
+            EntryInfo(
+                e.index, e.kind, e.time, bool(e.voter), voter, leaf_hash(raw), contests,
+                payload, event, late,
+            )
+        )  # fmt: skip
+    return out
+
+
+def run_shard(election: Election, shard: Any, rng: Rng | None = None) -> Any:
+    """A shard's work: a ScanShard is decoded (first pass), anything else verified."""
+    if isinstance(shard, ScanShard):
+        return scan_entries(shard)
+    return verify_shard(election, shard, rng)
 
 
 def _name(b: EncryptedBallot) -> str:
@@ -224,31 +314,93 @@ def verify_shard_in(
     election = elections.get(context.h_e)
     if election is None:
         election = elections[context.h_e] = context.build()
-    return verify_shard(election, items, rng)
+    return run_shard(election, items, rng)
 
 
-MapShards = Callable[[Election, list[list[BallotItem]]], Iterable[ShardSummary]]
+MapShards = Callable[[Election, Iterable[Any]], Iterable[Any]]
+"""Runs :func:`run_shard` on shards (given lazily, as the record is read) and yields the
+answers in order: ShardSummary for shards of ballots, list[EntryInfo] for ScanShards. A
+mapper keeps a bounded number of shards in flight, so that memory does not grow with the
+record."""
+
+Progress = Callable[[str, int, int], None]
+"""``progress(step, done, total)``: ``step`` is "log" (bytes of the board's log read, of
+``total``) or "ballots" (cast ballots verified, of ``total``)."""
 
 
-def _serial_map(election: Election, shards: list[list[BallotItem]]) -> Iterable[ShardSummary]:
+def _serial_map(election: Election, shards: Iterable[Any]) -> Iterable[Any]:
     for shard in shards:
-        yield verify_shard(election, shard)
+        yield run_shard(election, shard)
 
 
-def shard_lines(items: Sequence[BallotItem], size: int = SHARD) -> list[list[BallotItem]]:
-    return [list(items[i : i + size]) for i in range(0, len(items), size)]
+def shard_lines(items: Iterable[BallotItem], size: int = SHARD) -> Iterator[list[BallotItem]]:
+    """The items in shards of ``size``, read lazily."""
+    shard: list[BallotItem] = []
+    for item in items:
+        shard.append(item)
+        if len(shard) == size:
+            yield shard
+            shard = []
+    if shard:
+        yield shard
+
+
+def decode_stream(
+    lines: Iterable[bytes],
+    cls: type[T],
+    group: Group | None = None,
+    rng: Rng | None = None,
+    page: int = 256,
+) -> Iterator[T]:
+    """Decode a stream of canonical lines in pages (one batched subgroup test per page),
+    naming a bad line exactly as :func:`e2e.codec.decode_many` of the whole list would: by
+    its position in the stream, ``[n]Cls`` (``Cls`` alone if the stream has one line)."""
+    it = iter(lines)
+    start = 0
+    buf = list(itertools.islice(it, page))
+    while buf:
+        nxt = list(itertools.islice(it, page))
+        try:
+            objs = codec.decode_many(buf, cls, group, rng)
+        except ParseError as e:
+            alone = start == 0 and len(buf) == 1 and not nxt
+            raise _at_position(e, buf, cls, group, start, alone) from None
+        yield from objs
+        start += len(buf)
+        buf = nxt
+
+
+def _at_position(
+    e: ParseError, page: list[bytes], cls: type, group: Group | None, start: int, alone: bool
+) -> ParseError:
+    """The error of the page's first bad line, named by its position in the whole stream."""
+    name = cls.__name__
+    for k, line in enumerate(page):
+        try:
+            codec.decode(line, cls, group)
+        except ParseError as one:
+            msg = str(one)
+            if not alone and msg.startswith(name):
+                msg = f"[{start + k}]{msg}"
+            return type(one)(msg)
+    return e  # the batch failed but no line alone (cannot happen): report the batch
 
 
 @dataclass
 class LogCheck:
-    """What the board's log gave: ballots to verify (with the re-vote rule), challenged."""
+    """What the board's log gave: ballots to verify (with the re-vote rule), challenged.
 
-    ballots: list[BallotItem]
-    challenged: list[bytes]
+    ``ballots`` and ``challenged`` are streams: iterating them reads the log again (the
+    first pass kept only what the rules need across the whole log, :class:`RevoteRule`).
+    """
+
+    ballots: _LogBallots
+    challenged: Iterable[bytes]
     superseded: int
     summary: str
-    entries: list[Entry] = field(default_factory=list)
+    entries: dict[int, Entry] = field(default_factory=dict)  # those the receipts name
     roots: dict[int, bytes] = field(default_factory=dict)  # tree size → root
+    cast: int = 0  # cast ballots in the log
 
 
 def parse_receipt(data: bytes, where: str) -> tuple[int, bytes, TreeHead, list[bytes]]:
@@ -349,117 +501,251 @@ def board_key_of(
     return key, by
 
 
+SCAN = 128  # log lines per first-pass shard at most (a ballot's entry is about 60 kB)
+
+
 def check_log(
     files: RecordFiles,
     election: Election,
     manifest: Manifest,
     key: BoardKey | None = None,
     extra_sizes: Iterable[int] = (),
+    keep: Iterable[int] = (),
+    progress: Progress | None = None,
+    map_shards: MapShards | None = None,
+    scan: int = SCAN,
 ) -> LogCheck:
     """The board's log (docs/protocol.md, D6): entries in order, the Merkle tree rebuilt
     from them, every signed tree head, setup entries equal to the record's files, events in
     order, entry times that never go back, ballot times within the voting period, and the
     re-vote rule. ``key`` is the board key to check the heads with (see
     :func:`board_key_of`); ``extra_sizes`` are tree sizes whose roots the caller needs
-    (receipts' heads), returned in :attr:`LogCheck.roots`."""
+    (receipts' heads), returned in :attr:`LogCheck.roots`; ``keep`` are entry indices to
+    return in :attr:`LogCheck.entries` (receipts' entries).
+
+    One pass over the log, in bounded memory. The workers (``map_shards``) decode the
+    entries strictly, hash them into leaves and take out what the rules need
+    (:func:`scan_entries`); here each entry is checked in order, and only what the rules
+    need across the whole log is kept: the Merkle frontier, the roots and times at the
+    heads' sizes, the setup and administrative entries, the events, the re-vote rule in
+    compact form and the first entry out of its period. The checks are judged in the same
+    order as when the whole log was held, so the first failure is named the same way.
+    """
     assert files.board_entries is not None and files.board_heads is not None
     if key is None:
         key, _ = board_key_of(files, manifest, None)
-    raws = files.board_entries
-    decoded = codec.decode_many(raws, BoardEntry)
-    entries = [Entry(raw, e) for raw, e in zip(raws, decoded, strict=True)]
     heads = codec.decode_many(files.board_heads, TreeHead)
     head_sizes = {h.size for h in heads}
     if len(head_sizes) != len(heads):
         raise VerificationError("two tree heads for the same size", "board")
     wanted = head_sizes | set(extra_sizes)
+    n_t = manifest.trustees
+    start, end = manifest.start_time, manifest.end_time
     roots: dict[int, bytes] = {}
+    times_at: dict[int, datetime] = {}  # tree size → the time of its last entry
     tree = MerkleFrontier()
-    times: list[datetime] = []
-    for n, (raw, e) in enumerate(zip(raws, entries, strict=True)):
-        where = f"board entry {n}"
-        if e.index != n:
-            raise VerificationError(f"has index {e.index}: the log has a gap or a fork", where)
-        if e.kind not in KINDS:
-            raise VerificationError(f"unknown kind {e.kind!r}", where)
-        t = entry_time(e, where)
-        if times and t < times[-1]:
-            raise VerificationError("is older than the entry before it", where)
-        times.append(t)
-        if (e.kind == "ballot") != bool(e.voter):
-            raise VerificationError("voter pseudonym present exactly on cast ballots", where)
-        tree.append(leaf_hash(raw))
-        if n + 1 in wanted:
-            roots[n + 1] = tree.root()
+    last: datetime | None = None
+    setup: list[EntryInfo] = []  # the first n_t + 2 entries
+    kept: dict[int, bytes] = {}
+    events: list[EntryInfo] = []
+    misplaced: VerificationError | None = None  # the first entry out of its period
+    after: dict[str, list[bytes]] = {"tally": [], "decryption": [], "results": []}
+    rule = RevoteRule()
+    cast_leaves = hashlib.sha256()  # the cast ballots' leaves: the second pass must agree
+    challenged_at: list[int] = []
+    n = 0
+    reading = _Reading(files.board_entries, set(keep), kept, progress)
+    for infos in (map_shards or _serial_map)(election, reading.shards(scan)):
+        for e in infos:
+            where = f"board entry {n}"
+            if e.index != n:
+                raise VerificationError(f"has index {e.index}: the log has a gap or a fork", where)
+            if e.kind not in KINDS:
+                raise VerificationError(f"unknown kind {e.kind!r}", where)
+            t = entry_time(e, where)
+            if last is not None and t < last:
+                raise VerificationError("is older than the entry before it", where)
+            last = t
+            if (e.kind == "ballot") != e.has_voter:
+                raise VerificationError("voter pseudonym present exactly on cast ballots", where)
+            tree.append(e.leaf)
+            if n + 1 in wanted:
+                roots[n + 1] = tree.root()
+                times_at[n + 1] = t
+            if n < n_t + 2:
+                setup.append(e)
+            kind = e.kind
+            if kind == "event":
+                events.append(e)
+            elif kind in ("ballot", "challenged"):
+                if misplaced is None:
+                    # The events are checked after the pass (open, then perhaps close); if
+                    # they are right, the open period is after the first, before the second.
+                    if not events or len(events) > 1:
+                        why = "ballot outside the open period of the log"
+                        misplaced = VerificationError(why, where)
+                    elif not start <= t <= end:
+                        why = "ballot received outside the voting period"
+                        misplaced = VerificationError(why, where)
+                    elif e.late is not None:
+                        misplaced = e.late
+                if kind == "ballot":
+                    if e.contests is not None:
+                        rule.add(n, e.voter, e.contests)
+                    cast_leaves.update(e.leaf)
+                else:
+                    challenged_at.append(n)
+            elif kind in after:
+                if misplaced is None and len(events) < 2:
+                    misplaced = VerificationError(f"{kind} before the election closed", where)
+                assert e.payload is not None
+                after[kind].append(e.payload)
+            n += 1
+    size = n
     for h in sorted(heads, key=lambda h: h.size):
         verify_tree_head(key, h)
         if h.size not in roots:
             raise VerificationError("is for a size the log never had", f"tree head {h.size}")
         if bytes(h.root) != roots[h.size]:
             raise VerificationError("root differs from the log's entries", f"tree head {h.size}")
-        if entry_time(h, f"tree head {h.size}") < times[h.size - 1]:
+        if entry_time(h, f"tree head {h.size}") < times_at[h.size]:
             raise VerificationError("is older than the last entry it covers", f"tree head {h.size}")
     # Each head is signed in its entries' transaction with their time (protocol.md §8), so
     # a head is never older than what it covers; what matters besides is one log.
-    if not heads or max(head_sizes) != len(entries):
+    if not heads or max(head_sizes) != size:
         raise VerificationError("no signed tree head covers the whole log", "board")
 
     # setup: manifest, trustees, parameters, then the open event
-    n_t = manifest.trustees
-    kinds = [e.kind for e in entries]
-    if kinds[: n_t + 2] != ["manifest"] + ["trustee"] * n_t + ["parameters"]:
+    if [e.kind for e in setup] != ["manifest"] + ["trustee"] * n_t + ["parameters"]:
         raise VerificationError("does not start with manifest, trustee keys, parameters", "board")
-    if entries[0].payload != files.manifest:
+    if setup[0].payload != files.manifest:
         raise VerificationError("manifest differs from manifest.json", "board entry 0")
     trustee_files = sorted(files.trustees.values())
-    if sorted(e.payload for e in entries[1 : n_t + 1]) != trustee_files:
+    if sorted(e.payload or b"" for e in setup[1 : n_t + 1]) != trustee_files:
         raise VerificationError("trustee keys differ from trustees/", "board")
-    if entries[n_t + 1].payload != files.parameters:
+    if setup[n_t + 1].payload != files.parameters:
         raise VerificationError("parameters differ from parameters.json", f"board entry {n_t + 1}")
-    events = [(e.index, e.event) for e in entries if e.kind == "event"]
-    names = [name for _, name in events]
+    for e in events:
+        if e.late is not None:
+            raise e.late
+    names = [e.event for e in events]
     if names not in (["open"], ["open", "close"]):
         raise VerificationError(f"events {names}: expected open, then close", "board")
-    opened = events[0][0]
-    closed = events[1][0] if len(events) > 1 else len(entries)
-    start, end = manifest.start_time, manifest.end_time
-    ballots: list[tuple[int, str, bytes, tuple[int, ...]]] = []
-    challenged: list[bytes] = []
-    for e in entries:
-        if e.kind in ("ballot", "challenged"):
-            where = f"board entry {e.index}"
-            if not opened < e.index < closed:
-                raise VerificationError("ballot outside the open period of the log", where)
-            if not start <= times[e.index] <= end:
-                raise VerificationError("ballot received outside the voting period", where)
-            if e.kind == "ballot":
-                ballots.append((e.index, e.voter, e.payload, e.contests))
-            else:
-                challenged.append(e.payload)
-        elif e.kind in ("tally", "decryption", "results") and e.index < closed:
-            raise VerificationError(
-                f"{e.kind} before the election closed", f"board entry {e.index}"
-            )
-    after = {
-        "tally": [e.payload for e in entries if e.kind == "tally"],
-        "decryption": sorted(e.payload for e in entries if e.kind == "decryption"),
-        "results": [e.payload for e in entries if e.kind == "results"],
-    }
+    if misplaced is not None:
+        raise misplaced
     if after["tally"] != [files.tally]:
         raise VerificationError("tally.json is not the log's one tally entry", "board")
-    if after["decryption"] != sorted(files.decryptions.values()):
+    if sorted(after["decryption"]) != sorted(files.decryptions.values()):
         raise VerificationError("decryptions/ differ from the log's decryption entries", "board")
     if files.results is not None and after["results"] != [files.results]:
         raise VerificationError("results.json is not the log's results entry", "board")
 
-    rule = counted_contests(CastBallot(i, v, c) for i, v, _, c in ballots)
-    superseded = sum(len(c) - len(rule[i]) for i, _, _, c in ballots)
-    items: list[BallotItem] = [(data, c, rule[i]) for i, _, data, c in ballots]
+    superseded = rule.superseded_pairs
     summary = (
-        f"board log: {len(entries)} entries rebuilt into the Merkle tree, {len(heads)} signed "
+        f"board log: {size} entries rebuilt into the Merkle tree, {len(heads)} signed "
         f"tree heads, re-vote rule ({superseded} superseded ballot contests)"
     )
-    return LogCheck(items, challenged, superseded, summary, entries, roots)
+    return LogCheck(
+        _LogBallots(files.board_entries, rule, cast_leaves.digest()),
+        _LogChallenged(files.board_entries, challenged_at),
+        superseded,
+        summary,
+        {i: Entry(raw) for i, raw in kept.items()},
+        roots,
+        rule.ballots,
+    )
+
+
+class _Reading:
+    """The first pass's reader: the log's lines in ScanShards, the lines ``keep`` names
+    kept, and the bytes read reported as progress."""
+
+    def __init__(
+        self,
+        lines: Lines,
+        keep: set[int],
+        kept: dict[int, bytes],
+        progress: Progress | None,
+    ) -> None:
+        self.lines, self.keep, self.kept, self.progress = lines, keep, kept, progress
+
+    def shards(self, size: int) -> Iterator[ScanShard]:
+        it = iter(self.lines)
+        total = self.lines.size
+        start = done = 0
+        buf = list(itertools.islice(it, size))
+        while buf:
+            nxt = list(itertools.islice(it, size))
+            for k, raw in enumerate(buf):
+                if start + k in self.keep:
+                    self.kept[start + k] = raw
+                done += len(raw) + 1
+            yield ScanShard(buf, start, start == 0 and len(buf) == 1 and not nxt)
+            if self.progress:
+                self.progress("log", done, total)
+            start += len(buf)
+            buf = nxt
+
+
+class _LogBallots:
+    """The cast ballots of the log, read again (the second pass) in LogShards, with the
+    contests each does not count for under the re-vote rule."""
+
+    def __init__(self, lines: Lines, rule: RevoteRule, leaves: bytes) -> None:
+        self.lines, self.rule, self.leaves = lines, rule, leaves
+
+    def shards(self, size: int) -> Iterator[LogShard]:
+        excluded = self.rule.superseded
+        shard = LogShard()
+        for n, raw in enumerate(self.lines):
+            if kind_of(raw) != "ballot":
+                continue
+            sup = excluded.get(n)
+            shard.append((raw, None, frozenset(sup) if sup else None))
+            if len(shard) == size:
+                yield shard
+                shard = LogShard()
+        if shard:
+            yield shard
+
+    def check(self, leaves: bytes) -> None:
+        """The second pass read the same cast ballots as the first (the same leaves)."""
+        if leaves != self.leaves:
+            raise VerificationError("the log changed while it was read", "board")
+
+
+class _LogChallenged:
+    def __init__(self, lines: Lines, at: list[int]) -> None:
+        self.lines, self.at = lines, at
+
+    def __iter__(self) -> Iterator[bytes]:
+        if not self.at:
+            return
+        wanted, last = set(self.at), self.at[-1]
+        for n, raw in enumerate(self.lines):
+            if n in wanted:
+                yield json.loads(raw)["payload"].encode("utf-8")
+            if n == last:
+                break
+
+
+def receipt_entries(receipts: Sequence[tuple[str, bytes]]) -> list[int]:
+    """The entry indices the receipts name (unparsable receipts fail later, by name)."""
+    out = []
+    for _, data in receipts:
+        try:
+            entry = json.loads(data)["entry"]
+        except (ValueError, TypeError, KeyError, RecursionError):
+            continue
+        if type(entry) is int and entry >= 0:
+            out.append(entry)
+    return out
+
+
+def _chunks(items: Iterable[T], size: int) -> Iterator[list[T]]:
+    it = iter(items)
+    while chunk := list(itertools.islice(it, size)):
+        yield chunk
 
 
 def receipt_sizes(receipts: Sequence[tuple[str, bytes]]) -> list[int]:
@@ -488,7 +774,7 @@ class Verified:
 def verify_tally_inputs(
     files: RecordFiles,
     map_shards: MapShards | None = None,
-    progress: Callable[[int], None] | None = None,
+    progress: Progress | None = None,
     rng: Rng | None = None,
     shard: int = SHARD,
     board_key: BoardKey | None = None,
@@ -536,9 +822,20 @@ def verify_tally_inputs(
                 "compare it with the key the election authority published at the start, "
                 "or give it with --board-key"
             )
-        log = check_log(files, election, manifest, key, receipt_sizes(receipts))
-        items: list[BallotItem] = log.ballots
-        challenged_lines = log.challenged
+        log = check_log(
+            files,
+            election,
+            manifest,
+            key,
+            receipt_sizes(receipts),
+            receipt_entries(receipts),
+            progress,
+            map_shards,
+            min(shard, SCAN),
+        )
+        shards: Iterable[Any] = log.ballots.shards(shard)
+        total = log.cast
+        challenged_lines: Iterable[bytes] = log.challenged
         report.checks.append(log.summary)
         report.superseded = log.superseded
         if receipts:
@@ -562,23 +859,32 @@ def verify_tally_inputs(
             "the record has no bulletin board log: nothing shows who cast these ballots, "
             "in which order, or that none was dropped (an election without a board)"
         )
-        items = [(line, None, None) for line in files.ballots]
+        shards = shard_lines(((line, None, None) for line in files.ballots), shard)
+        total = files.ballots.count() if progress else 0
+        log = None
         challenged_lines = files.challenged
-    shards = shard_lines(items, shard)
-    seen_ids: dict[bytes, str] = {}
-    seen_codes: dict[bytes, str] = {}
+    # What is kept across all shards: every ballot id and confirmation code (for the
+    # uniqueness checks, about 200 bytes a ballot) and the running product per selection.
+    seen_ids: set[bytes] = set()
+    seen_codes: set[bytes] = set()
     tally_acc: dict[tuple[int, int], tuple[int, int]] = {}
     counts: dict[int, int] = {}
     p = group.p
+    leaves = hashlib.sha256()
+    if progress:
+        progress("ballots", 0, total)
     for summary in (map_shards or _serial_map)(election, shards):
+        for leaf in summary.leaves:
+            leaves.update(leaf)
         for bid, code in zip(summary.ids, summary.codes, strict=True):
-            name = f"ballot {bid.hex().upper()[:16]}"
             if bid in seen_ids:
-                raise VerificationError("duplicate ballot id", name)
+                raise VerificationError("duplicate ballot id", f"ballot {bid.hex().upper()[:16]}")
             if code in seen_codes:
-                raise VerificationError("duplicate confirmation code", name)
-            seen_ids[bid] = name
-            seen_codes[code] = name
+                raise VerificationError(
+                    "duplicate confirmation code", f"ballot {bid.hex().upper()[:16]}"
+                )
+            seen_ids.add(bid)
+            seen_codes.add(code)
         for k, (a, b) in summary.tally.items():
             a0, b0 = tally_acc.get(k, (1, 1))
             tally_acc[k] = (a0 * a % p, b0 * b % p)
@@ -587,26 +893,28 @@ def verify_tally_inputs(
         report.proofs += summary.proofs
         report.ballots += len(summary.ids)
         if progress:
-            progress(len(summary.ids))
+            progress("ballots", report.ballots, total)
+    if log is not None:
+        log.ballots.check(leaves.digest())
     report.checks.append(
         f"{report.ballots} cast ballots: ids, proofs (batched), contest hashes, confirmation codes"
     )
 
-    # 5. challenged ballots
-    challenged = codec.decode_many(challenged_lines, ChallengedBallot, group, rng)
-    claims = []
-    for cb in challenged:
-        bid = bytes(cb.ballot.ballot_id)
-        name = f"challenged ballot {bid.hex().upper()[:16]}"
-        if bid in seen_ids:
-            raise VerificationError("ballot id also used by another ballot", name)
-        seen_ids[bid] = name
-        claims.extend(ballot_claims(election, cb.ballot, name))
-        verify_challenged(election, cb, name)
-    verify_claims(group, claims, rng)
-    report.challenged = len(challenged)
-    report.proofs += len(claims)
-    report.checks.append(f"{len(challenged)} challenged ballots re-encrypted from their nonces")
+    # 5. challenged ballots, in shards (one batch each), named by position in the stream
+    for batch in _chunks(decode_stream(challenged_lines, ChallengedBallot, group, rng), shard):
+        claims = []
+        for cb in batch:
+            bid = bytes(cb.ballot.ballot_id)
+            name = f"challenged ballot {bid.hex().upper()[:16]}"
+            if bid in seen_ids:
+                raise VerificationError("ballot id also used by another ballot", name)
+            seen_ids.add(bid)
+            claims.extend(ballot_claims(election, cb.ballot, name))
+            verify_challenged(election, cb, name)
+        verify_claims(group, claims, rng)
+        report.challenged += len(batch)
+        report.proofs += len(claims)
+    report.checks.append(f"{report.challenged} challenged ballots re-encrypted from their nonces")
 
     # 6. tally
     tally = codec.decode(files.tally, EncryptedTally, group, rng)
@@ -653,7 +961,7 @@ def check_partials(
 def verify_record(
     files: RecordFiles,
     map_shards: MapShards | None = None,
-    progress: Callable[[int], None] | None = None,
+    progress: Progress | None = None,
     rng: Rng | None = None,
     shard: int = SHARD,
     board_key: BoardKey | None = None,
