@@ -303,7 +303,7 @@ def run_workload(
     stages.append(st)
 
     progress(f"{ballots} ballots: verify batched")
-    shards = shard_lines([(line, None, None) for line in lines], SHARD)
+    shards = list(shard_lines([(line, None, None) for line in lines], SHARD))
 
     def batched() -> None:
         for shard in shards:

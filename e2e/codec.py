@@ -32,7 +32,9 @@ import typing
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
-from e2e.errors import CodecError, InvalidElement, InvalidScalar
+from gmpy2 import mpz
+
+from e2e.errors import CodecError, InvalidElement, InvalidScalar, ParseError
 from e2e.group import ElementModP, ElementModQ, Group
 from e2e.hash import HashValue
 from e2e.rng import Rng
@@ -45,6 +47,7 @@ T = TypeVar("T")
 _REGISTRY: dict[str, type] = {}
 
 _HEX_DIGITS = b"0123456789ABCDEF"
+_from_bytes = mpz.from_bytes
 
 #: Field metadata for public keys (trustee coefficient commitments, communication keys, the
 #: election key): the identity element 1 is refused there, since a key equal to 1 would
@@ -77,36 +80,82 @@ def public(cls: type[T]) -> type[T]:
     return cls
 
 
+class _Bad(Exception):
+    """A decoding error on its way out to the top of the document, which raises it as
+    ``kind`` with the field path. Each container it passes adds its part of the path
+    (".field", "[i]"), so a document that decodes builds no path at all. Before, a closure
+    per field and list item (250 per ballot) made the path in advance; with the hex parsing
+    below, decoding a ballot's parsed JSON (Jacobi symbols aside) went 1.08 → 0.50 ms,
+    measured with 400 ballots, about half of it the garbage collector's work."""
+
+    def __init__(self, kind: type[ParseError], message: str) -> None:
+        super().__init__(message)
+        self.kind = kind
+        self.message = message
+        self.parts: list[str] = []
+
+    def at(self, part: str) -> _Bad:
+        self.parts.append(part)
+        return self
+
+    def error(self, top: str) -> ParseError:
+        return self.kind(f"{top}{''.join(reversed(self.parts))}: {self.message}")
+
+
+NOT_MEMBER = "element is not in the order-q subgroup"
+
+
 class _Ctx:
-    """Per-call decoding state: the group and the elements awaiting the batch check."""
+    """Per-call decoding state: the group, the elements awaiting the batch check, and the
+    documents decoded (to name an element that fails the batch check)."""
 
-    __slots__ = ("group", "pending", "paths")
+    __slots__ = ("group", "pending", "docs", "reload", "dec", "p_width", "q_width")
 
-    def __init__(self, group: Group | None) -> None:
+    def __init__(self, group: Group | None, dec: Decoder) -> None:
         self.group = group
         self.pending: list[ElementModP] = []
-        self.paths: list[Callable[[], str]] = []
+        # The documents decoded, with their names: parsed values, or (decode_many) the
+        # bytes, parsed again by ``reload`` if an element has to be named.
+        self.docs: list[tuple[Any, str]] = []
+        self.reload: Callable[[Any], Any] | None = None
+        self.dec = dec
+        self.p_width = 2 * group.p_bytes if group is not None else 0
+        self.q_width = 2 * group.q_bytes if group is not None else 0
 
-    def need_group(self, path: Callable[[], str]) -> Group:
-        if self.group is None:
-            raise CodecError(f"{path()}: decoding group elements needs the group")
-        return self.group
+
+class _StopAt(list):
+    """The pending list of a second decoding that finds the path of the k-th element:
+    appending that element raises (the first decoding keeps a plain list)."""
+
+    __slots__ = ("k",)
+
+    def __init__(self, k: int) -> None:
+        super().__init__()
+        self.k = k
+
+    def append(self, el: Any) -> None:
+        if len(self) == self.k:
+            raise _Bad(InvalidElement, NOT_MEMBER)
+        super().append(el)
 
 
 Path = Callable[[], str]  # built lazily: only an error message needs the path
-Decoder = Callable[[Any, Path, _Ctx], Any]
+Decoder = Callable[[Any, _Ctx], Any]
 Encoder = Callable[[Any, Path], Any]
 
 
-def _hex(raw: Any, width: int, path: Path) -> int:
+def _hex_bytes(raw: Any, width: int) -> bytes:
+    """The bytes of a fixed-width upper-case hex string (``width`` digits)."""
     if type(raw) is not str:
-        raise CodecError(f"{path()}: expected a hex string")
+        raise _Bad(CodecError, "expected a hex string")
     if len(raw) != width:
-        raise CodecError(f"{path()}: expected {width} hex digits, got {len(raw)}")
+        raise _Bad(CodecError, f"expected {width} hex digits, got {len(raw)}")
     # int(x, 16) alone would accept spaces, signs, "0x", "_" and lower case.
     if not raw.isascii() or raw.encode("ascii").translate(None, _HEX_DIGITS):
-        raise CodecError(f"{path()}: not upper-case hexadecimal")
-    return int(raw, 16)
+        raise _Bad(CodecError, "not upper-case hexadecimal")
+    # Checked above, so bytes.fromhex reads the same number as int(raw, 16) would. With
+    # mpz.from_bytes: 1024 digits checked and read in 1.8 µs, not 3.9 µs (int, then mpz).
+    return bytes.fromhex(raw)
 
 
 def _is_union(tp: Any) -> bool:
@@ -128,45 +177,44 @@ def _decoder(tp: Any, by_proof: bool = False, key: bool = False) -> Decoder:
     origin = typing.get_origin(tp)
     if tp is ElementModP:
 
-        def dec_p(raw: Any, path: Path, ctx: _Ctx) -> ElementModP:
-            g = ctx.need_group(path)
-            v = _hex(raw, 2 * g.p_bytes, path)
+        def dec_p(raw: Any, ctx: _Ctx) -> ElementModP:
+            g = ctx.group
+            if g is None:
+                raise _Bad(CodecError, "decoding group elements needs the group")
+            v = _from_bytes(_hex_bytes(raw, ctx.p_width), "big")
             if key and v == 1:
-                raise InvalidElement(f"{path()}: the identity element is not a valid key")
-            if by_proof:
-                try:
-                    return g.commitment(v)
-                except InvalidElement as e:
-                    raise InvalidElement(f"{path()}: {e}") from None
+                raise _Bad(InvalidElement, "the identity element is not a valid key")
             try:
                 x = g.range_and_residue(v)
             except InvalidElement as e:
-                raise InvalidElement(f"{path()}: {e}") from None
-            el = ElementModP(x, g)  # returned to the caller only after the batch check
-            ctx.pending.append(el)
-            ctx.paths.append(path)
+                raise _Bad(InvalidElement, str(e)) from None
+            el = ElementModP(x, g)
+            if not by_proof:  # returned to the caller only after the batch check
+                ctx.pending.append(el)
             return el
 
         return dec_p
     if tp is ElementModQ:
 
-        def dec_q(raw: Any, path: Path, ctx: _Ctx) -> ElementModQ:
-            g = ctx.need_group(path)
-            v = _hex(raw, 2 * g.q_bytes, path)
+        def dec_q(raw: Any, ctx: _Ctx) -> ElementModQ:
+            g = ctx.group
+            if g is None:
+                raise _Bad(CodecError, "decoding group elements needs the group")
+            v = _from_bytes(_hex_bytes(raw, ctx.q_width), "big")
             try:
                 return g.scalar(v)
             except InvalidScalar as e:
-                raise InvalidScalar(f"{path()}: {e}") from None
+                raise _Bad(InvalidScalar, str(e)) from None
 
         return dec_q
     if tp is HashValue:
-        return lambda raw, path, ctx: HashValue(_hex(raw, 64, path).to_bytes(32, "big"))
+        return lambda raw, ctx: HashValue(_hex_bytes(raw, 64))
     if tp is bool or tp is int or tp is str:
         name = {bool: "true or false", int: "an integer", str: "a string"}[tp]
 
-        def dec_scalar(raw: Any, path: Path, ctx: _Ctx) -> Any:
+        def dec_scalar(raw: Any, ctx: _Ctx) -> Any:
             if type(raw) is not tp:
-                raise CodecError(f"{path()}: expected {name}")
+                raise _Bad(CodecError, f"expected {name}")
             return raw
 
         return dec_scalar
@@ -175,30 +223,38 @@ def _decoder(tp: Any, by_proof: bool = False, key: bool = False) -> Decoder:
         if len(args) == 2 and args[1] is Ellipsis:
             item = _decoder(args[0], by_proof, key)
 
-            def dec_list(raw: Any, path: Path, ctx: _Ctx) -> tuple:
+            def dec_list(raw: Any, ctx: _Ctx) -> tuple:
                 if type(raw) is not list:
-                    raise CodecError(f"{path()}: expected a list")
-                return tuple(
-                    item(v, (lambda i=i: f"{path()}[{i}]"), ctx) for i, v in enumerate(raw)
-                )
+                    raise _Bad(CodecError, "expected a list")
+                out = []
+                try:
+                    for v in raw:
+                        out.append(item(v, ctx))
+                except _Bad as e:
+                    raise e.at(f"[{len(out)}]") from None
+                return tuple(out)
 
             return dec_list
         items = [_decoder(a, by_proof, key) for a in args]
+        n = len(items)
 
-        def dec_fixed(raw: Any, path: Path, ctx: _Ctx) -> tuple:
+        def dec_fixed(raw: Any, ctx: _Ctx) -> tuple:
             if type(raw) is not list:
-                raise CodecError(f"{path()}: expected a list")
-            if len(raw) != len(items):
-                raise CodecError(f"{path()}: expected {len(items)} items, got {len(raw)}")
-            return tuple(
-                d(v, (lambda i=i: f"{path()}[{i}]"), ctx)
-                for i, (d, v) in enumerate(zip(items, raw, strict=True))
-            )
+                raise _Bad(CodecError, "expected a list")
+            if len(raw) != n:
+                raise _Bad(CodecError, f"expected {n} items, got {len(raw)}")
+            out = []
+            try:
+                for d, v in zip(items, raw, strict=True):
+                    out.append(d(v, ctx))
+            except _Bad as e:
+                raise e.at(f"[{len(out)}]") from None
+            return tuple(out)
 
         return dec_fixed
     if _is_union(tp):
         inner = _decoder(_optional_arg(tp), by_proof, key)
-        return lambda raw, path, ctx: None if raw is None else inner(raw, path, ctx)
+        return lambda raw, ctx: None if raw is None else inner(raw, ctx)
     if dataclasses.is_dataclass(tp):
         return _object_decoder(tp, top=False)
     raise TypeError(f"type {tp!r} cannot be published")
@@ -221,25 +277,27 @@ def _object_decoder(cls: type, top: bool) -> Decoder:
     expected = {name for name, _ in fields} | (set(RESERVED) if top else set())
     omittable = {f.name for f in dataclasses.fields(cls) if f.metadata.get("omit") == "none"}
 
-    def dec_obj(raw: Any, path: Path, ctx: _Ctx) -> Any:
+    def dec_obj(raw: Any, ctx: _Ctx) -> Any:
         if type(raw) is not dict:
-            raise CodecError(f"{path()}: expected an object")
+            raise _Bad(CodecError, "expected an object")
         keys = raw.keys()
         if keys != expected and not (omittable and expected - omittable <= keys <= expected):
             missing = sorted(expected - omittable - keys)
             if missing:
-                raise CodecError(f"{path()}: missing field {missing[0]!r}")
-            raise CodecError(f"{path()}: unexpected field {sorted(keys - expected)[0]!r}")
+                raise _Bad(CodecError, f"missing field {missing[0]!r}")
+            raise _Bad(CodecError, f"unexpected field {sorted(keys - expected)[0]!r}")
         for name in omittable:
             if name in raw and raw[name] is None:
-                raise CodecError(f"{path()}.{name}: leave the field out instead of null")
-        return cls(
-            **{
-                name: dec(raw[name], (lambda name=name: f"{path()}.{name}"), ctx)
-                for name, dec in fields
-                if name in raw
-            }
-        )
+                raise _Bad(CodecError, "leave the field out instead of null").at(f".{name}")
+        kw = {}
+        name = ""
+        try:
+            for name, dec in fields:
+                if name in raw:
+                    kw[name] = dec(raw[name], ctx)
+        except _Bad as e:
+            raise e.at(f".{name}") from None
+        return cls(**kw)
 
     return dec_obj
 
@@ -369,7 +427,7 @@ def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return out
 
 
-def _load(data: bytes) -> Any:
+def _load(data: bytes, pairs_hook: Callable[[Any], Any] = _no_duplicates) -> Any:
     if not isinstance(data, bytes | bytearray):
         raise CodecError("document: expected bytes")
     try:
@@ -377,11 +435,13 @@ def _load(data: bytes) -> Any:
             bytes(data).decode("utf-8"),
             parse_float=_no_float,
             parse_constant=_no_float,
-            object_pairs_hook=_no_duplicates,
+            object_pairs_hook=pairs_hook,
         )
     except CodecError:
         raise
     except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as e:
+        raise CodecError(f"document: not JSON ({e})") from None
+    except ValueError as e:  # an integer of more digits than Python converts (4,300)
         raise CodecError(f"document: not JSON ({e})") from None
 
 
@@ -389,11 +449,45 @@ def _finish(ctx: _Ctx, rng: Rng | None) -> None:
     """Batch subgroup check of every pending element; name the first bad one."""
     if not ctx.pending:
         return
-    g = ctx.need_group(lambda: "document")
+    g = ctx.group
+    if g is None:
+        raise CodecError("document: decoding group elements needs the group")
     if not g.batch_in_subgroup([e.value for e in ctx.pending], rng):
-        for el, path in zip(ctx.pending, ctx.paths, strict=True):
+        for k, el in enumerate(ctx.pending):
             if not g.in_subgroup(el.value):
-                raise InvalidElement(f"{path()}: element is not in the order-q subgroup")
+                raise _locate(ctx, k)
+
+
+def _locate(ctx: _Ctx, k: int) -> ParseError:
+    """The error naming the k-th pending element's field: the documents are decoded again
+    (only on this failure path), and the second decoding stops at that element."""
+    probe = _Ctx(ctx.group, ctx.dec)
+    probe.pending = _StopAt(k)
+    for doc, name in ctx.docs:
+        try:
+            ctx.dec(doc if ctx.reload is None else ctx.reload(doc), probe)
+        except _Bad as e:
+            return e.error(name)
+    return InvalidElement(f"document: {NOT_MEMBER}")  # not reached: decoding is repeatable
+
+
+def _decode_top(ctx: _Ctx, raw: Any, name: str, doc: Any = None) -> Any:
+    try:
+        obj = ctx.dec(raw, ctx)
+    except _Bad as e:
+        raise e.error(name) from None
+    ctx.docs.append((raw if doc is None else doc, name))
+    return obj
+
+
+def _decode_document(ctx: _Ctx, raw: Any, cls: type, name: str, doc: Any = None) -> Any:
+    if type(raw) is not dict:
+        raise CodecError(f"{name}: expected a JSON object")
+    if raw.get("format") != FORMAT:
+        raise CodecError(f"{name}: unsupported format {raw.get('format')!r} (want {FORMAT})")
+    if raw.get("type") != cls.__name__:
+        raise CodecError(f"{name}: type {raw.get('type')!r}, expected {cls.__name__}")
+    return _decode_top(ctx, raw, name, doc)
 
 
 def from_documents(
@@ -406,18 +500,11 @@ def from_documents(
     """
     if _REGISTRY.get(cls.__name__) is not cls:
         raise CodecError(f"{cls.__name__} is not a publishable type")
-    dec = _object_decoder(cls, top=True)
-    ctx = _Ctx(group)
+    ctx = _Ctx(group, _object_decoder(cls, top=True))
     out = []
     for n, raw in enumerate(raws):
         name = cls.__name__ if len(raws) == 1 else f"[{n}]{cls.__name__}"
-        if type(raw) is not dict:
-            raise CodecError(f"{name}: expected a JSON object")
-        if raw.get("format") != FORMAT:
-            raise CodecError(f"{name}: unsupported format {raw.get('format')!r} (want {FORMAT})")
-        if raw.get("type") != cls.__name__:
-            raise CodecError(f"{name}: type {raw.get('type')!r}, expected {cls.__name__}")
-        out.append(dec(raw, (lambda name=name: name), ctx))
+        out.append(_decode_document(ctx, raw, cls, name))
     _finish(ctx, rng)
     return out
 
@@ -449,9 +536,8 @@ def from_document_deferred(raw: Any, cls: type[T], group: Group) -> tuple[T, Pen
         raise CodecError(f"{name}: expected a JSON object")
     if raw.get("format") != FORMAT or raw.get("type") != name:
         raise CodecError(f"{name}: expected format {FORMAT} and type {name}")
-    ctx = _Ctx(group)
-    obj = _object_decoder(cls, top=True)(raw, lambda: name, ctx)
-    return obj, PendingMembership(ctx)
+    ctx = _Ctx(group, _object_decoder(cls, top=True))
+    return _decode_top(ctx, raw, name), PendingMembership(ctx)
 
 
 def from_document(raw: Any, cls: type[T], group: Group | None = None, rng: Rng | None = None) -> T:
@@ -468,14 +554,77 @@ def decode_many(
     decoding accepts only values with a single textual form (fixed-width upper-case hex,
     integers, exact field sets), that is the same as re-serialising the parsed JSON
     canonically and comparing bytes.
+
+    Errors come in this order, as if every document were parsed, then every one decoded,
+    then their elements tested, then each compared with its canonical form: the first
+    unparsable document, else the first that does not decode, else the first element
+    outside the subgroup, else the first document not in canonical form. Each parsed
+    document is decoded and compared at once and then dropped, so that the parsed JSON of
+    a shard is never all alive at once (measured with 400 ballots, in a process the size of
+    the benchmark's: the garbage collector's full collections 0.41 → 0.26 ms per ballot).
     """
-    raws = [_load(d) for d in datas]
-    objs = from_documents(raws, cls, group, rng)
-    for n, (raw, data) in enumerate(zip(raws, datas, strict=True)):
-        if dumps(raw) != bytes(data):
-            where = cls.__name__ if len(datas) == 1 else f"[{n}]{cls.__name__}"
-            raise CodecError(f"{where}: not in canonical form (re-encodes to other bytes)")
+    registered = _REGISTRY.get(cls.__name__) is cls
+    ctx = _Ctx(group, _object_decoder(cls, top=True)) if registered else None
+    if ctx is not None:
+        ctx.reload = _load
+    objs = []
+    failed: Exception | None = None  # the first document that does not decode
+    not_canonical: CodecError | None = None  # the first not in canonical form
+    for n, data in enumerate(datas):
+        state = [True]  # did every object of this document list its keys in sorted order?
+
+        def hook(pairs: list[tuple[str, Any]], state: list[bool] = state) -> dict[str, Any]:
+            out = _no_duplicates(pairs)
+            if state[0] and len(out) > 1:
+                keys = list(out)
+                state[0] = keys == sorted(keys)
+            return out
+
+        raw = _load(data, hook)
+        if ctx is None or failed is not None:
+            continue  # every document is still parsed: an unparsable one is reported first
+        name = cls.__name__ if len(datas) == 1 else f"[{n}]{cls.__name__}"
+        try:
+            objs.append(_decode_document(ctx, raw, cls, name, data))
+        except Exception as e:  # raised once every document has been parsed
+            failed = e
+            continue
+        if not_canonical is None and not (state[0] and _plain(data)):
+            try:
+                if dumps(raw) != bytes(data):
+                    not_canonical = CodecError(
+                        f"{name}: not in canonical form (re-encodes to other bytes)"
+                    )
+            except CodecError as e:
+                not_canonical = e
+    if ctx is None:
+        raise CodecError(f"{cls.__name__} is not a publishable type")
+    if failed is not None:
+        raise failed
+    _finish(ctx, rng)
+    if not_canonical is not None:
+        raise not_canonical
     return objs
+
+
+def _plain(data: bytes) -> bool:
+    """No whitespace, no backslash and no minus sign anywhere in the bytes.
+
+    Then a JSON text whose objects list their keys in sorted order is exactly what dumps
+    writes for its value: no whitespace between tokens; every string literal is its value
+    (no escape sequences, and the value holds no character dumps escapes, since '"' and
+    control characters cannot stand unescaped in a JSON string); integers have one form
+    when none is negative (-0 is the one integer with two), and floats are refused when
+    parsing. Six one-byte searches take 5 µs for a ballot (72 KB); writing it out again
+    with dumps and comparing took 250 µs, and still does for any other document."""
+    return not (
+        b" " in data
+        or b"\n" in data
+        or b"\r" in data
+        or b"\t" in data
+        or b"\\" in data
+        or b"-" in data
+    )
 
 
 def decode(data: bytes, cls: type[T], group: Group | None = None, rng: Rng | None = None) -> T:

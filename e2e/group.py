@@ -15,6 +15,8 @@ powers use a bucket (Pippenger) multi-exponentiation.
 
 from __future__ import annotations
 
+import functools
+import struct
 import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -26,6 +28,8 @@ from e2e.errors import InvalidElement, InvalidScalar
 from e2e.rng import Rng, SystemRng
 
 _powmod = gmpy2.powmod
+_jacobi = gmpy2.jacobi
+_INTEGER = (int, type(mpz(0)))  # what parses as a number (bool is refused on its own)
 _TABLE_LOCK = threading.Lock()
 
 
@@ -73,8 +77,8 @@ class ElementModP:
     def __eq__(self, other: object) -> bool:
         return (
             isinstance(other, ElementModP)
-            and other.group == self.group
             and other.value == self.value
+            and (other.group is self.group or other.group == self.group)
         )
 
     def __hash__(self) -> int:
@@ -88,7 +92,8 @@ class ElementModP:
         return _hex(self.value, 2 * self.group.p_bytes)
 
     def to_bytes(self) -> bytes:
-        return int(self.value).to_bytes(self.group.p_bytes, "big")
+        # mpz.to_bytes directly: 0.3 µs instead of 0.8 µs through int() (4096 bits).
+        return self.value.to_bytes(self.group.p_bytes, "big")
 
     def __repr__(self) -> str:
         h = self.hex()
@@ -141,8 +146,8 @@ class ElementModQ:
     def __eq__(self, other: object) -> bool:
         return (
             isinstance(other, ElementModQ)
-            and other.group == self.group
             and other.value == self.value
+            and (other.group is self.group or other.group == self.group)
         )
 
     def __hash__(self) -> int:
@@ -156,7 +161,7 @@ class ElementModQ:
         return _hex(self.value, 2 * self.group.q_bytes)
 
     def to_bytes(self) -> bytes:
-        return int(self.value).to_bytes(self.group.q_bytes, "big")
+        return self.value.to_bytes(self.group.q_bytes, "big")
 
     def __repr__(self) -> str:
         return f"Q({self.hex()[:8]}…)"
@@ -210,6 +215,20 @@ class FixedBase:
         return ElementModP(self.pow_raw(ev), self.group)
 
 
+def random_weights(rng: Rng, n: int) -> list[int]:
+    """n independent random 64-bit weights, forced odd (never zero), from one draw.
+
+    Weight k is bits 64k … 64k+63 of ``rng.randbits(64·n)``, read as little-endian words in
+    one pass: ``(pool >> 64k) & mask`` for every k copies the whole pool each time, which is
+    quadratic (measured for a 400-ballot batch's 19 200 weights: 0.70 ms per ballot, now
+    0.007 ms).
+    """
+    if n <= 0:
+        return []
+    pool = rng.randbits(64 * n)
+    return [w | 1 for w in struct.unpack(f"<{n}Q", pool.to_bytes(8 * n, "little"))]
+
+
 def multiexp_raw(p: mpz, bases: Sequence[mpz], exps: Sequence[int]) -> mpz:
     """prod bases[i]^exps[i] mod p by the bucket method (Pippenger).
 
@@ -239,8 +258,7 @@ def multiexp_raw(p: mpz, bases: Sequence[mpz], exps: Sequence[int]) -> mpz:
         a = multiexp_raw(p, [bases[i] for i in short], [ints[i] for i in short])
         b = multiexp_raw(p, [bases[i] for i in long_], [ints[i] for i in long_])
         return a * b % p
-    # Choose the window c that minimises ceil(bits/c) * (n + 2^(c+1)).
-    c = min(range(2, 17), key=lambda c: ((bits + c - 1) // c) * (n + (2 << c)))
+    c = min(range(2, 17), key=lambda c: _bucket_cost(n, bits, c))
     mask = (1 << c) - 1
     windows = (bits + c - 1) // c
     acc = mpz(1)
@@ -249,24 +267,38 @@ def multiexp_raw(p: mpz, bases: Sequence[mpz], exps: Sequence[int]) -> mpz:
             for _ in range(c):
                 acc = acc * acc % p
         shift = wi * c
-        buckets: dict[int, mpz] = {}
+        buckets: list[mpz | None] = [None] * (1 << c)
         for b, e in zip(bases, ints, strict=True):
             d = (e >> shift) & mask
             if d:
-                cur = buckets.get(d)
+                cur = buckets[d]
                 buckets[d] = b if cur is None else cur * b % p
-        if not buckets:
-            continue
+        # total = prod_d buckets[d]^d by running products, from the highest digit down.
         running = None
         total = None
-        for d in range(max(buckets), 0, -1):
-            bd = buckets.get(d)
+        for d in range(len(buckets) - 1, 0, -1):
+            bd = buckets[d]
             if bd is not None:
                 running = bd if running is None else running * bd % p
             if running is not None:
                 total = running if total is None else total * running % p
-        acc = acc * total % p
+        if total is not None:
+            acc = acc * total % p
     return acc
+
+
+def _bucket_cost(n: int, bits: int, c: int) -> int:
+    """Multiplications of :func:`multiexp_raw` with c-bit windows, as counted: per window
+    about one per term (a bucket's first term is free, its running product is not) and one
+    per digit value (the running total), the top window being narrower; plus the squarings.
+
+    Measured against counts (random exponents): within 1%. The model before, n + 2^(c+1)
+    per window, chose windows one or three bits too narrow; with this one a 400-ballot
+    batch needs 4% fewer multiplications for its 256-bit terms and 9% fewer in the
+    subgroup test (7 200 terms of 64 bits: c = 11 instead of 8)."""
+    windows = (bits + c - 1) // c
+    top = bits - (windows - 1) * c
+    return (windows - 1) * (n + (1 << c)) + n + (1 << top) + bits
 
 
 @dataclass(frozen=True)
@@ -288,12 +320,12 @@ class Group:
     def __hash__(self) -> int:
         return hash((int(self.p), int(self.q), int(self.g)))
 
-    @property
+    @functools.cached_property  # read for every element hashed or decoded
     def p_bytes(self) -> int:
         """Length of the big-endian encoding of an element mod p (512 for the standard p)."""
         return (self.p.bit_length() + 7) // 8
 
-    @property
+    @functools.cached_property
     def q_bytes(self) -> int:
         """Length of the big-endian encoding of a scalar mod q (32 for the standard q)."""
         return (self.q.bit_length() + 7) // 8
@@ -309,7 +341,7 @@ class Group:
 
     def scalar(self, v: int) -> ElementModQ:
         """Parse an untrusted integer as a scalar: raises InvalidScalar unless 0 <= v < q."""
-        if isinstance(v, bool) or not isinstance(v, int | type(mpz(0))):
+        if isinstance(v, bool) or not isinstance(v, _INTEGER):
             raise InvalidScalar(f"not an integer: {type(v).__name__}")
         if not 0 <= v < self.q:
             raise InvalidScalar("scalar out of range [0, q)")
@@ -321,14 +353,14 @@ class Group:
 
     def range_and_residue(self, v: int) -> mpz:
         """Steps 1–2 of parsing: 0 < v < p and (v/p) = 1; raises InvalidElement."""
-        if isinstance(v, bool) or not isinstance(v, int | type(mpz(0))):
+        if isinstance(v, bool) or not isinstance(v, _INTEGER):
             raise InvalidElement(f"not an integer: {type(v).__name__}")
         x = mpz(v)
         if not 0 < x < self.p:
             raise InvalidElement("element out of range (0, p)")
         # Every subgroup element is a quadratic residue (r is even). The Jacobi symbol is
         # cheap (~20 µs) and removes the order-2 part that a batch test could miss.
-        if gmpy2.jacobi(x, self.p) != 1:
+        if _jacobi(x, self.p) != 1:
             raise InvalidElement("element is not a quadratic residue mod p")
         return x
 
@@ -383,10 +415,7 @@ class Group:
             return True
         if len(xs) == 1:
             return _powmod(xs[0], self.q, self.p) == 1
-        rng = rng or SystemRng()
-        pool = rng.randbits(64 * len(xs))  # one draw for all weights
-        mask = (1 << 64) - 1
-        weights = [((pool >> (64 * k)) & mask) | 1 for k in range(len(xs))]
+        weights = random_weights(rng or SystemRng(), len(xs))
         combined = multiexp_raw(self.p, xs, weights)
         return _powmod(combined, self.q, self.p) == 1
 

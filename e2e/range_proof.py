@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from e2e.batch import Claim, Equation, verify_claims_one_by_one
+from e2e.batch import Claim, RangeEquations, verify_claims_one_by_one
 from e2e.codec import BY_PROOF, public
 from e2e.elgamal import Ciphertext, PublicKey
 from e2e.errors import InvalidProof
@@ -129,25 +129,33 @@ def range_claim(
     """
     what = "range proof" if len(indices) == 2 else "selection-limit proof"
     n = limit + 1
-    if not (len(proof.commitments) == len(proof.challenges) == len(proof.responses) == n):
+    commitments, challenges, responses = proof.commitments, proof.challenges, proof.responses
+    if not (len(commitments) == len(challenges) == len(responses) == n):
         raise InvalidProof(f"{what}: expected {n} commitments, challenges, responses", where)
     group = key.group
-    c = range_challenge(h_i, indices, ct, proof.commitments)
-    total = group.scalar_from_int(sum(int(c_j) for c_j in proof.challenges))
-    if total != c:
+    c = range_challenge(h_i, indices, ct, commitments)
+    cs = [int(c_j.value) for c_j in challenges]
+    if group.scalar_from_int(sum(cs)) != c:
         raise InvalidProof(f"{what}: challenges do not add up to the hash challenge", where)
-    alphas = [pt.alpha.value for pt in parts] if parts is not None else [ct.alpha.value]
-    betas = [pt.beta.value for pt in parts] if parts is not None else [ct.beta.value]
-    g_table = group.g_table
-    eqs = []
-    for j, ((a_j, b_j), c_j, v_j) in enumerate(
-        zip(proof.commitments, proof.challenges, proof.responses, strict=True)
-    ):
-        cv = int(c_j)
-        w_j = int(v_j) - j * cv
-        eqs.append(Equation(a_j.value, ((g_table, int(v_j)),), tuple((x, cv) for x in alphas)))
-        eqs.append(Equation(b_j.value, ((key.table, w_j),), tuple((x, cv) for x in betas)))
-    return Claim(where, what, eqs)
+    if parts is None:
+        alphas: tuple = (ct.alpha.value,)
+        betas: tuple = (ct.beta.value,)
+    else:
+        alphas = tuple([pt.alpha.value for pt in parts])
+        betas = tuple([pt.beta.value for pt in parts])
+    vs = tuple([int(v_j.value) for v_j in responses])
+    packed = RangeEquations(
+        group.g_table,
+        key.table,
+        tuple([a_j.value for a_j, _ in commitments]),
+        tuple([b_j.value for _, b_j in commitments]),
+        vs,
+        tuple([v - j * c_j for j, (v, c_j) in enumerate(zip(vs, cs, strict=True))]),
+        tuple(cs),
+        alphas,
+        betas,
+    )
+    return Claim(where, what, packed=packed)
 
 
 def verify_range(

@@ -129,6 +129,9 @@ class Lines:
     each line without its newline and raises RecordError if the file does not end with one.
     """
 
+    #: bytes read at a time (a line longer than this is gathered in pieces)
+    BLOCK = 1 << 22
+
     def __init__(
         self,
         opener: Callable[[], IO[bytes]] | None = None,
@@ -156,7 +159,7 @@ class Lines:
         # A line longer than a block is gathered in pieces (never re-copied per block).
         pieces: list[bytes] = []
         with self._open() as f:
-            while block := f.read(1 << 22):
+            while block := f.read(self.BLOCK):
                 if b"\n" not in block:
                     pieces.append(block)
                     continue
