@@ -3,8 +3,9 @@
 A researcher measuring the verifier on 10^5 ballots cannot wait for 10^5 simulated browser
 sessions. This writes the record a board would export (docs/record.md) straight from the
 ballots: the key ceremony, the board's log (setup, open, cast and challenged ballots with
-re-votes, close, tally, partial decryptions, results) with signed tree heads every
-:data:`HEAD_EVERY` entries, then the files beside it. Encryption with all proofs runs on
+re-votes, close, tally, partial decryptions, results) with a signed tree head after
+every batch of 1 to 20 ballots and every administrative entry, as a board signs them,
+then the files beside it. Encryption with all proofs runs on
 every core and is the floor of its cost; what the coordinator adds is writing and hashing.
 
 What it skips, and says: the JPKI step. Voters are synthetic pseudonyms (no card, no
@@ -29,7 +30,7 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from bulletin.board import load_signing_key, new_signing_key, public_key_of
 from bulletin.clock import iso
@@ -50,7 +51,6 @@ from sim.demo import simulated_choices
 from trustees.ceremony import run_ceremony
 from trustees.decrypt import partial_decrypt
 
-HEAD_EVERY = 1000  # entries between signed tree heads (the board signs one per batch)
 CHUNK = 50  # voters per task given to an encrypting process
 CHALLENGE_EVERY = 97  # as in the demo: every 97th voter challenges a ballot first
 REVOTE_EVERY = 13  # every 13th voter votes again in one contest
@@ -168,73 +168,91 @@ def generate(
     election = Election(group, manifest, group.product(t.key for t in publics))
     log = log_id(board)
 
-    # The log's times: one step per entry from just after the period starts, so that every
-    # ballot is inside the voting period however many there are.
+    # The log as a board writes it: set up the day before the period, opened at its start,
+    # ballots one step apart (however many, all inside the period), closed at its end, the
+    # tally, decryptions and results after. A head is signed after every administrative
+    # entry and after every batch of ballots, 1 to 20 of them as they happen to arrive
+    # together (a quiet board signs one head per ballot).
     period = manifest.end_time - manifest.start_time
     step = min(timedelta(seconds=1), period / (4 * voters + 100))
-    t_first = manifest.start_time + step
     tree = MerkleFrontier()
     heads: list[bytes] = []
     index = 0
+    last = ""
     products: Products = {}
     counts: dict[int, int] = {}
     stats = {"ballots": 0, "challenged": 0, "revotes": 0}
+    batches = DeterministicRng(f"{seed}/batches")
 
-    def entry(kind: str, voter: str, payload: bytes) -> bytes:
-        nonlocal index
-        when = iso(t_first + step * index)
-        raw = codec.encode(BoardEntry(index, kind, when, voter, payload.decode("utf-8")))
+    def entry(kind: str, voter: str, payload: bytes, when: datetime) -> bytes:
+        nonlocal index, last
+        last = iso(when)
+        raw = codec.encode(BoardEntry(index, kind, last, voter, payload.decode("utf-8")))
         tree.append(leaf_hash(raw))
         index += 1
-        if index % HEAD_EVERY == 0:
-            heads.append(sign_head(when))
         return raw
 
-    def sign_head(when: str) -> bytes:
-        body = TreeHeadBody(log, index, HashValue(tree.root()), when)
-        sig = key.sign(codec.encode(body)).hex().upper()
-        return codec.encode(TreeHead(body.log, body.size, body.root, body.time, sig))
+    heads_size = [0]  # the size of the last head signed
 
-    def last_time() -> str:
-        return iso(t_first + step * (index - 1))
+    def head() -> None:
+        heads_size[0] = index
+        body = TreeHeadBody(log, index, HashValue(tree.root()), last)
+        sig = key.sign(codec.encode(body)).hex().upper()
+        heads.append(codec.encode(TreeHead(body.log, body.size, body.root, body.time, sig)))
 
     t_enc = 0.0
 
     def entries() -> Iterator[bytes]:
         nonlocal t_enc
-        yield entry("manifest", "", manifest.canonical_bytes())
+        setup_at = manifest.start_time - timedelta(days=1)
+        yield entry("manifest", "", manifest.canonical_bytes(), setup_at)
         for t in sorted(publics, key=lambda t: t.index):
-            yield entry("trustee", "", codec.encode(t))
-        yield entry("parameters", "", codec.encode(election.parameters()))
-        yield entry("event", "", codec.encode(BoardEvent("open")))
+            yield entry("trustee", "", codec.encode(t), setup_at)
+        yield entry("parameters", "", codec.encode(election.parameters()), setup_at)
+        head()
+        yield entry("event", "", codec.encode(BoardEvent("open")), manifest.start_time)
+        head()
         t1 = time.perf_counter()
+        k = 0  # ballots and challenged ballots so far
+        batch = 1 + batches.randbelow(20)
         for chunk in _chunks(election, seed, voters, jobs):
             for kind, voter, payload in chunk.items:
                 stats["ballots" if kind == "ballot" else "challenged"] += 1
-                yield entry(kind, voter, payload)
+                k += 1
+                yield entry(kind, voter, payload, manifest.start_time + step * k)
+                batch -= 1
+                if not batch:
+                    head()
+                    batch = 1 + batches.randbelow(20)
             p = group.p
-            for k, (a, b) in chunk.products.items():
-                a0, b0 = products.get(k, (1, 1))
-                products[k] = (a0 * a % p, b0 * b % p)
+            for key_, (a, b) in chunk.products.items():
+                a0, b0 = products.get(key_, (1, 1))
+                products[key_] = (a0 * a % p, b0 * b % p)
             for c, n in chunk.counts.items():
                 counts[c] = counts.get(c, 0) + n
             stats["revotes"] += chunk.revotes
             if progress:
                 progress("generate", stats["ballots"] - stats["revotes"], voters)
+        if index != heads_size[0]:
+            head()  # the last batch of ballots
         t_enc = time.perf_counter() - t1
-        yield entry("event", "", codec.encode(BoardEvent("close")))
+        yield entry("event", "", codec.encode(BoardEvent("close")), manifest.end_time)
+        head()
+        after = manifest.end_time + timedelta(minutes=1)
         tally = tally_from_products(election, products, counts)
-        yield entry("tally", "", codec.encode(tally))
+        yield entry("tally", "", codec.encode(tally), after)
+        head()
         commitments = trustee_commitments(publics)
         partials = []
-        for s in secrets_list[:quorum]:
+        for i, s in enumerate(secrets_list[:quorum], start=1):
             share = public_share(group, commitments, s.index)
             d = partial_decrypt(election, tally, s, share, DeterministicRng(f"{seed}/d/{s.index}"))
             partials.append(d)
-            yield entry("decryption", "", codec.encode(d))
-        yield entry("results", "", codec.encode(combine(election, tally, partials)))
-        if index % HEAD_EVERY:
-            heads.append(sign_head(last_time()))
+            yield entry("decryption", "", codec.encode(d), after + timedelta(minutes=i))
+            head()
+        results = combine(election, tally, partials)
+        yield entry("results", "", codec.encode(results), after + timedelta(hours=1))
+        head()
 
     write_board_record(root, entries(), _after(heads), codec.encode(board))
     return Generated(

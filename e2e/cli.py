@@ -159,20 +159,23 @@ def _plan(
 ) -> tuple[MapShards | None, int, Callable[[], None]]:
     """The shard mapper, the shard size and a closer for local processes or a cluster."""
     # The lines of the log (or of ballots.jsonl) bound the ballots: counted without
-    # parsing, to size the shards of a small record so that every worker gets some.
-    total = (files.board_entries or files.ballots).count()
+    # parsing, and only as far as it takes to see that every worker gets full shards, to
+    # size the shards of a small record.
+    lines = files.board_entries or files.ballots
+
+    def shard_for(workers: int) -> int:
+        total = lines.count(stop=2 * SHARD * workers)
+        return max(50, min(SHARD, -(-total // (2 * workers)))) if total else SHARD
+
     if dask:
         from e2e.dask_runner import cluster_threads, connect, dask_map
 
         client = connect(dask, dask_timeout)
-        workers = cluster_threads(client)
         # Shards small enough that every worker thread gets at least two, large enough to
         # batch well.
-        shard = max(50, min(SHARD, -(-total // (2 * workers)))) if total else SHARD
-        return dask_map(client), shard, client.close
-    mapper = process_map(jobs) if jobs > 1 and total > 0 else None
-    shard = max(50, min(SHARD, -(-total // (2 * jobs)))) if total else SHARD
-    return mapper, shard, lambda: None
+        return dask_map(client), shard_for(cluster_threads(client)), client.close
+    mapper = process_map(jobs) if jobs > 1 and lines else None
+    return mapper, shard_for(jobs), lambda: None
 
 
 def _meter(show_progress: bool | None) -> Any:

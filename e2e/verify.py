@@ -176,21 +176,24 @@ def _verify_shard(
     # this path slower here (320-bit instead of 256-bit exponents for α, β), so it stays a
     # separate batched test at parse time.
     leaves: list[bytes] = []
-    if isinstance(items, LogShard):
-        # The items are the log's entries (decoded strictly in the first pass): the ballot
-        # is the payload, and the third element names the contests it does NOT count for.
+    log = isinstance(items, LogShard)
+    if log:
+        # The items are the log's entries (decoded strictly in the first pass), with their
+        # index: the ballot is the payload, and the third element names the contests it
+        # does NOT count for. The leaves and indices bind this pass to the first.
         leaves = [leaf_hash(raw) for raw, _, _ in items]
-        datas = [json.loads(raw)["payload"].encode("utf-8") for raw, _, _ in items]
+        datas = [_payload_at(raw, n) for raw, n, _ in items]
     else:
         datas = [b for b, _, _ in items]
     ballots = codec.decode_many(datas, EncryptedBallot, election.group, rng)
     claims = []
     counted = []
     for b, (_, covers, counts_for) in zip(ballots, items, strict=True):
-        if covers is not None and tuple(c.contest for c in b.contests) != covers:
+        if log:
+            if counts_for is not None:
+                counts_for = frozenset(c.contest for c in b.contests) - counts_for
+        elif covers is not None and tuple(c.contest for c in b.contests) != covers:
             raise VerificationError("covers other contests than the log says", _name(b))
-        if counts_for is not None and isinstance(items, LogShard):
-            counts_for = frozenset(c.contest for c in b.contests) - counts_for
         claims.extend(ballot_claims(election, b))
         counted.append((b, counts_for) if counts_for is not None else b)
     verify_claims(election.group, claims, rng)
@@ -207,8 +210,20 @@ def _verify_shard(
     )
 
 
+def _payload_at(raw: bytes, n: int) -> bytes:
+    """The payload of the entry that the first pass checked at index ``n``: anything else
+    means the file changed between the passes."""
+    try:
+        doc = json.loads(raw)
+        if doc["index"] != n:
+            raise ValueError
+        return doc["payload"].encode("utf-8")
+    except (ValueError, KeyError, TypeError, AttributeError):
+        raise VerificationError("the log changed while it was read", f"board entry {n}") from None
+
+
 class LogShard(list):
-    """A shard of cast ballots given as the board's log entries (``(entry bytes, None,
+    """A shard of cast ballots given as the board's log entries (``(entry bytes, its index,
     contests it does not count for or None)``): the worker takes the payload out, so that
     the coordinator does not parse the ballots a second time."""
 
@@ -552,9 +567,14 @@ def check_log(
     assert files.board_entries is not None and files.board_heads is not None
     if key is None:
         key, _ = board_key_of(files, manifest, None)
-    heads = codec.decode_many(files.board_heads, TreeHead)
-    head_sizes = {h.size for h in heads}
-    if len(head_sizes) != len(heads):
+    # The heads are read twice too (there can be one per batch of ballots, so about one a
+    # ballot on a quiet board): their sizes first, then each is checked against the roots.
+    head_sizes: set[int] = set()
+    twice = False
+    for h in decode_stream(files.board_heads, TreeHead):
+        twice = twice or h.size in head_sizes
+        head_sizes.add(h.size)
+    if twice:
         raise VerificationError("two tree heads for the same size", "board")
     wanted = head_sizes | set(extra_sizes)
     n_t = manifest.trustees
@@ -565,11 +585,16 @@ def check_log(
     last: datetime | None = None
     setup: list[EntryInfo] = []  # the first n_t + 2 entries
     kept: dict[int, bytes] = {}
-    events: list[EntryInfo] = []
+    # The events: how many, the first names (a log has two), the first unreadable one.
+    events = 0
+    event_names: list[str] = []
+    event_late: VerificationError | None = None
     misplaced: VerificationError | None = None  # the first entry out of its period
+    # The entries after voting, as digests of their payloads (a hostile log may repeat them)
     after: dict[str, list[bytes]] = {"tally": [], "decryption": [], "results": []}
     rule = RevoteRule()
     cast_leaves = hashlib.sha256()  # the cast ballots' leaves: the second pass must agree
+    challenged_leaves = hashlib.sha256()  # and the challenged ballots', the third pass
     challenged_at: list[int] = []
     n = 0
     reading = _Reading(files.board_entries, set(keep), kept, progress)
@@ -594,12 +619,16 @@ def check_log(
                 setup.append(e)
             kind = e.kind
             if kind == "event":
-                events.append(e)
+                events += 1
+                if event_late is None and e.late is not None:
+                    event_late = e.late
+                if len(event_names) < 8 and e.event is not None:
+                    event_names.append(e.event)
             elif kind in ("ballot", "challenged"):
                 if misplaced is None:
                     # The events are checked after the pass (open, then perhaps close); if
                     # they are right, the open period is after the first, before the second.
-                    if not events or len(events) > 1:
+                    if not events or events > 1:
                         why = "ballot outside the open period of the log"
                         misplaced = VerificationError(why, where)
                     elif not start <= t <= end:
@@ -613,24 +642,29 @@ def check_log(
                     cast_leaves.update(e.leaf)
                 else:
                     challenged_at.append(n)
+                    challenged_leaves.update(e.leaf)
             elif kind in after:
-                if misplaced is None and len(events) < 2:
+                if misplaced is None and events < 2:
                     misplaced = VerificationError(f"{kind} before the election closed", where)
                 assert e.payload is not None
-                after[kind].append(e.payload)
+                after[kind].append(_digest(e.payload))
             n += 1
     size = n
-    for h in sorted(heads, key=lambda h: h.size):
-        verify_tree_head(key, h)
-        if h.size not in roots:
-            raise VerificationError("is for a size the log never had", f"tree head {h.size}")
-        if bytes(h.root) != roots[h.size]:
-            raise VerificationError("root differs from the log's entries", f"tree head {h.size}")
-        if entry_time(h, f"tree head {h.size}") < times_at[h.size]:
-            raise VerificationError("is older than the last entry it covers", f"tree head {h.size}")
+    # Each head on its own; the one of the smallest size that fails is named (the order in
+    # which the heads were always checked), whatever the order of the file.
+    first_bad: tuple[int, VerificationError] | None = None
+    for h in decode_stream(files.board_heads, TreeHead):
+        if first_bad is not None and first_bad[0] < h.size:
+            continue
+        try:
+            _check_head(key, h, roots, times_at)
+        except VerificationError as err:
+            first_bad = (h.size, err)
+    if first_bad is not None:
+        raise first_bad[1]
     # Each head is signed in its entries' transaction with their time (protocol.md §8), so
     # a head is never older than what it covers; what matters besides is one log.
-    if not heads or max(head_sizes) != size:
+    if not head_sizes or max(head_sizes) != size:
         raise VerificationError("no signed tree head covers the whole log", "board")
 
     # setup: manifest, trustees, parameters, then the open event
@@ -643,35 +677,51 @@ def check_log(
         raise VerificationError("trustee keys differ from trustees/", "board")
     if setup[n_t + 1].payload != files.parameters:
         raise VerificationError("parameters differ from parameters.json", f"board entry {n_t + 1}")
-    for e in events:
-        if e.late is not None:
-            raise e.late
-    names = [e.event for e in events]
-    if names not in (["open"], ["open", "close"]):
-        raise VerificationError(f"events {names}: expected open, then close", "board")
+    if event_late is not None:
+        raise event_late
+    if events > len(event_names):
+        event_names.append(f"… {events - len(event_names)} more")
+    if event_names not in (["open"], ["open", "close"]):
+        raise VerificationError(f"events {event_names}: expected open, then close", "board")
     if misplaced is not None:
         raise misplaced
-    if after["tally"] != [files.tally]:
+    if after["tally"] != [_digest(files.tally)]:
         raise VerificationError("tally.json is not the log's one tally entry", "board")
-    if sorted(after["decryption"]) != sorted(files.decryptions.values()):
+    if sorted(after["decryption"]) != sorted(_digest(d) for d in files.decryptions.values()):
         raise VerificationError("decryptions/ differ from the log's decryption entries", "board")
-    if files.results is not None and after["results"] != [files.results]:
+    if files.results is not None and after["results"] != [_digest(files.results)]:
         raise VerificationError("results.json is not the log's results entry", "board")
 
     superseded = rule.superseded_pairs
     summary = (
-        f"board log: {size} entries rebuilt into the Merkle tree, {len(heads)} signed "
+        f"board log: {size} entries rebuilt into the Merkle tree, {len(head_sizes)} signed "
         f"tree heads, re-vote rule ({superseded} superseded ballot contests)"
     )
     return LogCheck(
         _LogBallots(files.board_entries, rule, cast_leaves.digest()),
-        _LogChallenged(files.board_entries, challenged_at),
+        _LogChallenged(files.board_entries, challenged_at, challenged_leaves.digest()),
         superseded,
         summary,
         {i: Entry(raw) for i, raw in kept.items()},
         roots,
         rule.ballots,
     )
+
+
+def _digest(payload: bytes) -> bytes:
+    return hashlib.sha256(payload).digest()
+
+
+def _check_head(
+    key: BoardKey, h: TreeHead, roots: dict[int, bytes], times_at: dict[int, datetime]
+) -> None:
+    verify_tree_head(key, h)
+    if h.size not in roots:
+        raise VerificationError("is for a size the log never had", f"tree head {h.size}")
+    if bytes(h.root) != roots[h.size]:
+        raise VerificationError("root differs from the log's entries", f"tree head {h.size}")
+    if entry_time(h, f"tree head {h.size}") < times_at[h.size]:
+        raise VerificationError("is older than the last entry it covers", f"tree head {h.size}")
 
 
 class _Reading:
@@ -716,10 +766,10 @@ class _LogBallots:
         excluded = self.rule.superseded
         shard = LogShard()
         for n, raw in enumerate(self.lines):
-            if kind_of(raw) != "ballot":
+            if _kind_at(raw, n) != "ballot":
                 continue
             sup = excluded.get(n)
-            shard.append((raw, None, frozenset(sup) if sup else None))
+            shard.append((raw, n, frozenset(sup) if sup else None))
             if len(shard) == size:
                 yield shard
                 shard = LogShard()
@@ -732,19 +782,33 @@ class _LogBallots:
             raise VerificationError("the log changed while it was read", "board")
 
 
+def _kind_at(raw: bytes, n: int) -> str:
+    try:
+        return kind_of(raw)
+    except ValueError:
+        raise VerificationError("the log changed while it was read", f"board entry {n}") from None
+
+
 class _LogChallenged:
-    def __init__(self, lines: Lines, at: list[int]) -> None:
-        self.lines, self.at = lines, at
+    """The challenged ballots of the log, read again (up to the last one), each checked to
+    be the entry the first pass checked (the same index and leaf)."""
+
+    def __init__(self, lines: Lines, at: list[int], leaves: bytes) -> None:
+        self.lines, self.at, self.leaves = lines, at, leaves
 
     def __iter__(self) -> Iterator[bytes]:
         if not self.at:
             return
         wanted, last = set(self.at), self.at[-1]
+        seen = hashlib.sha256()
         for n, raw in enumerate(self.lines):
             if n in wanted:
-                yield json.loads(raw)["payload"].encode("utf-8")
+                seen.update(leaf_hash(raw))
+                yield _payload_at(raw, n)
             if n == last:
                 break
+        if seen.digest() != self.leaves:
+            raise VerificationError("the log changed while it was read", "board")
 
 
 def receipt_entries(receipts: Sequence[tuple[str, bytes]]) -> list[int]:

@@ -4,6 +4,7 @@ records made by ``tohyo bench record`` (re-votes and challenged ballots in them)
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 import io
 import json
@@ -23,7 +24,7 @@ from e2e.cli import Meter, duration, run_verify
 from e2e.errors import VerificationError
 from e2e.hash import HashValue
 from e2e.merkle import MerkleFrontier, leaf_hash
-from e2e.record import Lines, read_record
+from e2e.record import Lines, RecordError, read_record
 from e2e.verify import verify_record
 from sim.demo import EXAMPLE, load_manifest
 from tohyo.cli import main
@@ -210,3 +211,39 @@ def test_meter_shows_rate_and_time_left():
     assert "verifying cast ballots: 250/1,000 ballots, 25.0 ballots/s, 30 s left" in text
     assert "1,000/1,000 ballots, 50.0 ballots/s" in text and text.endswith("\n")
     assert duration(3725) == "1 h 2 min" and duration(65) == "1 min 5 s"
+
+
+def test_a_log_that_changes_between_the_passes_is_refused(records):
+    """The ballots are read again after the log was checked: if the file changes between
+    the reads (a mount the record's owner controls), the second read is refused, not
+    verified under the first read's re-vote rule."""
+    src = records[SMALL]
+    original = (src / "board" / "entries.jsonl").read_bytes()
+    lines = original.split(b"\n")[:-1]
+    n = next(i for i, line in enumerate(lines) if b'"kind":"ballot"' in line)
+    # Later reads see one more line before the first ballot: every ballot one line later.
+    shifted = b"".join(x + b"\n" for x in lines[:n] + [lines[n - 1]] + lines[n:])
+    opened = []
+
+    def opener():
+        opened.append(1)
+        return io.BytesIO(original if len(opened) == 1 else shifted)
+
+    files = read_record(src)
+    changing = dataclasses.replace(files, board_entries=Lines(opener, "board/entries.jsonl"))
+    with pytest.raises(VerificationError, match="the log changed while it was read"):
+        verify_record(changing)
+    assert len(opened) >= 2
+
+
+def test_reader_limits(tmp_path, monkeypatch):
+    path = tmp_path / "x.jsonl"
+    path.write_bytes(b"\n")  # one newline: no line, as an empty file
+    assert list(Lines(lambda: open(path, "rb"), "x.jsonl")) == []
+    path.write_bytes(b"\n\n")
+    assert list(Lines(lambda: open(path, "rb"), "x.jsonl")) == [b"", b""]
+    monkeypatch.setattr(Lines, "MAX_LINE", 1000)
+    monkeypatch.setattr(Lines, "BLOCK", 100)
+    path.write_bytes(b"a" * 999 + b"\n" + b"b" * 1001 + b"\n")
+    with pytest.raises(RecordError, match="longer than 1,000 bytes"):
+        list(Lines(lambda: open(path, "rb"), "x.jsonl"))
