@@ -111,11 +111,8 @@ def format_table(
     return "\n".join(lines)
 
 
-def plot(
-    runs: list[dict[str, Any]], out_dir: str | pathlib.Path, title: str = "tohyo bench"
-) -> list[pathlib.Path]:
-    """Draw cost against the number of ballots: per-ballot time and total time of every
-    stage. Needs matplotlib (``pip install 'tohyo[bench]'``)."""
+def pyplot() -> Any:
+    """matplotlib's pyplot without a display, or RuntimeError saying how to install it."""
     try:
         import matplotlib
 
@@ -125,6 +122,15 @@ def plot(
         raise RuntimeError(
             "--plot needs matplotlib: pip install 'tohyo[bench]' (or pip install matplotlib)"
         ) from None
+    return plt
+
+
+def plot(
+    runs: list[dict[str, Any]], out_dir: str | pathlib.Path, title: str = "tohyo bench"
+) -> list[pathlib.Path]:
+    """Draw cost against the number of ballots: per-ballot time and total time of every
+    stage. Needs matplotlib (``pip install 'tohyo[bench]'``)."""
+    plt = pyplot()
     out = pathlib.Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     sizes = [run["ballots"] for run in runs]

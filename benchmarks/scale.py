@@ -185,15 +185,9 @@ def _human(s: float) -> str:
 
 
 def plot(rows: list[dict[str, Any]], out_dir: pathlib.Path) -> list[pathlib.Path]:
-    try:
-        import matplotlib
+    from benchmarks.report import pyplot
 
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        raise RuntimeError(
-            "--plot needs matplotlib: pip install 'tohyo[bench]' (or pip install matplotlib)"
-        ) from None
+    plt = pyplot()
     out_dir.mkdir(parents=True, exist_ok=True)
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4))
     for mode in sorted({r["mode"] for r in rows}):

@@ -20,7 +20,10 @@ from e2e.election import Election, base_hash
 from e2e.group import TEST
 from e2e.manifest import manifest_from_json
 from e2e.rng import DeterministicRng
+from e2e.tally import EncryptedTally, trustee_commitments
+from e2e.threshold import public_share
 from trustees.ceremony import TrusteeSecrets, run_ceremony
+from trustees.decrypt import partial_decrypt
 
 EXAMPLE = pathlib.Path(__file__).resolve().parents[2] / "examples" / "tsukuba-2025.json"
 KEY = b"pseudonym key for tests"
@@ -112,3 +115,16 @@ def serve_in_thread(server: Any) -> threading.Thread:
     t = threading.Thread(target=run, daemon=True)
     t.start()
     return t
+
+
+def finish(s: Setup, seed: str = "p") -> EncryptedTally:
+    """Close, tally, decrypt with a quorum (the first two trustees) and publish results."""
+    b, el = s.board, s.election
+    b.close()
+    tally = b.post_tally()
+    commitments = trustee_commitments(b.publics())
+    for sec in s.secrets[:2]:
+        x = public_share(el.group, commitments, sec.index)
+        b.post_decryption(codec.encode(partial_decrypt(el, tally, sec, x, DeterministicRng(seed))))
+    b.post_results()
+    return tally

@@ -15,14 +15,9 @@ from bulletin.auth import TokenAuthenticator
 from bulletin.board import Board, export_record, load_signing_key
 from bulletin.clock import FixedClock
 from bulletin.store import Store, make_engine
-from e2e import codec
 from e2e.record import read_record
-from e2e.rng import DeterministicRng
-from e2e.tally import trustee_commitments
-from e2e.threshold import public_share
 from e2e.verify import verify_record
-from tests.integration.board_helpers import KEY, TOKENS, make_board, submission
-from trustees.decrypt import partial_decrypt
+from tests.integration.board_helpers import KEY, TOKENS, finish, make_board, submission
 
 C = {"gyosei": ["internet-voting"], "healthcare": ["emergency-info"]}
 
@@ -45,14 +40,8 @@ def _voter_process(db: str, key: str, when: str, worker: int, n: int, out) -> No
 
 
 def _finish_and_verify(s) -> None:
-    b, el = s.board, s.election
-    b.close()
-    tally = b.post_tally()
-    commitments = trustee_commitments(b.publics())
-    for sec in s.secrets[:2]:
-        x = public_share(el.group, commitments, sec.index)
-        b.post_decryption(codec.encode(partial_decrypt(el, tally, sec, x, DeterministicRng("c"))))
-    b.post_results()
+    finish(s, "c")
+    b = s.board
     return verify_record(read_record(export_record(b, s.key_path.parent / "record")))
 
 

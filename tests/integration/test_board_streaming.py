@@ -17,11 +17,9 @@ from e2e.ballot import EncryptedBallot, challenge, encrypt_ballot
 from e2e.board import BoardEntry, CastBallot, Entry, TreeHead, counted_contests
 from e2e.record import read_record
 from e2e.rng import DeterministicRng
-from e2e.tally import EncryptedTally, aggregate, trustee_commitments
-from e2e.threshold import public_share
+from e2e.tally import EncryptedTally, aggregate
 from e2e.verify import verify_record
-from tests.integration.board_helpers import Setup, later, make_board, submission
-from trustees.decrypt import partial_decrypt
+from tests.integration.board_helpers import Setup, finish, later, make_board, submission
 from web.app import create_site
 
 ALL = {"gyosei": ["internet-voting"], "mobility": ["tsukumobi"], "healthcare": []}
@@ -44,19 +42,6 @@ def _vote(s: Setup) -> None:
     ballot, secret = encrypt_ballot(el, ALL, DeterministicRng("spoiled"))
     b.submit_challenged({"challenged": codec.to_document(challenge(ballot, secret))})
     later(s.clock)
-
-
-def _finish(s: Setup) -> EncryptedTally:
-    """Close, tally, decrypt with a quorum and publish the results."""
-    b, el = s.board, s.election
-    b.close()
-    tally = b.post_tally()
-    commitments = trustee_commitments(b.publics())
-    for sec in s.secrets[:2]:
-        x = public_share(el.group, commitments, sec.index)
-        b.post_decryption(codec.encode(partial_decrypt(el, tally, sec, x, DeterministicRng("p"))))
-    b.post_results()
-    return tally
 
 
 def _whole_list_tally(s: Setup) -> EncryptedTally:
@@ -85,7 +70,7 @@ def _files(root: pathlib.Path) -> dict[str, bytes]:
 def test_export_of_a_board_with_more_entries_than_one_page(db_url, tmp_path):
     s = make_board(db_url, tmp_path)
     _vote(s)
-    _finish(s)
+    finish(s)
     size = s.board.store.size()
     assert size > 2 * 7 and len(s.board.store.tree_heads()) > 7
     pages: list[int] = []
@@ -142,7 +127,7 @@ def test_tally_refuses_a_ballot_index_that_disagrees_with_the_log(tmp_path):
 def test_record_zip_unzips_to_the_exported_files(tmp_path):
     s = make_board(f"sqlite:///{tmp_path / 'b.db'}", tmp_path)
     _vote(s)
-    _finish(s)
+    finish(s)
     app = create_site(s.board)
     app.config["RECORD_CACHE"] = str(tmp_path / "cache")
     (tmp_path / "cache").mkdir()
