@@ -643,29 +643,6 @@ class Board:
 
     # --- after voting ----------------------------------------------------------------------
 
-    def cast_ballots(self) -> list[tuple[int, str, EncryptedBallot]]:
-        """Every cast ballot decoded, at once: for tests and small boards only (a city's
-        ballots do not fit in memory); the tally reads them in pages
-        (:meth:`encrypted_tally`)."""
-        g = self.election.group
-        out: list[tuple[int, str, EncryptedBallot]] = []
-        for rows in self.store.kind_pages(["ballot"]):
-            entries = codec.decode_many([d for _, _, d in rows], BoardEntry)
-            ballots = codec.decode_many(
-                [e.payload.encode("utf-8") for e in entries], EncryptedBallot, g
-            )
-            out.extend((e.index, e.voter, b) for e, b in zip(entries, ballots, strict=True))
-        return out
-
-    def counted(self) -> list[tuple[EncryptedBallot, frozenset[int]]]:
-        """The re-vote rule applied to the log: each cast ballot with its counted contests
-        (all at once, as :meth:`cast_ballots`)."""
-        cast = self.cast_ballots()
-        rule = counted_contests(
-            CastBallot(i, v, tuple(c.contest for c in b.contests)) for i, v, b in cast
-        )
-        return [(b, rule[i]) for i, _, b in cast]
-
     def revote_rule(self) -> dict[int, frozenset[int]]:
         """The re-vote rule for the ballots of the voters who cast more than one: entry →
         the contests it counts for. A cast ballot not in the map is its voter's only one
@@ -693,8 +670,8 @@ class Board:
         """The encrypted tally, the product of the counted ballots, in one pass over the
         log's cast ballots, ``page`` at a time: memory is one page of ballots, the running
         products and the re-voters' rule, whatever the number of ballots (a city's ballots
-        are gigabytes). The same document as :func:`e2e.tally.aggregate` of
-        :meth:`counted`."""
+        are gigabytes). The same document as :func:`e2e.tally.aggregate` of every cast
+        ballot decoded at once with the re-vote rule (tests/integration compare them)."""
         election = self.election
         rule = self.revote_rule()
         acc: Products = {}

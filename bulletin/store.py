@@ -256,7 +256,7 @@ class Store:
 
     def kinds(self, kinds: Sequence[str]) -> list[tuple[int, str, bytes]]:
         """Every entry of these kinds, at once: only for the few administrative entries
-        (trustees, decryptions); the ballots are read with :meth:`kind_pages`."""
+        (trustees, decryptions); the ballots are read with :meth:`cast_pages`."""
         with self.engine.connect() as conn:
             rows = conn.execute(
                 select(schema.entries.c.idx, schema.entries.c.kind, schema.entries.c.data)
@@ -271,38 +271,32 @@ class Store:
             q = select(schema.entries.c.idx).where(schema.entries.c.kind == kind).limit(1)
             return conn.execute(q).first() is not None
 
-    def kind_pages(
-        self, kinds: Sequence[str], page: int = 1000, start: int = 0
-    ) -> Iterator[list[tuple[int, str, bytes]]]:
-        """The entries of these kinds from index ``start`` in order, ``page`` at a time.
+    def _pages(self, query: Callable[[int], Any], key: str, page: int) -> Iterator[list[Any]]:
+        """Rows of ``query(start)`` (ordered by ``key``, from ``start``) ``page`` at a time.
 
-        Each page is its own short read (keyset paging on the index), so a reader of a
-        large log holds one page in memory and no long transaction: on SQLite a reader
-        that stays open keeps the WAL from being checkpointed."""
+        Each page is its own short read (keyset paging), so a reader of a large log holds
+        one page in memory and no long transaction: on SQLite a reader that stays open
+        keeps the WAL from being checkpointed."""
+        start = 0
         while True:
             with self.engine.connect() as conn:
-                rows = conn.execute(
-                    select(schema.entries.c.idx, schema.entries.c.kind, schema.entries.c.data)
-                    .where(schema.entries.c.kind.in_(kinds), schema.entries.c.idx >= start)
-                    .order_by(schema.entries.c.idx)
-                    .limit(page)
-                ).all()
+                rows = conn.execute(query(start).limit(page)).all()
             if not rows:
                 return
-            yield [(r.idx, r.kind, r.data) for r in rows]
-            start = rows[-1].idx + 1
+            yield rows
+            start = getattr(rows[-1], key) + 1
 
     def entry_pages(self, page: int = 1000, stop: int | None = None) -> Iterator[list[bytes]]:
         """Every entry's data in order (those before index ``stop`` if given), ``page`` at a
-        time (as :meth:`kind_pages`)."""
-        start = 0
-        while rows := self.entries(start, page):
-            if stop is not None:
-                rows = [r for r in rows if r[0] < stop]
-                if not rows:
-                    return
-            yield [data for _, _, data in rows]
-            start = rows[-1][0] + 1
+        time."""
+        e = schema.entries.c
+
+        def query(start: int) -> Any:
+            q = select(e.idx, e.data).where(e.idx >= start)
+            return (q if stop is None else q.where(e.idx < stop)).order_by(e.idx)
+
+        for rows in self._pages(query, "idx", page):
+            yield [r.data for r in rows]
 
     def node(self, conn: Connection, level: int, index: int) -> bytes:
         """The hash of the perfect subtree (level, index) — e2e.merkle's ``get_node``: a
@@ -371,21 +365,15 @@ class Store:
 
     def head_pages(self, page: int = 1000, upto: int | None = None) -> Iterator[list[bytes]]:
         """Every signed tree head in order of size (those of size at most ``upto`` if
-        given), ``page`` at a time (as :meth:`kind_pages`): a log has up to one head per
-        batch of ballots."""
-        size = 0
-        while True:
-            q = select(schema.tree_heads.c.size, schema.tree_heads.c.data).where(
-                schema.tree_heads.c.size >= size
-            )
-            if upto is not None:
-                q = q.where(schema.tree_heads.c.size <= upto)
-            with self.engine.connect() as conn:
-                rows = conn.execute(q.order_by(schema.tree_heads.c.size).limit(page)).all()
-            if not rows:
-                return
+        given), ``page`` at a time: a log has up to one head per batch of ballots."""
+        h = schema.tree_heads.c
+
+        def query(start: int) -> Any:
+            q = select(h.size, h.data).where(h.size >= start)
+            return (q if upto is None else q.where(h.size <= upto)).order_by(h.size)
+
+        for rows in self._pages(query, "size", page):
             yield [r.data for r in rows]
-            size = rows[-1].size + 1
 
     def revoters_ballots(self) -> list[tuple[int, str]]:
         """(entry, voter) of every cast ballot whose voter cast more than one, in order,
@@ -415,28 +403,22 @@ class Store:
         return [(r.idx, r.kind, r.data) for r in rows]
 
     def cast_pages(self, page: int = 500) -> Iterator[list[tuple[int, bytes, str | None]]]:
-        """The log's cast ballots in order, ``page`` at a time (as :meth:`kind_pages`):
+        """The log's cast ballots in order, ``page`` at a time:
         (entry, data, the voter the ballot index holds for that entry, None if it holds
         none), so that a reader can check the index against the log as it goes."""
         e, b = schema.entries.c, schema.ballots.c
-        start = 0
-        while True:
-            with self.engine.connect() as conn:
-                rows = conn.execute(
-                    select(e.idx, e.data, b.voter)
-                    .select_from(
-                        schema.entries.outerjoin(
-                            schema.ballots, (b.entry == e.idx) & (b.kind == "ballot")
-                        )
-                    )
-                    .where(e.kind == "ballot", e.idx >= start)
-                    .order_by(e.idx)
-                    .limit(page)
-                ).all()
-            if not rows:
-                return
+        joined = schema.entries.outerjoin(schema.ballots, (b.entry == e.idx) & (b.kind == "ballot"))
+
+        def query(start: int) -> Any:
+            return (
+                select(e.idx, e.data, b.voter)
+                .select_from(joined)
+                .where(e.kind == "ballot", e.idx >= start)
+                .order_by(e.idx)
+            )
+
+        for rows in self._pages(query, "idx", page):
             yield [(r.idx, r.data, r.voter) for r in rows]
-            start = rows[-1].idx + 1
 
     def ballot_by(self, column: str, value: bytes) -> Any:
         col = getattr(schema.ballots.c, column)

@@ -15,7 +15,8 @@ from bulletin.board import Board, load_signing_key, new_signing_key, public_key_
 from bulletin.clock import FixedClock
 from bulletin.store import Store, make_engine, migrate
 from e2e import codec
-from e2e.ballot import encrypt_ballot
+from e2e.ballot import EncryptedBallot, encrypt_ballot
+from e2e.board import BoardEntry, CastBallot, counted_contests
 from e2e.election import Election, base_hash
 from e2e.group import TEST
 from e2e.manifest import manifest_from_json
@@ -128,3 +129,19 @@ def finish(s: Setup, seed: str = "p") -> EncryptedTally:
         b.post_decryption(codec.encode(partial_decrypt(el, tally, sec, x, DeterministicRng(seed))))
     b.post_results()
     return tally
+
+
+def counted(board: Board) -> list[tuple[EncryptedBallot, frozenset[int]]]:
+    """The re-vote rule over the whole log, every cast ballot decoded at once (the
+    reference the board's paged tally is compared with): each ballot with the contests it
+    counts for."""
+    rows = board.store.kinds(["ballot"])
+    entries = [codec.decode(d, BoardEntry) for _, _, d in rows]
+    ballots = codec.decode_many(
+        [e.payload.encode() for e in entries], EncryptedBallot, board.election.group
+    )
+    rule = counted_contests(
+        CastBallot(e.index, e.voter, tuple(c.contest for c in b.contests))
+        for e, b in zip(entries, ballots, strict=True)
+    )
+    return [(b, rule[e.index]) for e, b in zip(entries, ballots, strict=True)]

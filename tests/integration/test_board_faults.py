@@ -46,7 +46,7 @@ from e2e.tally import trustee_commitments
 from e2e.threshold import public_share
 from e2e.verify import verify_record
 from sim.testca import SimulatedCard, TestCA, sign_submission
-from tests.integration.board_helpers import KEY, TOKENS, later, make_board, submission
+from tests.integration.board_helpers import KEY, TOKENS, counted, later, make_board, submission
 from tests.unit.test_jpki import HANAKO, JST, key
 from tohyo.cli import main
 from trustees.decrypt import partial_decrypt
@@ -308,7 +308,7 @@ def test_opening_a_board_signs_the_head_an_older_version_left_unsigned(tmp_path)
     # What a board that signed after the commit left when killed in between: an entry (the
     # tally) that no signed head covers.
     tally = codec.encode(
-        __import__("e2e.tally", fromlist=["aggregate"]).aggregate(s.election, s.board.counted())
+        __import__("e2e.tally", fromlist=["aggregate"]).aggregate(s.election, counted(s.board))
     )
     with s.board.store.write() as conn:
         s.board._append(conn, "tally", tally)
