@@ -248,14 +248,6 @@ class RecordFiles:
                 object.__setattr__(self, name, Lines.of(value))
 
 
-def _lines(data: bytes) -> list[bytes]:
-    if not data:
-        return []
-    if not data.endswith(b"\n"):
-        raise RecordError("a .jsonl file must end with a newline")
-    return data[:-1].split(b"\n") if data != b"\n" else []
-
-
 #: The record's bulk files, read as streams; every other file is small and read whole.
 _STREAMED = (Layout.BOARD_ENTRIES, Layout.BOARD_HEADS, Layout.BALLOTS, Layout.CHALLENGED)
 

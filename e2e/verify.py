@@ -366,15 +366,10 @@ def _serial_map(election: Election, shards: Iterable[Any]) -> Iterable[Any]:
         yield run_shard(election, shard)
 
 
-def shard_lines(items: Iterable[BallotItem], size: int = SHARD) -> Iterator[list[BallotItem]]:
+def shard_lines(items: Iterable[T], size: int = SHARD) -> Iterator[list[T]]:
     """The items in shards of ``size``, read lazily."""
-    shard: list[BallotItem] = []
-    for item in items:
-        shard.append(item)
-        if len(shard) == size:
-            yield shard
-            shard = []
-    if shard:
+    it = iter(items)
+    while shard := list(itertools.islice(it, size)):
         yield shard
 
 
@@ -824,12 +819,6 @@ def receipt_entries(receipts: Sequence[tuple[str, bytes]]) -> list[int]:
     return out
 
 
-def _chunks(items: Iterable[T], size: int) -> Iterator[list[T]]:
-    it = iter(items)
-    while chunk := list(itertools.islice(it, size)):
-        yield chunk
-
-
 def receipt_sizes(receipts: Sequence[tuple[str, bytes]]) -> list[int]:
     """The tree sizes of the receipts' heads (unparsable receipts fail later, by name)."""
     out = []
@@ -983,7 +972,7 @@ def verify_tally_inputs(
     )
 
     # 5. challenged ballots, in shards (one batch each), named by position in the stream
-    for batch in _chunks(decode_stream(challenged_lines, ChallengedBallot, group, rng), shard):
+    for batch in shard_lines(decode_stream(challenged_lines, ChallengedBallot, group, rng), shard):
         claims = []
         for cb in batch:
             bid = bytes(cb.ballot.ballot_id)
