@@ -23,9 +23,13 @@ class Authenticator(Protocol):
 
     ``confirmation_code`` is the ballot's H_C, which binds the ballot to the election: the
     JPKI gate checks that the voter's card signed it (with H_E and the board's signing nonce).
+    ``contests`` are the ballot's contest indices, for a gate whose rule depends on what the
+    voter already cast (the JPKI gate refuses a re-vote signed on another device).
     """
 
-    def authenticate(self, auth: Mapping[str, Any], confirmation_code: bytes) -> str: ...
+    def authenticate(
+        self, auth: Mapping[str, Any], confirmation_code: bytes, contests: tuple[int, ...] = ()
+    ) -> str: ...
 
 
 def pseudonym(key: bytes, person: str) -> str:
@@ -40,7 +44,9 @@ class TokenAuthenticator:
         self._key = key
         self._tokens = dict(tokens)  # token → person identifier
 
-    def authenticate(self, auth: Mapping[str, Any], confirmation_code: bytes) -> str:
+    def authenticate(
+        self, auth: Mapping[str, Any], confirmation_code: bytes, contests: tuple[int, ...] = ()
+    ) -> str:
         token = auth.get("token") if isinstance(auth, Mapping) else None
         if not isinstance(token, str) or token not in self._tokens:
             raise Refusal("unauthenticated")

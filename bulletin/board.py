@@ -365,6 +365,14 @@ class Board:
     def _state_name(last_event: str | None) -> str:
         return {None: "ready", "open": "open"}.get(last_event, "closed")
 
+    def voted_in(self, voter: str, contests: tuple[int, ...], code: bytes) -> bool:
+        """Whether ``voter`` has a cast ballot on the log, other than the one whose
+        confirmation code is ``code`` (a retry of the same ballot), that covers any of
+        ``contests``. Reads the voter's own few entries (the ballot index by voter)."""
+        rows = self.store.voter_ballots(voter, code)
+        wanted = set(contests)
+        return any(wanted.intersection(Entry(data).contests) for data in rows)
+
     def is_open_at(self, when: datetime) -> bool:
         m = self.manifest
         return self.state() == "open" and m.start_time <= when <= m.end_time
@@ -424,7 +432,8 @@ class Board:
             if self.authenticator is None:
                 raise Refusal("unauthenticated", "no authenticator configured")
             # The voter's card signed (H_E, this confirmation code, a server challenge).
-            voter = self.authenticator.authenticate(auth, bytes(ballot.confirmation_code))
+            contests = tuple(c.contest for c in ballot.contests)
+            voter = self.authenticator.authenticate(auth, bytes(ballot.confirmation_code), contests)
         first = self._retry(digest, voter, bytes(ballot.ballot_id))
         if first is not None:
             self._report(kind, "retried")

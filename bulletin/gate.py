@@ -78,11 +78,19 @@ class DeferredJpkiGate:
                     DatabaseNonceStore(self._board.store),
                     self._evidence,
                     BoardClock(self._board),
+                    voted=self._board.voted_in,
                 )
             return self._gate
 
     def new_nonce(self) -> SigningNonce:
         return self.gate().new_nonce()
 
-    def authenticate(self, auth: Mapping[str, Any], confirmation_code: bytes) -> str:
-        return self.gate().authenticate(auth, confirmation_code)
+    def mark_remote(self, challenge: bytes) -> bool:
+        """Mark a challenge as handed to a signing app on another device (web/signing.py)."""
+        gate = self.gate()
+        return gate.challenges.mark_remote(challenge, gate.clock.now())
+
+    def authenticate(
+        self, auth: Mapping[str, Any], confirmation_code: bytes, contests: tuple[int, ...] = ()
+    ) -> str:
+        return self.gate().authenticate(auth, confirmation_code, contests)

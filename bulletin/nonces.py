@@ -58,3 +58,18 @@ class DatabaseNonceStore:
                 row = conn.execute(select(c.binding).where(c.value == challenge)).first()
             if not hmac.compare_digest(bytes(row.binding), binding):
                 raise JpkiRefusal("challenge_used")
+
+    def mark_remote(self, challenge: bytes, now: datetime) -> bool:
+        c = schema.challenges.c
+        with self.store.operational() as conn:
+            done = conn.execute(
+                update(schema.challenges)
+                .where(c.value == challenge, c.binding.is_(None), c.expires >= iso(now))
+                .values(remote=True)
+            ).rowcount
+        return done == 1
+
+    def is_remote(self, challenge: bytes) -> bool:
+        c = schema.challenges.c
+        with self.store.operational() as conn:
+            return bool(conn.execute(select(c.remote).where(c.value == challenge)).scalar())

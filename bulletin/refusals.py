@@ -152,6 +152,15 @@ CODES: dict[str, Reason] = {
         "The challenge has already been used; please start again.",
         "unauthenticated",
     ),
+    "revote_other_device": Reason(
+        "この分野にはすでに投票があります。投票をやり直すときは、別の端末に渡す方法ではなく、"
+        "この端末で署名する方法（カードリーダーまたはカードを読み取れるスマートフォン）で"
+        "署名してください。",
+        "There is already a vote in this category. To change it, sign on this device (a card "
+        "reader, or a phone that reads the card), not by handing the signature to another "
+        "device.",
+        "not_eligible",
+    ),
 }
 
 

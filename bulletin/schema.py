@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Column,
     Index,
     Integer,
@@ -30,6 +31,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    false,
 )
 
 metadata = MetaData()
@@ -86,6 +88,9 @@ challenges = Table(
     Column("value", LargeBinary(32), primary_key=True),
     Column("expires", String(40), nullable=False),
     Column("binding", LargeBinary(32), nullable=True),
+    # set when a signing request hands the challenge to an app on another device: such a
+    # challenge may sign a first vote in a category, never a re-vote (bulletin.nonces)
+    Column("remote", Boolean, nullable=False, server_default=false()),
 )
 
 #: Hand-offs to a phone signing app (operational state, not part of the log): a row lives

@@ -420,6 +420,19 @@ class Store:
         for rows in self._pages(query, "idx", page):
             yield [(r.idx, r.data, r.voter) for r in rows]
 
+    def voter_ballots(self, voter: str, except_code: bytes) -> list[bytes]:
+        """The log entries of ``voter``'s cast ballots, but the one with confirmation code
+        ``except_code``: a voter has a few, found by the ballot index's voter column."""
+        e, b = schema.entries.c, schema.ballots.c
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(e.data)
+                .select_from(schema.entries.join(schema.ballots, b.entry == e.idx))
+                .where(b.kind == "ballot", b.voter == voter, b.code != except_code)
+                .order_by(e.idx)
+            ).all()
+        return [bytes(r.data) for r in rows]
+
     def ballot_by(self, column: str, value: bytes) -> Any:
         col = getattr(schema.ballots.c, column)
         with self.engine.connect() as conn:

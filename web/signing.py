@@ -6,7 +6,9 @@ a phone) and needs no custom URL scheme to return:
 
 1. The booth, holding a server challenge and the ballot's confirmation code, creates a
    signing request: ``POST /api/sign-requests {"confirmation_code", "challenge"}`` →
-   ``{"id", "secret", "pairing", "app_url", "expires"}``. ``app_url``
+   ``{"id", "secret", "pairing", "app_url", "expires"}``; the challenge must be a live one
+   of the board's, and is marked as handed to another device: the gate accepts it for a
+   voter's first ballot in a category, never for a re-vote (docs/jpki.md). ``app_url``
    (``/api/sign-requests/<id>``) goes to the app as a link or QR code; ``secret`` stays in
    the booth; ``pairing`` (six digits) is shown on the booth's screen for the voter to type
    into the app.
@@ -125,6 +127,14 @@ def create() -> Any:
     code = _hex32(body, "confirmation_code")
     challenge = _hex32(body, "challenge")
     h_e = bytes(_board().election.h_e)
+    # The challenge is marked as handed to another device, so that the gate never lets it
+    # sign a re-vote (bulletin/jpki/authenticator.py): whoever made this request may not be
+    # the voter whose card signs it. A stale challenge is refused here, before any card is
+    # touched. (A board whose authenticator uses no signing nonces, tests' token gate, has
+    # no challenge to mark, and no card to phish.)
+    mark = getattr(_board().authenticator, "mark_remote", None)
+    if mark is not None and not mark(challenge):
+        raise Refusal("challenge_unknown", "ask the board for a new signing nonce")
     req = _store().create(
         signed_message(h_e, code, challenge),
         challenge,

@@ -13,6 +13,12 @@ address: :func:`bulletin.jpki.verify.check_certificate`), and only then the chal
 redeemed, so a submission that fails a check leaves it usable by the voter. On success the
 pseudonym of the person (:func:`bulletin.jpki.verify.person_id`) is returned and the
 certificate and signature go to the evidence store, never to a log.
+
+A challenge that a signing request handed to an app on another device (``remote``,
+:meth:`NonceStore.mark_remote`) signs a voter's first ballot in a category, never a re-vote
+(``revote_other_device``): whoever made that request may not be the voter, and a card that
+signs it must not replace the voter's own vote (docs/jpki.md, "Which flow protects against
+what"). The rule is checked before the challenge is spent, so the voter keeps it.
 """
 
 from __future__ import annotations
@@ -20,7 +26,7 @@ from __future__ import annotations
 import base64
 import binascii
 import dataclasses
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -78,7 +84,12 @@ class JpkiAuthenticator:
         challenges: NonceStore,
         evidence: EvidenceStore,
         clock: Clock | None = None,
+        voted: Callable[[str, tuple[int, ...], bytes], bool] | None = None,
     ) -> None:
+        """``voted(voter, contests, code)``: whether the voter already has a cast ballot,
+        other than the one with confirmation code ``code``, in any of ``contests`` (the
+        board's :meth:`bulletin.board.Board.voted_in`); without it, remote challenges are
+        not judged (a gate with no board, as in unit tests)."""
         if config.rule is None:
             raise JpkiConfigError("the gate needs the manifest's address rule")
         if len(h_e) != 32:
@@ -91,6 +102,7 @@ class JpkiAuthenticator:
         self.challenges = challenges
         self.evidence = evidence
         self.clock = clock or SystemClock()
+        self.voted = voted
 
     def __repr__(self) -> str:
         return f"JpkiAuthenticator({len(self.config.anchors)} anchors)"
@@ -104,13 +116,19 @@ class JpkiAuthenticator:
         """A fresh single-use challenge for the booth (``POST …/challenge``)."""
         return self.challenges.issue(self.clock.now())
 
-    def authenticate(self, auth: Mapping[str, Any], ballot_digest: bytes) -> str:
+    def authenticate(
+        self, auth: Mapping[str, Any], ballot_digest: bytes, contests: tuple[int, ...] = ()
+    ) -> str:
         """The Authenticator protocol. ``ballot_digest`` must be the ballot's confirmation
         code H_C (32 bytes): that is what the card signed (see the module docstring)."""
-        return self.authenticate_ballot(auth, ballot_digest)
+        return self.authenticate_ballot(auth, ballot_digest, contests=contests)
 
     def authenticate_ballot(
-        self, auth: Mapping[str, Any], confirmation_code: bytes, at: datetime | None = None
+        self,
+        auth: Mapping[str, Any],
+        confirmation_code: bytes,
+        at: datetime | None = None,
+        contests: tuple[int, ...] = (),
     ) -> str:
         """Check a signed submission at its receipt time; the voter's pseudonym, or refuse."""
         at = at or self.clock.now()
@@ -121,6 +139,12 @@ class JpkiAuthenticator:
         verify_signature(cert, message, signature)
         verdict = check_certificate(cert, config, at)
         voter = pseudonym(self._key, person_id(verdict.holder))
+        if (
+            self.voted is not None
+            and self.challenges.is_remote(challenge)
+            and self.voted(voter, contests, confirmation_code)
+        ):
+            raise JpkiRefusal("revote_other_device")
         # The challenge is spent last, and only by an eligible card that signed this ballot:
         # anyone can read it in the signing-request link, and a self-signed certificate signs
         # correctly with its own key, so redeeming it earlier would let a stranger burn it.

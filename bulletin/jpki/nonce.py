@@ -48,6 +48,15 @@ class NonceStore(Protocol):
         used for another binding)."""
         ...
 
+    def mark_remote(self, challenge: bytes, now: datetime) -> bool:
+        """Mark an unexpired, unused challenge as handed to a signing app on another device;
+        False if there is no such challenge (a stale request: nothing to sign)."""
+        ...
+
+    def is_remote(self, challenge: bytes) -> bool:
+        """Whether :meth:`mark_remote` marked this challenge."""
+        ...
+
 
 class MemoryNonceStore:
     """Challenges in this process's memory, each valid for ``ttl`` and usable once."""
@@ -62,6 +71,7 @@ class MemoryNonceStore:
         self._lock = threading.Lock()
         self._issued: dict[bytes, datetime] = {}
         self._used: dict[bytes, tuple[bytes, datetime]] = {}
+        self._remote: set[bytes] = set()
         self._next_prune: datetime | None = None
 
     def _prune(self, now: datetime) -> None:
@@ -74,6 +84,7 @@ class MemoryNonceStore:
             del self._issued[c]
         for c in [c for c, (_, t) in self._used.items() if t < now]:
             del self._used[c]
+        self._remote &= self._issued.keys() | self._used.keys()
 
     def issue(self, now: datetime) -> SigningNonce:
         with self._lock:
@@ -100,3 +111,15 @@ class MemoryNonceStore:
                 raise JpkiRefusal("challenge_expired")
             del self._issued[challenge]
             self._used[challenge] = (binding, expires)
+
+    def mark_remote(self, challenge: bytes, now: datetime) -> bool:
+        with self._lock:
+            expires = self._issued.get(challenge)
+            if expires is None or expires < now:
+                return False
+            self._remote.add(challenge)
+            return True
+
+    def is_remote(self, challenge: bytes) -> bool:
+        with self._lock:
+            return challenge in self._remote

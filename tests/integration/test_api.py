@@ -184,7 +184,7 @@ class NonceGate:
         self.tokens = tokens
         self.nonces = MemoryNonceStore()
 
-    def authenticate(self, auth, confirmation_code):
+    def authenticate(self, auth, confirmation_code, contests=()):
         return self.tokens.authenticate(auth, confirmation_code)
 
     def new_nonce(self):

@@ -56,7 +56,7 @@ def test_the_statuses_are_the_apis():
 
 def test_jpki_codes_fall_under_a_board_code():
     jpki = {c for c, r in CODES.items() if r.general is not None}
-    assert jpki == set(JPKI_REASONS) and len(jpki) == 18
+    assert jpki == set(JPKI_REASONS) and len(jpki) == 19
     for code in jpki:
         general = CODES[code].general
         assert general in {"malformed", "unauthenticated", "not_eligible"}, code
