@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test check lint bench clean postgres chromium jstest services
+.PHONY: demo test check lint bench clean postgres chromium jstest services pcsc
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -40,6 +40,17 @@ services:
 	  || (apt-get update -qq && RUNLEVEL=1 DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
 	      nginx-light redis-server >/dev/null)
 
+# The card tests talk to a real pcscd (Debian's; the tests start their own, in their own
+# namespace, with vsmartcard's virtual reader vpcd) through pyscard, the `card` extra, which
+# builds against libpcsclite with swig. RUNLEVEL=1 keeps Debian's pcscd service from starting.
+pcsc: $(STAMP)
+	@((command -v pcscd >/dev/null 2>&1 || test -x /usr/sbin/pcscd) \
+	  && test -e /usr/lib/pcsc/drivers/serial/libifdvpcd.so \
+	  && command -v swig >/dev/null 2>&1 && test -e /usr/include/PCSC/winscard.h) \
+	  || (apt-get update -qq && RUNLEVEL=1 DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	      pcscd vsmartcard-vpcd swig libpcsclite-dev >/dev/null)
+	@$(BIN)/python -c 'import smartcard.scard' 2>/dev/null || $(BIN)/pip install --quiet -e '.[card]'
+
 # axe-core (accessibility audits in the browser tests) comes from the npm registry.
 node_modules/.installed: package.json package-lock.json
 	npm ci --silent --no-audit --no-fund
@@ -49,7 +60,7 @@ node_modules/.installed: package.json package-lock.json
 jstest: node_modules/.installed
 	node --test tests/js/
 
-test: $(STAMP) lint postgres chromium services jstest
+test: $(STAMP) pcsc lint postgres chromium services jstest
 	$(BIN)/python -m pytest
 
 # The inner loop: lint, then the unit and property tests on the small test group (no

@@ -25,7 +25,7 @@ from sim.testca import PASSWORD, SimulatedCard, TestCA, new_key, sign_submission
 
 @click.group()
 def testca() -> None:
-    """A stand-in CA (never for a real vote): init, issue, revoke, crl."""
+    """A stand-in CA (never for a real vote): init, issue, revoke, crl, vcard."""
 
 
 @testca.command("init")
@@ -143,6 +143,46 @@ def testca_crl(
     end = parse_time(next_update) if next_update else start + timedelta(hours=hours)
     pathlib.Path(out).write_bytes(ca.crl(start, end))
     click.echo(f"CRL {out}: {len(ca.state['revoked'])} revoked, next update {end.isoformat()}")
+
+
+@testca.command("vcard")
+@click.option("--card", "card_file", required=True, type=click.Path(exists=True, dir_okay=False))
+@click.option(
+    "--port",
+    default=35963,
+    show_default=True,
+    help="vpcd's port (Debian's reader.conf: DEVICENAME /dev/null:0x8C7B).",
+)
+@click.option("--host", default="127.0.0.1", show_default=True, help="Where pcscd runs.")
+@click.option(
+    "--ca", type=click.Path(exists=True, dir_okay=False), help="The CA certificate, for EF 0002."
+)
+@guard
+def testca_vcard(card_file: str, port: int, host: str, ca: str | None) -> None:
+    """Insert a simulated card into pcscd's virtual reader (vsmartcard's vpcd) as a virtual
+    My Number Card, until Ctrl-C pulls it. Its PIN counter is kept in the card file."""
+    import time
+
+    from sim.vcard import VirtualCard, serve_vpcd
+
+    ca_der = unarmor(pathlib.Path(ca).read_bytes())[0] if ca else None
+    vcard = VirtualCard.from_file(pathlib.Path(card_file), ca_certificate=ca_der)
+    link = serve_vpcd(vcard, host, port)
+    click.echo(f"virtual card {card_file} for vpcd at {host}:{port}; Ctrl-C pulls it")
+    shown = None
+    try:
+        while True:
+            inserted = link.connected.wait(0.5)
+            if inserted != shown:
+                click.echo("in the reader" if inserted else "waiting for vpcd (is pcscd running?)")
+                shown = inserted
+            if inserted:
+                time.sleep(0.5)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        link.close()
+        click.echo(f"pulled ({vcard.tries_left} tries left)")
 
 
 @click.group()

@@ -1,7 +1,7 @@
 """The root ``tohyo`` command: the composition root. It gathers each layer's command
 group and wires the layers together; it holds no logic of its own (docs/design.md).
 
-    e2e ← trustees ← bulletin ← {sim, web} ← benchmarks ← tohyo (this package)
+    e2e ← trustees ← bulletin ← {sim, web, signer} ← benchmarks ← tohyo (this package)
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from benchmarks.cli import bench
 from bulletin.cli import board
 from bulletin.jpki.cli import audit_group, jpki
 from e2e.cli import commands as e2e_commands
+from signer.cli import signer
 from sim.cli import card, testca
 from sim.cli import commands as sim_commands
 from tohyo.serve import serve
@@ -37,6 +38,7 @@ main.add_command(jpki)
 main.add_command(audit_group)
 main.add_command(admin_cli)
 main.add_command(serve)
+main.add_command(signer)
 for _cmd in sim_commands():
     main.add_command(_cmd)
 main.add_command(bench)

@@ -98,6 +98,12 @@ def _rate_limit(value: str) -> str:
 )
 @click.option("--public-url", default=None, help="The site's https:// URL behind TLS.")
 @click.option(
+    "--signer-url",
+    default="http://127.0.0.1:47611",
+    show_default=True,
+    help="Where the booth finds the voter's local signer (`tohyo signer`); '' turns it off.",
+)
+@click.option(
     "--anchor",
     "anchors",
     multiple=True,
@@ -208,6 +214,7 @@ def serve(
     admin_password_file: str | None,
     allow_test_group: bool,
     public_url: str | None,
+    signer_url: str,
     anchors: tuple[str, ...],
     crls: tuple[str, ...],
     pseudonym_key_file: str | None,
@@ -298,6 +305,7 @@ def serve(
             allow_test_group=allow_test_group,
             secure_cookies=bool(public_url and public_url.startswith("https://")),
             rate_limit_storage=rate_limit_storage,
+            signer_url=signer_url,
         )
         app = create_app(b) if api_only else create_site(b, settings)
         app.secret_key = secret  # one key for every process: a session survives any of them

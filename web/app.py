@@ -48,6 +48,9 @@ class SiteSettings:
     card_dir: str | None = None  # ... for download from this directory (rehearsals only)
     allow_test_group: bool = False  # the admin may create a rehearsal in the insecure group
     secure_cookies: bool = False  # True behind HTTPS (tohyo serve --public-url https://...)
+    # The local signer on the voter's PC (`tohyo signer`, docs/voter.md): the booth asks it
+    # for the card's signature; "" turns the choice off.
+    signer_url: str = "http://127.0.0.1:47611"
 
 
 def _submit_limit() -> str:
@@ -109,7 +112,7 @@ def create_site(board: Board, settings: SiteSettings | None = None) -> Flask:
     # limits, per process) until it answers again, rather than refuse every limited
     # request with a 500: an outage of Redis must not stop the voting.
     app.config["RATELIMIT_IN_MEMORY_FALLBACK_ENABLED"] = True
-    security.install(app, rate_limits=s.rate_limits)
+    security.install(app, rate_limits=s.rate_limits, signer=s.signer_url)
     security.csrf.exempt(api)
     from web import pages, signing
 

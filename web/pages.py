@@ -79,7 +79,11 @@ def booth() -> str:
     b = _board()
     site = current_app.config["SITE"]
     return render_template(
-        "booth.html", manifest=manifest_of(_board()), state=b.state(), demo_cards=site.demo_cards
+        "booth.html",
+        manifest=manifest_of(_board()),
+        state=b.state(),
+        demo_cards=site.demo_cards,
+        signer_url=site.signer_url,
     )
 
 

@@ -100,8 +100,17 @@ def stylesheet(name: str) -> Markup:
     )
 
 
-def install(app: Flask, rate_limits: bool = True) -> None:
+def csp(signer: str = "") -> str:
+    """The CSP, letting the booth's scripts reach the local signer's loopback origin too
+    (``SiteSettings.signer_url``): nothing else outside this origin."""
+    if not signer:
+        return CSP
+    return CSP.replace("connect-src 'self'", f"connect-src 'self' {signer}", 1)
+
+
+def install(app: Flask, rate_limits: bool = True, signer: str = "") -> None:
     """Headers on every response, CSRF on forms, rate limits, quiet logs."""
+    headers_here = {**HEADERS, "Content-Security-Policy": csp(signer)}
     app.config.setdefault("WTF_CSRF_TIME_LIMIT", 3600)
     csrf.init_app(app)
     app.config["RATELIMIT_ENABLED"] = rate_limits
@@ -111,7 +120,7 @@ def install(app: Flask, rate_limits: bool = True) -> None:
 
     @app.after_request
     def headers(resp: Response) -> Response:
-        for k, v in HEADERS.items():
+        for k, v in headers_here.items():
             resp.headers.setdefault(k, v)
         if request.path.startswith(("/api/", "/admin", "/trustees")):
             resp.headers.setdefault("Cache-Control", "no-store")

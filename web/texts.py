@@ -160,6 +160,40 @@ TEXTS: dict[str, dict[str, str]] = {
         "ja": "署名アプリで読み取るQRコード",
         "en": "QR code for the signing app",
     },
+    "booth.sign.native": {
+        "ja": "このスマートフォンでカードを読み取る",
+        "en": "Read the card with this phone",
+    },
+    "booth.sign.native.help": {
+        "ja": "マイナンバーカードをスマートフォンの背面に当てて、署名用パスワードを入力します。",
+        "en": "Hold your My Number Card to the back of this phone and enter the signing password.",
+    },
+    "booth.sign.reader": {
+        "ja": "このパソコンのカードリーダー",
+        "en": "A card reader on this PC",
+    },
+    "booth.sign.reader.help": {
+        "ja": "カードリーダーにマイナンバーカードを置き、このパソコンの署名ソフト（tohyo signer）"
+        "の画面で署名用パスワードを入力します。",
+        "en": "Place your My Number Card on the reader and enter the signing password in the "
+        "signer's window on this PC (tohyo signer).",
+    },
+    "booth.reader.missing": {
+        "ja": "このパソコンで署名ソフト（tohyo signer）が動いていません。起動してから"
+        "「署名して投票する」を押すか、別の方法を選んでください。",
+        "en": "The signer (tohyo signer) is not running on this PC. Start it and press "
+        "“Sign and cast”, or choose another way.",
+    },
+    "booth.reader.wait": {
+        "ja": "署名ソフトの画面で確認コードを見比べ、署名用パスワードを入力してください。"
+        "署名を待っています…",
+        "en": "In the signer's window, compare the confirmation code and enter the signing "
+        "password. Waiting for the signature…",
+    },
+    "booth.reader.open": {
+        "ja": "署名ソフトの画面を開く",
+        "en": "Open the signer's window",
+    },
     "booth.sign.go": {"ja": "署名して投票する", "en": "Sign and cast"},
     "booth.cancel": {"ja": "やめる（投票しない）", "en": "Cancel (do not cast)"},
     "booth.accepted": {"ja": "投票を受け付けました", "en": "Your ballot was accepted"},
@@ -329,6 +363,31 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": "Could not reach the server. Try again: sending the same ballot twice never counts twice.",
     },
     "js.app.open": {"ja": "署名アプリで開く", "en": "Open in the signing app"},
+    "js.reader.missing": {
+        "ja": "署名ソフト（tohyo signer）に接続できません。起動しているか確かめてください。",
+        "en": "Cannot reach the signer (tohyo signer). Check that it is running.",
+    },
+    "js.reader.over": {
+        "ja": "署名ソフトでの署名が終わりました（{reason}）。もう一度「署名して投票する」を"
+        "押してください。",
+        "en": "The signer ended the request ({reason}). Press “Sign and cast” again.",
+    },
+    "js.reader.cancelled": {
+        "ja": "署名ソフトで署名をやめました。",
+        "en": "Signing was cancelled in the signer.",
+    },
+    "js.reader.blocked": {
+        "ja": "カードのパスワードがロックされています。市区町村の窓口で解除してください。",
+        "en": "The card's password is locked. Have it unlocked at your municipal office.",
+    },
+    "js.reader.not_jpki": {
+        "ja": "カードリーダーのカードはマイナンバーカードではありません。",
+        "en": "The card in the reader is not a My Number Card.",
+    },
+    "js.native.failed": {
+        "ja": "スマートフォンでの署名ができませんでした: ",
+        "en": "The phone could not sign: ",
+    },
     "js.app.timeout": {
         "ja": "署名アプリからの応答がありません。",
         "en": "No answer from the signing app.",

@@ -208,18 +208,35 @@
   $("restart").addEventListener("click", function () { show($("step-categories")); });
 
   // --- cast: sign with the card, submit, receipt ------------------------------------------
+  // The same-device signers come first (signers.js): the phone app hosting this booth, or
+  // the local signer on this PC. The hand-off to another device is the fallback.
+  var signers = { reader: TohyoSigners.local(booth.dataset.signer || ""), native: TohyoSigners.native() };
   var via = function () { return booth.querySelector("input[name=via]:checked").value; };
+  function showFields() {
+    $("file-fields").classList.toggle("hidden", via() !== "file");
+    $("app-fields").classList.toggle("hidden", via() !== "app");
+    if ($("reader-fields")) $("reader-fields").classList.toggle("hidden", via() !== "reader");
+  }
   booth.querySelectorAll("input[name=via]").forEach(function (r) {
-    r.addEventListener("change", function () {
-      $("file-fields").classList.toggle("hidden", via() !== "file");
-      $("app-fields").classList.toggle("hidden", via() !== "app");
-    });
+    r.addEventListener("change", function () { showFields(); if (via() === "reader") probeReader(); });
   });
+  signers.native.available().then(function (yes) {
+    if (!yes) return;
+    $("via-native-label").classList.remove("hidden");
+    $("via-native").checked = true;
+    showFields();
+  });
+  async function probeReader() {
+    if (!$("via-reader")) return;
+    var here = await signers.reader.available();
+    $("reader-missing").classList.toggle("hidden", here);
+  }
 
   $("cast").addEventListener("click", function () {
     $("sign-code").textContent = encrypted.confirmation_code;
     cardError("");
     show($("step-sign"));
+    if (via() === "reader") probeReader();
   });
 
   $("sign-cancel").addEventListener("click", function () {
@@ -250,6 +267,8 @@
   function cancelSigning() {
     if (polling) { clearTimeout(polling); polling = null; }
     if (cancelled) { cancelled(); cancelled = null; }
+    signers.reader.cancel();
+    signers.native.cancel();
   }
 
   $("card-form").addEventListener("submit", async function (ev) {
@@ -260,6 +279,8 @@
     try {
       challenge = (await api("POST", "/api/signing-nonces")).challenge;
       if (via() === "file") await castWithFile();
+      else if (via() === "reader") await castWithSigner(signers.reader);
+      else if (via() === "native") await castWithSigner(signers.native);
       else await castWithApp();
     } catch (e) {
       cardError(e.refusal ? T["refused"] + e.message : e.message);
@@ -287,6 +308,52 @@
       throw e;
     }
     $("card-password").value = "";
+    auth.challenge = challenge;
+    await submit(auth);
+  }
+
+  // The booth and the card on this device: the signer shows the voter what the booth shows.
+  async function castWithSigner(signer) {
+    var c = contestDoc(contest);
+    var request = {
+      site: location.origin,
+      election: { ja: election.manifest.title.ja, en: election.manifest.title.en },
+      category: { ja: c.title.ja, en: c.title.en },
+      h_e: election.parameters.extended_base_hash,
+      confirmation_code: encrypted.confirmation_code,
+      challenge: challenge,
+      lang: lang,
+    };
+    var auth;
+    try {
+      auth = await signer.sign(request, function (url) {
+        if (url) {
+          var link = $("reader-link");
+          link.href = url;
+          link.classList.remove("hidden");
+          $("reader-wait").classList.remove("hidden");
+          $("reader-missing").classList.add("hidden");
+          window.open(url, "_blank", "noopener");  // the link stays, if a blocker said no
+        }
+        say(T["signing"]);
+      });
+    } catch (e) {
+      var code = e.signer;
+      if (code === "unavailable" && signer.kind === "local") {
+        $("reader-missing").classList.remove("hidden");
+        throw new Error(T["reader.missing"]);
+      }
+      if (code === "unavailable") throw new Error(T["native.failed"] + e.message);
+      if (code === "cancelled") throw new Error(T["reader.cancelled"]);
+      if (code === "blocked") throw new Error(T["reader.blocked"]);
+      if (code === "not_jpki") throw new Error(T["reader.not_jpki"]);
+      throw new Error(fill(T["reader.over"], { reason: code || e.message }));
+    } finally {
+      if ($("reader-wait")) {
+        $("reader-wait").classList.add("hidden");
+        $("reader-link").classList.add("hidden");
+      }
+    }
     auth.challenge = challenge;
     await submit(auth);
   }
