@@ -7,8 +7,11 @@ Three ways to the same card, each signing with :meth:`signer.card.JpkiCard.sign_
 * ``in_process``: transmit is the virtual card's ``apdu()``: our protocol code alone;
 * ``pcscd``: through PC/SC (pyscard → libpcsclite → our own pcscd → vpcd → TCP → the
   card), in one connection;
-* ``pcscd_open_each``: as the local signer does it, ``open_card()`` per signature
-  (list the readers, connect exclusively, and reset the card on leaving).
+* ``pcscd_open_each``: ``open_card()`` per signature (list the readers, connect
+  exclusively, and reset the card on leaving);
+* ``signer_page``: the whole local signer (``tohyo signer``'s app, signer/server.py) as
+  the voter's PIN form reaches it: the form's POST, Flask, ``open_card()``, the card, the
+  page it answers (the booth's request and the voter's page load are not timed).
 
 The virtual card times its own work (the RSA private operation in Python, the PIN
 check's PBKDF2 of the card file), which is subtracted: what remains ("ours") is the host
@@ -61,12 +64,22 @@ def _stats(values: list[float]) -> dict[str, float]:
     return {"median": statistics.median(ordered), "p95": p95}
 
 
-def _measure(card: VirtualCard, signatures: int, sign: Callable[[], Any]) -> dict[str, Any]:
+def _measure(
+    card: VirtualCard,
+    signatures: int,
+    sign: Callable[[], Any],
+    prepare: Callable[[], Any] | None = None,
+) -> dict[str, Any]:
+    """``prepare`` runs before each timed ``sign`` (outside the time)."""
+    if prepare:
+        prepare()
     before = len(card.commands)
     sign()  # warm: imports, the first connection, caches
     apdus = len(card.commands) - before
     total, own = [], []
     for _ in range(signatures):
+        if prepare:
+            prepare()
         before = card.rsa_seconds + card.pin_seconds
         t = time.perf_counter()
         sign()
@@ -79,6 +92,46 @@ def _measure(card: VirtualCard, signatures: int, sign: Callable[[], Any]) -> dic
         "ours_s": _stats(ours),
         "apdus": apdus,
     }
+
+
+def _signer_page(reader: str) -> tuple[Callable[[], None], Callable[[], None]]:
+    """(prepare, sign): the booth's request and the voter's page load, then the timed
+    signature through the local signer's PIN form."""
+    import re
+
+    from signer.pcsc import open_card
+    from signer.server import create_signer
+
+    site, port = "https://vote.example.jp", 47611
+    client = create_signer(site, lambda: open_card(reader), port).test_client()
+    host = {"Host": f"127.0.0.1:{port}"}
+    body = {
+        "election": {"ja": "ベンチマーク"},
+        "category": {"ja": "分野"},
+        "h_e": "11" * 32,
+        "confirmation_code": "22" * 32,
+        "challenge": "33" * 32,
+        "lang": "ja",
+    }
+    pending: list[tuple[str, str]] = []
+
+    def prepare() -> None:
+        made = client.post("/requests", json=body, headers={**host, "Origin": site}).get_json()
+        page = client.get(f"/requests/{made['id']}", headers=host).get_data(as_text=True)
+        token = re.search(r'name="token" value="([^"]+)"', page)
+        if token is None:
+            raise RuntimeError("the signer's page has no PIN form")
+        pending.append((made["id"], token.group(1)))
+
+    def sign() -> None:
+        rid, token = pending.pop()
+        form = {"token": token, "pin": PIN}
+        own = {**host, "Origin": f"http://127.0.0.1:{port}"}
+        text = client.post(f"/requests/{rid}/sign", data=form, headers=own).get_data(as_text=True)
+        if "署名しました" not in text:
+            raise RuntimeError("the signer did not sign")
+
+    return prepare, sign
 
 
 def run(signatures: int = 20, *, pcsc: bool = True) -> dict[str, Any]:
@@ -108,6 +161,8 @@ def run(signatures: int = 20, *, pcsc: bool = True) -> dict[str, Any]:
                     c.sign_message(PIN, MESSAGE)
 
             modes["pcscd_open_each"] = _measure(card, signatures, open_each)
+            prepare, sign = _signer_page(stack.reader(0))
+            modes["signer_page"] = _measure(card, signatures, sign, prepare)
     rsa = card.rsa_seconds / card.signatures if card.signatures else 0.0
     return {
         "signatures": signatures,

@@ -334,3 +334,22 @@ def bench_scale(
                 click.echo(f"plot: {p}")
         except RuntimeError as e:
             raise click.ClickException(str(e)) from None
+
+
+@bench.command("card")
+@click.option("--signatures", default=20, show_default=True, help="Signatures per way.")
+@click.option("--json", "json_file", type=click.Path(dir_okay=False), default=None)
+def bench_card(signatures: int, json_file: str | None) -> None:
+    """The signer's time per signature against the virtual My Number Card: in process,
+    through our own pcscd and vpcd, and through the local signer's page (benchmarks/card.py).
+    The virtual card's own RSA time is subtracted; a real card's (about 1 s) is the floor."""
+    from benchmarks.card import run, table
+    from sim.pcscd import PcscdError
+
+    try:
+        result = run(signatures)
+    except PcscdError as e:
+        raise click.ClickException(f"{e} (make pcsc installs the PC/SC stack)") from None
+    click.echo(table(result))
+    if json_file:
+        pathlib.Path(json_file).write_text(json.dumps(result, indent=1), encoding="utf-8")

@@ -188,3 +188,17 @@ def test_ratios_against_electionguard():
     assert rows[1]["times_faster"] == 30.0 and rows[1]["target_times_faster"] == 35.0
     assert rows[2]["times_faster"] == 20.0 and "target_times_faster" not in rows[2]
     assert "times_faster" not in rows[3]
+
+
+def test_bench_card_times_each_way_to_the_virtual_card(tmp_path):
+    """`tohyo bench card` through our own pcscd: every way signs, and the card's own time
+    is split from ours."""
+    out = tmp_path / "card.json"
+    r = CliRunner().invoke(main, ["bench", "card", "--signatures", "2", "--json", str(out)])
+    assert r.exit_code == 0, r.output
+    doc = json.loads(out.read_text())
+    assert set(doc["modes"]) == {"in_process", "pcscd", "pcscd_open_each", "signer_page"}
+    for mode in doc["modes"].values():
+        assert mode["apdus"] == 14  # select, counter, VERIFY, certificate, key, SIGN
+        assert mode["card_s"]["median"] > 0 and mode["total_s"]["median"] > mode["card_s"]["median"]
+    assert "signer_page" in r.output and "1000 ms" in r.output
