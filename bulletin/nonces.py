@@ -72,4 +72,6 @@ class DatabaseNonceStore:
     def is_remote(self, challenge: bytes) -> bool:
         c = schema.challenges.c
         with self.store.operational() as conn:
-            return bool(conn.execute(select(c.remote).where(c.value == challenge)).scalar())
+            row = conn.execute(select(c.remote, c.binding).where(c.value == challenge)).first()
+        # spent: a retry of the ballot it signed, judged by the board as a retry
+        return row is not None and bool(row.remote) and row.binding is None

@@ -62,6 +62,11 @@ CODES: dict[str, str] = {
 _NOT_JPKI = {0x6A82, 0x6A86, 0x6D00, 0x6E00}
 
 
+#: A blocked PIN: 69 83 (the reference's), and 69 84 (reference data not usable), which
+#: some readers of real My Number Cards report for a blocked signing PIN.
+BLOCKED_SW = {0x6983, 0x6984}
+
+
 class CardError(Exception):
     """A card operation failed; ``code`` is one of :data:`CODES`, ``tries_left`` is set
     for ``wrong_pin``, ``low_tries`` and ``blocked``."""
@@ -194,7 +199,7 @@ class JpkiCard:
             return sw & 0x0F
         if sw == 0x9000:
             return MAX_TRIES
-        if sw == 0x6983:
+        if sw in BLOCKED_SW:
             return 0
         raise self._unexpected(sw, "VERIFY (tries left)")
 
@@ -220,7 +225,7 @@ class JpkiCard:
             raise CardError(
                 "wrong_pin", f"wrong signing password ({left} tries left)", tries_left=left
             )
-        if sw == 0x6983:
+        if sw in BLOCKED_SW:
             raise CardError("blocked", CODES["blocked"], tries_left=0)
         raise self._unexpected(sw, "VERIFY")
 

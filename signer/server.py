@@ -10,7 +10,8 @@ machine, listening on loopback only:
    "secret", "url"}``. Only the official site's origin (``--site``) may: the browser sets
    ``Origin`` and no page of another site can forge it, so a phishing page cannot make this
    signer sign anything. The signer builds the message M itself from H_E, the code and the
-   challenge (:func:`bulletin.jpki.verify.signed_message`): what it shows is what it signs.
+   challenge (:func:`bulletin.jpki.verify.signed_message`): the code it shows is the
+   one it signs (the titles are the booth's words, for the voter to compare; not in M).
 2. The booth opens ``url``, the signer's own page on loopback. It shows the site, the
    election, the category and the confirmation code, which the voter compares with the
    booth beside it on the same screen, and asks for the signing password. It reads the
@@ -118,7 +119,7 @@ TEXTS: dict[str, dict[str, str]] = {
 }
 
 #: Card errors after which this request cannot succeed: the booth is told at once.
-FINAL = {"blocked", "not_jpki"}
+FINAL = {"blocked"}  # another card (not_jpki) on the reader: the voter can swap it
 
 PAGE = """<!doctype html>
 <html lang="{{ lang }}"><head><meta charset="utf-8">
@@ -362,7 +363,8 @@ def create_signer(
         if not secret_ok(req):
             abort(401)
         with req.busy:
-            if req.answer is None:
+            if not req.collected:
+                req.answer = None
                 req.over = "cancelled"
         return Response(status=204)
 
@@ -384,7 +386,7 @@ def create_signer(
         try:
             with open_card() as card:
                 left = card.tries_left()
-        except CardError:
+        except Exception:  # no reader, no card, no pyscard: said when the voter signs
             return page(req)
         if left <= 0:  # nothing to sign with: the booth is told at once
             with req.busy:
@@ -404,9 +406,11 @@ def create_signer(
     def cancel(rid: str) -> Any:
         req = live(rid)
         own_form(req)
-        with req.busy:
-            if req.answer is None:
-                req.over = "cancelled"
+        with req.busy:  # after a signature in flight: the voter's "no" still wins
+            if req.collected:
+                return page(req, said(req, "done"), "ok")  # the booth has it: too late
+            req.answer = None
+            req.over = "cancelled"
         return page(req, said(req, "cancelled"), "ok")
 
     @app.post("/requests/<rid>/sign")
@@ -416,6 +420,8 @@ def create_signer(
         pin = request.form.get("pin", "").strip().upper()
         confirm = request.form.get("confirm_low") == "1"
         with req.busy:  # one card operation per request at a time (a double click)
+            if req.answer is not None:  # a second click while the first one signed
+                return page(req, said(req, "done"), "ok")
             if not req.open:
                 return page(req, said(req, "over"), "bad")
             try:
@@ -423,6 +429,8 @@ def create_signer(
                     cert, signature = card.sign_message(pin, req.message, confirm_low=confirm)
             except CardError as e:
                 return card_error(req, e)
+            except Exception as e:  # pyscard missing, a driver's own error: said, not a 500
+                return card_error(req, CardError("card_status", type(e).__name__))
             req.answer = (cert, signature)
         return page(req, said(req, "done"), "ok")
 

@@ -54,7 +54,8 @@ class NonceStore(Protocol):
         ...
 
     def is_remote(self, challenge: bytes) -> bool:
-        """Whether :meth:`mark_remote` marked this challenge."""
+        """Whether :meth:`mark_remote` marked this challenge and it is not spent yet (a
+        spent one comes back only as the retry of the ballot it signed)."""
         ...
 
 
@@ -122,4 +123,4 @@ class MemoryNonceStore:
 
     def is_remote(self, challenge: bytes) -> bool:
         with self._lock:
-            return challenge in self._remote
+            return challenge in self._remote and challenge not in self._used

@@ -141,11 +141,20 @@ def test_a_remote_challenge_signs_a_first_vote_but_never_replaces_one(tmp_path):
     assert gate.challenges.mark_remote(other, now)
     body = _signed(s, hanako, {"mobility": ["tsukumobi"]}, "phone", other)
     receipt = s.board.submit(body)
-    assert s.board.submit(body) == receipt
+    assert s.board.submit(body)["entry"] == receipt["entry"]
+
+    # The refused one left its challenge unspent (the voter's, had they made the request).
+    assert gate.challenges.is_remote(attack)
 
     # The voter's own re-vote on this device (a challenge never handed out) is accepted.
     again = gate.new_nonce().value
     s.board.submit(_signed(s, hanako, {"gyosei": ["digital-counter"]}, "mine", again))
+    # ... and a re-vote in "mobility" too; the remote first vote's retry still gets its
+    # receipt: a spent challenge comes back only as the retry of its own ballot.
+    s.board.submit(
+        _signed(s, hanako, {"mobility": ["smart-mobility"]}, "m2", gate.new_nonce().value)
+    )
+    assert s.board.submit(body)["entry"] == receipt["entry"]
 
 
 def test_only_a_live_unused_challenge_can_be_handed_to_another_device(tmp_path):

@@ -302,7 +302,7 @@ def _answering(vcard, ins: int, response: bytes):
         (0x2A, b"\x00" * 255 + b"\x90\x00", "255 bytes"),
         (0x2A, b"\x01" * 256 + b"\x90\x00", "does not verify"),
         (0xA4, b"\x65\x81", "65 81 to SELECT of the JPKI application"),
-        (0x20, b"\x69\x84", "69 84 to VERIFY"),
+        (0x20, b"\x6a\x80", "6A 80 to VERIFY"),
         (0xB0, b"\x6b\x00", "6B 00 to READ BINARY"),
         (0x20, b"\x90", "1 bytes long"),
     ],
@@ -484,3 +484,22 @@ def test_tries_left_selects_the_application_itself(vcard):
     with pytest.raises(CardError) as e:
         client(VirtualCard.other()).tries_left()
     assert e.value.code == "not_jpki"
+
+
+def test_69_84_is_a_blocked_pin_too():
+    """Some real cards answer a blocked signing PIN with 69 84 (reference data unusable)."""
+    from signer.card import CardError, JpkiCard
+
+    def transmit(apdu: bytes) -> bytes:
+        if apdu[:2] == b"\x00\x20":
+            return b"\x69\x84"
+        return b"\x90\x00"
+
+    card = JpkiCard(transmit)
+    assert card.tries_left() == 0
+    try:
+        card.verify_pin("ABC123", confirm_low=True)
+    except CardError as e:
+        assert e.code == "blocked"
+    else:
+        raise AssertionError("a blocked PIN was accepted")

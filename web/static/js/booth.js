@@ -354,6 +354,7 @@
         $("reader-link").classList.add("hidden");
       }
     }
+    if (!$("step-sign").offsetParent) return;  // cancelled while the answer came back
     auth.challenge = challenge;
     await submit(auth);
   }

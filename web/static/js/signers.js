@@ -69,6 +69,7 @@
           if (got.status === 204) continue;
           var doc = null;
           try { doc = await got.json(); } catch (_) { doc = null; }
+          if (me.stopped) throw SignerError("cancelled");  // the voter said no meanwhile
           current = null;
           if (got.ok && doc && doc.certificate && doc.signature) {
             return { certificate: doc.certificate, signature: doc.signature };
