@@ -1,7 +1,7 @@
 """The signer's time per signature against the virtual My Number Card (sim.vcard):
 ``python -m benchmarks.card``.
 
-Three ways to the same card, each signing with :meth:`signer.card.JpkiCard.sign_message`
+Four ways to the same card, each signing with :meth:`signer.card.JpkiCard.sign_message`
 (select, counter, VERIFY, read the certificate, select the key, SIGN, check the signature):
 
 * ``in_process``: transmit is the virtual card's ``apdu()``: our protocol code alone;
@@ -27,13 +27,11 @@ from __future__ import annotations
 import statistics
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
 from typing import Any
 
 from signer.card import JpkiCard
 from sim.pcscd import PcscdError, PrivatePcscd
-from sim.testca import SimulatedCard, TestCA, new_key
-from sim.vcard import VirtualCard
+from sim.vcard import StandIn, VirtualCard
 
 PIN = "BENCH2025"
 MESSAGE = b"tohyo benchmark: H_E || confirmation code || challenge"
@@ -44,18 +42,7 @@ ITERATIONS = 1000
 
 
 def _card() -> VirtualCard:
-    start = datetime(2024, 1, 1, tzinfo=UTC)
-    ca = TestCA.create(not_before=start)
-    key = new_key()
-    cert = ca.issue(
-        name="筑波　花子",
-        birth="319800217",
-        sex="2",
-        address="茨城県つくば市研究学園1-1-1",
-        issued=start,
-        key=key,
-    )
-    return VirtualCard(SimulatedCard.create(key, cert, PIN, iterations=ITERATIONS))
+    return StandIn.issue().card(PIN, iterations=ITERATIONS)
 
 
 def _stats(values: list[float]) -> dict[str, float]:

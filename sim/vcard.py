@@ -40,8 +40,10 @@ import struct
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
 
-from sim.testca import CardLocked, SimulatedCard, WrongPassword
+from sim.testca import CardLocked, SimulatedCard, TestCA, WrongPassword, new_key
 
 JPKI_ATR = bytes.fromhex("3BE000FF8131FE4514")
 #: Another card type: an ISO 14443-4 card with no historical bytes, as PC/SC readers build
@@ -474,3 +476,35 @@ def serve_vpcd(
     reader.conf: 35963, 0x8C7B) from a daemon thread; returns the link that inserts and
     removes it. Stop it with ``link.close()``."""
     return VpcdLink(card, host, port, drop_when=drop_when).start(inserted)
+
+
+@dataclass(frozen=True)
+class StandIn:
+    """A stand-in CA, and a resident's key and certificate it issued (RSA keys are slow to
+    make: a test or benchmark makes one and puts it on as many cards as it needs)."""
+
+    ca: TestCA
+    key: object
+    cert: object  # cryptography's x509.Certificate
+
+    @classmethod
+    def issue(cls) -> StandIn:
+        ca = TestCA.create(not_before=datetime(2024, 1, 1, tzinfo=UTC))
+        key = new_key()
+        cert = ca.issue(
+            name="筑波　花子",
+            birth="319800217",
+            sex="2",
+            address="茨城県つくば市研究学園1-1-1",
+            issued=datetime(2024, 6, 1, tzinfo=UTC),
+            key=key,
+        )
+        return cls(ca, key, cert)
+
+    def card(
+        self, pin: str, *, path: pathlib.Path | None = None, iterations: int = 1000
+    ) -> VirtualCard:
+        """A new virtual card with this certificate and PIN (few PBKDF2 iterations: a real
+        card checks its PIN in milliseconds), the CA's certificate in EF 0002."""
+        simulated = SimulatedCard.create(self.key, self.cert, pin, path=path, iterations=iterations)
+        return VirtualCard(simulated, ca_certificate=self.ca.der)

@@ -33,11 +33,10 @@ from sim import rehearsal
 from sim.pcscd import PrivatePcscd
 from sim.testca import SimulatedCard
 from sim.vcard import VirtualCard, is_sign
+from tests.integration import test_browser
 from tests.integration.board_helpers import free_port
 from tests.integration.test_browser import (
-    ARGS,
     AXE,
-    CHROMIUM,
     PHONE,
     Site,
     _stand_in_app,
@@ -49,6 +48,7 @@ from tests.integration.test_browser import (
     wait_receipt,
 )
 
+browser = test_browser.browser  # the same Chromium fixture (module-scoped here too)
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 SHOTS = ROOT / "test-artifacts" / "card"
 PC = {"width": 1366, "height": 900}
@@ -77,11 +77,12 @@ def site(tmp_path_factory, signer_port) -> Iterator[Site]:
 def signer(site, pcsc, signer_port) -> Iterator[subprocess.Popen]:
     """`tohyo signer` for the rehearsal's site, as a voter starts it, on the private pcscd."""
     cmd = [sys.executable, "-m", "tohyo", "signer", "--site", site.url]
+    log = (SHOTS / "signer.log").open("wb")  # a file, not a pipe nobody drains
     proc = subprocess.Popen(
         [*cmd, "--port", str(signer_port)],
         env=pcsc.env,
         cwd=ROOT,
-        stdout=subprocess.PIPE,
+        stdout=log,
         stderr=subprocess.STDOUT,
     )
     deadline = time.monotonic() + 30
@@ -95,23 +96,13 @@ def signer(site, pcsc, signer_port) -> Iterator[subprocess.Popen]:
             break
         except (urllib.error.URLError, ConnectionError):
             if proc.poll() is not None or time.monotonic() > deadline:
-                out = proc.stdout.read().decode() if proc.stdout else ""
+                out = (SHOTS / "signer.log").read_text(errors="replace")
                 raise AssertionError(f"tohyo signer did not start: {out}") from None
             time.sleep(0.2)
     yield proc
     proc.terminate()
     proc.wait(timeout=10)
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    assert pathlib.Path(CHROMIUM).exists(), "Chromium missing: apt-get install -y chromium"
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
-        yield b
-        b.close()
+    log.close()
 
 
 @pytest.fixture

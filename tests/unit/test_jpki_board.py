@@ -62,15 +62,7 @@ def test_board_accepts_signed_ballots(tmp_path):
 
 def test_a_strangers_submission_does_not_burn_a_challenge_in_the_database(tmp_path):
     # The web server's gate keeps challenges in the board's database (shared by workers).
-    s = make_board(f"sqlite:///{tmp_path / 'board.db'}", tmp_path)
-    now = s.clock.now()
-    anchors = load_anchors(ca(0).pem)
-    crl = load_crl(ca(0).crl(now - timedelta(hours=1), now + timedelta(days=2)), anchors)
-    config = TrustConfig.build(anchors, [crl], address_prefixes=["茨城県つくば市"])
-    evidence = DirectoryEvidenceStore(tmp_path / "evidence")
-    challenges = DatabaseNonceStore(s.board.store)
-    gate = JpkiAuthenticator(config, PKEY, bytes(s.election.h_e), challenges, evidence, s.clock)
-    s.board.authenticator = gate
+    s, gate, evidence = _remote_board(tmp_path)
     challenge = gate.new_nonce().value  # in the voter's signing-request link
 
     def submission(who, seed: str) -> dict:

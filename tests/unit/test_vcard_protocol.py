@@ -5,7 +5,6 @@ virtual card's own answers to what the client never sends."""
 from __future__ import annotations
 
 import pathlib
-from datetime import UTC, datetime
 
 import pytest
 from cryptography import x509
@@ -13,8 +12,8 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding
 
 from signer.card import CODES, MY_NUMBER_ATR, CardError, JpkiCard
-from sim.testca import SimulatedCard, TestCA, new_key
-from sim.vcard import EF_SIGN_CERT, JPKI_ATR, VirtualCard
+from sim.testca import SimulatedCard
+from sim.vcard import EF_SIGN_CERT, JPKI_ATR, StandIn, VirtualCard
 
 PIN = "TSUKUBA2025"
 WRONG = "WRONG1"
@@ -23,23 +22,11 @@ MESSAGE = b"tohyo ballot: H_E || confirmation code || challenge"
 
 @pytest.fixture(scope="module")
 def issued():
-    ca = TestCA.create(not_before=datetime(2024, 1, 1, tzinfo=UTC))
-    key = new_key()
-    cert = ca.issue(
-        name="筑波　花子",
-        birth="319800217",
-        sex="2",
-        address="茨城県つくば市研究学園1-1-1",
-        issued=datetime(2024, 6, 1, tzinfo=UTC),
-        key=key,
-    )
-    return ca, key, cert
+    return StandIn.issue()
 
 
 def _card(issued, path: pathlib.Path | None = None) -> VirtualCard:
-    ca, key, cert = issued
-    simulated = SimulatedCard.create(key, cert, PIN, path=path, iterations=1000)
-    return VirtualCard(simulated, ca_certificate=ca.der)
+    return issued.card(PIN, path=path)
 
 
 @pytest.fixture
@@ -76,7 +63,7 @@ def _check(cert_der: bytes, signature: bytes, message: bytes = MESSAGE) -> None:
 def test_sign_message_returns_the_certificate_and_a_signature_that_verifies(issued, vcard):
     card = client(vcard)
     cert, signature = card.sign_message(PIN, MESSAGE)
-    assert cert == _der(issued[2])
+    assert cert == _der(issued.cert)
     assert len(signature) == 256
     _check(cert, signature)
     assert vcard.signatures == 1
@@ -101,7 +88,7 @@ def test_the_certificate_is_read_by_the_length_in_its_header_in_chunks(issued, v
     card.select()
     card.verify_pin(PIN)
     der = card.certificate()
-    assert der == _der(issued[2])  # the EF is padded with FF past the DER
+    assert der == _der(issued.cert)  # the EF is padded with FF past the DER
     reads = [c for c in vcard.commands if c[1] == 0xB0]
     assert reads[0] == bytes.fromhex("00B0000004")  # the header first
     assert len(reads) == 1 + -(-(len(der) - 4) // 0xFF)
@@ -111,7 +98,7 @@ def test_the_certificate_is_read_by_the_length_in_its_header_in_chunks(issued, v
 def test_the_ca_certificate_is_readable_without_the_pin(issued, vcard):
     card = client(vcard)
     card.select()
-    assert card.ca_certificate() == issued[0].der
+    assert card.ca_certificate() == issued.ca.der
     assert not _verifies_with_data(vcard.commands)
 
 
@@ -384,7 +371,7 @@ class T0Card:
 def test_61_xx_is_followed_by_get_response(issued, vcard, part):
     t0 = T0Card(vcard, part=part)
     cert, signature = JpkiCard(t0.apdu).sign_message(PIN, MESSAGE)
-    assert cert == _der(issued[2])
+    assert cert == _der(issued.cert)
     _check(cert, signature)
     get = [c for c in t0.commands if c[1] == 0xC0]
     assert get and all(c[:4] == b"\x00\xc0\x00\x00" for c in get)
@@ -394,7 +381,7 @@ def test_61_xx_is_followed_by_get_response(issued, vcard, part):
 def test_6c_xx_is_sent_again_with_that_le(issued, vcard):
     t0 = T0Card(vcard, max_read=0x80)
     cert, signature = JpkiCard(t0.apdu).sign_message(PIN, MESSAGE)
-    assert cert == _der(issued[2])
+    assert cert == _der(issued.cert)
     _check(cert, signature)
     resent = [c for c in t0.commands if c[1] == 0xB0 and c[4] == 0x80]
     assert len(resent) >= 2
