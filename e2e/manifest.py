@@ -22,8 +22,10 @@ from typing import Any
 
 from e2e import codec
 from e2e.board import BoardKey
+from e2e.checkpoint import NoteError, check_name
 from e2e.codec import OMIT_NONE, public
 from e2e.errors import CodecError, TohyoError
+from e2e.hash import HashValue
 
 
 class ManifestError(TohyoError, ValueError):
@@ -70,6 +72,31 @@ class Eligibility:
 
 @public
 @dataclass(frozen=True)
+class WitnessKey:
+    """A witness: its key name (C2SP signed-note, e.g. ``witness.tsukuba.ac.jp/tohyo``)
+    and its raw 32-byte Ed25519 public key."""
+
+    name: str
+    public_key: HashValue
+
+
+@public
+@dataclass(frozen=True)
+class Witnessing:
+    """Who must cosign the board's heads before clients accept them (docs/protocol.md
+    §8.4): the log's origin (the checkpoints' first line, naming this election), the
+    witnesses, and how many of them must cosign a head."""
+
+    origin: str
+    quorum: int
+    witnesses: tuple[WitnessKey, ...]
+
+    def keys(self) -> list[tuple[str, bytes]]:
+        return [(w.name, bytes(w.public_key)) for w in self.witnesses]
+
+
+@public
+@dataclass(frozen=True)
 class Manifest:
     election_id: str
     title: Text
@@ -85,6 +112,9 @@ class Manifest:
     #: (docs/protocol.md §6, D7). Absent (left out of the canonical bytes), a manifest of
     #: an election without a board.
     board: BoardKey | None = field(default=None, metadata=OMIT_NONE)
+    #: The witnesses that must cosign the board's heads (§8.4); absent, clients accept
+    #: the board's own signature (an election without witnesses, or before this field).
+    witnessing: Witnessing | None = field(default=None, metadata=OMIT_NONE)
 
     # --- lookups -------------------------------------------------------------------------
 
@@ -176,7 +206,48 @@ def validate(m: Manifest) -> Manifest:
                 raise ManifestError(f"{of}.id", f"duplicate option id {o.id!r} in {c.id!r}")
             opt_seen.add(o.id)
             _text(o.label, f"{of}.label")
+    if m.witnessing is not None:
+        _witnessing(m)
     return m
+
+
+def _witnessing(m: Manifest) -> None:
+    w = m.witnessing
+    assert w is not None
+    if m.board is None:
+        raise ManifestError("witnessing", "witnesses cosign a board's heads: name the board")
+    try:
+        check_name(w.origin, "origin")
+    except NoteError:
+        raise ManifestError(
+            "witnessing.origin", "a schema-less URL without spaces or '+', e.g. city.example/vote"
+        ) from None
+    if not w.witnesses:
+        raise ManifestError("witnessing.witnesses", "must list at least one witness")
+    if not 1 <= w.quorum <= len(w.witnesses):
+        raise ManifestError(
+            "witnessing.quorum", f"must be between 1 and the witnesses ({len(w.witnesses)})"
+        )
+    names: set[str] = set()
+    keys: set[bytes] = set()
+    for i, k in enumerate(w.witnesses):
+        try:
+            check_name(k.name, "witness name")
+        except NoteError:
+            raise ManifestError(
+                f"witnessing.witnesses[{i}].name", "a key name without spaces or '+'"
+            ) from None
+        if k.name in names or bytes(k.public_key) in keys:
+            raise ManifestError(f"witnessing.witnesses[{i}]", "the same witness twice")
+        if bytes(k.public_key) == bytes(m.board.public_key):
+            raise ManifestError(f"witnessing.witnesses[{i}]", "the board cannot witness itself")
+        names.add(k.name)
+        keys.add(bytes(k.public_key))
+
+
+def with_witnesses(m: Manifest, witnessing: Witnessing) -> Manifest:
+    """The manifest with its witnesses (before the key ceremony: they are part of H_B)."""
+    return validate(dataclasses.replace(m, witnessing=witnessing))
 
 
 def with_board(m: Manifest, key: BoardKey) -> Manifest:
