@@ -26,6 +26,7 @@ from bulletin import schema
 from bulletin.auth import Authenticator, Refusal
 from bulletin.batcher import Pipeline, verify_each
 from bulletin.clock import Clock, SystemClock, iso
+from bulletin.cosigning import Cosigning
 from bulletin.store import Appended, Store, frontier_root
 from e2e import codec
 from e2e.ballot import ChallengedBallot, EncryptedBallot, ballot_claims, verify_challenged
@@ -197,6 +198,7 @@ class Board:
         self._init_lock = threading.Lock()
         self._floor: datetime | None = None  # the latest time this process has used
         self.observer = BoardObserver()  # replaced by the site's metrics
+        self.cosigning = Cosigning(self)  # checkpoints and witnesses' cosignatures (§8.4)
 
     # --- the election, as set up on the log ------------------------------------------------
 
@@ -607,12 +609,17 @@ class Board:
         ids = [n for group in inclusion_proof_nodes(index, head.size) for n in group]
         nodes = self.store.with_reader(lambda conn: self.store.nodes(conn, ids))
         proof = inclusion_proof(index, head.size, lambda lv, i: nodes[(lv, i)])
-        return {
+        out = {
             "entry": index,
             "confirmation_code": code.hex().upper(),
             "tree_head": codec.to_document(head),
             "inclusion_proof": [h.hex().upper() for h in proof],
         }
+        if self.manifest.witnessing is not None:
+            # The same head as a C2SP checkpoint with the cosignatures collected so far: a
+            # client accepts the head only with the manifest's quorum of them (§8.4).
+            out["checkpoint"] = self.cosigning.note(head.size).render()
+        return out
 
     def latest_head(self) -> TreeHead:
         data = self.store.tree_head()
@@ -621,7 +628,9 @@ class Board:
         return codec.decode(data, TreeHead)
 
     def receipt_for(self, index: int) -> dict[str, Any]:
-        """A receipt for an entry, with a fresh inclusion proof against the latest head."""
+        """A receipt for an entry, with a fresh inclusion proof against the latest head
+        that a quorum of witnesses cosigned and that covers the entry; without one yet (or
+        in an election without witnesses), against the latest head."""
         row = self.store.entry(index)
         if row is None:
             raise Refusal("not_found")
@@ -629,7 +638,10 @@ class Board:
         code = b""
         if entry.kind in ("ballot", "challenged"):
             code = bytes.fromhex(entry.confirmation_code)
-        return self._receipt(index, code, self.latest_head())
+        size = self.cosigning.witnessed_size(index + 1)
+        data = self.store.tree_head(size) if size is not None else None
+        head = codec.decode(data, TreeHead) if data is not None else self.latest_head()
+        return self._receipt(index, code, head)
 
     def receipt_by_code(self, code_hex: str) -> dict[str, Any]:
         try:

@@ -52,6 +52,17 @@ CODES: dict[str, Reason] = {
         "アクセスが集中しています。しばらくしてから再度お試しください。",
         "Too many requests; please wait a moment and try again.",
     ),
+    # --- witnesses (docs/protocol.md §8.4) -------------------------------------------------
+    "unknown_witness": Reason(
+        "この選挙の立会人ではありません。", "The cosignature is not by a witness of this election."
+    ),
+    "bad_signature": Reason(
+        "立会人の署名を確認できません。", "The witness's cosignature does not verify."
+    ),
+    "not_our_checkpoint": Reason(
+        "この掲示板が署名した記録ではありません。",
+        "The board did not sign this checkpoint.",
+    ),
     # --- the key ceremony's mailbox --------------------------------------------------------
     "not_yours": Reason(
         "このトークンでは別の保管者の名前で送ることはできません。",

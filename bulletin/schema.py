@@ -16,6 +16,8 @@ process of the board shares it):
 * ``challenges``: the JPKI gate's single-use signing nonces (:mod:`bulletin.nonces`).
 * ``sign_requests``: pending hand-offs to a phone signing app (:mod:`bulletin.operational`).
 * ``admin_epoch``: one row, the administrator's session epoch (:mod:`bulletin.operational`).
+* ``checkpoint_offers``: the heads offered to witnesses, and when (:mod:`bulletin.cosigning`).
+* ``cosignatures``: the witnesses' cosignatures of heads, each verified before it is stored.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Column,
+    Float,
     Index,
     Integer,
     LargeBinary,
@@ -122,4 +125,25 @@ admin_epoch = Table(
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=False),
     Column("epoch", String(32), nullable=False),
+)
+
+#: The heads offered to the witnesses (operational): the latest row is the checkpoint that
+#: GET /api/checkpoint gives, so that every witness cosigns the same head (a quorum needs
+#: cosignatures of one checkpoint) while heads are signed many times a second.
+checkpoint_offers = Table(
+    "checkpoint_offers",
+    metadata,
+    Column("size", BigInteger, primary_key=True, autoincrement=False),
+    Column("offered", Float, nullable=False),  # POSIX seconds
+)
+
+#: Witnesses' cosignatures (C2SP tlog-cosignature) of the board's heads, one per witness
+#: and size; each verified against the manifest's witness keys before it is stored.
+cosignatures = Table(
+    "cosignatures",
+    metadata,
+    Column("size", BigInteger, primary_key=True, autoincrement=False),
+    Column("witness", String(255), primary_key=True),
+    Column("timestamp", BigInteger, nullable=False),
+    Column("line", Text, nullable=False),  # the note signature line, as the witness wrote it
 )

@@ -27,6 +27,7 @@ from bulletin.board import Board, BoardError
 from bulletin.refusals import Refusal
 from e2e import codec
 from e2e.board import Entry
+from e2e.checkpoint import MAX_NOTE
 from e2e.errors import TohyoError
 from web.status import STATUS, status_of
 
@@ -183,6 +184,37 @@ def consistency() -> Any:
     second = _int_arg("second", 0)
     proof = _board().consistency(first, second)
     return jsonify({"first": first, "second": second, "proof": [h.hex().upper() for h in proof]})
+
+
+NOTE = "text/plain; charset=utf-8"
+
+
+@api.get("/checkpoint")
+def checkpoint() -> Any:
+    """The checkpoint offered to the witnesses now (C2SP signed note, docs/protocol.md
+    §8.4), with the cosignatures collected so far."""
+    return Response(_board().cosigning.offer().render(), content_type=NOTE)
+
+
+@api.get("/checkpoint/witnessed")
+def witnessed_checkpoint() -> Any:
+    """The latest checkpoint a quorum of the manifest's witnesses cosigned."""
+    return Response(_board().cosigning.witnessed().render(), content_type=NOTE)
+
+
+@api.get("/checkpoints/<index:size>")
+def checkpoint_of(size: int) -> Any:
+    """The checkpoint of the head of ``size``, with its cosignatures so far."""
+    return Response(_board().cosigning.note(size).render(), content_type=NOTE)
+
+
+@api.post("/cosignatures")
+def cosignatures() -> Any:
+    """A witness's cosignature: the checkpoint note with the witness's signature lines."""
+    data = request.get_data(cache=False)
+    if len(data) > MAX_NOTE:
+        raise Refusal("too_large", f"a checkpoint note is at most {MAX_NOTE} bytes")
+    return jsonify(_board().cosigning.add(data)), 201
 
 
 @api.get("/results")

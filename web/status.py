@@ -27,6 +27,9 @@ _GENERAL: dict[str, int] = {
     "mismatch": 422,
     "unknown_trustee": 422,
     "rate_limited": 429,
+    "unknown_witness": 403,
+    "bad_signature": 403,
+    "not_our_checkpoint": 409,
 }
 
 #: Refusal code → HTTP status, for every code of :data:`bulletin.refusals.CODES`.

@@ -19,7 +19,7 @@ from e2e.ballot import EncryptedBallot, encrypt_ballot
 from e2e.board import BoardEntry, CastBallot, counted_contests
 from e2e.election import Election, base_hash
 from e2e.group import TEST
-from e2e.manifest import manifest_from_json
+from e2e.manifest import Witnessing, manifest_from_json
 from e2e.rng import DeterministicRng
 from e2e.tally import EncryptedTally, trustee_commitments
 from e2e.threshold import public_share
@@ -41,7 +41,13 @@ class Setup:
     db: str
 
 
-def make_board(db: str, tmp: pathlib.Path, open_it: bool = True, seed: str = "board") -> Setup:
+def make_board(
+    db: str,
+    tmp: pathlib.Path,
+    open_it: bool = True,
+    seed: str = "board",
+    witnessing: Witnessing | None = None,
+) -> Setup:
     key_path = tmp / "board.key"
     if not key_path.exists():
         new_signing_key(key_path)
@@ -50,6 +56,7 @@ def make_board(db: str, tmp: pathlib.Path, open_it: bool = True, seed: str = "bo
         trustees=3,
         quorum=2,
         board=public_key_of(load_signing_key(key_path)),
+        witnessing=witnessing,
     )
     rng = DeterministicRng(seed)
     h_p, _ = base_hash(TEST, manifest)

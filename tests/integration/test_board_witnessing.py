@@ -1,0 +1,208 @@
+"""The board's side of witnessing (docs/protocol.md §8.4): the checkpoint it offers, the
+cosignatures it accepts or refuses, the receipts it gives against witnessed heads."""
+
+from __future__ import annotations
+
+import base64
+import pathlib
+
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from bulletin.refusals import Refusal
+from e2e.checkpoint import (
+    Signature,
+    cosign,
+    parse_checkpoint,
+    parse_note,
+    verify_witnessed,
+)
+from e2e.hash import HashValue
+from e2e.manifest import Witnessing, WitnessKey
+from tests.integration.board_helpers import Setup, later, make_board, submission
+from web.api import create_app
+
+ORIGIN = "tsukuba.example/tohyo/test"
+C1 = {"mobility": ["tsukumobi"]}
+
+
+def raw(key: Ed25519PrivateKey) -> bytes:
+    return key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+
+
+class Witnesses:
+    def __init__(self, n: int = 2, quorum: int = 2) -> None:
+        self.keys = {f"w{i}.example/tohyo": Ed25519PrivateKey.generate() for i in range(n)}
+        self.config = Witnessing(
+            ORIGIN,
+            quorum,
+            tuple(WitnessKey(name, HashValue(raw(k))) for name, k in self.keys.items()),
+        )
+
+    def cosign(self, note_text: str, name: str, when: int = 1_800_000_000) -> str:
+        note = parse_note(note_text)
+        return note.with_signatures([cosign(note.text, name, self.keys[name], when)]).render()
+
+
+@pytest.fixture
+def witnessed(tmp_path: pathlib.Path) -> tuple[Setup, Witnesses]:
+    w = Witnesses()
+    s = make_board(f"sqlite:///{tmp_path / 'b.db'}", tmp_path, witnessing=w.config)
+    s.board.cosigning.clock = lambda: 1_800_000_000.0
+    return s, w
+
+
+def refused(fn, code: str) -> Refusal:
+    with pytest.raises(Refusal) as e:
+        fn()
+    assert e.value.code == code, e.value
+    return e.value
+
+
+def test_receipts_carry_the_checkpoint_and_turn_to_the_witnessed_head(witnessed):
+    s, w = witnessed
+    b = s.board
+    first = b.submit(submission(s.election, C1, "token-1", "v1"))
+    # At submission no witness has seen the head: the note has the board's signature only.
+    note = parse_note(first["checkpoint"])
+    cp = parse_checkpoint(note.text)
+    assert (cp.origin, cp.size) == (ORIGIN, first["tree_head"]["size"])
+    assert (
+        base64.b64encode(cp.root).decode()
+        == base64.b64encode(bytes.fromhex(first["tree_head"]["root"])).decode()
+    )
+    with pytest.raises(Exception, match="cosigned by 0 of the 2"):
+        verify_witnessed(note, ORIGIN, bytes(b.public.public_key), w.config.keys(), 2)
+
+    offered = b.cosigning.offer().render()
+    assert parse_checkpoint(parse_note(offered).text).size == cp.size
+    for name in w.keys:
+        b.cosigning.add(w.cosign(offered, name))
+    # A later ballot moves the log on; the first ballot's receipt is given against the
+    # witnessed head, which covers it, not against the newer head nobody has cosigned.
+    later(s.clock)
+    b.submit(submission(s.election, C1, "token-2", "v2"))
+    again = b.receipt_by_code(first["confirmation_code"])
+    assert again["tree_head"]["size"] == cp.size
+    got = verify_witnessed(
+        again["checkpoint"], ORIGIN, bytes(b.public.public_key), w.config.keys(), 2
+    )
+    assert sorted(got.witnesses) == sorted(w.keys)
+    # The second ballot is not covered by a witnessed head yet: latest head, too few.
+    second = b.receipt_for(cp.size)
+    assert second["tree_head"]["size"] == cp.size + 1
+
+
+def test_the_offer_waits_for_every_witness_or_the_interval(witnessed):
+    s, w = witnessed
+    b = s.board
+    now = [1_800_000_000.0]
+    b.cosigning.clock = lambda: now[0]
+    b.cosigning.interval = 5.0
+    b.submit(submission(s.election, C1, "token-1", "v1"))
+    first = b.cosigning.offer().render()
+    size = parse_checkpoint(parse_note(first).text).size
+    later(s.clock)
+    b.submit(submission(s.election, C1, "token-2", "v2"))
+    # A newer head exists, but the offer stays while the witnesses are still cosigning...
+    assert parse_checkpoint(b.cosigning.offer().text).size == size
+    names = list(w.keys)
+    b.cosigning.add(w.cosign(first, names[0]))
+    assert parse_checkpoint(b.cosigning.offer().text).size == size
+    # ...and moves on once every witness has cosigned it,
+    b.cosigning.add(w.cosign(first, names[1]))
+    assert parse_checkpoint(b.cosigning.offer().text).size == size + 1
+    # or, with a witness offline, once the interval has passed.
+    later(s.clock)
+    b.submit(submission(s.election, C1, "token-3", "v3"))
+    offered = b.cosigning.offer().render()
+    b.cosigning.add(w.cosign(offered, names[0]))
+    assert parse_checkpoint(b.cosigning.offer().text).size == size + 1
+    now[0] += 5.0
+    assert parse_checkpoint(b.cosigning.offer().text).size == size + 2
+    # A clock stepped back does not freeze the offer.
+    later(s.clock)
+    b.submit(submission(s.election, C1, "token-4", "v4"))
+    now[0] -= 3600
+    assert parse_checkpoint(b.cosigning.offer().text).size == size + 3
+
+
+def test_every_bad_cosignature_is_refused(witnessed):
+    s, w = witnessed
+    b = s.board
+    b.submit(submission(s.election, C1, "token-1", "v1"))
+    offered = b.cosigning.offer().render()
+    name = next(iter(w.keys))
+    refused(lambda: b.cosigning.add("not a note"), "malformed")
+    refused(lambda: b.cosigning.add(offered), "unknown_witness")  # the board's line alone
+    stranger = Ed25519PrivateKey.generate()
+    text = parse_note(offered).text
+    alien = parse_note(offered).with_signatures([cosign(text, "x.example/w", stranger, 1)])
+    refused(lambda: b.cosigning.add(alien.render()), "unknown_witness")
+    # A manifest witness's line that does not verify refuses the whole note.
+    good = parse_note(w.cosign(offered, name))
+    mine = good.signatures[-1]
+    broken = Signature(
+        mine.name, mine.key_id, mine.signature[:-1] + bytes([mine.signature[-1] ^ 1])
+    )
+    bad = parse_note(offered).with_signatures([broken])
+    refused(lambda: b.cosigning.add(bad.render()), "bad_signature")
+    refused(lambda: b.cosigning.add(w.cosign(offered, name, when=1_900_000_000)), "bad_signature")
+    # A checkpoint the board never signed: another root for the size, an unknown size,
+    # another origin (each cosigned by a real witness, so only the checkpoint is wrong).
+    cp = parse_checkpoint(text)
+    for other in (
+        f"{ORIGIN}\n{cp.size}\n{base64.b64encode(bytes(32)).decode()}\n",
+        f"{ORIGIN}\n{cp.size + 7}\n{base64.b64encode(cp.root).decode()}\n",
+        f"other.example/log\n{cp.size}\n{base64.b64encode(cp.root).decode()}\n",
+    ):
+        forged = parse_note(offered).__class__(
+            other, (cosign(other, name, w.keys[name], 1_800_000_000),)
+        )
+        refused(lambda forged=forged: b.cosigning.add(forged.render()), "not_our_checkpoint")
+    assert b.cosigning.witnessed_size() is None
+    # The good cosignature is stored once, however often it is posted.
+    for _ in range(2):
+        out = b.cosigning.add(w.cosign(offered, name))
+    assert out == {"size": cp.size, "cosigned_by": [name], "quorum": 2}
+
+
+def test_the_api_serves_checkpoints_and_takes_cosignatures(witnessed):
+    s, w = witnessed
+    s.board.submit(submission(s.election, C1, "token-1", "v1"))
+    client = create_app(s.board).test_client()
+    r = client.get("/api/checkpoint")
+    assert r.status_code == 200 and r.mimetype == "text/plain"
+    offered = r.get_data(as_text=True)
+    size = parse_checkpoint(parse_note(offered).text).size
+    assert client.get("/api/checkpoint/witnessed").status_code == 404
+    for name in w.keys:
+        r = client.post(
+            "/api/cosignatures", data=w.cosign(offered, name), content_type="text/plain"
+        )
+        assert r.status_code == 201, r.get_json()
+    r = client.get("/api/checkpoint/witnessed")
+    assert r.status_code == 200
+    got = verify_witnessed(
+        r.get_data(as_text=True), ORIGIN, bytes(s.board.public.public_key), w.config.keys(), 2
+    )
+    assert got.checkpoint.size == size
+    assert client.get(f"/api/checkpoints/{size}").get_data(as_text=True) == r.get_data(as_text=True)
+    statuses = {
+        "garbage": 400,
+        offered: 403,
+        "x" * 20_000: 413,
+    }
+    for body, status in statuses.items():
+        r = client.post("/api/cosignatures", data=body, content_type="text/plain")
+        assert r.status_code == status, (body[:20], r.get_json())
+    assert client.get("/api/checkpoints/999").status_code == 404
+
+
+def test_an_election_without_witnesses_has_no_checkpoints(tmp_path):
+    s = make_board(f"sqlite:///{tmp_path / 'b.db'}", tmp_path)
+    receipt = s.board.submit(submission(s.election, C1, "token-1", "v1"))
+    assert "checkpoint" not in receipt
+    client = create_app(s.board).test_client()
+    assert client.get("/api/checkpoint").status_code == 404
