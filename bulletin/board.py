@@ -852,7 +852,17 @@ def export_record(
         _counted_pages(board.store.entry_pages(page, size), progress),
         _counted_pages(board.store.head_pages(page, size), None),
         codec.encode(board.public),
+        final_checkpoint(board, size),
     )
+
+
+def final_checkpoint(board: Board, size: int) -> bytes | None:
+    """The checkpoint of the log's head at ``size`` with every cosignature collected (None
+    in an election without witnesses): the record's ``board/checkpoint.txt``, which binds
+    the counted log to what the witnesses saw (docs/record.md)."""
+    if not size or board.manifest.witnessing is None:
+        return None
+    return board.cosigning.note(size).render().encode("utf-8")
 
 
 def write_record_zip(
@@ -891,6 +901,9 @@ def write_record_zip(
                         files[name] = entry.payload
                 yield raw
 
+        checkpoint = final_checkpoint(board, size)
+        if checkpoint is not None:  # board/checkpoint.txt sorts before board/entries.jsonl
+            z.writestr(f"{folder}/{Layout.BOARD_CHECKPOINT}", checkpoint)
         stream(Layout.BOARD_ENTRIES, entries())
         z.writestr(f"{folder}/{Layout.BOARD_KEY}", codec.encode(board.public))
         stream(Layout.BOARD_HEADS, _counted_pages(board.store.head_pages(page, size), None))

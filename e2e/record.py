@@ -51,6 +51,9 @@ class Layout:
     BOARD_ENTRIES = "board/entries.jsonl"
     BOARD_HEADS = "board/tree-heads.jsonl"
     BOARD_KEY = "board/key.json"
+    #: The log's final head as a C2SP checkpoint with the witnesses' cosignatures (an
+    #: election whose manifest names witnesses; docs/record.md).
+    BOARD_CHECKPOINT = "board/checkpoint.txt"
     BALLOTS = "ballots.jsonl"
     CHALLENGED = "challenged.jsonl"
     TALLY = "tally.json"
@@ -97,9 +100,11 @@ def write_board_record(
     entries: Iterable[bytes],
     heads: Iterable[bytes],
     board_key: bytes,
+    checkpoint: bytes | None = None,
 ) -> pathlib.Path:
     """Write a record from a board's log: every entry in order (streamed, one leaf per line),
-    each payload that is a file of the record, every signed tree head and the board's key.
+    each payload that is a file of the record, every signed tree head and the board's key,
+    and ``checkpoint``, the final head's cosigned checkpoint, if there are witnesses.
     The verifier checks that the files equal the log's payloads."""
     root = pathlib.Path(path)
     for d in (Layout.BOARD, *Layout.FOLDERS):
@@ -117,6 +122,8 @@ def write_board_record(
         for raw in heads:
             f.write(raw + b"\n")
     (root / Layout.BOARD_KEY).write_bytes(board_key)
+    if checkpoint is not None:
+        (root / Layout.BOARD_CHECKPOINT).write_bytes(checkpoint)
     return root
 
 
@@ -239,6 +246,7 @@ class RecordFiles:
     board_entries: Lines | None = None  # board/entries.jsonl: every log entry
     board_heads: Lines | None = None  # board/tree-heads.jsonl: signed tree heads
     board_key: bytes | None = None  # board/key.json: the board's public key
+    board_checkpoint: bytes | None = None  # board/checkpoint.txt: the final head, cosigned
 
     def __post_init__(self) -> None:
         # Callers (tests, the trustees' tools) may give lists; the verifier reads Lines.
@@ -319,6 +327,7 @@ def read_record(path: str | os.PathLike[str]) -> RecordFiles:
         board_entries=streams[Layout.BOARD_ENTRIES] if board else None,
         board_heads=stream(Layout.BOARD_HEADS, True) if board else None,
         board_key=need(Layout.BOARD_KEY) if board else None,
+        board_checkpoint=files.get(Layout.BOARD_CHECKPOINT) if board else None,
     )
 
 

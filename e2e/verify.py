@@ -46,6 +46,12 @@ from e2e.board import (
     kind_of,
     verify_tree_head,
 )
+from e2e.checkpoint import (
+    parse_note,
+    verify_board_signature,
+    verify_cosignatures,
+    verify_witnessed,
+)
 from e2e.dlog import DiscreteLog
 from e2e.election import (
     Election,
@@ -60,7 +66,7 @@ from e2e.election import (
 )
 from e2e.errors import CodecError, ParseError, VerificationError
 from e2e.group import GROUPS, Group
-from e2e.manifest import Manifest, manifest_from_canonical
+from e2e.manifest import Manifest, Witnessing, manifest_from_canonical
 from e2e.merkle import MerkleFrontier, leaf_hash, verify_inclusion
 from e2e.record import Layout, Lines, RecordFiles
 from e2e.rng import Rng, SystemRng
@@ -97,6 +103,7 @@ class Report:
     board_key: str = ""  # the board key the log was checked against (hex), "" without a log
     board_key_pinned: str = ""  # by what: "manifest", "--board-key", or "" (not pinned)
     receipts: int = 0  # voters' receipts checked against the log
+    witnesses: tuple[str, ...] = ()  # the witnesses whose cosignature of the final head verified
     results: Results | None = None
     checks: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
@@ -429,6 +436,7 @@ class LogCheck:
     entries: dict[int, Entry] = field(default_factory=dict)  # those the receipts name
     roots: dict[int, bytes] = field(default_factory=dict)  # tree size → root
     cast: int = 0  # cast ballots in the log
+    size: int = 0  # entries in the log
 
 
 def parse_receipt(data: bytes, where: str) -> tuple[int, bytes, TreeHead, list[bytes]]:
@@ -448,14 +456,27 @@ def parse_receipt(data: bytes, where: str) -> tuple[int, bytes, TreeHead, list[b
         ) from None
 
 
-def check_receipts(key: BoardKey, log: LogCheck, receipts: Sequence[tuple[str, bytes]]) -> int:
+def check_receipts(
+    key: BoardKey,
+    log: LogCheck,
+    receipts: Sequence[tuple[str, bytes]],
+    witnessing: Witnessing | None = None,
+    warnings: list[str] | None = None,
+) -> int:
     """Each voter's receipt against the log: its head is signed by the board's key and is a
     state of this log (same root at that size), and its entry is a cast ballot with the
     receipt's confirmation code. A board that dropped a receipted ballot, or showed the
-    voter a log other than the published one, fails here."""
+    voter a log other than the published one, fails here.
+
+    With ``witnessing``, a receipt's checkpoint (the same head as a C2SP note) must carry
+    valid cosignatures only; one with fewer than the quorum (saved before the witnesses
+    had seen its head) is told in ``warnings``: its head is still checked against this
+    log, whose final head the witnesses cosigned (:func:`check_witnessed`)."""
     for name, data in receipts:
         where = f"receipt {name}"
         entry, code, head, proof = parse_receipt(data, where)
+        if witnessing is not None:
+            _receipt_checkpoint(key, head, data, witnessing, where, warnings)
         try:
             verify_tree_head(key, head)
         except VerificationError:
@@ -485,6 +506,74 @@ def check_receipts(key: BoardKey, log: LogCheck, receipts: Sequence[tuple[str, b
         except VerificationError as err:
             raise VerificationError(f"inclusion proof: {err.reason}", where) from None
     return len(receipts)
+
+
+def _receipt_checkpoint(
+    key: BoardKey,
+    head: TreeHead,
+    data: bytes,
+    witnessing: Witnessing,
+    where: str,
+    warnings: list[str] | None,
+) -> None:
+    note = json.loads(data).get("checkpoint")
+    if note is None:
+        if warnings is not None:
+            warnings.append(f"{where}: carries no checkpoint, so no witness vouched for its head")
+        return
+    if not isinstance(note, str):
+        raise VerificationError("its checkpoint is not a signed note", where)
+    try:
+        parsed = parse_note(note)
+        cp = verify_board_signature(parsed, witnessing.origin, bytes(key.public_key))
+        cos = verify_cosignatures(parsed, witnessing.keys())
+    except VerificationError as e:
+        raise VerificationError(f"its checkpoint: {e.reason}", where) from None
+    if cp.size != head.size or cp.root != bytes(head.root):
+        raise VerificationError("its checkpoint is not its tree head", where)
+    if len(cos) < witnessing.quorum and warnings is not None:
+        warnings.append(
+            f"{where}: its head was cosigned by {len(cos)} of the {witnessing.quorum} "
+            "witnesses the manifest asks for when it was saved; it was checked against the "
+            "log the witnesses cosigned instead"
+        )
+
+
+def check_witnessed(
+    files: RecordFiles, witnessing: Witnessing, key: BoardKey, log: LogCheck
+) -> tuple[str, ...]:
+    """The log's final head is cosigned by a quorum of the manifest's witnesses
+    (``board/checkpoint.txt``, docs/protocol.md §8.4): the log that was counted is the one
+    the witnesses saw grow, append-only, so it is the log every voter's receipt was checked
+    against (a quorum with one honest witness rules out a split view). The witnesses'
+    names are returned."""
+    where = "board/checkpoint.txt"
+    if files.board_checkpoint is None:
+        raise VerificationError(
+            "the manifest names witnesses, but the record has no cosigned checkpoint of its "
+            "final head: nothing shows the witnesses saw this log",
+            where,
+        )
+    try:
+        w = verify_witnessed(
+            files.board_checkpoint,
+            witnessing.origin,
+            bytes(key.public_key),
+            witnessing.keys(),
+            witnessing.quorum,
+        )
+    except VerificationError as e:
+        raise VerificationError(e.reason, where) from None
+    if w.checkpoint.size != log.size:
+        raise VerificationError(
+            f"the checkpoint is of size {w.checkpoint.size}, the log has {log.size} entries",
+            where,
+        )
+    if w.checkpoint.root != log.roots.get(log.size):
+        raise VerificationError(
+            "the cosigned root is not this log's root: the witnesses saw another log", where
+        )
+    return w.witnesses
 
 
 def entry_time(e: BoardEntry | TreeHead, where: str) -> datetime:
@@ -700,6 +789,7 @@ def check_log(
         {i: Entry(raw) for i, raw in kept.items()},
         roots,
         rule.ballots,
+        n,
     )
 
 
@@ -909,8 +999,18 @@ def verify_tally_inputs(
         challenged_lines: Iterable[bytes] = log.challenged
         report.checks.append(log.summary)
         report.superseded = log.superseded
+        if manifest.witnessing is not None:
+            report.witnesses = check_witnessed(files, manifest.witnessing, key, log)
+            report.checks.append(
+                f"the log's final head cosigned by {len(report.witnesses)} witnesses "
+                f"(quorum {manifest.witnessing.quorum}): {', '.join(report.witnesses)}"
+            )
+        elif files.board_checkpoint is not None:
+            report.warnings.append("board/checkpoint.txt ignored: the manifest names no witnesses")
         if receipts:
-            report.receipts = check_receipts(key, log, receipts)
+            report.receipts = check_receipts(
+                key, log, receipts, manifest.witnessing, report.warnings
+            )
             report.checks.append(f"{report.receipts} voters' receipts found in the log")
     else:
         # A record without the board's log shows no voters, no log and no re-vote rule:

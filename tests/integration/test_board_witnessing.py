@@ -4,23 +4,29 @@ cosignatures it accepts or refuses, the receipts it gives against witnessed head
 from __future__ import annotations
 
 import base64
+import json
 import pathlib
 
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from bulletin.board import export_record, write_record_zip
 from bulletin.refusals import Refusal
 from e2e.checkpoint import (
+    Note,
     Signature,
     cosign,
     parse_checkpoint,
     parse_note,
     verify_witnessed,
 )
+from e2e.errors import VerificationError
 from e2e.hash import HashValue
 from e2e.manifest import Witnessing, WitnessKey
-from tests.integration.board_helpers import Setup, later, make_board, submission
+from e2e.record import Layout, read_record
+from e2e.verify import verify_record
+from tests.integration.board_helpers import Setup, finish, later, make_board, submission
 from web.api import create_app
 
 ORIGIN = "tsukuba.example/tohyo/test"
@@ -157,9 +163,7 @@ def test_every_bad_cosignature_is_refused(witnessed):
         f"{ORIGIN}\n{cp.size + 7}\n{base64.b64encode(cp.root).decode()}\n",
         f"other.example/log\n{cp.size}\n{base64.b64encode(cp.root).decode()}\n",
     ):
-        forged = parse_note(offered).__class__(
-            other, (cosign(other, name, w.keys[name], 1_800_000_000),)
-        )
+        forged = Note(other, (cosign(other, name, w.keys[name], 1_800_000_000),))
         refused(lambda forged=forged: b.cosigning.add(forged.render()), "not_our_checkpoint")
     assert b.cosigning.witnessed_size() is None
     # The good cosignature is stored once, however often it is posted.
@@ -206,3 +210,66 @@ def test_an_election_without_witnesses_has_no_checkpoints(tmp_path):
     assert "checkpoint" not in receipt
     client = create_app(s.board).test_client()
     assert client.get("/api/checkpoint").status_code == 404
+
+
+def cosign_latest(s: Setup, w: Witnesses, names=None) -> None:
+    """Act as the witnesses: each cosigns the head on offer (every head until the latest:
+    the offer moves on as soon as all have cosigned)."""
+    b = s.board
+    while True:
+        offered = b.cosigning.offer().render()
+        for name in names or w.keys:
+            b.cosigning.add(w.cosign(offered, name))
+        if parse_checkpoint(parse_note(offered).text).size == b.store.size():
+            return
+
+
+def test_the_record_verifies_only_with_its_final_head_witnessed(witnessed, tmp_path):
+    s, w = witnessed
+    b = s.board
+    r1 = b.submit(submission(s.election, C1, "token-1", "v1"))
+    cosign_latest(s, w)
+    early = b.receipt_by_code(r1["confirmation_code"])
+    later(s.clock)
+    b.submit(submission(s.election, C1, "token-2", "v2"))
+    late = b.receipt_for(early["tree_head"]["size"])  # not witnessed yet
+    finish(s)
+    cosign_latest(s, w)
+    root = export_record(b, tmp_path / "rec")
+    report = verify_record(read_record(root))
+    assert sorted(report.witnesses) == sorted(w.keys)
+    assert any("cosigned by 2 witnesses" in c for c in report.checks)
+
+    # Receipts: a witnessed one passes quietly, one saved before the witnesses came is
+    # checked against the witnessed log and told, one with a forged cosignature fails.
+    files = [("early", json.dumps(early).encode()), ("late", json.dumps(late).encode())]
+    report = verify_record(read_record(root), receipts=files)
+    assert report.receipts == 2
+    assert [x for x in report.warnings if "receipt" in x] == [
+        "receipt late: its head was cosigned by 0 of the 2 witnesses the manifest asks for "
+        "when it was saved; it was checked against the log the witnesses cosigned instead"
+    ]
+    note = parse_note(early["checkpoint"])
+    sig = note.signatures[-1]
+    forged = Signature(sig.name, sig.key_id, sig.signature[:8] + bytes(64))
+    bad = dict(early, checkpoint=Note(note.text, (*note.signatures[:-1], forged)).render())
+    with pytest.raises(VerificationError, match="cosignature of .* does not verify"):
+        verify_record(read_record(root), receipts=[("bad", json.dumps(bad).encode())])
+
+    # The record's checkpoint: missing, short of the quorum, of an earlier head.
+    path = root / Layout.BOARD_CHECKPOINT
+    good = path.read_bytes()
+    path.unlink()
+    with pytest.raises(VerificationError, match="no cosigned checkpoint"):
+        verify_record(read_record(root))
+    one = parse_note(good)
+    path.write_text(Note(one.text, one.signatures[:2]).render())
+    with pytest.raises(VerificationError, match="cosigned by 1 of the 2"):
+        verify_record(read_record(root))
+    path.write_text(b.cosigning.note(early["tree_head"]["size"]).render())
+    with pytest.raises(VerificationError, match="the log has"):
+        verify_record(read_record(root))
+    # The zip export carries the same checkpoint.
+    path.write_bytes(good)
+    z = write_record_zip(b, tmp_path / "rec.zip")
+    assert verify_record(read_record(z)).witnesses == report.witnesses
