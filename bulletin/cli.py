@@ -53,25 +53,86 @@ def board() -> None:
     type=click.Path(dir_okay=False),
     help="Where to write the manifest that names the board's key (give it to the trustees).",
 )
+@click.option(
+    "--witness",
+    "witnesses",
+    multiple=True,
+    metavar="VKEY",
+    help="A witness's verifier key, as `tohyo witness keygen` prints it (name+id+key); "
+    "repeat for each witness.",
+)
+@click.option(
+    "--witness-quorum",
+    type=int,
+    default=None,
+    help="How many witnesses must cosign a head before clients accept it (default: all).",
+)
+@click.option(
+    "--origin",
+    default=None,
+    help="The checkpoints' origin line naming this election (default: "
+    "tohyo/<election id>/<board key's first 8 hex digits>).",
+)
 @guard
-def pin_manifest(key: str, manifest: str, out: str) -> None:
-    """Name the board's public key in the manifest, before the key ceremony.
+def pin_manifest(
+    key: str,
+    manifest: str,
+    out: str,
+    witnesses: tuple[str, ...],
+    witness_quorum: int | None,
+    origin: str | None,
+) -> None:
+    """Name the board's public key (and its witnesses) in the manifest, before the key
+    ceremony.
 
     Creates the board's signing key if it is missing. The trustees hash the manifest (H_B),
     so the key is pinned in everything the election binds to: a record of this election
-    without the board's log, or with a log signed by another key, does not verify.
+    without the board's log, or with a log signed by another key, does not verify. The
+    witnesses are pinned the same way: clients accept a head only with a quorum of their
+    cosignatures (docs/admin.md, "Witnesses").
     """
     from e2e import codec
-    from e2e.manifest import manifest_from_json, with_board
+    from e2e.manifest import manifest_from_json, with_board, with_witnesses
 
     if not pathlib.Path(key).exists():
         new_signing_key(key)
         click.echo(f"created the board signing key {key} (keep it private)")
     public = public_key_of(load_signing_key(key))
     m = with_board(manifest_from_json(pathlib.Path(manifest).read_bytes()), public)
+    if witnesses or witness_quorum is not None or origin is not None:
+        if not witnesses:
+            raise click.UsageError("--witness-quorum and --origin need --witness")
+        m = with_witnesses(m, witnessing_of(m, witnesses, witness_quorum, origin))
     text = json.dumps(codec.to_document(m), ensure_ascii=False, indent=2, sort_keys=True)
     pathlib.Path(out).write_text(text + "\n", encoding="utf-8")
     click.echo(f"{out}: manifest for the board with public key {public.public_key.hex_upper()}")
+    if m.witnessing is not None:
+        w = m.witnessing
+        names = ", ".join(k.name for k in w.witnesses)
+        click.echo(f"  witnesses: {names}; quorum {w.quorum}; origin {w.origin}")
+
+
+def witnessing_of(m: Any, vkeys: tuple[str, ...], quorum: int | None, origin: str | None) -> Any:
+    """The manifest's ``witnessing`` from witnesses' verifier keys."""
+    from e2e.checkpoint import COSIGNATURE_V1, NoteError, parse_vkey
+    from e2e.hash import HashValue
+    from e2e.manifest import Witnessing, WitnessKey
+
+    keys = []
+    for text in vkeys:
+        try:
+            name, kind, pub = parse_vkey(text)
+        except NoteError as e:
+            raise click.BadParameter(f"{text}: {e.reason}", param_hint="--witness") from None
+        if kind != COSIGNATURE_V1:
+            raise click.BadParameter(
+                f"{text}: not a witness's cosignature key (type 0x04)", param_hint="--witness"
+            )
+        keys.append(WitnessKey(name, HashValue(pub)))
+    if origin is None:
+        slug = "-".join(m.election_id.split()).replace("+", "-")
+        origin = f"tohyo/{slug}/{m.board.public_key.hex()[:8]}"
+    return Witnessing(origin, len(keys) if quorum is None else quorum, tuple(keys))
 
 
 @board.command()

@@ -21,7 +21,7 @@ from e2e.election import Election
 from e2e.errors import ParseError, TohyoError
 from e2e.group import release_gil
 from e2e.hash import HashValue
-from e2e.record import RecordFiles, read_record
+from e2e.record import RecordFiles, read_monitor_copy, read_record
 from e2e.verify import (
     SHARD,
     BallotItem,
@@ -193,15 +193,24 @@ def run_verify(
     dask_timeout: float = 10.0,
     board_key: BoardKey | None = None,
     receipts: Sequence[tuple[str, bytes]] = (),
+    monitor: str | None = None,
 ) -> Report:
     """Read and verify a record (on ``jobs`` local processes, or on the Dask cluster at
-    ``dask``); prints progress on a terminal. Raises on failure."""
+    ``dask``); prints progress on a terminal. Raises on failure. ``monitor``: a monitor's
+    copy directory to compare with the record."""
     files = read_record(path)
+    copy = read_monitor_copy(monitor) if monitor is not None else None
     mapper, shard, close = _plan(files, jobs, dask, dask_timeout)
     try:
         with _meter(show_progress) as meter:
             return verify_record(
-                files, mapper, meter, shard=shard, board_key=board_key, receipts=receipts
+                files,
+                mapper,
+                meter,
+                shard=shard,
+                board_key=board_key,
+                receipts=receipts,
+                monitor=copy,
             )
     finally:
         close()
@@ -289,6 +298,13 @@ def _dask_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     help="A voter's saved receipt (the booth's JSON); its ballot must be in the log under a "
     "tree head of this log. May be repeated.",
 )
+@click.option(
+    "--monitor",
+    default=None,
+    type=click.Path(exists=True, file_okay=False),
+    help="A monitor's copy (tohyo monitor --out DIR): the entries and heads it saw during "
+    "the vote must be the record's.",
+)
 def verify_command(
     record: str,
     jobs: int | None,
@@ -296,6 +312,7 @@ def verify_command(
     dask_timeout: float,
     board_key: str | None,
     receipts: tuple[str, ...],
+    monitor: str | None,
 ) -> None:
     """Verify an election record; exit 0 only if every check holds."""
     jobs = jobs or os.cpu_count() or 1
@@ -313,6 +330,7 @@ def verify_command(
             dask_timeout=dask_timeout,
             board_key=pinned,
             receipts=receipt_bytes,
+            monitor=monitor,
         )
     except TohyoError as e:  # VerificationError, ParseError (malformed record), QuorumError…
         kind = " (malformed record)" if isinstance(e, ParseError) else ""

@@ -25,6 +25,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import io
+import json
 import os
 import pathlib
 import zipfile
@@ -329,6 +330,44 @@ def read_record(path: str | os.PathLike[str]) -> RecordFiles:
         board_key=need(Layout.BOARD_KEY) if board else None,
         board_checkpoint=files.get(Layout.BOARD_CHECKPOINT) if board else None,
     )
+
+
+@dataclass(frozen=True)
+class MonitorCopy:
+    """A monitor's offline copy of a board (``tohyo monitor --out DIR``): the entries and
+    signed heads it saw, in the record's ``board/`` layout, and the witnessed checkpoints
+    (``witnessed.jsonl``: {"size", "note"} per line)."""
+
+    entries: Lines
+    heads: Lines
+    witnessed: list[tuple[int, str]]
+
+
+def read_monitor_copy(path: str | os.PathLike[str]) -> MonitorCopy:
+    """Open a monitor's copy directory; RecordError if it has no entries."""
+    root = pathlib.Path(path)
+
+    def lines(rel: str) -> Lines:
+        f = root / rel
+        if not f.is_file():
+            return Lines(lines=[], name=rel)
+        return Lines(functools.partial(open, f, "rb"), rel, f.stat().st_size)
+
+    if not (root / Layout.BOARD_ENTRIES).is_file():
+        raise RecordError(f"{path}: no monitor copy ({Layout.BOARD_ENTRIES} missing)")
+    witnessed: list[tuple[int, str]] = []
+    for n, line in enumerate(lines("witnessed.jsonl")):
+        try:
+            doc = json.loads(line)
+            size, note = doc["size"], doc["note"]
+            if type(size) is not int or not isinstance(note, str):
+                raise ValueError
+        except (ValueError, KeyError, TypeError):
+            raise RecordError(
+                f"{path}: witnessed.jsonl line {n + 1} is not {{size, note}}"
+            ) from None
+        witnessed.append((size, note))
+    return MonitorCopy(lines(Layout.BOARD_ENTRIES), lines(Layout.BOARD_HEADS), witnessed)
 
 
 def _zip_opener(path: pathlib.Path, member: str) -> Callable[[], IO[bytes]]:

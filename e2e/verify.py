@@ -68,7 +68,7 @@ from e2e.errors import CodecError, ParseError, VerificationError
 from e2e.group import GROUPS, Group
 from e2e.manifest import Manifest, Witnessing, manifest_from_canonical
 from e2e.merkle import MerkleFrontier, leaf_hash, verify_inclusion
-from e2e.record import Layout, Lines, RecordFiles
+from e2e.record import Layout, Lines, MonitorCopy, RecordFiles
 from e2e.rng import Rng, SystemRng
 from e2e.tally import (
     EncryptedTally,
@@ -576,6 +576,72 @@ def check_witnessed(
     return w.witnesses
 
 
+def monitor_sizes(copy: MonitorCopy) -> set[int]:
+    """The tree sizes whose roots a monitor's copy needs (its heads and checkpoints)."""
+    sizes = {h.size for h in decode_stream(copy.heads, TreeHead)}
+    return sizes | {size for size, _ in copy.witnessed}
+
+
+def check_monitor(
+    files: RecordFiles,
+    key: BoardKey,
+    log: LogCheck,
+    copy: MonitorCopy,
+    witnessing: Witnessing | None,
+) -> str:
+    """A monitor's copy against the record (``tohyo verify --monitor DIR``): the entries it
+    saw while the vote was open are the record's first entries, byte for byte, and every
+    head (and witnessed checkpoint) the board showed it is a state of the record's log.
+    A board that rewrote its log after the monitor saw it, or showed the monitor another
+    log, fails here."""
+    where = "monitor copy"
+    assert files.board_entries is not None
+    n = 0
+    theirs = iter(files.board_entries)
+    for mine in copy.entries:
+        other = next(theirs, None)
+        if other is None:
+            raise VerificationError(
+                f"the monitor saw more entries than the record's {n}: the log was cut", where
+            )
+        if mine != other:
+            raise VerificationError(
+                f"board entry {n} is not the entry the monitor saw: the log was rewritten", where
+            )
+        n += 1
+    heads = 0
+    for h in decode_stream(copy.heads, TreeHead):
+        try:
+            verify_tree_head(key, h)
+        except VerificationError:
+            raise VerificationError(
+                f"its tree head {h.size} is not signed by the board key", where
+            ) from None
+        if log.roots.get(h.size) != bytes(h.root):
+            raise VerificationError(
+                f"the board showed the monitor a head of size {h.size} that is not a state of "
+                "this record's log",
+                where,
+            )
+        heads += 1
+    for size, note in copy.witnessed:
+        if witnessing is None:
+            break
+        w = verify_witnessed(
+            note, witnessing.origin, bytes(key.public_key), witnessing.keys(), witnessing.quorum
+        )
+        if w.checkpoint.size != size or log.roots.get(size) != w.checkpoint.root:
+            raise VerificationError(
+                f"the witnessed checkpoint of size {size} the monitor saw is not a state of "
+                "this record's log",
+                where,
+            )
+    return (
+        f"a monitor's copy: its {n} entries are the log's first, its {heads} heads and "
+        f"{len(copy.witnessed)} witnessed checkpoints states of the log"
+    )
+
+
 def entry_time(e: BoardEntry | TreeHead, where: str) -> datetime:
     """An entry's (or a head's) time: ISO 8601 with a UTC offset, or VerificationError
     (never a naive time, whose meaning depends on the reader's machine)."""
@@ -940,6 +1006,7 @@ def verify_tally_inputs(
     shard: int = SHARD,
     board_key: BoardKey | None = None,
     receipts: Sequence[tuple[str, bytes]] = (),
+    monitor: MonitorCopy | None = None,
 ) -> Verified:
     """Checks 1–6: everything up to and including the encrypted tally.
 
@@ -988,7 +1055,7 @@ def verify_tally_inputs(
             election,
             manifest,
             key,
-            receipt_sizes(receipts),
+            [*receipt_sizes(receipts), *(monitor_sizes(monitor) if monitor else ())],
             receipt_entries(receipts),
             progress,
             map_shards,
@@ -1012,6 +1079,8 @@ def verify_tally_inputs(
                 key, log, receipts, manifest.witnessing, report.warnings
             )
             report.checks.append(f"{report.receipts} voters' receipts found in the log")
+        if monitor is not None:
+            report.checks.append(check_monitor(files, key, log, monitor, manifest.witnessing))
     else:
         # A record without the board's log shows no voters, no log and no re-vote rule:
         # anyone could have made its ballots up. It passes only for an election whose
@@ -1022,9 +1091,11 @@ def verify_tally_inputs(
                 "(board/): the ballots cannot be shown to be the ones the board accepted",
                 "record",
             )
-        if board_key is not None or receipts:
+        if board_key is not None or receipts or monitor is not None:
             raise VerificationError(
-                "a board key or receipts were given, but the record has no board log", "record"
+                "a board key, receipts or a monitor's copy were given, but the record has no "
+                "board log",
+                "record",
             )
         report.warnings.append(
             "the record has no bulletin board log: nothing shows who cast these ballots, "
@@ -1137,10 +1208,11 @@ def verify_record(
     shard: int = SHARD,
     board_key: BoardKey | None = None,
     receipts: Sequence[tuple[str, bytes]] = (),
+    monitor: MonitorCopy | None = None,
 ) -> Report:
     """Verify a whole record; returns a Report or raises naming the first failure."""
     rng = rng or SystemRng()
-    v = verify_tally_inputs(files, map_shards, progress, rng, shard, board_key, receipts)
+    v = verify_tally_inputs(files, map_shards, progress, rng, shard, board_key, receipts, monitor)
     election, tally, report = v.election, v.tally, v.report
     group = election.group
 
