@@ -13,6 +13,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from bulletin.board import export_record, write_record_zip
 from bulletin.refusals import Refusal
+from e2e import codec
+from e2e.board import TreeHead, TreeHeadBody
 from e2e.checkpoint import (
     Note,
     Signature,
@@ -24,7 +26,7 @@ from e2e.checkpoint import (
 from e2e.errors import VerificationError
 from e2e.hash import HashValue
 from e2e.manifest import Witnessing, WitnessKey
-from e2e.record import Layout, read_record
+from e2e.record import Layout, read_monitor_copy, read_record
 from e2e.verify import verify_record
 from tests.integration.board_helpers import Setup, finish, later, make_board, submission
 from web.api import create_app
@@ -273,3 +275,51 @@ def test_the_record_verifies_only_with_its_final_head_witnessed(witnessed, tmp_p
     path.write_bytes(good)
     z = write_record_zip(b, tmp_path / "rec.zip")
     assert verify_record(read_record(z)).witnesses == report.witnesses
+
+
+def test_a_monitors_copy_is_compared_with_the_final_record(witnessed, tmp_path):
+    s, w = witnessed
+    b = s.board
+    b.submit(submission(s.election, C1, "token-1", "v1"))
+    cosign_latest(s, w)
+    # What a monitor keeps while the vote is open: the log so far, in the record's layout.
+    copy = export_record(b, tmp_path / "copy")
+    size = b.store.size()
+    (copy / "witnessed.jsonl").write_text(
+        json.dumps({"size": size, "note": b.cosigning.witnessed().render()}) + "\n"
+    )
+    later(s.clock)
+    b.submit(submission(s.election, C1, "token-2", "v2"))
+    finish(s)
+    cosign_latest(s, w)
+    root = export_record(b, tmp_path / "rec")
+    report = verify_record(read_record(root), monitor=read_monitor_copy(copy))
+    assert any(f"its {size} entries are the log's first" in c for c in report.checks)
+
+    entries = copy / Layout.BOARD_ENTRIES
+    good = entries.read_bytes()
+    lines = good.splitlines()
+    # The board rewrote an entry after the monitor saw it.
+    doc = json.loads(lines[-1])
+    doc["time"] = doc["time"].replace("+00:00", "1+00:00")
+    entries.write_bytes(b"\n".join([*lines[:-1], json.dumps(doc).encode()]) + b"\n")
+    with pytest.raises(VerificationError, match="not the entry the monitor saw"):
+        verify_record(read_record(root), monitor=read_monitor_copy(copy))
+    # The monitor saw more than the record holds (the log was cut).
+    long = export_record(b, tmp_path / "long")
+    with open(long / Layout.BOARD_ENTRIES, "ab") as f:
+        f.write(b'{"an":"entry the record lost"}\n')
+    with pytest.raises(VerificationError, match="more entries than the record"):
+        verify_record(read_record(root), monitor=read_monitor_copy(long))
+    # A head the board showed the monitor that is not a state of the final log.
+    entries.write_bytes(good)
+    head = json.loads((copy / Layout.BOARD_HEADS).read_bytes().splitlines()[-1])
+    head["root"] = "00" * 32
+    forged = b.key.sign(
+        codec.encode(TreeHeadBody(b.log, head["size"], HashValue(bytes(32)), head["time"]))
+    )
+    head["signature"] = forged.hex().upper()
+    with open(copy / Layout.BOARD_HEADS, "ab") as f:
+        f.write(codec.encode(codec.from_document(head, TreeHead)) + b"\n")
+    with pytest.raises(VerificationError, match="not a state of this record's log"):
+        verify_record(read_record(root), monitor=read_monitor_copy(copy))
