@@ -143,7 +143,8 @@ def vkey(name: str, kind: int, public_key: bytes) -> str:
 def parse_vkey(text: str) -> tuple[str, int, bytes]:
     """(name, signature type, 32-byte public key) of a verifier key; NoteError if it is
     malformed or its id does not match."""
-    parts = text.strip().split("+")
+    # A name holds no "+", so the first two separate the parts; base64 may hold more.
+    parts = text.strip().split("+", 2)
     if len(parts) != 3:
         raise NoteError("a verifier key is name+id+key", "verifier key")
     name, hexid, data = parts

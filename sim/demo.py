@@ -49,6 +49,7 @@ from e2e.manifest import Manifest, manifest_from_json
 from e2e.rng import DeterministicRng, Rng, SystemRng
 from e2e.tally import trustee_commitments
 from e2e.threshold import public_share
+from sim import witnesses
 from sim.rehearsal import open_in_period, pinned
 from sim.testca import SimulatedCard, TestCA, TestCAError, new_key, sign_submission
 from trustees.ceremony import run_ceremony
@@ -304,10 +305,18 @@ def run_demo(
     key_path = work / "board.key"
     # The board's key is named in the manifest before the ceremony: it is part of H_B.
     manifest = pinned(replace(manifest, trustees=trustees, quorum=quorum), key_path)
+    # Two independent witnesses, named in the manifest too (docs/protocol.md §8.4).
+    wits = witnesses.create(work / "witnesses")
+    manifest = witnesses.witnessed(manifest, wits)
     h_p, _ = base_hash(group, manifest)
     echo(f"election: {manifest.title.ja} / {manifest.title.en}")
     echo(f"group: {group.name}")
     echo(f"board key (in the manifest): {manifest.board.public_key.hex_upper()}")
+    assert manifest.witnessing is not None
+    echo(
+        f"witnesses (in the manifest): {', '.join(w.name for w in wits)}; both must cosign "
+        f"each head; origin {manifest.witnessing.origin}"
+    )
     echo(f"key ceremony: {trustees} trustees, quorum {quorum}")
     secrets_list, publics = run_ceremony(group, h_p, trustees, quorum, rng)
     election = Election(group, manifest, group.product(t.key for t in publics))
@@ -352,29 +361,38 @@ def run_demo(
         ]
         args = (db, str(key_path), offset, ca.pem, crl, str(work), keys_pem)
         with ProcessPoolExecutor(jobs, initializer=_init, initargs=args) as pool:
-            for chunk in pool.map(_voters, ranges):
-                total.accepted += chunk.accepted
-                total.challenged += chunk.challenged
-                total.revotes += chunk.revotes
-                total.refused.update(chunk.refused)
-                total.intended.update(chunk.intended)
-        for name, card in bad_cards.items():
-            ballot, _ = encrypt_ballot(election, {manifest.contests[0].id: []}, rng)
-            try:
-                _cast(board, ballot, card)
-                total.refused[f"ACCEPTED?! {name}"] += 1
-            except Refusal as e:
-                total.refused[f"{name}: {e.code}"] += 1
-        locked = SimulatedCard.create(keys[0], certs[0], CARD_PASSWORD, iterations=1000)
-        for _ in range(SimulatedCard.TRIES):
-            try:
-                locked.sign(b"x", "WRONG1")
-            except TestCAError:
-                pass
-        total.refused[f"card after {SimulatedCard.TRIES} wrong passwords: locked"] += int(
-            locked.locked
+            # The voters' processes are forked before the witnesses' threads start: a fork
+            # taken while a thread is inside SQLite can leave the child a lock it never
+            # releases (fork copies the memory, not the threads).
+            pool.submit(int).result()
+            with witnesses.running(board, wits, alert=echo) as cosigned:
+                for chunk in pool.map(_voters, ranges):
+                    total.accepted += chunk.accepted
+                    total.challenged += chunk.challenged
+                    total.revotes += chunk.revotes
+                    total.refused.update(chunk.refused)
+                    total.intended.update(chunk.intended)
+            for name, card in bad_cards.items():
+                ballot, _ = encrypt_ballot(election, {manifest.contests[0].id: []}, rng)
+                try:
+                    _cast(board, ballot, card)
+                    total.refused[f"ACCEPTED?! {name}"] += 1
+                except Refusal as e:
+                    total.refused[f"{name}: {e.code}"] += 1
+            locked = SimulatedCard.create(keys[0], certs[0], CARD_PASSWORD, iterations=1000)
+            for _ in range(SimulatedCard.TRIES):
+                try:
+                    locked.sign(b"x", "WRONG1")
+                except TestCAError:
+                    pass
+            total.refused[f"card after {SimulatedCard.TRIES} wrong passwords: locked"] += int(
+                locked.locked
+            )
+            board.close()
+        echo(
+            f"witnesses: {cosigned.get('cosigned', 0)} cosignatures while voting was open "
+            f"(heads the board offered them)"
         )
-        board.close()
         late, _ = encrypt_ballot(election, {manifest.contests[0].id: []}, rng)
         try:
             _cast(board, late, _card_main(keys, certs[0]))
@@ -405,6 +423,9 @@ def run_demo(
             )
             board.post_decryption(codec.encode(partial))
         board.post_results()
+        if not witnesses.cosign_final(board, wits):
+            raise SystemExit("demo failed: the witnesses did not cosign the final head")
+        echo(f"witnesses: both cosigned the final head (size {board.store.size()})")
         if out.exists():
             shutil.rmtree(out)
         export_record(board, out)

@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import pathlib
 import shutil
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
@@ -39,6 +40,7 @@ from e2e.manifest import Manifest, with_board
 from e2e.rng import SystemRng
 from e2e.tally import trustee_commitments
 from e2e.threshold import public_share
+from sim import witnesses
 from sim.testca import SimulatedCard, TestCA, new_key
 from trustees import keystore
 from trustees.ceremony import run_ceremony
@@ -165,6 +167,9 @@ def prepare(
     if any(directory.iterdir()):
         raise SystemExit(f"{directory} is not empty and holds no rehearsal")
     manifest = pinned(replace(manifest, trustees=trustees, quorum=quorum), directory / "board.key")
+    # Two witnesses, named in the manifest before the ceremony; `tohyo serve --rehearsal`
+    # runs them as their own processes (docs/admin.md, "Witnesses").
+    manifest = witnesses.witnessed(manifest, witnesses.create(directory / "witnesses"))
     rng = SystemRng()
     h_p, _ = base_hash(group, manifest)
     secrets_list, publics = run_ceremony(group, h_p, trustees, quorum, rng)
@@ -190,6 +195,41 @@ def prepare(
     }
     (directory / SETTINGS).write_text(json.dumps(settings, indent=1, ensure_ascii=False))
     echo(f"rehearsal: prepared in {directory} ({group.name}); voting is open")
+
+
+def witness_commands(directory: pathlib.Path, url: str) -> list[list[str]]:
+    """The `tohyo witness run` command lines of the rehearsal's witnesses, following the
+    site at ``url`` (empty for a rehearsal prepared before witnesses existed)."""
+    board = open_board(directory)
+    w = board.manifest.witnessing
+    board.store.engine.dispose()
+    if w is None:
+        return []
+    key = board.public.public_key.hex_upper()
+    return [
+        [
+            sys.executable,
+            "-m",
+            "tohyo",
+            "witness",
+            "run",
+            "--key",
+            str(s.key),
+            "--name",
+            s.name,
+            "--state",
+            str(s.state),
+            "--board",
+            url,
+            "--origin",
+            w.origin,
+            "--board-key",
+            key,
+            "--interval",
+            "0.5",
+        ]  # fmt: skip
+        for s in witnesses.create(directory / "witnesses")
+    ]
 
 
 def settings(directory: pathlib.Path) -> dict[str, Any]:
@@ -245,6 +285,10 @@ def finish(directory: pathlib.Path, echo: Callable[[str], None]) -> pathlib.Path
         echo(f"rehearsal: trustee {i} decrypted")
     if not board.store.kinds(["results"]):
         board.post_results()
+    if board.manifest.witnessing is not None:
+        if not witnesses.cosign_final(board, witnesses.create(directory / "witnesses")):
+            raise SystemExit("rehearsal: the witnesses did not cosign the final head")
+        echo("rehearsal: the witnesses cosigned the final head")
     out = directory / "record"
     if out.exists():
         shutil.rmtree(out)

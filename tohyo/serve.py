@@ -338,6 +338,8 @@ def serve(
     # switch interval stops a thread returning from a query from waiting 5 ms for the GIL.
     sys.setswitchinterval(0.0005)
     url = f"http://{host}:{port}"
+    if rehearsal:
+        _start_witnesses(rh.witness_commands(where, url))
     if workers == 1:
         app, b, cards = build()
         click.echo(f"serving on {url}/ (state: {b.state()}); booth: {url}/booth")
@@ -355,6 +357,41 @@ def serve(
         click.echo(f"  card {c['file']}: password {c['password']}")
     run_workers(workers, host, port, lambda sock: serve_wsgi(
         build()[0], host, port, threads, limits, trusted_proxy, [sock]))  # fmt: skip
+
+
+def _start_witnesses(commands: list[list[str]]) -> None:
+    """A rehearsal's witnesses, each its own `tohyo witness run` process (as an independent
+    party runs it), stopped when this command ends. Processes, not threads: the server's
+    workers are forked, and a fork taken while a thread is inside SQLite can leave the
+    child a lock it never releases."""
+    import atexit
+    import subprocess
+
+    def die_with_parent() -> None:
+        # Linux: the witness gets SIGTERM when this server dies, however it dies (a
+        # SIGTERM or SIGKILL to the server runs no atexit handler).
+        import ctypes
+        import signal
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGTERM))  # PR_SET_PDEATHSIG
+
+    procs = [
+        subprocess.Popen(c, stdin=subprocess.DEVNULL, preexec_fn=die_with_parent)
+        for c in commands
+    ]
+
+    def stop() -> None:
+        for p in procs:
+            p.terminate()
+        for p in procs:
+            try:
+                p.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                p.kill()
+
+    atexit.register(stop)
+    if procs:
+        click.echo(f"rehearsal: {len(procs)} witnesses follow the board (tohyo witness run)")
 
 
 def _check_storage(uri: str) -> None:

@@ -22,11 +22,12 @@ ALLOWED: dict[str, set[str]] = {
     "e2e": set(),
     "trustees": {"e2e"},
     "bulletin": {"e2e", "trustees"},
-    "sim": {"e2e", "trustees", "bulletin"},
+    "watch": {"e2e"},
+    "sim": {"e2e", "trustees", "bulletin", "watch"},
     "web": {"e2e", "trustees", "bulletin"},
     "signer": {"e2e", "trustees", "bulletin"},
-    "benchmarks": {"e2e", "trustees", "bulletin", "sim", "web", "signer"},
-    "tohyo": {"e2e", "trustees", "bulletin", "sim", "web", "signer", "benchmarks"},
+    "benchmarks": {"e2e", "trustees", "bulletin", "sim", "web", "signer", "watch"},
+    "tohyo": {"e2e", "trustees", "bulletin", "sim", "web", "signer", "benchmarks", "watch"},
 }
 
 #: e2e's edge: the only modules of the core that touch files, processes or the terminal.
