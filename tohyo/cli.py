@@ -17,6 +17,7 @@ from sim.cli import card, testca
 from sim.cli import commands as sim_commands
 from tohyo.serve import serve
 from trustees.cli import trustee
+from watch.cli import witness
 from web.admin import admin_cli
 
 
@@ -42,3 +43,4 @@ main.add_command(signer)
 for _cmd in sim_commands():
     main.add_command(_cmd)
 main.add_command(bench)
+main.add_command(witness)
