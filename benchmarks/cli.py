@@ -336,6 +336,32 @@ def bench_scale(
             raise click.ClickException(str(e)) from None
 
 
+@bench.command("witness")
+@click.option("--max", "max_size", default=1_000_000, show_default=True, help="Largest log.")
+@click.option("--rate", default=100.0, show_default=True, help="Entries appended a second.")
+@click.option("--seconds", default=20.0, show_default=True, help="How long to append.")
+@click.option("--interval", default=1.0, show_default=True, help="Witnesses' polling, s.")
+@click.option("--json", "json_file", type=click.Path(dir_okay=False), default=None)
+def bench_witness(
+    max_size: int, rate: float, seconds: float, interval: float, json_file: str | None
+) -> None:
+    """A witness's cost per head as the log grows (10^3 … --max entries), and the delay a
+    receipt waits for two witnesses' cosignatures at --rate entries a second
+    (benchmarks/witness.py)."""
+    from benchmarks.witness import per_head, receipt_delay
+
+    sizes = tuple(10**k for k in range(3, 8) if 10**k <= max_size)
+    rows = per_head(sizes)
+    for row in rows:
+        click.echo(json.dumps(row))
+    delay = receipt_delay(rate, seconds, interval)
+    click.echo(json.dumps(delay))
+    if json_file:
+        pathlib.Path(json_file).write_text(
+            json.dumps({"per_head": rows, "receipt_delay": delay}, indent=1), encoding="utf-8"
+        )
+
+
 @bench.command("card")
 @click.option("--signatures", default=20, show_default=True, help="Signatures per way.")
 @click.option("--json", "json_file", type=click.Path(dir_okay=False), default=None)
