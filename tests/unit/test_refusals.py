@@ -34,6 +34,9 @@ EXPECTED = {
     "mismatch": 422,
     "unknown_trustee": 422,
     "rate_limited": 429,
+    "unknown_witness": 403,
+    "bad_signature": 403,
+    "not_our_checkpoint": 409,
 }
 
 
