@@ -18,6 +18,7 @@ from sim.cli import commands as sim_commands
 from tohyo.serve import serve
 from trustees.cli import trustee
 from watch.cli import witness
+from watch.monitor import monitor
 from web.admin import admin_cli
 
 
@@ -44,3 +45,4 @@ for _cmd in sim_commands():
     main.add_command(_cmd)
 main.add_command(bench)
 main.add_command(witness)
+main.add_command(monitor)
