@@ -237,3 +237,29 @@ def test_an_offline_witness_delays_confirmation_never_voting(election):
     served.close()
     out = up.once(served.url, hexkey(s))
     assert out.returncode == 2, out.stderr
+
+
+def test_a_monitor_follows_the_vote_and_its_copy_is_checked_with_the_record(election, tmp_path):
+    s, parties, served = election
+    b = s.board
+    copy = tmp_path / "monitor"
+    watch = ["monitor", served.url, "--out", str(copy), "--board-key", hexkey(s), "--once"]
+    for i in range(2):
+        later(s.clock)
+        b.submit(submission(s.election, C1, f"token-{i}", f"v{i}"))
+        time.sleep(0.25)
+        for p in parties:
+            assert p.once(served.url, hexkey(s)).returncode == 0
+        out = tohyo(*watch)
+        assert out.returncode == 0, out.stderr
+    finish(s)
+    time.sleep(0.25)
+    for _ in range(2):
+        for p in parties:
+            p.once(served.url, hexkey(s))
+    assert b.cosigning.witnessed_size() == b.store.size()
+    record = export_record(b, tmp_path / "record")
+    out = tohyo("verify", str(record), "--monitor", str(copy), "--board-key", hexkey(s))
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "a monitor's copy: its" in out.stdout
+    assert "cosigned by 2 witnesses" in out.stdout
