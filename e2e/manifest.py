@@ -214,8 +214,8 @@ def validate(m: Manifest) -> Manifest:
 def _witnessing(m: Manifest) -> None:
     w = m.witnessing
     assert w is not None
-    if m.board is None:
-        raise ManifestError("witnessing", "witnesses cosign a board's heads: name the board")
+    # Without a board yet (a manifest the web flow pins itself), the witnesses are checked
+    # now and against the board's key once it is named; a board refuses an unpinned one.
     try:
         check_name(w.origin, "origin")
     except NoteError:
@@ -239,7 +239,7 @@ def _witnessing(m: Manifest) -> None:
             ) from None
         if k.name in names or bytes(k.public_key) in keys:
             raise ManifestError(f"witnessing.witnesses[{i}]", "the same witness twice")
-        if bytes(k.public_key) == bytes(m.board.public_key):
+        if m.board is not None and bytes(k.public_key) == bytes(m.board.public_key):
             raise ManifestError(f"witnessing.witnesses[{i}]", "the board cannot witness itself")
         names.add(k.name)
         keys.add(bytes(k.public_key))
@@ -255,7 +255,7 @@ def with_board(m: Manifest, key: BoardKey) -> Manifest:
     manifest that already names another board."""
     if m.board is not None and m.board != key:
         raise ManifestError("board", "the manifest names another board's key")
-    return dataclasses.replace(m, board=key)
+    return validate(dataclasses.replace(m, board=key))
 
 
 def manifest_from_json(text: str | bytes) -> Manifest:
