@@ -263,3 +263,31 @@ def test_a_monitor_follows_the_vote_and_its_copy_is_checked_with_the_record(elec
     assert out.returncode == 0, out.stdout + out.stderr
     assert "a monitor's copy: its" in out.stdout
     assert "cosigned by 2 witnesses" in out.stdout
+
+
+def test_pin_manifest_names_the_witnesses_from_their_verifier_keys(tmp_path):
+    from tests.integration.board_helpers import EXAMPLE
+
+    parties = [Party(tmp_path, n) for n in NAMES]
+    out_file = tmp_path / "pinned.json"
+    args = ["board", "pin-manifest", str(EXAMPLE), "--key", str(tmp_path / "board.key")]
+    args += ["--out", str(out_file)]
+    out = tohyo(*args, "--witness", parties[0].vkey, "--witness", parties[1].vkey)
+    assert out.returncode == 0, out.stderr
+    doc = json.loads(out_file.read_text(encoding="utf-8"))
+    w = doc["witnessing"]
+    assert w["quorum"] == 2 and [x["name"] for x in w["witnesses"]] == list(NAMES)
+    assert (
+        w["origin"] == f"tohyo/tsukuba-2025-citizens-vote/{doc['board']['public_key'][:8].lower()}"
+    )
+    assert f"quorum 2; origin {w['origin']}" in out.stdout
+    # A key that is not a witness's, a broken one, a quorum without witnesses: refused.
+    bad = parties[0].vkey[:-4] + "AAAA"
+    for extra, message in (
+        (["--witness", bad], "id does not match"),
+        (["--witness", parties[0].vkey, "--witness-quorum", "2"], "witnessing.quorum"),
+        (["--witness-quorum", "1"], "need --witness"),
+    ):
+        out = tohyo(*args, *extra)
+        assert out.returncode == 2, (extra, out.stdout, out.stderr)
+        assert message in out.stderr, (extra, out.stderr)
