@@ -539,6 +539,14 @@ def _receipt_checkpoint(
         )
 
 
+#: What to do when a record was exported a moment after its last entry: the witnesses cosign
+#: a new head within seconds (docs/admin.md, "Witnesses").
+_LATER = (
+    " (a record exported just after its last entry: wait until the witnesses have cosigned "
+    "the board's latest head, GET /api/checkpoint/witnessed, and export it again)"
+)
+
+
 def check_witnessed(
     files: RecordFiles, witnessing: Witnessing, key: BoardKey, log: LogCheck
 ) -> tuple[str, ...]:
@@ -551,7 +559,7 @@ def check_witnessed(
     if files.board_checkpoint is None:
         raise VerificationError(
             "the manifest names witnesses, but the record has no cosigned checkpoint of its "
-            "final head: nothing shows the witnesses saw this log",
+            f"final head: nothing shows the witnesses saw this log{_LATER}",
             where,
         )
     try:
@@ -563,7 +571,7 @@ def check_witnessed(
             witnessing.quorum,
         )
     except VerificationError as e:
-        raise VerificationError(e.reason, where) from None
+        raise VerificationError(f"{e.reason}{_LATER}", where) from None
     if w.checkpoint.size != log.size:
         raise VerificationError(
             f"the checkpoint is of size {w.checkpoint.size}, the log has {log.size} entries",
