@@ -192,6 +192,10 @@ def parse_note(data: str | bytes) -> Note:
             raise NoteError("malformed signature line", "note")
         name = check_name(parts[1])
         try:
+            # Padding only where it belongs (Go's decoder, and the browser's, refuse "AAAA="):
+            # the same note must read the same everywhere.
+            if len(parts[2]) % 4:
+                raise binascii.Error
             raw = base64.b64decode(parts[2], validate=True)
         except binascii.Error:
             raise NoteError("signature is not base64", "note") from None

@@ -376,8 +376,7 @@ def _start_witnesses(commands: list[list[str]]) -> None:
         ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGTERM))  # PR_SET_PDEATHSIG
 
     procs = [
-        subprocess.Popen(c, stdin=subprocess.DEVNULL, preexec_fn=die_with_parent)
-        for c in commands
+        subprocess.Popen(c, stdin=subprocess.DEVNULL, preexec_fn=die_with_parent) for c in commands
     ]
 
     def stop() -> None:

@@ -211,6 +211,10 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": "Check that this key is the one the city published elsewhere (its web site, "
         "the press release).",
     },
+    "receipt.witnesses": {
+        "ja": "確認した立会人",
+        "en": "Witnesses who confirmed the board",
+    },
     "receipt.save": {"ja": "受領証を保存", "en": "Save receipt"},
     "receipt.print": {"ja": "印刷", "en": "Print"},
     "receipt.verify": {"ja": "確認ページで検証", "en": "Check on the verify page"},
@@ -335,6 +339,34 @@ TEXTS: dict[str, dict[str, str]] = {
         "ja": "受領証がこの投票のものではありません",
         "en": "the receipt is not for this ballot",
     },
+    # witnesses (docs/protocol.md §8.4): {n} cosigned, {q} needed, {names} who
+    "js.witness.waiting": {
+        "ja": "投票は掲示板に記録されました。いま、独立した立会人（大学・新聞社など）が"
+        "この掲示板の記録を確認するのを待っています…（必要な{q}者のうち、いま{n}者）",
+        "en": "Your ballot is recorded on the board. Now waiting for the independent "
+        "witnesses (universities, newspapers and others) to confirm the board's record… "
+        "({n} of the {q} needed so far)",
+    },
+    "js.witness.confirmed": {
+        "ja": "独立した立会人（大学・新聞社など）{n}者が、この掲示板の記録を確認しました"
+        "（{names}）。",
+        "en": "Confirmed by {n} independent witnesses (universities, newspapers and others) "
+        "who check the board's record: {names}.",
+    },
+    "js.witness.late": {
+        "ja": "投票は掲示板に記録されています。ただし、独立した立会人（大学・新聞社など）による"
+        "掲示板の記録の確認が、まだ済んでいません（必要な{q}者のうち{n}者）。受領証を保存し、"
+        "しばらくしてから「投票を確認」のページで確認コードを入力して、もう一度確かめてください。",
+        "en": "Your ballot is recorded on the board, but the independent witnesses "
+        "(universities, newspapers and others) have not yet confirmed the board's record "
+        "({n} of the {q} needed). Keep your receipt, and check again later on the “Verify "
+        "my ballot” page with your confirmation code.",
+    },
+    "js.witness.list": {
+        "ja": "{names}（{n}者。必要な数は{q}者）",
+        "en": "{names} ({n}; {q} needed)",
+    },
+    "js.witness.none": {"ja": "まだいません", "en": "none yet"},
     "js.app.cancelled": {"ja": "署名を取りやめました。", "en": "Signing was cancelled."},
     "js.receipt.bad": {"ja": "受領証の検証に失敗しました: ", "en": "The receipt did not verify: "},
     "js.card.nofile": {
@@ -397,6 +429,24 @@ TEXTS: dict[str, dict[str, str]] = {
         "ja": "検証しました: 番号{entry}の記録として、署名付きの掲示板（サイズ {size}）に含まれています。"
         "暗号文の証明もすべて正しいです。",
         "en": "Verified: entry {entry} is in the signed board (size {size}) and all its proofs hold.",
+    },
+    "js.verify.witnessed": {
+        "ja": "独立した立会人（大学・新聞社など）{n}者も、この掲示板の記録を確認しています"
+        "（{names}。必要な数は{q}者）。",
+        "en": "{n} independent witnesses (universities, newspapers and others) have also "
+        "confirmed the board's record ({names}; {q} needed).",
+    },
+    "js.verify.unwitnessed": {
+        "ja": "ご注意: 掲示板のこの答えは、まだ十分な数の独立した立会人（大学・新聞社など）に"
+        "確認されていません（必要な{q}者のうち{n}者）。立会人は、掲示板がすべての人に同じ記録を"
+        "見せていることを確かめる第三者です。投票した直後なら、しばらくしてからもう一度確かめて"
+        "ください。いつまでも確認されない場合は、掲示板があなたにだけ違う記録を見せているおそれが"
+        "あるので、市に知らせてください。",
+        "en": "Caution: the board's answer is not yet confirmed by enough independent "
+        "witnesses (universities, newspapers and others): {n} of the {q} needed. Witnesses "
+        "are outside organisations that check that the board shows everyone the same record. "
+        "If you have just voted, check again in a few minutes; if it stays unconfirmed, the "
+        "board may be showing you a record that others do not see: tell the city.",
     },
     "js.verify.challenged": {
         "ja": "これはチャレンジされた（開封された）暗号文で、投票には数えられません。中身: ",

@@ -28,9 +28,11 @@ from bulletin.jpki.verify import digest_info
 from e2e.group import STANDARD, TEST, Group
 from e2e.manifest import Manifest
 from sim import rehearsal
+from sim import witnesses as sim_witnesses
 from sim.demo import EXAMPLE, load_manifest
 from sim.testca import SimulatedCard
 from tests.integration.board_helpers import free_port, serve_in_thread
+from watch.witness import HttpBoard
 from web.admin import hash_password
 from web.app import SiteSettings, create_site
 
@@ -63,10 +65,15 @@ class Site:
 
 @contextlib.contextmanager
 def serve_rehearsal(
-    where: pathlib.Path, group: Group, manifest: Manifest | None = None, **settings: Any
+    where: pathlib.Path,
+    group: Group,
+    manifest: Manifest | None = None,
+    witnesses: bool = True,
+    **settings: Any,
 ) -> Iterator[Site]:
-    """Prepare a rehearsal election in ``where`` and serve its site on loopback
-    (``settings``: more SiteSettings, e.g. the local signer's address)."""
+    """Prepare a rehearsal election in ``where`` and serve its site on loopback, with its
+    two witnesses following the board (``witnesses=False``: a test plays them itself;
+    ``settings``: more SiteSettings, e.g. the local signer's address)."""
     import waitress.server
 
     rehearsal.prepare(where, group, manifest or load_manifest(EXAMPLE), lambda _: None)
@@ -86,7 +93,13 @@ def serve_rehearsal(
     serve_in_thread(server)
     SHOTS.mkdir(parents=True, exist_ok=True)
     try:
-        yield Site(f"http://127.0.0.1:{port}", where, {c["file"]: c for c in cards}, {})
+        with contextlib.ExitStack() as stack:
+            if witnesses:
+                # Over the site's own HTTP API, as a real witness follows the board.
+                source = HttpBoard(f"http://127.0.0.1:{port}")
+                wits = sim_witnesses.create(where / "witnesses")
+                stack.enter_context(sim_witnesses.running(board, wits, source=source))
+            yield Site(f"http://127.0.0.1:{port}", where, {c["file"]: c for c in cards}, {})
     finally:
         server.close()
 

@@ -415,33 +415,102 @@
     showReceipt(receipt, code);
   }
 
-  async function showReceipt(receipt, code) {
+  var receiptRun = 0;  // the receipt on screen; an older one's late answers are dropped
+
+  // Show a receipt: its fields, and the file the voter saves (the latest checked receipt).
+  function showReceiptFields(receipt) {
     $("receipt-code").textContent = receipt.confirmation_code;
     $("receipt-entry").textContent = receipt.entry;
     $("receipt-head").textContent = receipt.tree_head.size + " / " + receipt.tree_head.root;
     $("receipt-key").textContent = election.board_key.public_key;
+    var save = $("receipt-save");
+    if (save.href.indexOf("blob:") === 0) URL.revokeObjectURL(save.href);
     var blob = new Blob([JSON.stringify(receipt, null, 1)], { type: "application/json" });
-    $("receipt-save").href = URL.createObjectURL(blob);
+    save.href = URL.createObjectURL(blob);
     $("receipt-verify").href = "/verify?code=" + receipt.confirmation_code;
+  }
+
+  function witnessValues(w) {
+    return {
+      n: w.cosigners.length,
+      q: w.quorum,
+      names: w.cosigners.length ? TohyoReceipt.names(w.cosigners, lang) : T["witness.none"],
+    };
+  }
+
+  // The receipt's "witnesses" row (a term and its value; hidden without witnesses).
+  function showWitnesses(w) {
+    var dd = $("receipt-witnesses");
+    if (!dd) return;
+    dd.classList.toggle("hidden", !w);
+    $("receipt-witnesses-term").classList.toggle("hidden", !w);
+    dd.textContent = w ? fill(T["witness.list"], witnessValues(w)) : "";
+  }
+
+  async function showReceipt(receipt, code) {
+    var run = ++receiptRun;
+    showReceiptFields(receipt);
+    showWitnesses(null);
     say(T["accepted"], "ok");
     show($("step-receipt"));
     markVoted();
     var check = $("receipt-check");
+    // One status line, replaced as the checks go on (never a pile of messages).
+    function status(text, kind) {
+      if (run !== receiptRun) return;
+      check.textContent = text;
+      check.className = "status" + (kind ? " " + kind : "");
+    }
+    status("");  // not the last receipt's verdict while this one is checked
     try {
       // The receipt must be for the very ballot this booth encrypted and showed.
       if (receipt.confirmation_code !== code) throw new Error(T["receipt.other"]);
       var r = await TohyoReceipt.check(receipt, election);
       if (r.kind !== "ballot") throw new Error(T["receipt.other"]);
-      check.textContent = fill(T["receipt.ok"], { size: receipt.tree_head.size });
-      check.className = "status ok";
+      var w = r.witness;
+      var stored = fill(T["receipt.ok"], { size: receipt.tree_head.size });
+      if (run !== receiptRun) return;
+      showWitnesses(w);
+      if (!w || w.witnessed) {
+        status(w ? stored + " " + fill(T["witness.confirmed"], witnessValues(w)) : stored, "ok");
+        return;
+      }
+      // Stored, and checked: the witnesses have yet to cosign this head (a new ballot's
+      // head is new to them). Not an error; wait for the board's witnessed answer.
+      status(fill(T["witness.waiting"], witnessValues(w)));
+      var last = w;
+      var found = await TohyoReceipt.awaitWitnessed(code, r.entry, election, {
+        until: Date.now() + TohyoReceipt.witnessWait(booth.dataset.witnessWait),
+        stopped: function () { return run !== receiptRun; },
+        other: T["receipt.other"],
+        progress: function (x, newer) {
+          if (run !== receiptRun) return;
+          last = x;
+          showReceiptFields(newer);  // checked: the one to keep, if no witnessed one comes
+          showWitnesses(x);
+          status(fill(T["witness.waiting"], witnessValues(x)));
+        },
+      });
+      if (run !== receiptRun) return;
+      if (!found) {
+        status(fill(T["witness.late"], witnessValues(last)), "warn");
+        return;
+      }
+      showReceiptFields(found.receipt);
+      showWitnesses(found.witness);
+      var size = found.receipt.tree_head.size;
+      status(fill(T["receipt.ok"], { size: size }) + " " + fill(T["witness.confirmed"], witnessValues(found.witness)), "ok");
     } catch (e) {
-      check.textContent = T["receipt.bad"] + e.message;
-      check.className = "status bad";
+      if (run === receiptRun) showWitnesses(null);  // no count to show of a receipt that failed
+      status(T["receipt.bad"] + e.message, "bad");
     }
   }
 
   $("receipt-print").addEventListener("click", function () { window.print(); });
-  $("another").addEventListener("click", function () { show($("step-categories")); });
+  $("another").addEventListener("click", function () {
+    receiptRun++;  // stop waiting for the last receipt's witnesses
+    show($("step-categories"));
+  });
 
   start().catch(function (e) { say(e.message, "bad"); });
 })();

@@ -13,8 +13,10 @@
  * (like Python's *_with functions), for the test vectors.
  *
  * Every verify* function resolves to undefined or throws (never returns false): a
- * VerificationError (InvalidProof, LogProofError) naming what failed, or a CodecError
- * (InvalidElement, InvalidScalar) naming the field of a malformed document.
+ * VerificationError (InvalidProof, LogProofError, NoteError) naming what failed, or a
+ * CodecError (InvalidElement, InvalidScalar) naming the field of a malformed document.
+ * verifyCheckpoint and verifyReceipt (with witnessing) resolve to who cosigned the head:
+ * too few witnesses is a state to show the voter, not a failure, so it is not thrown.
  */
 (function (root) {
   'use strict';
@@ -44,6 +46,7 @@
   }
   class InvalidProof extends VerificationError {}
   class LogProofError extends VerificationError {}
+  class NoteError extends VerificationError {}
 
   // --- bytes and hex -----------------------------------------------------------------------
 
@@ -1359,16 +1362,286 @@
     if (!ok) throw new VerificationError('signature does not verify', where);
   }
 
+  // --- checkpoints and cosignatures (e2e/checkpoint.py, docs/protocol.md §8.4) -------------
+
+  // C2SP signed-note, tlog-checkpoint and tlog-cosignature, strictly as e2e/checkpoint.py
+  // parses them (the error messages are the same, so the vectors pin both).
+  const NOTE_ED25519 = 0x01;
+  const NOTE_COSIGNATURE_V1 = 0x04;
+  const NOTE_MAX_SIGNATURES = 64;
+  const NOTE_MAX_BYTES = 16384;
+  const NOTE_DASH = '\u2014';
+  const COSIGN_HEADER = 'cosignature/v1\n';
+  const NOTE_CONTROL = /[\u0000-\u0009\u000B-\u001F\u007F]/;
+  // Python's str.isspace() (space, tab... and the Unicode spaces), control characters, '+'.
+  const NAME_BAD = /[\u0000-\u0020\u007F\u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000+]/;
+  const NOT_PRINTABLE = /[\p{C}\p{Z}]/u;
+  const B64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+  const B64_VALUE = new Int8Array(128).fill(-1);
+  for (let i = 0; i < 64; i++) B64_VALUE[B64.charCodeAt(i)] = i;
+  // Standard base64 with its padding (RFC 4648 §4), as Go's StdEncoding and Python's
+  // b64decode(validate=True) read it; unused bits of the last digit are not checked.
+  const B64_FORM = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+  const TWO_63 = 2n ** 63n;
+
+  function base64Encode(bytes) {
+    let s = '';
+    for (let i = 0; i < bytes.length; i += 3) {
+      const n = (bytes[i] << 16) | ((bytes[i + 1] || 0) << 8) | (bytes[i + 2] || 0);
+      s += B64[n >> 18] + B64[(n >> 12) & 63];
+      s += i + 1 < bytes.length ? B64[(n >> 6) & 63] : '=';
+      s += i + 2 < bytes.length ? B64[n & 63] : '=';
+    }
+    return s;
+  }
+
+  /** The bytes of standard, padded base64, or null if ``s`` is not that. */
+  function base64Decode(s) {
+    if (!B64_FORM.test(s)) return null;
+    const pad = s.endsWith('==') ? 2 : s.endsWith('=') ? 1 : 0;
+    const out = new Uint8Array((s.length / 4) * 3 - pad);
+    let at = 0;
+    for (let i = 0; i < s.length; i += 4) {
+      const d = [0, 1, 2, 3].map((k) => (s[i + k] === '=' ? 0 : B64_VALUE[s.charCodeAt(i + k)]));
+      const n = (d[0] << 18) | (d[1] << 12) | (d[2] << 6) | d[3];
+      for (const b of [n >> 16, (n >> 8) & 255, n & 255]) if (at < out.length) out[at++] = b;
+    }
+    return out;
+  }
+
+  /** A string as Python's repr() writes it (the messages name keys as Python does). */
+  function pyRepr(s) {
+    const quote = s.includes("'") && !s.includes('"') ? '"' : "'";
+    let out = '';
+    for (const ch of s) {
+      const c = ch.codePointAt(0);
+      if (ch === '\\' || ch === quote) out += '\\' + ch;
+      else if (ch === '\n') out += '\\n';
+      else if (ch === '\r') out += '\\r';
+      else if (ch === '\t') out += '\\t';
+      else if (ch !== ' ' && (c < 0x20 || c === 0x7f || NOT_PRINTABLE.test(ch))) {
+        const h = c.toString(16);
+        out += c < 0x100 ? '\\x' + h.padStart(2, '0') : c < 0x10000 ? '\\u' + h.padStart(4, '0') : '\\U' + h.padStart(8, '0');
+      } else out += ch;
+    }
+    return quote + out + quote;
+  }
+
+  /**
+   * A key name or origin (e2e/checkpoint.py check_name): non-empty, no spaces, no '+', no
+   * control characters, at most 255 bytes, and not starting with '{' (so that a note
+   * signature of the board can never pass for one of its JSON tree head signatures).
+   */
+  function checkNoteName(name, what = 'key name') {
+    if (
+      typeof name !== 'string' ||
+      !name ||
+      NAME_BAD.test(name) ||
+      LONE_SURROGATE.test(name) ||
+      name.startsWith('{') ||
+      utf8(name).length > 255
+    ) {
+      throw new NoteError(`${what} ${pyRepr(String(name))} is not a valid note key name`, what);
+    }
+    return name;
+  }
+
+  /** SHA-256(name ∥ 0x0A ∥ type ∥ public key)[:4]: a note key's id (C2SP signed-note). */
+  async function noteKeyId(name, kind, publicKey) {
+    return (await sha256(concatBytes([utf8(name), Uint8Array.of(0x0a, kind), publicKey]))).slice(0, 4);
+  }
+
+  /**
+   * A signed note (C2SP signed-note), strictly: UTF-8 text (a string, or bytes), no control
+   * characters but newlines, at most 16 kB; the text ending in a newline, a blank line,
+   * then 1 to 64 signature lines "— <name> <base64(key id ∥ signature)>", each ending in a
+   * newline. Returns {text, signatures: [{name, keyId, signature}]}; throws NoteError.
+   */
+  function parseNote(data) {
+    const fail = (m) => new NoteError(m, 'note');
+    if (data instanceof Uint8Array) {
+      if (data.length > NOTE_MAX_BYTES) throw fail('note too large');
+      try {
+        data = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(data);
+      } catch (_) {
+        throw fail('note is not UTF-8');
+      }
+    }
+    if (typeof data !== 'string') throw fail('note is not text');
+    if (LONE_SURROGATE.test(data)) throw fail('note is not UTF-8');
+    if (utf8(data).length > NOTE_MAX_BYTES) throw fail('note too large');
+    if (NOTE_CONTROL.test(data)) throw fail('note contains control characters');
+    const split = data.lastIndexOf('\n\n');
+    if (split < 0 || !data.endsWith('\n')) throw fail('note has no signatures');
+    const text = data.slice(0, split + 1);
+    const sigs = data.slice(split + 2);
+    const lines = sigs ? sigs.slice(0, -1).split('\n') : [];
+    if (!lines.length) throw fail('note has no signatures');
+    if (lines.length > NOTE_MAX_SIGNATURES) throw fail(`note has more than ${NOTE_MAX_SIGNATURES} signatures`);
+    const signatures = lines.map((line) => {
+      const parts = line.split(' ');
+      if (parts.length !== 3 || parts[0] !== NOTE_DASH) throw fail('malformed signature line');
+      const name = checkNoteName(parts[1]);
+      const raw = base64Decode(parts[2]);
+      if (raw === null) throw fail('signature is not base64');
+      if (raw.length < 5) throw fail('signature too short');
+      return { name, keyId: raw.slice(0, 4), signature: raw.slice(4) };
+    });
+    return { text, signatures };
+  }
+
+  /**
+   * A checkpoint's text (C2SP tlog-checkpoint, without extension lines): origin, tree size
+   * (decimal, no leading zeros), base64 root (32 bytes). Returns {origin, size, root}
+   * (size a Number; a size beyond 2^53 stays in sizeText). Throws NoteError.
+   */
+  function parseCheckpoint(text) {
+    const fail = (m) => new NoteError(m, 'checkpoint');
+    const lines = text.split('\n');
+    if (lines.length !== 4 || lines[3] !== '') throw fail('a checkpoint is three lines');
+    const [origin, sizeText, rootText] = lines;
+    checkNoteName(origin, 'origin');
+    if (!/^[0-9]+$/.test(sizeText) || (sizeText !== '0' && sizeText[0] === '0')) {
+      throw fail('the tree size is not a decimal number');
+    }
+    if (sizeText.length > 19) throw fail('the tree size is too large');
+    const root = base64Decode(rootText);
+    if (root === null) throw fail('the root is not base64');
+    if (root.length !== 32 || base64Encode(root) !== rootText) throw fail('the root is not a 32-byte hash');
+    return { origin, size: Number(sizeText), sizeText, root };
+  }
+
+  /**
+   * The manifest's ``witnessing`` ({origin, quorum, witnesses: [{name, public_key}]}):
+   * {origin, quorum, witnesses: [{name, publicKey}]}. Throws CodecError if it is malformed,
+   * names a witness twice (by name or by key), or asks for a quorum it cannot have.
+   */
+  function parseWitnessing(raw) {
+    const where = 'Manifest.witnessing';
+    fields(raw, ['origin', 'quorum', 'witnesses'], where);
+    const origin = string(raw.origin, `${where}.origin`);
+    checkNoteName(origin, 'origin');
+    const quorum = integer(raw.quorum, `${where}.quorum`);
+    const names = new Set();
+    const keys = new Set();
+    const witnesses = list(raw.witnesses, `${where}.witnesses`).map((w, i) => {
+      const ww = `${where}.witnesses[${i}]`;
+      fields(w, ['name', 'public_key'], ww);
+      const name = checkNoteName(string(w.name, `${ww}.name`), 'witness name');
+      const publicKey = parseHash(w.public_key, `${ww}.public_key`);
+      if (names.has(name) || keys.has(w.public_key)) throw new CodecError(`${ww}: the same witness twice`);
+      names.add(name);
+      keys.add(w.public_key);
+      return { name, publicKey };
+    });
+    if (!witnesses.length) throw new CodecError(`${where}.witnesses: must list at least one witness`);
+    if (quorum < 1 || quorum > witnesses.length) {
+      throw new CodecError(`${where}.quorum: must be between 1 and the witnesses (${witnesses.length})`);
+    }
+    return { origin, quorum, witnesses };
+  }
+
+  async function ed25519Verify(publicKey, signature, message, where) {
+    if (signature.length !== 64) return false;
+    try {
+      const k = await subtle.importKey('raw', publicKey, { name: 'Ed25519' }, false, ['verify']);
+      return await subtle.verify({ name: 'Ed25519' }, k, signature, message);
+    } catch (e) {
+      throw new VerificationError(`signature cannot be checked (${e.message})`, where);
+    }
+  }
+
+  /**
+   * Check a checkpoint (a signed note, as text or as parseNote gives it) against the
+   * board's key (32 raw bytes or a BoardKey document) and the manifest's ``witnessing``:
+   *
+   * * its origin is the manifest's, and every signature line of the board's key (name =
+   *   origin, type 0x01) verifies; there is at least one;
+   * * given ``head`` (the JSON TreeHead it stands for, e.g. a receipt's tree_head), its
+   *   size and root are the head's;
+   * * every cosignature line (type 0x04) of a manifest witness verifies — one that does not
+   *   fails the whole note; lines of other keys are ignored, and each witness counts once.
+   *
+   * Resolves to {origin, size, root (hex), cosigners: [witness names, in the manifest's
+   * order], cosignatures: [{witness, time}], quorum, witnesses (how many the manifest
+   * names), witnessed: cosigners.length >= quorum}. Too few cosignatures is not an error
+   * (``witnessed`` is false): the caller says what that means. Throws NoteError
+   * (a VerificationError) for a malformed note, a bad signature or a mismatch.
+   */
+  async function verifyCheckpoint(boardKey, witnessing, note, head) {
+    const keyBytes = boardKey instanceof Uint8Array ? boardKey : parseBoardKey(boardKey);
+    const w = parseWitnessing(witnessing);
+    if (w.witnesses.some((x) => equalBytes(x.publicKey, keyBytes))) {
+      throw new CodecError('Manifest.witnessing: the board cannot witness itself');
+    }
+    const n = typeof note === 'string' || note instanceof Uint8Array ? parseNote(note) : note;
+    const cp = parseCheckpoint(n.text);
+    const where = `checkpoint ${cp.sizeText}`;
+    if (cp.origin !== w.origin) {
+      throw new NoteError(`the checkpoint is for origin ${pyRepr(cp.origin)}, not ${pyRepr(w.origin)}`, where);
+    }
+    const text = utf8(n.text);
+    const boardId = await noteKeyId(w.origin, NOTE_ED25519, keyBytes);
+    const mine = n.signatures.filter((s) => s.name === w.origin && equalBytes(s.keyId, boardId));
+    if (!mine.length) throw new NoteError('the checkpoint is not signed by the board', where);
+    for (const s of mine) {
+      if (!(await ed25519Verify(keyBytes, s.signature, text, where))) {
+        throw new NoteError("the board's signature on the checkpoint does not verify", where);
+      }
+    }
+    if (head !== undefined && head !== null) {
+      const size = integer(head.size, 'TreeHead.size');
+      const root = parseHash(head.root, 'TreeHead.root');
+      if (cp.size !== size || !equalBytes(cp.root, root)) {
+        throw new NoteError(`the checkpoint is not the tree head of size ${size}`, where);
+      }
+    }
+    const found = [];
+    const cwhere = 'checkpoint cosignatures';
+    for (const x of w.witnesses) {
+      const kid = await noteKeyId(x.name, NOTE_COSIGNATURE_V1, x.publicKey);
+      for (const s of n.signatures) {
+        if (s.name !== x.name || !equalBytes(s.keyId, kid)) continue;
+        if (s.signature.length !== 72) throw new NoteError(`the cosignature of ${x.name} has the wrong length`, cwhere);
+        const time = bytesToBig(s.signature.slice(0, 8));
+        const message = utf8(`${COSIGN_HEADER}time ${time}\n${n.text}`);
+        if (time >= TWO_63 || !(await ed25519Verify(x.publicKey, s.signature.slice(8), message, cwhere))) {
+          throw new NoteError(`the cosignature of ${x.name} does not verify`, cwhere);
+        }
+        if (!found.some((f) => f.witness === x.name)) found.push({ witness: x.name, time: Number(time) });
+      }
+    }
+    return {
+      origin: cp.origin,
+      size: cp.size,
+      root: bytesToHex(cp.root),
+      cosigners: found.map((f) => f.witness),
+      cosignatures: found,
+      quorum: w.quorum,
+      witnesses: w.witnesses.length,
+      witnessed: found.length >= w.quorum,
+    };
+  }
+
   /**
    * Check a receipt of the board (POST /api/ballots, GET /api/receipts/<code>: {entry,
-   * confirmation_code, tree_head, inclusion_proof}) for a log entry (its BoardEntry
-   * document): the entry's ballot has the receipt's confirmation code, the tree head is
-   * signed by the board, and the entry is in its tree.
+   * confirmation_code, tree_head, inclusion_proof, checkpoint?}) for a log entry (its
+   * BoardEntry document): the entry's ballot has the receipt's confirmation code, the tree
+   * head is signed by the board, and the entry is in its tree.
+   *
+   * ``witnessing``: the manifest's (absent in an election without witnesses). Given, the
+   * receipt's checkpoint is checked with verifyCheckpoint against its tree head, and the
+   * call resolves to that description of who cosigned it ({cosigners, quorum, witnessed,
+   * ...}, ``checkpoint: true``); a receipt without a checkpoint resolves to one that no
+   * witness cosigned (``checkpoint: false``, witnessed false). Without ``witnessing`` it
+   * resolves to null (a receipt's checkpoint, if any, is not looked at).
    */
-  async function verifyReceipt(boardKey, receipt, entryDoc) {
+  async function verifyReceipt(boardKey, receipt, entryDoc, witnessing) {
     checkDocument(entryDoc, 'BoardEntry', 'BoardEntry');
     fields(entryDoc, ['format', 'type', 'index', 'kind', 'time', 'voter', 'payload'], 'BoardEntry');
-    fields(receipt, ['entry', 'confirmation_code', 'tree_head', 'inclusion_proof'], 'receipt');
+    const names = ['entry', 'confirmation_code', 'tree_head', 'inclusion_proof'];
+    const hasCheckpoint = receipt !== null && typeof receipt === 'object' && Object.prototype.hasOwnProperty.call(receipt, 'checkpoint');
+    fields(receipt, hasCheckpoint ? [...names, 'checkpoint'] : names, 'receipt');
     const index = integer(receipt.entry, 'receipt.entry');
     if (entryDoc.index !== index) throw new VerificationError(`the entry is number ${entryDoc.index}`, `receipt for entry ${index}`);
     // A receipt is for a ballot: an entry of any other kind (the manifest, an event...) is
@@ -1387,6 +1660,24 @@
     );
     const leaf = await leafHash(utf8(canonicalJSON(entryDoc)));
     await verifyInclusion(index, receipt.tree_head.size, leaf, proof, hexToBytes(receipt.tree_head.root));
+    if (witnessing === undefined || witnessing === null) return null;
+    if (!hasCheckpoint) {
+      const w = parseWitnessing(witnessing);
+      return {
+        origin: w.origin,
+        size: receipt.tree_head.size,
+        root: receipt.tree_head.root,
+        cosigners: [],
+        cosignatures: [],
+        quorum: w.quorum,
+        witnesses: w.witnesses.length,
+        witnessed: false,
+        checkpoint: false,
+      };
+    }
+    const note = string(receipt.checkpoint, 'receipt.checkpoint');
+    const result = await verifyCheckpoint(boardKey, witnessing, note, receipt.tree_head);
+    return Object.assign(result, { checkpoint: true });
   }
 
   const TohyoCrypto = {
@@ -1401,6 +1692,7 @@
     VerificationError,
     InvalidProof,
     LogProofError,
+    NoteError,
     // bytes, hex, canonical JSON
     bytesToHex,
     hexToBytes,
@@ -1447,6 +1739,14 @@
     verifyInclusion,
     verifyTreeHead,
     verifyReceipt,
+    // checkpoints and witnesses' cosignatures
+    base64Encode,
+    base64Decode,
+    parseNote,
+    parseCheckpoint,
+    parseWitnessing,
+    noteKeyId,
+    verifyCheckpoint,
   };
 
   root.TohyoCrypto = TohyoCrypto;

@@ -1,5 +1,8 @@
 // "Verify my ballot": anyone enters a confirmation code; this browser fetches the receipt
-// (entry, signed tree head, inclusion proof) and the entry itself, and checks them all.
+// (entry, signed tree head, inclusion proof, and the head's checkpoint with the witnesses'
+// cosignatures) and the entry itself, and checks them all. Too few cosignatures is a
+// warning (the board's word alone; the page asks again for a while, as the booth does), a
+// bad one an error.
 "use strict";
 (function () {
   var T = JSON.parse(document.getElementById("texts").textContent);
@@ -17,7 +20,44 @@
     out.className = "status" + (kind ? " " + kind : "");
   }
 
+  var current = 0;  // the code being checked; an older one's late answers are dropped
+
+  function witnessValues(w) {
+    return {
+      n: w.cosigners.length,
+      q: w.quorum,
+      names: w.cosigners.length ? TohyoReceipt.names(w.cosigners, lang) : T["witness.none"],
+    };
+  }
+
+  // The result of a checked receipt: ok, or a warning while too few witnesses cosigned.
+  function show(receipt, r, electionDoc) {
+    var text = fill(T["verify.ok"], { entry: receipt.entry, size: receipt.tree_head.size });
+    if (r.kind === "challenged") text += " " + T["verify.challenged"] + TohyoReceipt.describe(electionDoc, r.held, lang, T["blank"]);
+    var kind = "ok";
+    var w = r.witness;  // null: an election without witnesses
+    if (w) {
+      var values = witnessValues(w);
+      if (w.witnessed) {
+        text += " " + fill(T["verify.witnessed"], values);
+      } else {
+        // The board's own signature is all there is: the warning comes first.
+        text = fill(T["verify.unwitnessed"], values) + " " + text;
+        kind = "warn";
+      }
+      document.getElementById("v-witnesses").textContent = fill(T["witness.list"], values);
+    }
+    document.getElementById("v-witnesses").classList.toggle("hidden", !w);
+    document.getElementById("v-witnesses-term").classList.toggle("hidden", !w);
+    say(text, kind);
+    document.getElementById("v-entry").textContent = receipt.entry;
+    document.getElementById("v-head").textContent = receipt.tree_head.size + " / " + receipt.tree_head.root;
+    document.getElementById("v-key").textContent = electionDoc.board_key.public_key;
+    details.classList.remove("hidden");
+  }
+
   async function run(code) {
+    var me = ++current;
     code = code.trim().toUpperCase();
     details.classList.add("hidden");
     if (!/^[0-9A-F]{64}$/.test(code)) { say(T["verify.malformed"], "bad"); return; }
@@ -34,15 +74,22 @@
       // The server's receipt must be for the code asked about, not for some other ballot.
       if (receipt.confirmation_code !== code) throw new Error(T["receipt.other"]);
       var r = await TohyoReceipt.check(receipt, electionDoc);
-      var text = fill(T["verify.ok"], { entry: receipt.entry, size: receipt.tree_head.size });
-      if (r.kind === "challenged") text += " " + T["verify.challenged"] + TohyoReceipt.describe(electionDoc, r.held, lang, T["blank"]);
-      say(text, "ok");
-      document.getElementById("v-entry").textContent = receipt.entry;
-      document.getElementById("v-head").textContent = receipt.tree_head.size + " / " + receipt.tree_head.root;
-      document.getElementById("v-key").textContent = electionDoc.board_key.public_key;
-      details.classList.remove("hidden");
+      if (me !== current) return;
+      show(receipt, r, electionDoc);
+      if (!r.witness || r.witness.witnessed) return;
+      // Just after a vote the witnesses may not have cosigned yet: the warning stands
+      // while this page asks the board again for a while; a witnessed answer replaces it.
+      var found = await TohyoReceipt.awaitWitnessed(code, r.entry, electionDoc, {
+        until: Date.now() + TohyoReceipt.witnessWait(out.dataset.witnessWait),
+        stopped: function () { return me !== current; },
+        other: T["receipt.other"],
+        progress: function (w, newer) {
+          if (me === current) show(newer, Object.assign({}, r, { witness: w }), electionDoc);
+        },
+      });
+      if (found && me === current) show(found.receipt, Object.assign({}, r, { witness: found.witness }), electionDoc);
     } catch (e) {
-      say(T["verify.bad"] + e.message, "bad");
+      if (me === current) say(T["verify.bad"] + e.message, "bad");
     }
   }
 
