@@ -42,6 +42,9 @@ from e2e.manifest import Witnessing
 if TYPE_CHECKING:
     from bulletin.board import Board
 
+#: How many intervals an offer that some but fewer than a quorum of witnesses cosigned
+#: waits for the others (a witness that polls more slowly than the offer interval).
+PATIENCE = 10
 #: A cosignature more than this far in the future (seconds) is refused: a witness's clock
 #: that wrong would make its statement "as of time t" meaningless.
 FUTURE = 600
@@ -51,7 +54,7 @@ class Cosigning:
     """Checkpoints and cosignatures of one board."""
 
     def __init__(
-        self, board: Board, interval: float = 1.0, clock: Callable[[], float] = time.time
+        self, board: Board, interval: float = 1.0, clock: Callable[[], float] | None = None
     ) -> None:
         self.board = board
         self.interval = interval
@@ -113,31 +116,70 @@ class Cosigning:
     # --- the offer -------------------------------------------------------------------------
 
     def offer(self) -> Note:
-        """The checkpoint offered to the witnesses now (GET /api/checkpoint)."""
+        """The checkpoint offered to the witnesses now (GET /api/checkpoint).
+
+        The offer moves on to the latest head when every witness has cosigned it; when a
+        quorum has, or none, and it is ``interval`` seconds old; and when some but fewer
+        than the quorum have, only after ``PATIENCE`` intervals, so that a witness polling
+        more slowly than the interval still cosigns the head its peers did (otherwise each
+        would replace the other's offer and no head would reach the quorum while the log
+        grows). Ages are the database's clock, which every web process and machine shares:
+        one host's clock ahead or behind would otherwise move the offer on every request.
+        """
         w = self._config()
         latest = self.board.latest_head()
-        o = schema.checkpoint_offers.c
-        now = self.clock()
-        with self.board.store.operational() as conn:
-            last = conn.execute(select(o.size, o.offered).order_by(o.size.desc()).limit(1)).first()
-            size = last.size if last is not None else None
-            if last is None or latest.size > last.size:
-                age = now - last.offered if last is not None else self.interval
-                done = last is not None and self._count(conn, last.size) >= len(w.witnesses)
-                # A clock stepped back (age < 0) must not freeze the offer.
-                if last is None or done or age >= self.interval or age < 0:
-                    try:
-                        with conn.begin_nested():
-                            conn.execute(
-                                schema.checkpoint_offers.insert().values(
-                                    size=latest.size, offered=now
-                                )
-                            )
-                    except IntegrityError:
-                        pass  # another process offered the same head at the same moment
-                    size = latest.size
-        assert size is not None
+        store = self.board.store
+        # Decided in a reader first: a poll (every witness, every second) takes no write
+        # lock unless the offer is due to move.
+        last, count, now = store.with_reader(lambda conn: self._last_offer(conn))
+        if not self._due(w, latest.size, last, count, now):
+            assert last is not None
+            return self.note(last.size)
+        with store.operational() as conn:
+            last, count, now = self._last_offer(conn)  # again: another process may have moved it
+            if self._due(w, latest.size, last, count, now):
+                try:
+                    with conn.begin_nested():
+                        conn.execute(
+                            schema.checkpoint_offers.insert().values(size=latest.size, offered=now)
+                        )
+                except IntegrityError:
+                    pass  # another process offered the same head at the same moment
+                size = latest.size
+            else:
+                assert last is not None
+                size = last.size
         return self.note(size)
+
+    def _now(self, conn: Any) -> float:
+        """POSIX seconds by the database's clock (or the injected clock of a test)."""
+        if self.clock is not None:
+            return self.clock()
+        if conn.dialect.name == "postgresql":
+            expr = func.extract("epoch", func.clock_timestamp())
+        else:
+            expr = (func.julianday("now") - 2440587.5) * 86400.0
+        return float(conn.execute(select(expr)).scalar_one())
+
+    def _last_offer(self, conn: Any) -> tuple[Any, int, float]:
+        o = schema.checkpoint_offers.c
+        last = conn.execute(select(o.size, o.offered).order_by(o.size.desc()).limit(1)).first()
+        count = self._count(conn, last.size) if last is not None else 0
+        return last, count, self._now(conn)
+
+    def _due(self, w: Witnessing, head: int, last: Any, count: int, now: float) -> bool:
+        if last is None:
+            return True
+        if head <= last.size:
+            return False
+        if count >= len(w.witnesses):
+            return True
+        age = now - last.offered
+        if age < 0:
+            return True  # the database's clock stepped back: never freeze the offer
+        if 0 < count < w.quorum:
+            return age >= PATIENCE * self.interval
+        return age >= self.interval
 
     @staticmethod
     def _count(conn: Any, size: int) -> int:
@@ -166,9 +208,19 @@ class Cosigning:
             raise Refusal("bad_signature", str(e)) from None
         if not found:
             raise Refusal("unknown_witness", "no cosignature of a witness the manifest names")
-        late = self.clock() + FUTURE
+        late = (self.clock or time.time)() + FUTURE
         if any(cos.timestamp > late for cos in found):
             raise Refusal("bad_signature", "the cosignature's time is in the future")
+        c = schema.cosignatures.c
+
+        def stored(conn: Any) -> list[str]:
+            rows = conn.execute(select(c.witness).where(c.size == cp.size).order_by(c.witness))
+            return [r.witness for r in rows]
+
+        names = self.board.store.with_reader(stored)
+        found = [cos for cos in found if cos.witness not in names]
+        if not found:  # all stored already (a witness posting again): no write lock taken
+            return {"size": cp.size, "cosigned_by": names, "quorum": w.quorum}
         with self.board.store.operational() as conn:
             for cos in found:
                 try:
@@ -183,13 +235,7 @@ class Cosigning:
                         )
                 except IntegrityError:
                     pass  # this witness's cosignature of this head is already stored
-            c = schema.cosignatures.c
-            names = [
-                r.witness
-                for r in conn.execute(
-                    select(c.witness).where(c.size == cp.size).order_by(c.witness)
-                )
-            ]
+            names = stored(conn)
         return {"size": cp.size, "cosigned_by": names, "quorum": w.quorum}
 
     def witnessed_size(self, at_least: int = 0) -> int | None:

@@ -172,7 +172,11 @@ def parse_note(data: str | bytes) -> Note:
             data = data.decode("utf-8")
         except UnicodeDecodeError:
             raise NoteError("note is not UTF-8", "note") from None
-    if len(data.encode("utf-8")) > MAX_NOTE:
+    try:
+        size = len(data.encode("utf-8"))
+    except UnicodeEncodeError:  # a lone surrogate, from a hostile JSON string
+        raise NoteError("note is not UTF-8", "note") from None
+    if size > MAX_NOTE:
         raise NoteError("note too large", "note")
     if any(ord(ch) < 0x20 and ch != "\n" for ch in data) or "\x7f" in data:
         raise NoteError("note contains control characters", "note")

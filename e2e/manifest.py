@@ -237,6 +237,10 @@ def _witnessing(m: Manifest) -> None:
             raise ManifestError(
                 f"witnessing.witnesses[{i}].name", "a key name without spaces or '+'"
             ) from None
+        if k.name == w.origin:
+            raise ManifestError(
+                f"witnessing.witnesses[{i}].name", "a witness's name is not the board's origin"
+            )
         if k.name in names or bytes(k.public_key) in keys:
             raise ManifestError(f"witnessing.witnesses[{i}]", "the same witness twice")
         if m.board is not None and bytes(k.public_key) == bytes(m.board.public_key):

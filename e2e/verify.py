@@ -632,9 +632,8 @@ def check_monitor(
                 where,
             )
         heads += 1
-    for size, note in copy.witnessed:
-        if witnessing is None:
-            break
+    witnessed = len(copy.witnessed) if witnessing is not None else 0
+    for size, note in copy.witnessed if witnessing is not None else ():
         w = verify_witnessed(
             note, witnessing.origin, bytes(key.public_key), witnessing.keys(), witnessing.quorum
         )
@@ -646,7 +645,7 @@ def check_monitor(
             )
     return (
         f"a monitor's copy: its {n} entries are the log's first, its {heads} heads and "
-        f"{len(copy.witnessed)} witnessed checkpoints states of the log"
+        f"{witnessed} witnessed checkpoints states of the log"
     )
 
 
@@ -1093,7 +1092,7 @@ def verify_tally_inputs(
         # A record without the board's log shows no voters, no log and no re-vote rule:
         # anyone could have made its ballots up. It passes only for an election whose
         # manifest names no board, and says so.
-        if manifest.board is not None:
+        if manifest.board is not None or manifest.witnessing is not None:
             raise VerificationError(
                 "the manifest names a bulletin board, but the record has no board log "
                 "(board/): the ballots cannot be shown to be the ones the board accepted",

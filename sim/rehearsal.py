@@ -213,6 +213,7 @@ def witness_commands(directory: pathlib.Path, url: str) -> list[list[str]]:
             "tohyo",
             "witness",
             "run",
+            "--init",
             "--key",
             str(s.key),
             "--name",

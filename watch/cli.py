@@ -115,6 +115,12 @@ def keygen(name: str, key_path: str) -> None:
     help="One round, then exit: 0 cosigned or nothing new, 1 refused or a fork, "
     "2 the board is unreachable.",
 )
+@click.option(
+    "--init",
+    is_flag=True,
+    help="Start a new witness if --state does not exist yet (only the first time: a "
+    "witness that has cosigned before and lost its state could be made to cosign a fork).",
+)
 @guard
 def run(
     key_path: str,
@@ -125,9 +131,19 @@ def run(
     board_key: bytes,
     interval: float,
     once: bool,
+    init: bool,
 ) -> None:
     """Follow the board: cosign every head it offers that extends the last one cosigned,
     post the cosignature back; refuse and report (ALERT: on stderr) any fork."""
+    if not pathlib.Path(state).exists():
+        if not init:
+            # A missing state would read as "nothing cosigned yet": a wrong path, or a
+            # lost disk, must not silently take back the promise the file holds.
+            raise click.UsageError(
+                f"no state file {state}: give --init to start a new witness (never for one "
+                "that has cosigned before: restore its state from a backup instead)"
+            )
+        click.echo(f"starting a new witness: its state will be kept in {state}", err=True)
     w = Witness(name, load_key(key_path), WitnessState(state), {origin: board_key})
     source = HttpBoard(board_url)
     if once:

@@ -6,12 +6,14 @@ from __future__ import annotations
 import base64
 import json
 import pathlib
+import time
 
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from bulletin.board import export_record, write_record_zip
+from bulletin.cosigning import PATIENCE
 from bulletin.refusals import Refusal
 from e2e import codec
 from e2e.board import TreeHead, TreeHeadBody
@@ -121,19 +123,49 @@ def test_the_offer_waits_for_every_witness_or_the_interval(witnessed):
     # ...and moves on once every witness has cosigned it,
     b.cosigning.add(w.cosign(first, names[1]))
     assert parse_checkpoint(b.cosigning.offer().text).size == size + 1
-    # or, with a witness offline, once the interval has passed.
+    # With one of the quorum's cosignatures, it waits PATIENCE intervals for the other (a
+    # witness that polls more slowly than the interval still cosigns the same head)...
     later(s.clock)
     b.submit(submission(s.election, C1, "token-3", "v3"))
     offered = b.cosigning.offer().render()
     b.cosigning.add(w.cosign(offered, names[0]))
-    assert parse_checkpoint(b.cosigning.offer().text).size == size + 1
-    now[0] += 5.0
-    assert parse_checkpoint(b.cosigning.offer().text).size == size + 2
-    # A clock stepped back does not freeze the offer.
     later(s.clock)
     b.submit(submission(s.election, C1, "token-4", "v4"))
-    now[0] -= 3600
+    now[0] += 5.0 * (PATIENCE - 1)
+    assert parse_checkpoint(b.cosigning.offer().text).size == size + 1
+    # ...and then moves on (the other witness is offline, not slow).
+    now[0] += 5.0
     assert parse_checkpoint(b.cosigning.offer().text).size == size + 3
+    # An offer nobody cosigned moves on after one interval.
+    later(s.clock)
+    b.submit(submission(s.election, C1, "token-5", "v5"))
+    now[0] += 4.9
+    assert parse_checkpoint(b.cosigning.offer().text).size == size + 3
+    now[0] += 0.1
+    assert parse_checkpoint(b.cosigning.offer().text).size == size + 4
+    # A clock stepped back does not freeze the offer.
+    later(s.clock)
+    b.submit(submission(s.election, C1, "token-6", "v6"))
+    now[0] -= 3600
+    assert parse_checkpoint(b.cosigning.offer().text).size == size + 5
+
+
+def test_the_offer_ages_by_the_databases_clock(db_url, tmp_path):
+    """Every web process and machine reads one clock for the offer: a host whose clock is
+    hours off neither freezes the offer nor moves it on at every request."""
+    s = make_board(db_url, tmp_path, witnessing=Witnesses().config)
+    b = s.board
+    b.cosigning.clock = None  # the database's
+    b.cosigning.interval = 3600.0
+    b.submit(submission(s.election, C1, "token-1", "v1"))
+    size = parse_checkpoint(b.cosigning.offer().text).size
+    later(s.clock)
+    b.submit(submission(s.election, C1, "token-2", "v2"))
+    assert parse_checkpoint(b.cosigning.offer().text).size == size  # within the hour
+    offered = b.store.with_reader(
+        lambda c: c.exec_driver_sql("select offered from checkpoint_offers").scalar_one()
+    )
+    assert abs(offered - time.time()) < 60  # the database's clock, POSIX seconds
 
 
 def test_every_bad_cosignature_is_refused(witnessed):

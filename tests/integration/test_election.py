@@ -811,3 +811,24 @@ def test_standard_group_election_end_to_end(tmp_path):
     with pytest.raises(VerificationError) as e:
         verify(b.path)
     assert e.value.where == "results gyosei/internet-voting"
+
+
+def test_a_manifest_with_witnesses_needs_the_boards_log(tmp_path):
+    """Witnesses cosign a board's heads: a record without the log cannot show they did."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from e2e.hash import HashValue
+    from e2e.manifest import Witnessing, WitnessKey
+
+    raw = (
+        Ed25519PrivateKey.generate()
+        .public_key()
+        .public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    )
+    witnessing = Witnessing("city.example/vote", 1, (WitnessKey("w.example/w", HashValue(raw)),))
+    manifest = replace(load_manifest(3, 2), witnessing=witnessing)
+    votes = [{"mobility": ["tsukumobi"]}]
+    b = build_election(TEST, manifest, votes, {}, (1, 2), tmp_path / "r", "witnessed")
+    with pytest.raises(VerificationError, match="has no board log"):
+        verify(b.path)

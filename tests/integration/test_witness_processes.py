@@ -72,7 +72,7 @@ class Party:
 
     def args(self, url: str, board_key: str) -> list[str]:
         return [
-            "witness", "run", "--key", str(self.key), "--name", self.name,
+            "witness", "run", "--init", "--key", str(self.key), "--name", self.name,
             "--state", str(self.state), "--board", url, "--origin", ORIGIN,
             "--board-key", board_key,
         ]  # fmt: skip

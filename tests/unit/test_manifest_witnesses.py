@@ -12,7 +12,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from e2e.board import BoardKey
-from e2e.checkpoint import COSIGNATURE_V1, NoteError, parse_vkey, vkey
+from e2e.checkpoint import COSIGNATURE_V1, NoteError, parse_note, parse_vkey, vkey
 from e2e.hash import HashValue
 from e2e.manifest import (
     ManifestError,
@@ -81,6 +81,12 @@ def test_a_manifest_names_its_witnesses_and_they_are_in_its_bytes():
             ),
             "witnessing.witnesses[0]",
         ),
+        (
+            lambda w, m: dataclasses.replace(
+                w, quorum=1, witnesses=(WitnessKey(w.origin, w.witnesses[0].public_key),)
+            ),
+            "witnessing.witnesses[0].name",
+        ),
     ],
 )
 def test_every_bad_witnessing_field_is_named(change, field):
@@ -116,3 +122,8 @@ def test_verifier_keys_with_plus_signs_in_their_base64():
         parse_vkey(f"{name}+00000000+{data}")
     with pytest.raises(NoteError):
         parse_vkey("no-separators")
+
+
+def test_a_lone_surrogate_is_a_malformed_note_not_a_crash():
+    with pytest.raises(NoteError, match="not UTF-8"):
+        parse_note("city.example/vote\n1\n\ud800\n\n\u2014 x y\n")

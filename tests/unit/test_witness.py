@@ -663,6 +663,11 @@ def test_run_once_exit_codes_and_show(served, tmp_path, log):
     handler.board.keys = [("w.example/w", pub)]
     run = ("run", "--key", key_path, "--name", "w.example/w", "--state", state, "--board", url)
     run += ("--origin", ORIGIN, "--board-key", BOARD_PUB.hex(), "--once")
+    # No state file: refused unless told this is a new witness (a lost or mistyped state
+    # must not read as "never cosigned anything").
+    r = invoke(*run)
+    assert r.exit_code == 2 and "--init" in r.stderr and not state.exists()
+    run += ("--init",)
     assert invoke(*run).exit_code == 0  # no head yet: nothing new
     handler.board.offer = 9
     assert invoke(*run).exit_code == 0

@@ -1529,6 +1529,7 @@
       fields(w, ['name', 'public_key'], ww);
       const name = checkNoteName(string(w.name, `${ww}.name`), 'witness name');
       const publicKey = parseHash(w.public_key, `${ww}.public_key`);
+      if (name === origin) throw new CodecError(`${ww}.name: a witness's name is not the board's origin`);
       if (names.has(name) || keys.has(w.public_key)) throw new CodecError(`${ww}: the same witness twice`);
       names.add(name);
       keys.add(w.public_key);
