@@ -236,24 +236,23 @@ class Cosigning:
                 except IntegrityError:
                     pass  # this witness's cosignature of this head is already stored
             names = stored(conn)
+            if len(names) >= w.quorum:
+                try:
+                    with conn.begin_nested():
+                        conn.execute(schema.witnessed_heads.insert().values(size=cp.size))
+                except IntegrityError:
+                    pass  # marked already (another witness's post in another process)
         return {"size": cp.size, "cosigned_by": names, "quorum": w.quorum}
 
     def witnessed_size(self, at_least: int = 0) -> int | None:
         """The largest head size of at least ``at_least`` that a quorum cosigned, if any."""
-        w = self.witnessing
-        if w is None:
+        if self.witnessing is None:
             return None
-        c = schema.cosignatures.c
-        return self.board.store.with_reader(
-            lambda conn: conn.execute(
-                select(c.size)
-                .where(c.size >= at_least)
-                .group_by(c.size)
-                .having(func.count() >= w.quorum)
-                .order_by(c.size.desc())
-                .limit(1)
-            ).scalar()
+        h = schema.witnessed_heads.c
+        size = self.board.store.with_reader(
+            lambda conn: conn.execute(select(func.max(h.size))).scalar()
         )
+        return size if size is not None and size >= at_least else None
 
     def witnessed(self) -> Note:
         """The latest checkpoint a quorum of witnesses cosigned (GET

@@ -147,3 +147,12 @@ cosignatures = Table(
     Column("timestamp", BigInteger, nullable=False),
     Column("line", Text, nullable=False),  # the note signature line, as the witness wrote it
 )
+
+#: The heads a quorum of witnesses has cosigned (one row each, written when the quorum's
+#: last cosignature is stored): the latest witnessed head is then one index lookup, on
+#: every receipt, however many cosignatures a long vote collects.
+witnessed_heads = Table(
+    "witnessed_heads",
+    metadata,
+    Column("size", BigInteger, primary_key=True, autoincrement=False),
+)

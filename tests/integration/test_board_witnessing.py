@@ -355,3 +355,25 @@ def test_a_monitors_copy_is_compared_with_the_final_record(witnessed, tmp_path):
         f.write(codec.encode(codec.from_document(head, TreeHead)) + b"\n")
     with pytest.raises(VerificationError, match="not a state of this record's log"):
         verify_record(read_record(root), monitor=read_monitor_copy(copy))
+
+
+def test_revision_0006_makes_the_witness_tables_and_goes_back(tmp_path):
+    from alembic import command
+    from alembic.config import Config
+    from sqlalchemy import inspect
+
+    from bulletin.store import MIGRATIONS, make_engine, migrate
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'm.db'}")
+    migrate(engine)
+    tables = {"checkpoint_offers", "cosignatures", "witnessed_heads"}
+    assert tables <= set(inspect(engine).get_table_names())
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "0005")
+    assert not tables & set(inspect(engine).get_table_names())
+    migrate(engine)
+    assert tables <= set(inspect(engine).get_table_names())
+    engine.dispose()

@@ -26,8 +26,13 @@ def upgrade() -> None:
         sa.Column("timestamp", sa.BigInteger, nullable=False),
         sa.Column("line", sa.Text, nullable=False),
     )
+    op.create_table(
+        "witnessed_heads",
+        sa.Column("size", sa.BigInteger, primary_key=True, autoincrement=False),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("witnessed_heads")
     op.drop_table("cosignatures")
     op.drop_table("checkpoint_offers")
