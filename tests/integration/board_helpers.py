@@ -6,9 +6,12 @@ import json
 import pathlib
 import socket
 import threading
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from bulletin.auth import TokenAuthenticator
 from bulletin.board import Board, load_signing_key, new_signing_key, public_key_of
@@ -17,14 +20,17 @@ from bulletin.store import Store, make_engine, migrate
 from e2e import codec
 from e2e.ballot import EncryptedBallot, encrypt_ballot
 from e2e.board import BoardEntry, CastBallot, counted_contests
+from e2e.checkpoint import cosign, parse_checkpoint, parse_note
 from e2e.election import Election, base_hash
 from e2e.group import TEST
-from e2e.manifest import Witnessing, manifest_from_json
+from e2e.hash import HashValue
+from e2e.manifest import Witnessing, WitnessKey, manifest_from_json
 from e2e.rng import DeterministicRng
 from e2e.tally import EncryptedTally, trustee_commitments
 from e2e.threshold import public_share
 from trustees.ceremony import TrusteeSecrets, run_ceremony
 from trustees.decrypt import partial_decrypt
+from watch.witness import public_bytes
 
 EXAMPLE = pathlib.Path(__file__).resolve().parents[2] / "examples" / "tsukuba-2025.json"
 KEY = b"pseudonym key for tests"
@@ -76,6 +82,35 @@ def make_board(
     return Setup(board, election, secrets, clock, key_path, db)
 
 
+class Witnesses:
+    """Witnesses played by a test: their keys, the manifest's ``witnessing`` naming them, and
+    cosignatures of the board's checkpoints (docs/protocol.md §8.4)."""
+
+    def __init__(self, origin: str, n: int = 2, quorum: int = 2) -> None:
+        self.keys = {f"w{i}.example/tohyo": Ed25519PrivateKey.generate() for i in range(n)}
+        self.config = Witnessing(
+            origin,
+            quorum,
+            tuple(WitnessKey(name, HashValue(public_bytes(k))) for name, k in self.keys.items()),
+        )
+
+    def cosign(self, note_text: str, name: str, when: int = 1_800_000_000) -> str:
+        """The note with witness ``name``'s cosignature added, as it would post it."""
+        note = parse_note(note_text)
+        return note.with_signatures([cosign(note.text, name, self.keys[name], when)]).render()
+
+    def cosign_latest(self, s: Setup, names: Iterable[str] | None = None) -> None:
+        """Each witness cosigns the head on offer, until the latest head is cosigned (the
+        offer moves on as soon as all have cosigned)."""
+        b = s.board
+        while True:
+            offered = b.cosigning.offer().render()
+            for name in names or self.keys:
+                b.cosigning.add(self.cosign(offered, name))
+            if parse_checkpoint(parse_note(offered).text).size == b.store.size():
+                return
+
+
 def ballot_doc(election: Election, choices: dict, seed: str) -> dict:
     ballot, _ = encrypt_ballot(election, choices, DeterministicRng(seed))
     return codec.to_document(ballot)
@@ -98,6 +133,7 @@ __all__ = [
     "ballot_doc",
     "later",
     "Setup",
+    "Witnesses",
     "serve_in_thread",
     "free_port",
 ]

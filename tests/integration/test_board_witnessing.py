@@ -9,7 +9,6 @@ import pathlib
 import time
 
 import pytest
-from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from bulletin.board import export_record, write_record_zip
@@ -27,37 +26,18 @@ from e2e.checkpoint import (
 )
 from e2e.errors import VerificationError
 from e2e.hash import HashValue
-from e2e.manifest import Witnessing, WitnessKey
 from e2e.record import Layout, read_monitor_copy, read_record
 from e2e.verify import verify_record
-from tests.integration.board_helpers import Setup, finish, later, make_board, submission
+from tests.integration.board_helpers import Setup, Witnesses, finish, later, make_board, submission
 from web.api import create_app
 
 ORIGIN = "tsukuba.example/tohyo/test"
 C1 = {"mobility": ["tsukumobi"]}
 
 
-def raw(key: Ed25519PrivateKey) -> bytes:
-    return key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
-
-
-class Witnesses:
-    def __init__(self, n: int = 2, quorum: int = 2) -> None:
-        self.keys = {f"w{i}.example/tohyo": Ed25519PrivateKey.generate() for i in range(n)}
-        self.config = Witnessing(
-            ORIGIN,
-            quorum,
-            tuple(WitnessKey(name, HashValue(raw(k))) for name, k in self.keys.items()),
-        )
-
-    def cosign(self, note_text: str, name: str, when: int = 1_800_000_000) -> str:
-        note = parse_note(note_text)
-        return note.with_signatures([cosign(note.text, name, self.keys[name], when)]).render()
-
-
 @pytest.fixture
 def witnessed(tmp_path: pathlib.Path) -> tuple[Setup, Witnesses]:
-    w = Witnesses()
+    w = Witnesses(ORIGIN)
     s = make_board(f"sqlite:///{tmp_path / 'b.db'}", tmp_path, witnessing=w.config)
     s.board.cosigning.clock = lambda: 1_800_000_000.0
     return s, w
@@ -153,7 +133,7 @@ def test_the_offer_waits_for_every_witness_or_the_interval(witnessed):
 def test_the_offer_ages_by_the_databases_clock(db_url, tmp_path):
     """Every web process and machine reads one clock for the offer: a host whose clock is
     hours off neither freezes the offer nor moves it on at every request."""
-    s = make_board(db_url, tmp_path, witnessing=Witnesses().config)
+    s = make_board(db_url, tmp_path, witnessing=Witnesses(ORIGIN).config)
     b = s.board
     b.cosigning.clock = None  # the database's
     b.cosigning.interval = 3600.0
@@ -246,29 +226,17 @@ def test_an_election_without_witnesses_has_no_checkpoints(tmp_path):
     assert client.get("/api/checkpoint").status_code == 404
 
 
-def cosign_latest(s: Setup, w: Witnesses, names=None) -> None:
-    """Act as the witnesses: each cosigns the head on offer (every head until the latest:
-    the offer moves on as soon as all have cosigned)."""
-    b = s.board
-    while True:
-        offered = b.cosigning.offer().render()
-        for name in names or w.keys:
-            b.cosigning.add(w.cosign(offered, name))
-        if parse_checkpoint(parse_note(offered).text).size == b.store.size():
-            return
-
-
 def test_the_record_verifies_only_with_its_final_head_witnessed(witnessed, tmp_path):
     s, w = witnessed
     b = s.board
     r1 = b.submit(submission(s.election, C1, "token-1", "v1"))
-    cosign_latest(s, w)
+    w.cosign_latest(s)
     early = b.receipt_by_code(r1["confirmation_code"])
     later(s.clock)
     b.submit(submission(s.election, C1, "token-2", "v2"))
     late = b.receipt_for(early["tree_head"]["size"])  # not witnessed yet
     finish(s)
-    cosign_latest(s, w)
+    w.cosign_latest(s)
     root = export_record(b, tmp_path / "rec")
     report = verify_record(read_record(root))
     assert sorted(report.witnesses) == sorted(w.keys)
@@ -313,7 +281,7 @@ def test_a_monitors_copy_is_compared_with_the_final_record(witnessed, tmp_path):
     s, w = witnessed
     b = s.board
     b.submit(submission(s.election, C1, "token-1", "v1"))
-    cosign_latest(s, w)
+    w.cosign_latest(s)
     # What a monitor keeps while the vote is open: the log so far, in the record's layout.
     copy = export_record(b, tmp_path / "copy")
     size = b.store.size()
@@ -323,7 +291,7 @@ def test_a_monitors_copy_is_compared_with_the_final_record(witnessed, tmp_path):
     later(s.clock)
     b.submit(submission(s.election, C1, "token-2", "v2"))
     finish(s)
-    cosign_latest(s, w)
+    w.cosign_latest(s)
     root = export_record(b, tmp_path / "rec")
     report = verify_record(read_record(root), monitor=read_monitor_copy(copy))
     assert any(f"its {size} entries are the log's first" in c for c in report.checks)

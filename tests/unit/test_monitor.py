@@ -21,15 +21,15 @@ from bulletin.board import export_record
 from e2e import codec
 from e2e.ballot import challenge, encrypt_ballot
 from e2e.board import BoardEntry, BoardEvent, TreeHead, TreeHeadBody
-from e2e.checkpoint import Checkpoint, cosign, parse_checkpoint, parse_note, sign_checkpoint
+from e2e.checkpoint import Checkpoint, cosign, sign_checkpoint
 from e2e.errors import VerificationError
 from e2e.hash import HashValue
-from e2e.manifest import Witnessing, WitnessKey
 from e2e.record import Layout, read_monitor_copy, read_record
 from e2e.rng import DeterministicRng
 from e2e.verify import verify_record
 from tests.integration.board_helpers import (
     Setup,
+    Witnesses,
     ballot_doc,
     finish,
     free_port,
@@ -518,32 +518,8 @@ def test_a_copy_of_another_board_is_refused(board, tmp_path):
 # --- witnesses --------------------------------------------------------------------------
 
 
-class Witnesses:
-    def __init__(self, n: int = 2, quorum: int = 2) -> None:
-        self.keys = {f"w{i}.example/tohyo": Ed25519PrivateKey.generate() for i in range(n)}
-        self.config = Witnessing(
-            ORIGIN,
-            quorum,
-            tuple(WitnessKey(name, HashValue(raw_key(k))) for name, k in self.keys.items()),
-        )
-
-    def cosign_latest(self, s: Setup) -> None:
-        b = s.board
-        while True:
-            offered = parse_note(b.cosigning.offer().render())
-            for name, key in self.keys.items():
-                sig = cosign(offered.text, name, key, 1_800_000_000)
-                b.cosigning.add(offered.with_signatures([sig]).render())
-            if parse_checkpoint(offered.text).size == b.store.size():
-                return
-
-
-def raw_key(key: Ed25519PrivateKey) -> bytes:
-    return key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
-
-
 def test_witnessed_checkpoints_are_checked_and_kept(tmp_path):
-    w = Witnesses()
+    w = Witnesses(ORIGIN)
     s = make_board(f"sqlite:///{tmp_path / 'b.db'}", tmp_path, witnessing=w.config)
     s.board.cosigning.clock = lambda: 1_800_000_000.0
     net = Net(s)
