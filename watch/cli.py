@@ -23,6 +23,7 @@ from watch.witness import (
     WitnessState,
     follow,
     public_bytes,
+    publish_latest,
     step,
 )
 
@@ -116,6 +117,13 @@ def keygen(name: str, key_path: str) -> None:
     "2 the board is unreachable.",
 )
 @click.option(
+    "--publish",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Write each new cosigned checkpoint (the board's signature and this witness's) to "
+    "this file, for the witness to publish itself (e.g. on its own web site).",
+)
+@click.option(
     "--init",
     is_flag=True,
     help="Start a new witness if --state does not exist yet (only the first time: a "
@@ -131,6 +139,7 @@ def run(
     board_key: bytes,
     interval: float,
     once: bool,
+    publish: str | None,
     init: bool,
 ) -> None:
     """Follow the board: cosign every head it offers that extends the last one cosigned,
@@ -146,8 +155,11 @@ def run(
         click.echo(f"starting a new witness: its state will be kept in {state}", err=True)
     w = Witness(name, load_key(key_path), WitnessState(state), {origin: board_key})
     source = HttpBoard(board_url)
+    published = pathlib.Path(publish) if publish else None
     if once:
         r = step(w, source, origin)
+        if r.outcome is Outcome.COSIGNED and published is not None:
+            publish_latest(w, origin, published)
         if r.outcome is Outcome.FORK:
             click.echo(f"ALERT: {r.message}", err=True)
         else:
@@ -169,7 +181,7 @@ def run(
     # a state update.
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
-    follow(w, source, origin, interval, stop, click.echo)
+    follow(w, source, origin, interval, stop, click.echo, published)
 
 
 @witness.command()

@@ -612,8 +612,10 @@ def follow(
     interval: float,
     stop: threading.Event,
     echo: Echo = _echo,
+    publish: pathlib.Path | None = None,
 ) -> None:
-    """Run :func:`step` every ``interval`` seconds until ``stop`` is set.
+    """Run :func:`step` every ``interval`` seconds until ``stop`` is set; with ``publish``,
+    each new cosigned checkpoint is written there (:func:`publish_latest`).
 
     A fork is reported on stderr as an ``ALERT:`` line every time the board offers it (it
     is never cosigned). A board that is down or refuses is reported once until the message
@@ -624,6 +626,8 @@ def follow(
     problem: str | None = None
     while not stop.is_set():
         r = step(witness, source, origin)
+        if r.outcome is Outcome.COSIGNED and publish is not None:
+            publish_latest(witness, origin, publish)
         if r.outcome is Outcome.FORK:
             echo(f"ALERT: {r.message}", err=True)
         elif r.outcome in (Outcome.REFUSED, Outcome.UNAVAILABLE):
@@ -637,3 +641,28 @@ def follow(
             if r.outcome is Outcome.COSIGNED:
                 echo(r.message)
         stop.wait(interval)
+
+
+def cosigned_note(witness: Witness, origin: str) -> str | None:
+    """The latest checkpoint this witness cosigned for ``origin``, with the board's signature
+    and its own cosignature (made again from the state: Ed25519 is deterministic, so it is
+    the same line the board was given)."""
+    latest = witness.state.latest(origin)
+    if latest is None:
+        return None
+    note = parse_note(latest.note)
+    mine = cosign(note.text, witness.name, witness.private_key, latest.timestamp)
+    board = [s for s in note.signatures if s.name == origin]
+    return Note(note.text, (*board, mine)).render()
+
+
+def publish_latest(witness: Witness, origin: str, path: pathlib.Path) -> None:
+    """Write the latest cosigned checkpoint to ``path`` (atomically: a web server of the
+    witness's own may serve the file while it is replaced). A board that withholds this
+    witness's cosignatures is then seen: anyone can compare this file with the board's."""
+    text = cosigned_note(witness, origin)
+    if text is None:
+        return
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)

@@ -51,6 +51,9 @@ class SiteSettings:
     # The local signer on the voter's PC (`tohyo signer`, docs/voter.md): the booth asks it
     # for the card's signature; "" turns the choice off.
     signer_url: str = "http://127.0.0.1:47611"
+    # Witnesses post a cosignature about once a second each (docs/protocol.md §8.4); a
+    # limit per address keeps anyone from making the board verify junk notes all day.
+    cosignature_limit: str = "120 per minute"
 
 
 def _submit_limit() -> str:
@@ -59,6 +62,16 @@ def _submit_limit() -> str:
 
 def _challenged_limit() -> str:
     return current_app.config["SITE"].challenged_limit
+
+
+def _cosignature_limit() -> str:
+    return current_app.config["SITE"].cosignature_limit
+
+
+@cache
+def _limited_cosignatures(view: Callable[..., Any]) -> Callable[..., Any]:
+    """POST /api/cosignatures behind its own per-address limit (wrapped once per process)."""
+    return security.limiter.limit(_cosignature_limit, scope="cosignatures")(view)
 
 
 def _all_clients() -> str:
@@ -127,6 +140,9 @@ def create_site(board: Board, settings: SiteSettings | None = None) -> Flask:
     )
     for view in ("api.submit", "api.submit_challenged", "api.new_signing_nonce", "signing.create"):
         app.view_functions[view] = _limited(app.view_functions[view])
+    app.view_functions["api.cosignatures"] = _limited_cosignatures(
+        app.view_functions["api.cosignatures"]
+    )
 
     # Administrator and trustee pages; the ceremony API authenticates trustees by bearer
     # token (never by cookie), so it is exempt from CSRF like the rest of /api.

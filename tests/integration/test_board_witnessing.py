@@ -345,3 +345,22 @@ def test_revision_0006_makes_the_witness_tables_and_goes_back(tmp_path):
     migrate(engine)
     assert tables <= set(inspect(engine).get_table_names())
     engine.dispose()
+
+
+def test_cosignatures_are_limited_per_address(witnessed):
+    from web.app import SiteSettings, create_site
+
+    s, _ = witnessed
+    app = create_site(s.board, SiteSettings(cosignature_limit="3 per minute"))
+    client = app.test_client()
+
+    def post(addr: str) -> int:
+        return client.post(
+            "/api/cosignatures",
+            data="junk",
+            content_type="text/plain",
+            environ_base={"REMOTE_ADDR": addr},
+        ).status_code
+
+    assert [post("10.9.0.1") for _ in range(4)] == [400, 400, 400, 429]
+    assert post("10.9.0.2") == 400  # another witness's address is not held up

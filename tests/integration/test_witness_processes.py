@@ -25,6 +25,7 @@ from e2e.checkpoint import (
     parse_checkpoint,
     parse_note,
     parse_vkey,
+    verify_board_signature,
     verify_cosignatures,
     verify_witnessed,
 )
@@ -77,8 +78,8 @@ class Party:
             "--board-key", board_key,
         ]  # fmt: skip
 
-    def once(self, url: str, board_key: str) -> subprocess.CompletedProcess:
-        return tohyo(*self.args(url, board_key), "--once")
+    def once(self, url: str, board_key: str, *extra: str) -> subprocess.CompletedProcess:
+        return tohyo(*self.args(url, board_key), "--once", *extra)
 
 
 class Served:
@@ -209,7 +210,7 @@ def _cosigned_by(b: Board, size: int) -> list[str]:
     return [c.witness for c in verify_cosignatures(note, b.manifest.witnessing.keys())]
 
 
-def test_an_offline_witness_delays_confirmation_never_voting(election):
+def test_an_offline_witness_delays_confirmation_never_voting(election, tmp_path):
     s, parties, served = election
     b = s.board
     up, down = parties
@@ -228,7 +229,14 @@ def test_an_offline_witness_delays_confirmation_never_voting(election):
     offered = parse_checkpoint(parse_note(b.cosigning.offer().render()).text).size
     assert offered == b.store.size()
     # Witness 2 comes back: it cosigns the current offer from size 0, witness 1 follows.
-    assert down.once(served.url, hexkey(s)).returncode == 0
+    # It publishes what it cosigned itself, so a board withholding it would be seen.
+    published = tmp_path / "published.txt"
+    assert down.once(served.url, hexkey(s), "--publish", str(published)).returncode == 0
+    note = parse_note(published.read_text(encoding="utf-8"))
+    cp = verify_board_signature(note, ORIGIN, bytes(b.public.public_key))
+    mine = verify_cosignatures(note, b.manifest.witnessing.keys())
+    assert [c.witness for c in mine] == [down.name]
+    assert mine[0].signature in b.cosigning.note(cp.size).signatures  # the board's copy
     assert up.once(served.url, hexkey(s)).returncode == 0
     assert b.cosigning.witnessed_size() == b.store.size()
     for r in receipts:
