@@ -299,3 +299,49 @@ def test_pin_manifest_names_the_witnesses_from_their_verifier_keys(tmp_path):
         out = tohyo(*args, *extra)
         assert out.returncode == 2, (extra, out.stdout, out.stderr)
         assert message in out.stderr, (extra, out.stderr)
+
+
+def test_a_witness_killed_between_its_promise_and_its_post_cosigns_again(election, tmp_path):
+    """The crash that matters: the new head is in the witness's state file, the board never
+    got the cosignature. Restarted, the witness gives the same head again (never another
+    of that size), and the board's copy of the log is witnessed."""
+    import threading
+
+    s, parties, served = election
+    b = s.board
+    receipt = b.submit(submission(s.election, C1, "token-1", "v1"))
+    size = receipt["tree_head"]["size"]
+    # A board whose cosignature endpoint never answers: the witness hangs in its post.
+    hang = threading.Event()
+    app = create_app(b)
+    app.view_functions["api.cosignatures"] = lambda: (hang.wait(60), ("", 503))[1]
+    stuck = Served.__new__(Served)
+    stuck.port = free_port()
+    stuck.server = waitress.server.create_server(app, host="127.0.0.1", port=stuck.port)
+    serve_in_thread(stuck.server)
+    stuck.url = f"http://127.0.0.1:{stuck.port}"
+    w = parties[0]
+    proc = subprocess.Popen(
+        [*TOHYO, *w.args(stuck.url, hexkey(s)), "--interval", "0.1"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if w.state.exists() and json.loads(w.state.read_text()).get("logs", {}).get(ORIGIN):
+                break
+            time.sleep(0.05)
+        state = json.loads(w.state.read_text())["logs"][ORIGIN]
+        assert state["size"] == size
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=10)
+    finally:
+        hang.set()
+        stuck.close()
+    assert _cosigned_by(b, size) == []  # the board never got it
+    out = w.once(served.url, hexkey(s))  # restarted, against the board that answers
+    assert out.returncode == 0, out.stderr
+    assert _cosigned_by(b, size) == [w.name]
+    again = json.loads(w.state.read_text())["logs"][ORIGIN]
+    assert (again["size"], again["root"]) == (state["size"], state["root"])  # the same head
