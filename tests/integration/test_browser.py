@@ -370,6 +370,16 @@ def test_receipt_checked_on_the_verify_page(page, site):
     page.wait_for_selector("#verify-result.ok", timeout=30_000)
     assert "検証しました" in page.inner_text("#verify-result")
     page.screenshot(path=str(SHOTS / "09-verify.png"), full_page=True)
+    # The same code as a person types it: groups of four with spaces and hyphens, lower
+    # case, full-width digits and letters from a Japanese input method.
+    groups = [code[i : i + 4] for i in range(0, 64, 4)]
+    typed = " ".join(groups[:8]).lower() + " - " + "－".join(groups[8:])
+    typed = typed.translate({ord(c): ord(c) + 0xFEE0 for c in "0123456789"})
+    page.goto(site.url + "/verify")  # a fresh page: no result yet
+    page.fill("#code-input", typed)
+    page.click("#verify-form button[type=submit]")
+    page.wait_for_selector("#verify-result.ok", timeout=30_000)
+    assert code in page.url  # the address says the code as the board knows it
     # An unknown code is reported as such, not as an error page.
     page.fill("#code-input", "AB" * 32)
     page.click("#verify-form button[type=submit]")

@@ -56,9 +56,15 @@
     details.classList.remove("hidden");
   }
 
+  // A code as a person types or pastes it: in groups with spaces or hyphens, in lower
+  // case, in full-width characters from a Japanese input method (NFKC makes them ASCII).
+  function normalized(code) {
+    return code.normalize("NFKC").replace(/[\s\-\u2010-\u2015\u2212\u30FC\uFF70]/g, "").toUpperCase();
+  }
+
   async function run(code) {
     var me = ++current;
-    code = code.trim().toUpperCase();
+    code = normalized(code);
     details.classList.add("hidden");
     if (!/^[0-9A-F]{64}$/.test(code)) { say(T["verify.malformed"], "bad"); return; }
     say(T["verify.fetching"]);
@@ -96,7 +102,7 @@
   form.addEventListener("submit", function (ev) {
     ev.preventDefault();
     var code = input.value;
-    history.replaceState(null, "", "?code=" + encodeURIComponent(code.trim()));
+    history.replaceState(null, "", "?code=" + encodeURIComponent(normalized(code)));
     run(code);
   });
   if (input.value) run(input.value);
