@@ -116,7 +116,7 @@ def witnessing_of(m: Any, vkeys: tuple[str, ...], quorum: int | None, origin: st
     """The manifest's ``witnessing`` from witnesses' verifier keys."""
     from e2e.checkpoint import COSIGNATURE_V1, NoteError, parse_vkey
     from e2e.hash import HashValue
-    from e2e.manifest import Witnessing, WitnessKey
+    from e2e.manifest import Witnessing, WitnessKey, default_origin
 
     keys = []
     for text in vkeys:
@@ -129,9 +129,7 @@ def witnessing_of(m: Any, vkeys: tuple[str, ...], quorum: int | None, origin: st
                 f"{text}: not a witness's cosignature key (type 0x04)", param_hint="--witness"
             )
         keys.append(WitnessKey(name, HashValue(pub)))
-    if origin is None:
-        slug = "-".join(m.election_id.split()).replace("+", "-")
-        origin = f"tohyo/{slug}/{m.board.public_key.hex()[:8]}"
+    origin = origin if origin is not None else default_origin(m)
     return Witnessing(origin, len(keys) if quorum is None else quorum, tuple(keys))
 
 

@@ -249,6 +249,16 @@ def _witnessing(m: Manifest) -> None:
         keys.add(bytes(k.public_key))
 
 
+def default_origin(m: Manifest) -> str:
+    """The checkpoints' origin when the administrator names none: the election and the
+    board (``tohyo/<election id>/<board key's first 8 hex digits>``), so that two elections
+    on one board key never share an origin (a witness would see the second as a fork)."""
+    if m.board is None:
+        raise ManifestError("board", "the origin names the board: pin the board's key first")
+    slug = "-".join(m.election_id.split()).replace("+", "-")
+    return f"tohyo/{slug}/{m.board.public_key.hex()[:8]}"
+
+
 def with_witnesses(m: Manifest, witnessing: Witnessing) -> Manifest:
     """The manifest with its witnesses (before the key ceremony: they are part of H_B)."""
     return validate(dataclasses.replace(m, witnessing=witnessing))

@@ -24,7 +24,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from bulletin.board import Board
 from bulletin.refusals import Refusal
 from e2e.hash import HashValue
-from e2e.manifest import Manifest, Witnessing, WitnessKey, with_witnesses
+from e2e.manifest import Manifest, Witnessing, WitnessKey, default_origin, with_witnesses
 from watch.witness import (
     BoardRefused,
     BoardSource,
@@ -109,9 +109,8 @@ def witnessed(manifest: Manifest, witnesses: list[SimWitness]) -> Manifest:
         key = serialization.load_pem_private_key(w.key.read_bytes(), None)
         assert isinstance(key, Ed25519PrivateKey)
         keys.append(WitnessKey(w.name, HashValue(public_bytes(key))))
-    slug = "-".join(manifest.election_id.split())
-    origin = f"tohyo/{slug}/{manifest.board.public_key.hex()[:8]}"
-    return with_witnesses(manifest, Witnessing(origin, len(keys), tuple(keys)))
+    witnessing = Witnessing(default_origin(manifest), len(keys), tuple(keys))
+    return with_witnesses(manifest, witnessing)
 
 
 def _loaded(board: Board, witnesses: list[SimWitness]) -> tuple[str, list[Witness]]:
