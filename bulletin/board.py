@@ -618,7 +618,7 @@ class Board:
         if self.manifest.witnessing is not None:
             # The same head as a C2SP checkpoint with the cosignatures collected so far: a
             # client accepts the head only with the manifest's quorum of them (§8.4).
-            out["checkpoint"] = self.cosigning.note(head.size).render()
+            out["checkpoint"] = self.cosigning.note_of(head).render()
         return out
 
     def latest_head(self) -> TreeHead:

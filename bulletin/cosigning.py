@@ -15,7 +15,6 @@ kept beside it and exported with the record (``board/checkpoint.txt``).
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -59,8 +58,6 @@ class Cosigning:
         self.board = board
         self.interval = interval
         self.clock = clock
-        self._signed: dict[int, Note] = {}  # size → the board's note (Ed25519 is deterministic)
-        self._lock = threading.Lock()
 
     # --- configuration ---------------------------------------------------------------------
 
@@ -80,27 +77,18 @@ class Cosigning:
         data = self.board.store.tree_head(size)
         return None if data is None else codec.decode(data, TreeHead)
 
-    def signed(self, head: TreeHead) -> Note:
-        """The board's checkpoint of ``head``: its text signed with the board's key."""
-        w = self._config()
-        with self._lock:
-            note = self._signed.get(head.size)
-        if note is None or parse_checkpoint(note.text).root != bytes(head.root):
-            note = sign_checkpoint(
-                Checkpoint(w.origin, head.size, bytes(head.root)), self.board.key
-            )
-            with self._lock:
-                if len(self._signed) > 4096:
-                    self._signed.clear()
-                self._signed[head.size] = note
-        return note
-
     def note(self, size: int) -> Note:
         """The checkpoint of the head of ``size`` with every cosignature collected for it."""
         head = self._head(size)
         if head is None:
             raise Refusal("not_found", f"no tree head for size {size}")
-        return self._with_cosignatures(self.signed(head))
+        return self.note_of(head)
+
+    def note_of(self, head: TreeHead) -> Note:
+        """The checkpoint of ``head`` (signed now: Ed25519 is deterministic, so it is the
+        same note each time) with every cosignature collected for it."""
+        cp = Checkpoint(self._config().origin, head.size, bytes(head.root))
+        return self._with_cosignatures(sign_checkpoint(cp, self.board.key))
 
     def _with_cosignatures(self, note: Note) -> Note:
         size = parse_checkpoint(note.text).size
