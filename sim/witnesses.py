@@ -43,11 +43,6 @@ NAMES = ("witness.university.example/tohyo", "witness.newspaper.example/tohyo")
 INTERVAL = 0.2
 
 
-#: The board's refusals as the HTTP API would answer them (web/status.py), for a witness
-#: that tells a refusal from a board that is down.
-_STATUS = {"not_found": 404, "unknown_witness": 403, "bad_signature": 403}
-
-
 class LocalBoard:
     """A :class:`watch.witness.BoardSource` over a board in this process."""
 
@@ -58,8 +53,9 @@ class LocalBoard:
         try:
             return fn()
         except Refusal as e:
-            status = 409 if e.code == "not_our_checkpoint" else _STATUS.get(e.general, 400)
-            raise BoardRefused(status, e.code, e.detail) from None
+            # The witness tells refusals apart by their code; of the HTTP statuses (web's,
+            # not ours to copy) it reads only a 404's "no head yet".
+            raise BoardRefused(404 if e.code == "not_found" else 400, e.code, e.detail) from None
 
     def checkpoint(self) -> str:
         return self._call(lambda: self.board.cosigning.offer().render())
