@@ -815,17 +815,13 @@ def test_standard_group_election_end_to_end(tmp_path):
 
 def test_a_manifest_with_witnesses_needs_the_boards_log(tmp_path):
     """Witnesses cosign a board's heads: a record without the log cannot show they did."""
-    from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
     from e2e.hash import HashValue
     from e2e.manifest import Witnessing, WitnessKey
+    from watch.witness import public_bytes
 
-    raw = (
-        Ed25519PrivateKey.generate()
-        .public_key()
-        .public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
-    )
+    raw = public_bytes(Ed25519PrivateKey.generate())
     witnessing = Witnessing("city.example/vote", 1, (WitnessKey("w.example/w", HashValue(raw)),))
     manifest = replace(load_manifest(3, 2), witnessing=witnessing)
     votes = [{"mobility": ["tsukumobi"]}]

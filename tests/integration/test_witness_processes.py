@@ -13,6 +13,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+from typing import Any
 
 import pytest
 import waitress.server
@@ -83,11 +84,13 @@ class Party:
 
 
 class Served:
-    def __init__(self, board: Board) -> None:
+    """The board's API on loopback (``app``: the API with a view changed by the test)."""
+
+    def __init__(self, board: Board, app: Any = None) -> None:
         self.board = board
         self.port = free_port()
         self.server = waitress.server.create_server(
-            create_app(board), host="127.0.0.1", port=self.port, threads=4
+            app or create_app(board), host="127.0.0.1", port=self.port, threads=4
         )
         serve_in_thread(self.server)
         self.url = f"http://127.0.0.1:{self.port}"
@@ -315,11 +318,7 @@ def test_a_witness_killed_between_its_promise_and_its_post_cosigns_again(electio
     hang = threading.Event()
     app = create_app(b)
     app.view_functions["api.cosignatures"] = lambda: (hang.wait(60), ("", 503))[1]
-    stuck = Served.__new__(Served)
-    stuck.port = free_port()
-    stuck.server = waitress.server.create_server(app, host="127.0.0.1", port=stuck.port)
-    serve_in_thread(stuck.server)
-    stuck.url = f"http://127.0.0.1:{stuck.port}"
+    stuck = Served(b, app)
     w = parties[0]
     proc = subprocess.Popen(
         [*TOHYO, *w.args(stuck.url, hexkey(s)), "--interval", "0.1"],

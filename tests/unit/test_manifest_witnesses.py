@@ -8,7 +8,6 @@ import json
 import pathlib
 
 import pytest
-from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from e2e.board import BoardKey
@@ -23,16 +22,13 @@ from e2e.manifest import (
     with_board,
     with_witnesses,
 )
+from watch.witness import public_bytes
 
 EXAMPLE = pathlib.Path(__file__).resolve().parents[2] / "examples" / "tsukuba-2025.json"
 
 
 def raw() -> bytes:
-    return (
-        Ed25519PrivateKey.generate()
-        .public_key()
-        .public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
-    )
+    return public_bytes(Ed25519PrivateKey.generate())
 
 
 def base():
