@@ -26,6 +26,7 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from bulletin.store import frontier_root
 from e2e.checkpoint import (
     Checkpoint,
     cosign,
@@ -54,17 +55,14 @@ class _Tree:
 
     def root(self, size: int) -> bytes:
         # The root of the first ``size`` leaves: the perfect subtrees of size's binary
-        # digits, folded right to left (RFC 9162 §2.1.1).
+        # digits (largest first), folded as the board folds its frontier.
         parts = []
         start = 0
         for lv in reversed(range(size.bit_length())):
             if size >> lv & 1:
                 parts.append(self.node(lv, start >> lv))
                 start += 1 << lv
-        r = parts[-1]
-        for p in reversed(parts[:-1]):
-            r = node_hash(p, r)
-        return r
+        return frontier_root(parts)
 
 
 def _ms(samples: list[float]) -> float:

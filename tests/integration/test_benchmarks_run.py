@@ -202,3 +202,18 @@ def test_bench_card_times_each_way_to_the_virtual_card(tmp_path):
         assert mode["apdus"] == 14  # select, counter, VERIFY, certificate, key, SIGN
         assert mode["card_s"]["median"] > 0 and mode["total_s"]["median"] > mode["card_s"]["median"]
     assert "signer_page" in r.output and "1000 ms" in r.output
+
+
+def test_bench_witness_measures_each_head_and_the_receipts_wait(tmp_path):
+    """`tohyo bench witness`: a witness's cost per head at each log size, and every entry
+    appended while two witnesses follow the board ends up witnessed."""
+    out = tmp_path / "witness.json"
+    args = ["bench", "witness", "--max", "1000", "--seconds", "1", "--json", str(out)]
+    r = CliRunner().invoke(main, args)
+    assert r.exit_code == 0, r.output
+    doc = json.loads(out.read_text())
+    [row] = doc["per_head"]
+    assert row["log_entries"] == 1000 and row["consistency_proof_hashes"] == 10
+    delay = doc["receipt_delay"]
+    assert delay["entries"] == delay["witnessed"] > 0
+    assert 0 < delay["delay_p50_s"] <= delay["delay_p99_s"] <= delay["delay_max_s"]
