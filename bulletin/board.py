@@ -557,10 +557,12 @@ class Board:
         # a retry of a submission appended earlier in this batch gets that entry's receipt
         first_of = {-1 - n: appended[n][0] for n in appended}
         retried = {n: first_of.get(e, e) for n, e in retried.items()}
+        # One checkpoint for the batch: every receipt of it is against the same head.
+        note = self._checkpoint(head) if appended and head is not None else None
         for n, (index, code) in appended.items():
             assert head is not None
             self._report(items[n].kind, "accepted")  # committed, whatever the receipt does
-            results[n] = self._receipt(index, code, head)
+            results[n] = self._receipt(index, code, head, note)
         for n, entry in retried.items():
             results[n] = self.receipt_for(entry)
             self._report(items[n].kind, "retried")
@@ -605,7 +607,18 @@ class Board:
 
     # --- receipts and proofs ---------------------------------------------------------------
 
-    def _receipt(self, index: int, code: bytes, head: TreeHead) -> dict[str, Any]:
+    def _checkpoint(self, head: TreeHead) -> str | None:
+        """The head as a C2SP checkpoint with the cosignatures collected so far (None in an
+        election without witnesses): a client accepts the head only with the manifest's
+        quorum of them (docs/protocol.md §8.4)."""
+        if self.manifest.witnessing is None:
+            return None
+        return self.cosigning.note_of(head).render()
+
+    def _receipt(
+        self, index: int, code: bytes, head: TreeHead, checkpoint: str | None = None
+    ) -> dict[str, Any]:
+        """A receipt against ``head``; ``checkpoint``: its note, if the caller has it."""
         ids = [n for group in inclusion_proof_nodes(index, head.size) for n in group]
         nodes = self.store.with_reader(lambda conn: self.store.nodes(conn, ids))
         proof = inclusion_proof(index, head.size, lambda lv, i: nodes[(lv, i)])
@@ -615,10 +628,9 @@ class Board:
             "tree_head": codec.to_document(head),
             "inclusion_proof": [h.hex().upper() for h in proof],
         }
-        if self.manifest.witnessing is not None:
-            # The same head as a C2SP checkpoint with the cosignatures collected so far: a
-            # client accepts the head only with the manifest's quorum of them (§8.4).
-            out["checkpoint"] = self.cosigning.note_of(head).render()
+        note = checkpoint if checkpoint is not None else self._checkpoint(head)
+        if note is not None:
+            out["checkpoint"] = note
         return out
 
     def latest_head(self) -> TreeHead:
