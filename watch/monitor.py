@@ -42,13 +42,9 @@ import pathlib
 import signal
 import sys
 import threading
-import urllib.error
-import urllib.parse
-import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from http.client import HTTPException
 from types import FrameType
 from typing import Any
 
@@ -73,6 +69,7 @@ from e2e.manifest import Manifest, manifest_from_canonical
 from e2e.merkle import EMPTY_ROOT, MerkleFrontier, leaf_hash, verify_consistency
 from e2e.record import Layout, RecordFiles
 from e2e.verify import SHARD, entry_time, load_election, verify_shard
+from watch.http import Unreachable, base_url, request
 
 #: The board API's largest page (GET /api/entries and /api/tree-heads: limit ≤ 1000).
 PAGE = 1000
@@ -101,8 +98,8 @@ function that asks a Flask test client."""
 Echo = Callable[..., None]
 
 
-class BoardUnreachable(TohyoError):
-    """The board did not answer (network error, timeout, HTTP 5xx, 408 or 429)."""
+#: The board did not answer (network error, timeout, HTTP 5xx, 408 or 429).
+BoardUnreachable = Unreachable
 
 
 class MonitorError(TohyoError):
@@ -128,30 +125,10 @@ class Alert:
 
 def http_fetch(url: str, timeout: float = 30.0) -> Fetch:
     """The board's HTTP API through urllib, as a :data:`Fetch`."""
-    parts = urllib.parse.urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise ValueError(f"not an http(s) URL: {url!r}")
-    base = url.rstrip("/")
+    base = base_url(url)
 
     def fetch(path: str) -> tuple[int, bytes]:
-        req = urllib.request.Request(base + path, headers={"User-Agent": "tohyo-monitor"})
-        try:
-            with urllib.request.urlopen(req, timeout=timeout) as resp:
-                data = resp.read(MAX_ANSWER + 1)
-                status = resp.status
-        except urllib.error.HTTPError as e:
-            status = e.code
-            try:
-                data = e.read(65536)
-            except (OSError, HTTPException, AttributeError):
-                data = b""  # judged by its status alone
-            finally:
-                e.close()
-        except (urllib.error.URLError, OSError, HTTPException) as e:
-            raise BoardUnreachable(f"{base}{path}: {getattr(e, 'reason', None) or e}") from None
-        if len(data) > MAX_ANSWER:
-            raise BoardUnreachable(f"{base}{path}: the answer is larger than {MAX_ANSWER} bytes")
-        return status, data
+        return request(base + path, "tohyo-monitor", MAX_ANSWER, timeout)
 
     return fetch
 

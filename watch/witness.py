@@ -34,7 +34,6 @@ import urllib.parse
 import urllib.request
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from http.client import HTTPException
 from typing import Any, Protocol
 
 from cryptography.hazmat.primitives import serialization
@@ -57,6 +56,7 @@ from e2e.checkpoint import (
 )
 from e2e.errors import TohyoError
 from e2e.merkle import EMPTY_ROOT, HASH_SIZE, LogProofError, verify_consistency
+from watch.http import Unreachable, base_url, request
 
 #: C2SP tlog-witness: a client MUST NOT send more than 63 consistency proof lines (a proof
 #: between trees of at most 2^63 leaves is never longer).
@@ -376,9 +376,9 @@ def _decide(
 # --- the board, as the witness sees it ----------------------------------------------------
 
 
-class BoardUnavailable(TohyoError):
-    """The board could not be reached, or answered with a server error or an unusable
-    answer: try again later."""
+#: The board could not be reached, or answered with a server error or an unusable answer:
+#: try again later.
+BoardUnavailable = Unreachable
 
 
 class BoardRefused(TohyoError):
@@ -419,34 +419,14 @@ class HttpBoard:
     ``/api/cosignatures``) through urllib."""
 
     def __init__(self, url: str, timeout: float = 10) -> None:
-        parts = urllib.parse.urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.netloc:
-            raise ValueError(f"not an http(s) URL: {url!r}")
-        self.url = url.rstrip("/")
+        self.url = base_url(url)
         self.timeout = timeout
 
     def _request(self, method: str, path: str, body: bytes | None = None) -> bytes:
         url = self.url + path
-        req = urllib.request.Request(url, data=body, method=method)
-        req.add_header("User-Agent", "tohyo-witness")
-        if body is not None:
-            req.add_header("Content-Type", "text/plain; charset=utf-8")
-        try:
-            with urllib.request.urlopen(req, timeout=self.timeout) as resp:
-                data = resp.read(MAX_ANSWER + 1)
-        except urllib.error.HTTPError as e:
-            try:
-                body = e.read(MAX_ANSWER)
-            except (OSError, HTTPException, AttributeError):
-                body = b""  # an error without a readable body is judged by its status
-            finally:
-                e.close()
-            raise self._error(url, e.code, body) from None
-        except (urllib.error.URLError, OSError, HTTPException) as e:
-            reason = getattr(e, "reason", None) or e
-            raise BoardUnavailable(f"{url}: {reason}") from None
-        if len(data) > MAX_ANSWER:
-            raise BoardUnavailable(f"{url}: the answer is larger than {MAX_ANSWER} bytes")
+        status, data = request(url, "tohyo-witness", MAX_ANSWER, self.timeout, method, body)
+        if status >= 400:
+            raise self._error(url, status, data)
         return data
 
     @staticmethod
