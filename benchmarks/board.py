@@ -83,7 +83,12 @@ def _scrape(port: int) -> dict[str, float]:
     c.close()
     out: dict[str, float] = {}
     for line in text.splitlines():
-        for name in ("tohyo_board_append_seconds_sum", "tohyo_board_appended_entries_total"):
+        for name in (
+            "tohyo_board_append_seconds_sum",
+            "tohyo_board_appended_entries_total",
+            "tohyo_board_batch_size_sum",
+            "tohyo_board_batch_size_count",
+        ):
             if line.startswith(name + " "):
                 out[name] = float(line.split()[1])
     return out
@@ -239,6 +244,8 @@ def run_board(
     scraped = [_scrape(p) for p in ports]
     append_s = sum(m.get("tohyo_board_append_seconds_sum", 0.0) for m in scraped)
     appended = sum(m.get("tohyo_board_appended_entries_total", 0.0) for m in scraped)
+    batched = sum(m.get("tohyo_board_batch_size_sum", 0.0) for m in scraped)
+    batches = sum(m.get("tohyo_board_batch_size_count", 0.0) for m in scraped)
     if nginx is not None:
         nginx.terminate()
         nginx.wait(timeout=30)
@@ -257,6 +264,8 @@ def run_board(
         "proxy": "nginx" if proxy else None,
         "server_cpu_ms_per_ballot": cpu * 1e3 / max(accepted, 1),
         "append_ms_per_ballot": append_s * 1e3 / max(appended, 1),
+        # the batch verification's cost per ballot falls with the batch (docs/admin.md)
+        "mean_batch_size": batched / max(batches, 1),
         "seconds": elapsed,
         "ballots_per_second": accepted / elapsed,
         "p50_ms": statistics.median(lat) * 1e3,

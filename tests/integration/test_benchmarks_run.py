@@ -46,6 +46,8 @@ def test_board_benchmark_through_the_proxy():
     )
     assert r["accepted"] == 24 and r["proxy"] == "nginx" and r["server_processes"] == 2
     assert r["server_cpu_ms_per_ballot"] > 0 and r["append_ms_per_ballot"] > 0
+    # every accepted ballot went through some batch of the servers' pipelines
+    assert 1 <= r["mean_batch_size"] <= 24
 
 
 # --- tohyo bench: the full-stage workload, exponentiation counts, comparisons ------------
