@@ -362,6 +362,33 @@ def bench_witness(
         )
 
 
+@bench.command("batch")
+@click.option("--group", "group_name", type=click.Choice(sorted(GROUPS)), default="standard")
+@click.option("--sizes", default="1,4,8,16,32,64,128,400", show_default=True, help="Batch sizes.")
+@click.option("--json", "json_file", type=click.Path(dir_okay=False), default=None)
+def bench_batch(group_name: str, sizes: str, json_file: str | None) -> None:
+    """The board's batch verification, CPU ms per ballot, for each batch size: what a
+    board process pays per ballot at a given load (benchmarks/batches.py)."""
+    from benchmarks.batches import run_batches
+    from benchmarks.core import machine_info
+    from sim.demo import EXAMPLE, load_manifest
+
+    try:
+        wanted = tuple(int(s) for s in sizes.split(","))
+    except ValueError:
+        raise click.BadParameter(
+            "a comma-separated list of numbers", param_hint="--sizes"
+        ) from None
+    if not wanted or min(wanted) < 1:
+        raise click.BadParameter("batch sizes are at least 1", param_hint="--sizes")
+    rows = run_batches(GROUPS[group_name], load_manifest(EXAMPLE), wanted)
+    for row in rows:
+        click.echo(f"batch {row['batch_size']:5d}: {row['cpu_ms_per_ballot']:7.2f} ms/ballot")
+    if json_file:
+        doc = {"machine": machine_info(), "group": group_name, "rows": rows}
+        pathlib.Path(json_file).write_text(json.dumps(doc, indent=1), encoding="utf-8")
+
+
 @bench.command("card")
 @click.option("--signatures", default=20, show_default=True, help="Signatures per way.")
 @click.option("--json", "json_file", type=click.Path(dir_okay=False), default=None)

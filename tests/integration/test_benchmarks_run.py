@@ -219,3 +219,17 @@ def test_bench_witness_measures_each_head_and_the_receipts_wait(tmp_path):
     delay = doc["receipt_delay"]
     assert delay["entries"] == delay["witnessed"] > 0
     assert 0 < delay["delay_p50_s"] <= delay["delay_p99_s"] <= delay["delay_max_s"]
+
+
+def test_bench_batch_verifies_each_batch_size(tmp_path):
+    """`tohyo bench batch`: every size's batches are verified (a valid ballot failing would
+    stop it) and reported per ballot; a bad size list is refused by name."""
+    out = tmp_path / "batch.json"
+    args = ["bench", "batch", "--group", "test", "--sizes", "1,3", "--json", str(out)]
+    r = CliRunner().invoke(main, args)
+    assert r.exit_code == 0, r.output
+    rows = json.loads(out.read_text())["rows"]
+    assert [(x["batch_size"], x["batches"]) for x in rows] == [(1, 3), (3, 1)]
+    assert all(x["cpu_ms_per_ballot"] > 0 for x in rows)
+    bad = CliRunner().invoke(main, ["bench", "batch", "--sizes", "0"])
+    assert bad.exit_code != 0 and "--sizes" in bad.output
