@@ -17,6 +17,7 @@ from bulletin.board import (
     new_signing_key,
     public_key_of,
 )
+from bulletin.clock import OffsetClock
 from bulletin.store import Store, make_engine, migrate
 from e2e.cli import guard
 from e2e.record import Layout
@@ -24,10 +25,15 @@ from e2e.record import Layout
 DEFAULT_DB = "sqlite:///board.db"
 
 
-def open_board(db: str, key: str, **kwargs: Any) -> Board:
-    """The board at ``db`` (migrated to the latest schema), its missing head signed."""
+def open_board(db: str, key: str, clock_offset: float = 0.0, **kwargs: Any) -> Board:
+    """The board at ``db`` (migrated to the latest schema), its missing head signed;
+    ``clock_offset``: seconds the board's clock runs ahead, as `tohyo serve --clock-offset`
+    gives it (a rehearsal outside the real period), so the web site and these commands
+    judge the same election at the same time."""
     engine = make_engine(db)
     migrate(engine)
+    if clock_offset and "clock" not in kwargs:
+        kwargs["clock"] = OffsetClock(clock_offset)
     b = Board(Store(engine), load_signing_key(key), **kwargs)
     b.recover()
     return b
@@ -36,6 +42,13 @@ def open_board(db: str, key: str, **kwargs: Any) -> Board:
 db_option = click.option("--db", default=DEFAULT_DB, show_default=True, help="SQLAlchemy URL.")
 key_option = click.option(
     "--key", default="board.key", show_default=True, help="The board's Ed25519 signing key (PEM)."
+)
+clock_option = click.option(
+    "--clock-offset",
+    type=float,
+    default=0.0,
+    show_default=True,
+    help="Seconds to add to this machine's clock: the same as `tohyo serve --clock-offset`.",
 )
 
 
@@ -136,6 +149,7 @@ def witnessing_of(m: Any, vkeys: tuple[str, ...], quorum: int | None, origin: st
 @board.command()
 @db_option
 @key_option
+@clock_option
 @click.option(
     "--record",
     required=True,
@@ -143,12 +157,12 @@ def witnessing_of(m: Any, vkeys: tuple[str, ...], quorum: int | None, origin: st
     help="The record started by `tohyo trustee joint-key`.",
 )
 @guard
-def init(db: str, key: str, record: str) -> None:
+def init(db: str, key: str, clock_offset: float, record: str) -> None:
     """Create the board's key (if missing) and post the election from the ceremony."""
     if not pathlib.Path(key).exists():
         new_signing_key(key)
         click.echo(f"created the board signing key {key} (keep it private)")
-    b = open_board(db, key)
+    b = open_board(db, key, clock_offset)
     root = pathlib.Path(record)
     trustees = [p.read_bytes() for p in Layout.trustee_files(root)]
     b.setup(
@@ -163,20 +177,22 @@ def init(db: str, key: str, record: str) -> None:
 @board.command("open")
 @db_option
 @key_option
+@clock_option
 @guard
-def open_(db: str, key: str) -> None:
+def open_(db: str, key: str, clock_offset: float) -> None:
     """Open the election for ballots."""
-    index = open_board(db, key).open()
+    index = open_board(db, key, clock_offset).open()
     click.echo(f"opened (entry {index})")
 
 
 @board.command()
 @db_option
 @key_option
+@clock_option
 @guard
-def close(db: str, key: str) -> None:
+def close(db: str, key: str, clock_offset: float) -> None:
     """Close the election and post the encrypted tally of the counted ballots."""
-    b = open_board(db, key)
+    b = open_board(db, key, clock_offset)
     index = b.close()
     tally = b.post_tally()
     click.echo(
@@ -187,10 +203,11 @@ def close(db: str, key: str) -> None:
 @board.command()
 @db_option
 @key_option
+@clock_option
 @guard
-def status(db: str, key: str) -> None:
+def status(db: str, key: str, clock_offset: float) -> None:
     """Print the board's state, size and latest signed tree head."""
-    b = open_board(db, key)
+    b = open_board(db, key, clock_offset)
     head = b.latest_head() if b.store.size() else None
     click.echo(
         json.dumps(
@@ -209,11 +226,12 @@ def status(db: str, key: str) -> None:
 @board.command("post-decryption")
 @db_option
 @key_option
+@clock_option
 @click.argument("files", nargs=-1, type=click.Path(exists=True, dir_okay=False))
 @guard
-def post_decryption(db: str, key: str, files: tuple[str, ...]) -> None:
+def post_decryption(db: str, key: str, clock_offset: float, files: tuple[str, ...]) -> None:
     """Post trustees' partial decryptions (their proofs are checked first)."""
-    b = open_board(db, key)
+    b = open_board(db, key, clock_offset)
     for f in files:
         click.echo(f"{f}: entry {b.post_decryption(pathlib.Path(f).read_bytes())}")
 
@@ -221,10 +239,11 @@ def post_decryption(db: str, key: str, files: tuple[str, ...]) -> None:
 @board.command()
 @db_option
 @key_option
+@clock_option
 @guard
-def results(db: str, key: str) -> None:
+def results(db: str, key: str, clock_offset: float) -> None:
     """Combine a quorum of posted partial decryptions and post the results."""
-    r = open_board(db, key).post_results()
+    r = open_board(db, key, clock_offset).post_results()
     for c in r.contests:
         click.echo(f"{c.contest}: " + ", ".join(f"{o.option} {o.votes}" for o in c.options))
 
@@ -232,11 +251,12 @@ def results(db: str, key: str) -> None:
 @board.command()
 @db_option
 @key_option
+@clock_option
 @click.argument("out", type=click.Path(file_okay=False))
 @guard
-def export(db: str, key: str, out: str) -> None:
+def export(db: str, key: str, clock_offset: float, out: str) -> None:
     """Write the election record to OUT (with a progress bar on a terminal)."""
-    b = open_board(db, key)
+    b = open_board(db, key, clock_offset)
     if not sys.stderr.isatty():
         root = export_record(b, out)
     else:

@@ -217,6 +217,7 @@ def rehearsal() -> None:
 
 @rehearsal.command("finish")
 @click.argument("directory", type=click.Path(exists=True, file_okay=False))
+@guard
 def rehearsal_finish(directory: str) -> None:
     """Close, tally, decrypt with a quorum, publish the results, export the record."""
     from sim import rehearsal as rh

@@ -270,8 +270,14 @@ def finish(directory: pathlib.Path, echo: Callable[[str], None]) -> pathlib.Path
     tally = board.tally()
     publics = board.publics()
     commitments = trustee_commitments(publics)
+    # The administrator may have done some of this from /admin already (closed, tallied,
+    # had trustees decrypt, published): do only what is left, and no decryption once the
+    # results are out or a quorum has posted (the board refuses both).
+    published = bool(board.store.kinds(["results"]))
     posted = {Entry(d).trustee for _, _, d in board.store.kinds(["decryption"])}
-    for i in range(1, election.manifest.quorum + 1):
+    for i in range(1, election.manifest.trustees + 1):
+        if published or len(posted) >= election.manifest.quorum:
+            break
         if i in posted:
             continue
         key = keystore.load(directory / "trustees" / f"trustee-{i}.key", PASSPHRASE)
@@ -283,8 +289,9 @@ def finish(directory: pathlib.Path, echo: Callable[[str], None]) -> pathlib.Path
             SystemRng(),
         )
         board.post_decryption(codec.encode(partial))
+        posted.add(i)
         echo(f"rehearsal: trustee {i} decrypted")
-    if not board.store.kinds(["results"]):
+    if not published:
         board.post_results()
     if board.manifest.witnessing is not None:
         if not witnesses.cosign_final(board, witnesses.create(directory / "witnesses")):
