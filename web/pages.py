@@ -193,10 +193,19 @@ def results() -> str:
         for c, contest in zip(res.contests, manifest.contests, strict=True):
             top = max((o.votes for o in c.options), default=0)
             labels = {o.id: o.label for o in contest.options}
+            # With one choice a ballot, what the options did not get are the blank ballots
+            # (白票); with several, the totals cannot tell them apart.
+            chosen = sum(o.votes for o in c.options)
+            blank = c.ballots - chosen if contest.limit == 1 else None
             tables.append(
                 {
                     "title": contest.title,
                     "ballots": c.ballots,
+                    "limit": contest.limit,
+                    "blank": blank,
+                    "blank_share": round(100 * blank / c.ballots, 1)
+                    if blank is not None and c.ballots
+                    else 0.0,
                     "options": [
                         {
                             "label": labels[o.option],

@@ -278,7 +278,28 @@ TEXTS: dict[str, dict[str, str]] = {
         "ja": "結果はまだ公開されていません。",
         "en": "The results have not been published yet.",
     },
-    "results.ballots": {"ja": "有効投票数: {n}", "en": "Ballots counted: {n}"},
+    "results.ballots": {
+        "ja": "数えた票: {n}（1人につき最後の1票）",
+        "en": "Ballots counted: {n} (one per voter: the last one they cast)",
+    },
+    "results.blank": {
+        "ja": "白票（どれも選ばなかった票）",
+        "en": "Blank (no service chosen)",
+    },
+    "results.several": {
+        "ja": "1票で{limit}つまで選べるため、割合の合計は100%を超えることがあります。",
+        "en": "A ballot may choose up to {limit}, so the shares can add up to more than 100%.",
+    },
+    "results.counting": {
+        "ja": (
+            "掲示板には受け取ったすべての票（再投票で置き換えられた票を含む）が載っています。"
+            "結果は、分野ごとに各投票者の最後の票だけを数えたものです。"
+        ),
+        "en": (
+            "The board shows every ballot it received, including those a re-vote replaced; "
+            "the results count, for each category, only each voter's last ballot."
+        ),
+    },
     "results.col.option": {"ja": "サービス", "en": "Service"},
     "results.col.votes": {"ja": "票数", "en": "Votes"},
     "results.col.share": {"ja": "割合", "en": "Share"},

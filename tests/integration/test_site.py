@@ -290,8 +290,9 @@ def test_results_page_before_and_after(setup, tmp_path):
     assert "まだ公開されていません" in html
     assert c.get("/record.zip").status_code == 404
     b, el = setup.board, setup.election
-    for i, choice in enumerate(["internet-voting", "internet-voting", "digital-counter"]):
-        body = submission(el, {"gyosei": [choice]}, f"token-{i}", f"r{i}")
+    choices = [["internet-voting"], ["internet-voting"], ["digital-counter"], []]
+    for i, choice in enumerate(choices):
+        body = submission(el, {"gyosei": choice}, f"token-{i}", f"r{i}")
         assert c.post("/api/ballots", data=body, content_type="application/json").status_code == 201
     b.close()
     tally = b.post_tally()
@@ -301,8 +302,13 @@ def test_results_page_before_and_after(setup, tmp_path):
         b.post_decryption(codec.encode(partial_decrypt(el, tally, sec, x, DeterministicRng("r"))))
     b.post_results()
     html = c.get("/results").get_data(as_text=True)
-    assert "有効投票数: 3" in html and "インターネット投票" in html
+    assert "数えた票: 4（1人につき最後の1票）" in html and "インターネット投票" in html
     assert re.search(r"インターネット投票</th><td class=\"num\">2</td>", html)
+    # the fourth voter chose nothing: a blank ballot, shown as one (白票), with its share
+    assert re.search(
+        r"白票（どれも選ばなかった票）</th><td class=\"num\">1</td><td class=\"num\">25.0%", html
+    )
+    assert "再投票で置き換えられた票を含む" in html
     assert "tohyo verify record" in html
     z = c.get("/record.zip")
     assert z.status_code == 200 and z.mimetype == "application/zip"
