@@ -15,6 +15,7 @@ import base64
 import contextlib
 import json
 import pathlib
+import re
 import shutil
 import urllib.request
 from collections.abc import Iterator
@@ -486,6 +487,36 @@ def test_accessibility_audit(browser, site, path):
         if v["impact"] in ("serious", "critical")
     ]
     assert not serious, serious
+
+
+NARROW = {"width": 320, "height": 640}
+
+
+@pytest.mark.parametrize("lang", ["ja", "en"])
+@pytest.mark.parametrize("path", ["/admin/login", *PUBLIC_PAGES, *ADMIN_PAGES])
+def test_no_page_overflows_a_320_px_screen(browser, site, path, lang):
+    """WCAG reflow: at 320 CSS pixels nothing needs scrolling sideways, in either language
+    (the admin pages after logging in); a screenshot of each is kept."""
+    ctx = browser.new_context(viewport=NARROW, locale="ja-JP")
+    pg = ctx.new_page()
+    if path in ADMIN_PAGES:
+        pg.goto(site.url + "/admin/login")
+        pg.fill("#password", ADMIN_PASSWORD)
+        pg.press("#password", "Enter")
+        pg.wait_for_url("**/admin/**")
+    sep = "&" if "?" in path else "?"
+    pg.goto(f"{site.url}{path}{sep}lang={lang}")
+    pg.wait_for_load_state("networkidle")
+    width = pg.evaluate("document.documentElement.scrollWidth")
+    name = re.sub(r"[^a-z0-9]+", "-", path.strip("/") or "home")
+    pg.screenshot(path=str(SHOTS / f"narrow-{name}-{lang}.png"), full_page=True)
+    wide = pg.evaluate(
+        """() => [...document.querySelectorAll('body *')]
+            .filter(e => e.getBoundingClientRect().right > 321)
+            .slice(0, 5).map(e => e.tagName + '.' + e.className)"""
+    )
+    ctx.close()
+    assert width <= 320, (width, wide)
 
 
 @pytest.mark.standard
