@@ -465,6 +465,13 @@ PUBLIC_PAGES = ["/", "/booth", "/verify", "/board", "/results", "/trustees", "/?
 ADMIN_PAGES = ["/admin/", "/admin/election/new", "/admin/ceremony", "/admin/decryption"]
 
 
+def log_in_as_admin(pg: Any, site: Site) -> None:
+    pg.goto(site.url + "/admin/login")
+    pg.fill("#password", ADMIN_PASSWORD)
+    pg.press("#password", "Enter")
+    pg.wait_for_url("**/admin/**")
+
+
 @pytest.mark.parametrize("path", ["/admin/login", *PUBLIC_PAGES, *ADMIN_PAGES])
 def test_accessibility_audit(browser, site, path):
     """axe-core finds no serious or critical violation (the admin pages after logging in)."""
@@ -472,10 +479,7 @@ def test_accessibility_audit(browser, site, path):
     ctx = browser.new_context(viewport=PHONE, locale="ja-JP", bypass_csp=True)
     pg = ctx.new_page()
     if path in ADMIN_PAGES:
-        pg.goto(site.url + "/admin/login")
-        pg.fill("#password", ADMIN_PASSWORD)
-        pg.press("#password", "Enter")
-        pg.wait_for_url("**/admin/**")
+        log_in_as_admin(pg, site)
     pg.goto(site.url + path)
     assert "/login" not in pg.url or path == "/admin/login"
     pg.add_script_tag(path=str(AXE))
@@ -500,10 +504,7 @@ def test_no_page_overflows_a_320_px_screen(browser, site, path, lang):
     ctx = browser.new_context(viewport=NARROW, locale="ja-JP")
     pg = ctx.new_page()
     if path in ADMIN_PAGES:
-        pg.goto(site.url + "/admin/login")
-        pg.fill("#password", ADMIN_PASSWORD)
-        pg.press("#password", "Enter")
-        pg.wait_for_url("**/admin/**")
+        log_in_as_admin(pg, site)
     sep = "&" if "?" in path else "?"
     pg.goto(f"{site.url}{path}{sep}lang={lang}")
     pg.wait_for_load_state("networkidle")
