@@ -264,7 +264,7 @@ def run_board(
         "proxy": "nginx" if proxy else None,
         "server_cpu_ms_per_ballot": cpu * 1e3 / max(accepted, 1),
         "append_ms_per_ballot": append_s * 1e3 / max(appended, 1),
-        # the batch verification's cost per ballot falls with the batch (docs/admin.md)
+        # the batch verification's cost per ballot falls with the batch (docs/researchers.md)
         "mean_batch_size": batched / max(batches, 1),
         "seconds": elapsed,
         "ballots_per_second": accepted / elapsed,

@@ -364,7 +364,7 @@ def bench_witness(
 
 @bench.command("batch")
 @click.option("--group", "group_name", type=click.Choice(sorted(GROUPS)), default="standard")
-@click.option("--sizes", default="1,4,8,16,32,64,128,400", show_default=True, help="Batch sizes.")
+@click.option("--sizes", default="1,4,8,16,32,64,128,200", show_default=True, help="Batch sizes.")
 @click.option("--json", "json_file", type=click.Path(dir_okay=False), default=None)
 def bench_batch(group_name: str, sizes: str, json_file: str | None) -> None:
     """The board's batch verification, CPU ms per ballot, for each batch size: what a

@@ -572,6 +572,8 @@ class Board:
         retried = {n: first_of.get(e, e) for n, e in retried.items()}
         # One checkpoint for the batch: every receipt of it is against the same head.
         note = self._checkpoint(head) if appended and head is not None else None
+        for n in appended:
+            self._report(items[n].kind, "accepted")  # committed, whatever the receipt does
         # and the nodes of all their inclusion proofs in one read
         nodes = (
             self._proof_nodes([index for index, _ in appended.values()], head.size)
@@ -580,7 +582,6 @@ class Board:
         )
         for n, (index, code) in appended.items():
             assert head is not None
-            self._report(items[n].kind, "accepted")  # committed, whatever the receipt does
             results[n] = self._receipt(index, code, head, note, nodes)
         for n, entry in retried.items():
             results[n] = self.receipt_for(entry)

@@ -271,8 +271,8 @@ def finish(directory: pathlib.Path, echo: Callable[[str], None]) -> pathlib.Path
     publics = board.publics()
     commitments = trustee_commitments(publics)
     # The administrator may have done some of this from /admin already (closed, tallied,
-    # had trustees decrypt, published): do only what is left, and no decryption once the
-    # results are out or a quorum has posted (the board refuses both).
+    # had trustees decrypt, published): do only what is left: no decryption once a quorum
+    # has posted (no more is needed) or the results are out (the board refuses it then).
     published = bool(board.store.kinds(["results"]))
     posted = {Entry(d).trustee for _, _, d in board.store.kinds(["decryption"])}
     for i in range(1, election.manifest.trustees + 1):

@@ -279,15 +279,15 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": "The results have not been published yet.",
     },
     "results.ballots": {
-        "ja": "数えた票: {n}（1人につき最後の1票）",
-        "en": "Ballots counted: {n} (one per voter: the last one they cast)",
+        "ja": "数えた票: {n}（1人につき、この分野を含む最後の1票）",
+        "en": "Ballots counted: {n} (one per voter: the last they cast that covers this category)",
     },
     "results.blank": {
         "ja": "白票（どれも選ばなかった票）",
         "en": "Blank (no service chosen)",
     },
     "results.several": {
-        "ja": "1票で{limit}つまで選べるため、割合の合計は100%を超えることがあります。",
+        "ja": "1票で{limit}個まで選べるため、割合の合計は100%を超えることがあります。",
         "en": "A ballot may choose up to {limit}, so the shares can add up to more than 100%.",
     },
     "results.counting": {
@@ -300,6 +300,7 @@ TEXTS: dict[str, dict[str, str]] = {
             "the results count, for each category, only each voter's last ballot."
         ),
     },
+    "results.table": {"ja": "票数の表", "en": "Table of votes"},
     "results.col.option": {"ja": "サービス", "en": "Service"},
     "results.col.votes": {"ja": "票数", "en": "Votes"},
     "results.col.share": {"ja": "割合", "en": "Share"},

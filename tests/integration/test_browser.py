@@ -497,7 +497,9 @@ NARROW = {"width": 320, "height": 640}
 
 
 @pytest.mark.parametrize("lang", ["ja", "en"])
-@pytest.mark.parametrize("path", ["/admin/login", *PUBLIC_PAGES, *ADMIN_PAGES])
+@pytest.mark.parametrize(
+    "path", ["/admin/login", *[p for p in PUBLIC_PAGES if "?" not in p], *ADMIN_PAGES]
+)
 def test_no_page_overflows_a_320_px_screen(browser, site, path, lang):
     """WCAG reflow: at 320 CSS pixels nothing needs scrolling sideways, in either language
     (the admin pages after logging in); a screenshot of each is kept."""

@@ -302,7 +302,9 @@ def test_results_page_before_and_after(setup, tmp_path):
         b.post_decryption(codec.encode(partial_decrypt(el, tally, sec, x, DeterministicRng("r"))))
     b.post_results()
     html = c.get("/results").get_data(as_text=True)
-    assert "数えた票: 4（1人につき最後の1票）" in html and "インターネット投票" in html
+    assert (
+        "数えた票: 4（1人につき、この分野を含む最後の1票）" in html and "インターネット投票" in html
+    )
     assert re.search(r"インターネット投票</th><td class=\"num\">2</td>", html)
     # the fourth voter chose nothing: a blank ballot, shown as one (白票), with its share
     assert re.search(
