@@ -570,19 +570,15 @@ class Board:
         # a retry of a submission appended earlier in this batch gets that entry's receipt
         first_of = {-1 - n: appended[n][0] for n in appended}
         retried = {n: first_of.get(e, e) for n, e in retried.items()}
-        # One checkpoint for the batch: every receipt of it is against the same head.
-        note = self._checkpoint(head) if appended and head is not None else None
         for n in appended:
             self._report(items[n].kind, "accepted")  # committed, whatever the receipt does
-        # and the nodes of all their inclusion proofs in one read
-        nodes = (
-            self._proof_nodes([index for index, _ in appended.values()], head.size)
-            if appended and head is not None
-            else {}
-        )
-        for n, (index, code) in appended.items():
-            assert head is not None
-            results[n] = self._receipt(index, code, head, note, nodes)
+        if appended and head is not None:
+            # One checkpoint for the batch (every receipt of it is against the same head)
+            # and the nodes of all their inclusion proofs in one read.
+            note = self._checkpoint(head)
+            nodes = self._proof_nodes([index for index, _ in appended.values()], head.size)
+            for n, (index, code) in appended.items():
+                results[n] = self._receipt(index, code, head, note, nodes)
         for n, entry in retried.items():
             results[n] = self.receipt_for(entry)
             self._report(items[n].kind, "retried")

@@ -244,7 +244,6 @@ def serve(
     """
     from bulletin.board import new_signing_key
     from bulletin.cli import open_board
-    from bulletin.clock import OffsetClock
     from web.api import create_app
     from web.app import SiteSettings, create_site
 
@@ -288,7 +287,7 @@ def serve(
             cards = tuple(rh.settings(where)["cards"])
             card_dir = str(where / "cards")
         else:
-            b = open_board(db, key, clock=OffsetClock(clock_offset))
+            b = open_board(db, key, clock_offset)
             b.authenticator = _authenticator(
                 b, tokens, anchors, crls, pseudonym_key_file, evidence_dir
             )
