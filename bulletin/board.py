@@ -692,6 +692,16 @@ class Board:
             raise Refusal("not_found")
         return self.receipt_for(row.entry)
 
+    def codes_by_short(self, prefix: bytes, limit: int = 20) -> list[dict[str, Any]]:
+        """The ballots (cast or challenged) whose confirmation code begins with ``prefix``
+        (a short code's 5 bytes, e2e/shortcode.py): each with its full code and entry, for
+        the voter to check by the full code. Several match only by accident, and all are
+        listed (up to ``limit``), so a collision never hides the voter's ballot."""
+        return [
+            {"confirmation_code": code.hex().upper(), "entry": entry}
+            for entry, code in self.store.codes_from(prefix, limit)
+        ]
+
     def consistency(self, first: int, second: int) -> list[bytes]:
         if not 0 < first <= second <= self.store.size():
             raise Refusal("malformed", "need 0 < first <= second <= log size")

@@ -90,6 +90,12 @@ class DeferredJpkiGate:
         gate = self.gate()
         return gate.challenges.mark_remote(challenge, gate.clock.now())
 
+    def challenge_live(self, challenge: bytes) -> bool:
+        """Whether a ballot signed with this challenge now could still be taken (the
+        signing app asks before it reads the card, web/signing.py)."""
+        gate = self.gate()
+        return gate.challenges.is_live(challenge, gate.clock.now())
+
     def authenticate(
         self, auth: Mapping[str, Any], confirmation_code: bytes, contests: tuple[int, ...] = ()
     ) -> str:

@@ -69,6 +69,12 @@ class DatabaseNonceStore:
             ).rowcount
         return done == 1
 
+    def is_live(self, challenge: bytes, now: datetime) -> bool:
+        c = schema.challenges.c
+        with self.store.engine.connect() as conn:
+            row = conn.execute(select(c.expires, c.binding).where(c.value == challenge)).first()
+        return row is not None and row.binding is None and row.expires >= iso(now)
+
     def is_remote(self, challenge: bytes) -> bool:
         c = schema.challenges.c
         with self.store.operational() as conn:

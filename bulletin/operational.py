@@ -8,12 +8,15 @@ under the log's append lock (:meth:`bulletin.store.Store.write`): on PostgreSQL 
 waits for an append; on SQLite it shares the database's one write lock, for a moment.
 
 :class:`SignRequests` keeps the hand-offs of ``web/signing.py``. A request is pending
-until it expires, is answered or is voided (deleted) by ``tries`` wrong pairing numbers;
-an answer is taken at most once (a conditional ``UPDATE … WHERE answered IS NULL``).
+until it expires, is answered, is cancelled by the booth or is voided by ``tries`` wrong
+pairing numbers; an answer is taken at most once (a conditional ``UPDATE … WHERE answered
+IS NULL``), and never after the request ended. An ended or expired request's row stays for
+``KEEP`` more so that the signing app is told why (``request_cancelled``…) rather than "not
+found", and a booth reloaded meanwhile still collects an answer taken in time.
 Creating one counts the pending requests of its client address and of all clients against
 the caps, serialised across processes (SQLite's write lock; on PostgreSQL a transaction
 advisory lock of its own, so the counts are exact), and prunes a bounded number of
-expired rows. What the database keeps of the secrets:
+rows expired for longer than ``KEEP``. What the database keeps of the secrets:
 
 - the booth's secret: its SHA-256 only, compared in constant time;
 - the pairing number: SHA-256 of (id, number). Six digits are no secret from whoever can
@@ -42,6 +45,7 @@ import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
@@ -57,6 +61,7 @@ from bulletin.refusals import Refusal
 from bulletin.store import Store
 
 PRUNE = 100  # expired rows deleted per creation: more than the one it adds, so they drain
+KEEP = timedelta(minutes=10)  # how long a row outlives its expiry (see the module docstring)
 # The key of PostgreSQL's transaction-level advisory lock that serialises creations (the
 # caps' counts); any fixed number that nothing else of the board locks.
 _CREATE_LOCK = 0x746F6879_6F534752  # "tohyoSGR"
@@ -116,8 +121,8 @@ def _open(secret: str, rid: str, sealed: bytes) -> bytes:
     return AESGCM(key).decrypt(nonce, ct, rid.encode())
 
 
-def _not_found() -> Refusal:
-    return Refusal("not_found", "no such signing request (or it expired)")
+def _unknown() -> Refusal:
+    return Refusal("request_unknown", "no such signing request (never made, or pruned)")
 
 
 @dataclass(frozen=True)
@@ -186,9 +191,13 @@ class SignRequests:
         with self.store.operational() as conn:
             if self.store.postgres:
                 conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _CREATE_LOCK})
-            expired = select(c.id).where(c.expires <= at).order_by(c.expires).limit(PRUNE)
+            old = iso(now - KEEP)
+            expired = select(c.id).where(c.expires <= old).order_by(c.expires).limit(PRUNE)
             conn.execute(delete(t).where(c.id.in_(expired)))
-            pending = c.expires > at
+            # A voided request frees its place, as it did when voiding deleted it; a
+            # cancelled one keeps it until it expires, like an answered one, so that
+            # creating and cancelling cannot make room for more.
+            pending = (c.expires > at) & ((c.ended_by != "voided") | c.ended_by.is_(None))
             count = select(func.count()).select_from(t).where(pending)
             if conn.execute(count.where(c.client == who)).scalar_one() >= per_client:
                 refused = Refusal(
@@ -217,19 +226,37 @@ class SignRequests:
             raise refused  # after the commit: the pruning stands
         return new
 
+    def _ended(self, row: Any, at: str) -> Refusal | None:
+        """Why the request of ``row`` (with ``ended_by`` and ``expires``) is over, if it is."""
+        if row.ended_by == "cancelled":
+            return Refusal("request_cancelled")
+        if row.ended_by == "voided":
+            return Refusal("request_voided")
+        if row.expires <= at:
+            return Refusal("request_expired")
+        return None
+
     def get(self, rid: str, now: datetime) -> SignRequest:
-        """The live request ``rid`` (``not_found`` if unknown, expired or voided)."""
+        """The live request ``rid``, for the signing app before the card is read. Refusals:
+        ``request_unknown`` (never made, or pruned), ``request_cancelled``,
+        ``request_voided``, ``request_expired``, ``request_answered``: an app is never
+        asked to sign what would not be taken."""
         c = schema.sign_requests.c
         if not _ID.fullmatch(rid):
-            raise _not_found()  # never a query with what no id looks like (NUL on PostgreSQL)
+            raise _unknown()  # never a query with what no id looks like (NUL on PostgreSQL)
         with self.store.engine.connect() as conn:
             row = conn.execute(
-                select(c.message, c.challenge, c.code, c.expires, c.answered).where(
-                    c.id == rid, c.expires > iso(now)
+                select(c.message, c.challenge, c.code, c.expires, c.answered, c.ended_by).where(
+                    c.id == rid
                 )
             ).first()
         if row is None:
-            raise _not_found()
+            raise _unknown()
+        refused = self._ended(row, iso(now))
+        if refused is None and row.answered is not None:
+            refused = Refusal("request_answered")
+        if refused is not None:
+            raise refused
         return SignRequest(
             rid,
             bytes(row.message),
@@ -238,6 +265,27 @@ class SignRequests:
             row.expires,
             row.answered is not None,
         )
+
+    def state(self, rid: str, now: datetime) -> tuple[str, bytes]:
+        """Where request ``rid`` stands, for the signing app after it answered: one of
+        ``waiting``, ``answered``, ``cancelled``, ``voided``, ``expired``, with the
+        ballot's confirmation code (whether the ballot is stored is the board's to say:
+        ``web/signing.py`` turns ``answered`` into ``cast`` when it is).
+        ``request_unknown`` for no such request."""
+        c = schema.sign_requests.c
+        if not _ID.fullmatch(rid):
+            raise _unknown()
+        with self.store.engine.connect() as conn:
+            row = conn.execute(
+                select(c.code, c.expires, c.answered, c.ended_by).where(c.id == rid)
+            ).first()
+        if row is None:
+            raise _unknown()
+        if row.ended_by is not None:
+            return row.ended_by, bytes(row.code)
+        if row.answered is not None:
+            return "answered", bytes(row.code)  # a ballot may be cast after the expiry
+        return ("expired" if row.expires <= iso(now) else "waiting"), bytes(row.code)
 
     def answer(
         self,
@@ -251,63 +299,96 @@ class SignRequests:
     ) -> None:
         """Take the signing app's answer, once, if ``pairing`` is the request's number.
 
-        Refusals: ``not_found`` (unknown, expired or voided), ``wrong_state`` (answered
-        already, here or by another process), ``unauthenticated`` (a wrong number: counted,
-        and the ``tries``-th voids the request)."""
+        Refusals: those of :meth:`get` (a cancelled, voided or expired request takes no
+        answer, so the app never reports a signature that nobody will cast), and
+        ``unauthenticated`` for a wrong number: counted, and the ``tries``-th voids the
+        request."""
         t, c = schema.sign_requests, schema.sign_requests.c
         if not _ID.fullmatch(rid):
-            raise _not_found()
+            raise _unknown()
         at = iso(now)
         refused: Refusal | None = None
         with self.store.operational() as conn:
             # FOR UPDATE: two processes' wrong tries on one request are counted one after
             # the other (SQLite's write lock does that already; there it renders nothing).
             row = conn.execute(
-                select(c.pairing_hash, c.answer_key, c.answered, c.wrong)
-                .where(c.id == rid, c.expires > at)
+                select(c.pairing_hash, c.answer_key, c.answered, c.wrong, c.expires, c.ended_by)
+                .where(c.id == rid)
                 .with_for_update()
             ).first()
             if row is None:
-                refused = _not_found()
+                refused = _unknown()
+            elif (ended := self._ended(row, at)) is not None:
+                refused = ended
             elif row.answered is not None:
-                refused = Refusal("wrong_state", "this signing request was already answered")
+                refused = Refusal("request_answered")
             elif not hmac.compare_digest(_pairing_hash(rid, pairing), bytes(row.pairing_hash)):
-                if row.wrong + 1 >= tries:
-                    conn.execute(delete(t).where(c.id == rid))  # void: the booth starts anew
-                else:
-                    conn.execute(update(t).where(c.id == rid).values(wrong=c.wrong + 1))
+                values: dict[str, Any] = {"wrong": c.wrong + 1}
+                if row.wrong + 1 >= tries:  # void: the booth starts anew
+                    values |= {"ended": at, "ended_by": "voided"}
+                conn.execute(update(t).where(c.id == rid).values(**values))
                 refused = Refusal("unauthenticated", "wrong pairing number")
             else:
                 plain = json.dumps({"certificate": certificate, "signature": signature})
                 sealed = _seal(bytes(row.answer_key), rid, plain.encode())
                 done = conn.execute(
                     update(t)
-                    .where(c.id == rid, c.answered.is_(None))
+                    .where(c.id == rid, c.answered.is_(None), c.ended_by.is_(None))
                     .values(answered=at, answer=sealed)
                 ).rowcount
                 if done != 1:
-                    refused = Refusal("wrong_state", "this signing request was already answered")
+                    refused = Refusal("request_answered")
         if refused is not None:
             raise refused  # after the commit: a wrong try stays counted
 
+    def cancel(self, rid: str, secret: str, now: datetime) -> None:
+        """The booth gives up request ``rid`` (the voter pressed cancel, or started again):
+        from the commit on, the app is refused before it reads the card and its answer is
+        not taken. Idempotent; ``request_unknown``, and ``unauthenticated`` for a wrong
+        secret. An answer taken already stays sealed and unused: the booth that cancels
+        never casts with it."""
+        t, c = schema.sign_requests, schema.sign_requests.c
+        if not _ID.fullmatch(rid):
+            raise _unknown()
+        refused: Refusal | None = None
+        with self.store.operational() as conn:
+            row = conn.execute(select(c.secret_hash).where(c.id == rid)).first()
+            if row is None:
+                refused = _unknown()
+            elif not hmac.compare_digest(_secret_hash(secret), bytes(row.secret_hash)):
+                refused = Refusal("unauthenticated", "wrong signing-request secret")
+            else:
+                conn.execute(
+                    update(t)
+                    .where(c.id == rid, c.ended_by.is_(None))
+                    .values(ended=iso(now), ended_by="cancelled")
+                )
+        if refused is not None:
+            raise refused
+
     def result(self, rid: str, secret: str, now: datetime) -> SignAnswer | None:
-        """The answer to the live request ``rid`` for the holder of its ``secret``; None
-        while there is none. ``not_found`` as for :meth:`get`; ``unauthenticated`` for a
-        wrong secret."""
+        """The answer to request ``rid`` for the holder of its ``secret``; None while there
+        is none. An answer taken before the expiry is given after it too (the booth may
+        have been reloaded meanwhile). Refusals: ``request_unknown``, ``unauthenticated``
+        for a wrong secret, then ``request_cancelled``, ``request_voided``, and
+        ``request_expired`` for an unanswered request past its time."""
         c = schema.sign_requests.c
         if not _ID.fullmatch(rid):
-            raise _not_found()
+            raise _unknown()
         with self.store.engine.connect() as conn:
             row = conn.execute(
-                select(c.secret_hash, c.challenge, c.answer).where(
-                    c.id == rid, c.expires > iso(now)
+                select(c.secret_hash, c.challenge, c.answer, c.expires, c.ended_by).where(
+                    c.id == rid
                 )
             ).first()
         if row is None:
-            raise _not_found()
+            raise _unknown()
         if not hmac.compare_digest(_secret_hash(secret), bytes(row.secret_hash)):
             raise Refusal("unauthenticated", "wrong signing-request secret")
-        if row.answer is None:
+        if row.ended_by is not None or row.answer is None:
+            refused = self._ended(row, iso(now))
+            if refused is not None:
+                raise refused
             return None
         try:
             answer = json.loads(_open(secret, rid, bytes(row.answer)))
@@ -347,6 +428,7 @@ class AdminSessionEpoch:
 
 
 __all__ = [
+    "KEEP",
     "PRUNE",
     "AdminSessionEpoch",
     "NewSignRequest",

@@ -7,7 +7,9 @@ means the same thing wherever it is raised, so it has one text, written to fit e
 
 A JPKI gate code is precise (``cert_revoked``, ``address_not_eligible``…); its ``general``
 is the board code it falls under (``malformed``, ``unauthenticated``, ``not_eligible``),
-for callers that only know the board's codes. Every other code is its own general code.
+for callers that only know the board's codes. So is a signing hand-off's code
+(``request_cancelled``…, under ``not_found`` or ``wrong_state``), whose text tells the voter
+in the signing app what to do next. Every other code is its own general code.
 
 The table holds no HTTP statuses: the board layer knows nothing of HTTP, and the web layer
 maps each code to its status (``web/status.py``).
@@ -23,14 +25,15 @@ from e2e.errors import TohyoError
 
 @dataclass(frozen=True)
 class Reason:
-    """What a refusal code says. ``general`` is set for a JPKI gate code only."""
+    """What a refusal code says. ``general`` is set for a precise code only (a JPKI gate
+    code, a signing-request code)."""
 
     ja: str
     en: str
     general: str | None = None
 
 
-#: Refusal code → its texts (and, for a JPKI gate code, its general board code).
+#: Refusal code → its texts (and, for a precise code, its general board code).
 CODES: dict[str, Reason] = {
     # --- the board: submissions, reads, and any request to the site's API -----------------
     "malformed": Reason("リクエストの形式が正しくありません。", "The request is malformed."),
@@ -51,6 +54,48 @@ CODES: dict[str, Reason] = {
     "rate_limited": Reason(
         "アクセスが集中しています。しばらくしてから再度お試しください。",
         "Too many requests; please wait a moment and try again.",
+    ),
+    # --- the hand-off to a signing app on another device (web/signing.py) ---------------
+    # The app shows these to the voter before the card is touched; each says what to do.
+    "request_unknown": Reason(
+        "この署名の依頼は見つかりません。投票画面に表示されている新しいQRコードから"
+        "やり直してください。",
+        "This signing request cannot be found. Start again from the QR code now shown on "
+        "the voting screen.",
+        "not_found",
+    ),
+    "request_expired": Reason(
+        "この署名の依頼は有効時間（10分）を過ぎました。投票画面で「署名をやり直す」を"
+        "押してください。投票はまだされていません。",
+        'This signing request has expired (after 10 minutes). Press "Sign again" on the '
+        "voting screen. Nothing has been cast.",
+        "wrong_state",
+    ),
+    "request_cancelled": Reason(
+        "この署名の依頼は投票画面で取り消されました。カードで署名する必要はありません。"
+        "投票はされていません。",
+        "This signing request was cancelled on the voting screen. There is nothing to sign, "
+        "and nothing has been cast.",
+        "wrong_state",
+    ),
+    "request_voided": Reason(
+        "ペアリング番号の誤りが続いたため、この署名の依頼は無効になりました。"
+        "投票画面で「署名をやり直す」を押してください。",
+        "This signing request was voided after too many wrong pairing numbers. Press "
+        '"Sign again" on the voting screen.',
+        "wrong_state",
+    ),
+    "request_answered": Reason(
+        "この署名の依頼にはすでに署名が届いています。投票画面で結果を確認してください。",
+        "This signing request has already been signed. See the voting screen for the result.",
+        "wrong_state",
+    ),
+    "request_stale": Reason(
+        "この署名の依頼はもう使えません（署名の要求の有効時間が過ぎたか、すでに使われました）。"
+        "投票画面で「署名をやり直す」を押してください。",
+        "This signing request can no longer be used (its challenge expired or was used). "
+        'Press "Sign again" on the voting screen.',
+        "wrong_state",
     ),
     # --- witnesses (docs/protocol.md §8.4) -------------------------------------------------
     "unknown_witness": Reason(

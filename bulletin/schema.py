@@ -114,6 +114,10 @@ sign_requests = Table(
     Column("wrong", Integer, nullable=False),  # wrong pairing numbers so far
     Column("answered", String(40), nullable=True),
     Column("answer", LargeBinary, nullable=True),  # sealed to answer_key
+    # when and why it ended before expiring: "cancelled" (the booth) or "voided" (wrong
+    # pairing numbers); kept until pruned, so that the app is told why
+    Column("ended", String(40), nullable=True),
+    Column("ended_by", String(16), nullable=True),
     Index("ix_sign_requests_client", "client"),
     Index("ix_sign_requests_expires", "expires"),
 )

@@ -442,5 +442,20 @@ class Store:
         with self.engine.connect() as conn:
             return conn.execute(select(schema.ballots).where(col == value)).first()
 
+    def codes_from(self, prefix: bytes, limit: int) -> list[tuple[int, bytes]]:
+        """(entry, confirmation code) of the ballots whose code starts with ``prefix``, in
+        code order, at most ``limit``: a range on the codes' unique index (both databases
+        compare bytes as unsigned, byte by byte), for a short code's lookup."""
+        c = schema.ballots.c
+        low, high = prefix.ljust(32, b"\x00"), prefix.ljust(32, b"\xff")
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(c.entry, c.code)
+                .where(c.code >= low, c.code <= high)
+                .order_by(c.code)
+                .limit(limit)
+            ).all()
+        return [(int(r.entry), bytes(r.code)) for r in rows]
+
 
 __all__ = ["Store", "make_engine", "migrate", "OperationalError", "IntegrityError"]

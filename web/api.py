@@ -29,9 +29,11 @@ from e2e import codec
 from e2e.board import Entry
 from e2e.checkpoint import MAX_NOTE
 from e2e.errors import TohyoError
+from e2e.shortcode import parse, prefix
 from web.status import STATUS, status_of
 
 MAX_BODY = 2 * 1024 * 1024  # a 3×3 ballot is about 75 kB in the standard group
+CODE_MATCHES = 20  # ballots listed for one short code (40 bits: two match by accident only)
 LOG_MAX = 2**62  # beyond any log's size, and within the database's 64-bit integers
 
 api = Blueprint("api", __name__, url_prefix="/api")
@@ -133,6 +135,34 @@ def receipt(code: str) -> Any:
     if len(code) != 64 or not code.isascii():
         raise Refusal("malformed", "a confirmation code is 64 hex digits")
     return jsonify(_board().receipt_by_code(code))
+
+
+@api.get("/codes/<text>")
+def codes(text: str) -> Any:
+    """A confirmation code however the voter typed it (docs/record.md, "Short codes"): the
+    full code, or its short form, ``XXXX-XXXX``, with any spaces, hyphens or case; every
+    ballot whose code it matches, each to be checked by its full code
+    (``/api/receipts/<code>``)."""
+    parsed = parse(text[:200])
+    if parsed is None:
+        raise Refusal("malformed", "expected a short code (8 characters) or 64 hex digits")
+    if parsed.kind == "full":
+        assert parsed.full is not None
+        row = _board().store.ballot_by("code", parsed.full)
+        found = (
+            []
+            if row is None
+            else [{"confirmation_code": parsed.full.hex().upper(), "entry": row.entry}]
+        )
+        return jsonify({"kind": "full", "matches": found})
+    assert parsed.short is not None
+    return jsonify(
+        {
+            "kind": "short",
+            "short_code": parsed.short[:4] + "-" + parsed.short[4:],
+            "matches": _board().codes_by_short(prefix(parsed.short), limit=CODE_MATCHES),
+        }
+    )
 
 
 @api.get("/entries")

@@ -17,6 +17,7 @@ import tempfile
 import threading
 from collections import Counter
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -34,11 +35,15 @@ from flask import (
 )
 
 from bulletin.board import Board, BoardError, write_record_zip
+from bulletin.operational import SignRequests
+from bulletin.refusals import Refusal
 from e2e.board import Entry
 from e2e.manifest import Manifest
+from e2e.shortcode import short
 from e2e.tally import Results
 from web import i18n
 from web.api import LOG_MAX, ascii_int
+from web.status import status_of
 from web.texts import TEXTS
 from web.turnout import turnout
 
@@ -90,6 +95,34 @@ def booth() -> str:
 @bp.get("/verify")
 def verify() -> str:
     return render_template("verify.html", code=request.args.get("code", ""))
+
+
+@bp.get("/sign/<rid>")
+def sign_request(rid: str) -> tuple[str, int]:
+    """The hand-off's link as a person sees it (scanned with a phone's camera, or opened on
+    a device without the signing app): what the request is, the code to compare with the
+    voting screen, what to use and how, and a warning against requests one did not start.
+    A signing app that claims ``/sign/*`` links (an app link) opens the same id itself and
+    reads ``/api/sign-requests/<id>``. A request that can no longer be signed says why and
+    what to do, before anyone reaches for the card."""
+    board = _board()
+    manifest = manifest_of(board)
+    refusal: Refusal | None = None
+    code = ""
+    try:
+        req = SignRequests(board.store).get(rid, datetime.now(UTC))
+        live = getattr(board.authenticator, "challenge_live", None)
+        if live is not None and not live(req.challenge):
+            raise Refusal("request_stale")
+        code = short(req.code)
+    except Refusal as e:
+        refusal = e
+    return render_template(
+        "sign.html",
+        manifest=manifest,
+        refusal=refusal,
+        short_code=code,
+    ), (status_of(refusal) if refusal else 200)
 
 
 # --- the board browser ---------------------------------------------------------------------

@@ -6,24 +6,33 @@ a phone) and needs no custom URL scheme to return:
 
 1. The booth, holding a server challenge and the ballot's confirmation code, creates a
    signing request: ``POST /api/sign-requests {"confirmation_code", "challenge"}`` →
-   ``{"id", "secret", "pairing", "app_url", "expires"}``; the challenge must be a live one
-   of the board's, and is marked as handed to another device: the gate accepts it for a
-   voter's first ballot in a category, never for a re-vote (docs/jpki.md). ``app_url``
-   (``/api/sign-requests/<id>``) goes to the app as a link or QR code; ``secret`` stays in
-   the booth; ``pairing`` (six digits) is shown on the booth's screen for the voter to type
+   ``{"id", "secret", "pairing", "app_url", "page_url", "expires"}``; the challenge must be
+   a live one of the board's, and is marked as handed to another device: the gate accepts
+   it for a voter's first ballot in a category, never for a re-vote (docs/jpki.md).
+   ``page_url`` (``/sign/<id>``, a page a person can read: what this is, whom it is for,
+   what app to use) goes to the other device as a link or QR code; the signing app reads
+   ``app_url`` (``/api/sign-requests/<id>``) for the same id. ``secret`` stays in the
+   booth; ``pairing`` (six digits) is shown on the booth's screen for the voter to type
    into the app.
 2. The app fetches ``GET /api/sign-requests/<id>`` → ``{"message", "election",
-   "confirmation_code", "expires"}``: ``message`` (base64) is exactly the bytes M of
-   ``bulletin.jpki.verify.signed_message`` (H_E, the confirmation code, the challenge). The
-   app shows the voter the election and the confirmation code, asks for the signing
+   "confirmation_code", "short_code", "expires"}``: ``message`` (base64) is exactly the
+   bytes M of ``bulletin.jpki.verify.signed_message`` (H_E, the confirmation code, the
+   challenge). A request that would not be taken is refused here, before the card is
+   read: cancelled by the booth, voided, expired, answered already, or whose challenge
+   expired or was used at the board (``request_*`` codes, each telling the voter what to
+   do). The app shows the voter the election and the code, asks for the signing
    password, and has the card sign M with RSASSA-PKCS1-v1_5/SHA-256.
-3. The app posts ``POST /api/sign-requests/<id> {"certificate", "signature"}`` (base64 DER,
-   base64 signature): once only.
+3. The app posts ``POST /api/sign-requests/<id> {"certificate", "signature", "pairing"}``
+   (base64 DER, base64 signature, the six digits): once only, and only while the request
+   is live.
 4. The booth polls ``GET /api/sign-requests/<id>/result`` with header
    ``X-Sign-Secret: <secret>`` until it gets ``{"certificate", "signature", "challenge"}``
    (204 while waiting), and submits the ballot with that as its ``auth``. The gate checks
    the signature as for any cast ballot: the server learns nothing it could misuse, and a
-   forged answer only produces a refused ballot.
+   forged answer only produces a refused ballot. ``DELETE /api/sign-requests/<id>`` with
+   the same header cancels the request (the voter's やめる).
+5. The app polls ``GET /api/sign-requests/<id>/status`` → ``{"state", "short_code"}`` and
+   tells the voter the vote is cast only on ``cast`` (the board holds the ballot).
 
 Requests live in the board's database (table ``sign_requests``,
 :class:`bulletin.operational.SignRequests`), so any web process of the board, on this
@@ -51,8 +60,9 @@ from flask import Blueprint, Response, current_app, jsonify, request
 
 from bulletin.board import Board
 from bulletin.jpki.verify import signed_message
-from bulletin.operational import SignRequests
+from bulletin.operational import SignRequest, SignRequests
 from bulletin.refusals import Refusal
+from e2e.shortcode import short
 
 bp = Blueprint("signing", __name__, url_prefix="/api/sign-requests")
 
@@ -154,20 +164,31 @@ def create() -> Any:
             "secret": req.secret,
             "pairing": req.pairing,
             "app_url": f"/api/sign-requests/{req.id}",
+            "page_url": f"/sign/{req.id}",
             "expires": req.expires,
         }
     ), 201
+
+
+def _live(req: SignRequest) -> None:
+    """Refuse a request whose challenge can no longer sign a ballot that the board would
+    take (expired at the board, or used): the app learns it before it reads the card."""
+    live = getattr(_board().authenticator, "challenge_live", None)
+    if live is not None and not live(req.challenge):
+        raise Refusal("request_stale", "the request's challenge expired or was used")
 
 
 @bp.get("/<rid>")
 def fetch(rid: str) -> Any:
     """The signing app reads what it is asked to sign, and what to show the voter."""
     req = _store().get(rid, _now())
+    _live(req)
     manifest = _board().manifest
     return jsonify(
         {
             "message": base64.b64encode(req.message).decode(),
             "confirmation_code": req.code.hex().upper(),
+            "short_code": short(req.code),
             "election": {
                 "id": manifest.election_id,
                 "ja": manifest.title.ja,
@@ -176,6 +197,29 @@ def fetch(rid: str) -> Any:
             "expires": req.expires,
         }
     )
+
+
+@bp.get("/<rid>/status")
+def status(rid: str) -> Any:
+    """Where the request stands, for the signing app after it answered: it tells the voter
+    "cast" only once the board holds the ballot, never on its own answer's success.
+
+    ``waiting`` (no answer yet), ``answered`` (the booth has not cast yet), ``cast`` (the
+    board holds the ballot with this request's confirmation code), ``cancelled``,
+    ``voided``, ``expired``. The id is the capability, as for the other reads; the answer
+    says nothing the public board does not."""
+    state, code = _store().state(rid, _now())
+    if state in ("answered", "expired") and _board().store.ballot_by("code", code) is not None:
+        state = "cast"
+    return jsonify({"state": state, "short_code": short(code)})
+
+
+@bp.delete("/<rid>")
+def cancel(rid: str) -> Any:
+    """The booth gives the request up (the voter's やめる, or a new start): from now on the
+    app is refused before it reads the card, and its answer is not taken."""
+    _store().cancel(rid, request.headers.get("X-Sign-Secret", ""), _now())
+    return Response(status=204)
 
 
 @bp.post("/<rid>")

@@ -484,4 +484,46 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": "A confirmation code is 64 hex digits (0-9, A-F).",
     },
     "js.voted": {"ja": "（この端末で投票済み）", "en": "(voted from this device)"},
+    # --- /sign/<id>: the hand-off's link, as a person opening it sees it ------------------
+    "sign.title": {"ja": "マイナンバーカードで署名する", "en": "Sign with your My Number Card"},
+    "sign.what": {
+        "ja": "これは「{election}」のあなたの投票に、マイナンバーカードで署名するための依頼です。",
+        "en": "This is a request to sign your ballot in \u201c{election}\u201d with your My "
+        "Number Card.",
+    },
+    "sign.compare": {
+        "ja": "次の確認コードが、投票画面に表示されているものと同じか確かめてください。",
+        "en": "Check that this confirmation code is the one shown on your voting screen.",
+    },
+    "sign.how": {"ja": "署名のしかた", "en": "How to sign"},
+    "sign.how1": {
+        "ja": "カードを読み取れるスマートフォンに「市民投票アプリ」を入れ、投票画面のQRコードを"
+        "アプリで読み取ります（アプリが入っていれば、このリンクはアプリで開きます）。",
+        "en": "On a phone that reads cards, install the citizens' vote app and scan the QR "
+        "code on the voting screen with it (with the app installed, this link opens in it).",
+    },
+    "sign.how2": {
+        "ja": "投票画面に表示されている6桁のペアリング番号をアプリに入力します。",
+        "en": "Type the six-digit pairing number shown on the voting screen into the app.",
+    },
+    "sign.how3": {
+        "ja": "署名用パスワード（英数字6〜16桁）を入力し、カードをスマートフォンの背面"
+        "（カメラの近く）に当てて、終わるまで動かさずに待ちます。",
+        "en": "Enter your signing password (6 to 16 letters and digits), then hold the card "
+        "against the back of the phone (near the camera) and keep it still until it is done.",
+    },
+    "sign.warn.title": {"ja": "ご注意ください。", "en": "Be careful."},
+    "sign.warn": {
+        "ja": "自分で投票画面を開いて始めた署名だけをしてください。メールやSNSなどで他人から"
+        "送られてきたリンクなら署名しないでください。あなたの名前で別の人の投票が"
+        "されるおそれがあります。",
+        "en": "Sign only what you started yourself on your own voting screen. If someone sent "
+        "you this link by mail or a message, do not sign it: it could cast someone else's "
+        "ballot in your name.",
+    },
+    "sign.refused.next": {
+        "ja": "カードで署名する必要はありません。投票は、投票画面からもう一度始められます。",
+        "en": "There is nothing to sign with your card. You can start again from the voting "
+        "screen.",
+    },
 }

@@ -20,7 +20,9 @@ from e2e.errors import TohyoError
 #: The gate's codes as ``bulletin.jpki`` exports them: code → (general board code, Japanese,
 #: English); a view of :data:`bulletin.refusals.CODES`, which is the table itself.
 REASONS: dict[str, tuple[str, str, str]] = {
-    code: (r.general, r.ja, r.en) for code, r in CODES.items() if r.general is not None
+    code: (r.general, r.ja, r.en)
+    for code, r in CODES.items()
+    if r.general is not None and not code.startswith("request_")  # the hand-off's own
 }
 
 

@@ -53,6 +53,11 @@ class NonceStore(Protocol):
         False if there is no such challenge (a stale request: nothing to sign)."""
         ...
 
+    def is_live(self, challenge: bytes, now: datetime) -> bool:
+        """Whether the challenge is known, unexpired and unused: a ballot signed with it now
+        could be taken (the hand-off asks before the app reads the card)."""
+        ...
+
     def is_remote(self, challenge: bytes) -> bool:
         """Whether :meth:`mark_remote` marked this challenge and it is not spent yet (a
         spent one comes back only as the retry of the ballot it signed)."""
@@ -120,6 +125,11 @@ class MemoryNonceStore:
                 return False
             self._remote.add(challenge)
             return True
+
+    def is_live(self, challenge: bytes, now: datetime) -> bool:
+        with self._lock:
+            expires = self._issued.get(challenge)
+            return expires is not None and expires >= now
 
     def is_remote(self, challenge: bytes) -> bool:
         with self._lock:

@@ -29,7 +29,8 @@ from bulletin.board import Board, load_signing_key
 from bulletin.operational import AdminSessionEpoch, SignRequests
 from bulletin.refusals import Refusal
 from bulletin.store import MIGRATIONS, Store, make_engine, migrate
-from tests.integration.board_helpers import KEY, TOKENS, make_board
+from e2e.shortcode import short
+from tests.integration.board_helpers import KEY, TOKENS, ballot_doc, make_board
 from web.admin import hash_password
 from web.app import SiteSettings, create_site
 
@@ -115,7 +116,9 @@ def test_a_request_made_on_one_process_is_served_by_the_other(two):
         got = client.get(result, headers={"X-Sign-Secret": req["secret"]})
         assert got.get_json() == {**ANSWER, "challenge": "cd" * 32}
     again = two.a.post(req["app_url"], json={**ANSWER, "pairing": req["pairing"]})
-    assert again.status_code == 409 and again.get_json()["error"] == "wrong_state"
+    assert again.status_code == 409 and again.get_json()["error"] == "request_answered"
+    # and the app is refused before it reads the card again
+    assert two.b.get(req["app_url"]).get_json()["error"] == "request_answered"
 
 
 def test_an_answer_is_taken_once_when_both_processes_try_at_once(two):
@@ -141,7 +144,7 @@ def test_an_answer_is_taken_once_when_both_processes_try_at_once(two):
     for t in threads:
         t.join()
     won = [o for o in outcomes if o.startswith("ok-")]
-    assert len(won) == 1 and outcomes.count("wrong_state") == 7, outcomes
+    assert len(won) == 1 and outcomes.count("request_answered") == 7, outcomes
     got = stores[1].result(req["id"], req["secret"], now)
     assert got is not None and got.certificate == f"cert-{won[0][3:]}"
 
@@ -153,8 +156,11 @@ def test_wrong_pairing_numbers_count_across_processes_and_five_void(two):
         r = client.post(req["app_url"], json=bad)
         assert r.status_code == 401 and r.get_json()["error"] == "unauthenticated"
     assert two.b.post(req["app_url"], json=bad).status_code == 401  # the fifth: void
-    assert two.a.post(req["app_url"], json={**ANSWER, "pairing": req["pairing"]}).status_code == 404
-    assert two.b.get(req["app_url"]).status_code == 404
+    right = two.a.post(req["app_url"], json={**ANSWER, "pairing": req["pairing"]})
+    assert right.status_code == 409 and right.get_json()["error"] == "request_voided"
+    assert two.b.get(req["app_url"]).get_json()["error"] == "request_voided"
+    result = two.a.get(req["app_url"] + "/result", headers={"X-Sign-Secret": req["secret"]})
+    assert result.get_json()["error"] == "request_voided"  # the booth says why, too
 
 
 def test_concurrent_wrong_tries_are_each_counted(two):
@@ -179,7 +185,7 @@ def test_concurrent_wrong_tries_are_each_counted(two):
     for t in threads:
         t.join()
     # Five guesses, wherever they come from, and never a sixth: the rest find it void.
-    assert sorted(codes) == ["not_found"] * 5 + ["unauthenticated"] * 5
+    assert sorted(codes) == ["request_voided"] * 5 + ["unauthenticated"] * 5
 
 
 def test_the_per_address_cap_counts_both_processes(two):
@@ -240,24 +246,33 @@ def test_the_global_cap_counts_both_processes(two, monkeypatch):
     assert r.status_code == 429 and r.get_json()["error"] == "rate_limited"
 
 
-def test_requests_expire_on_both_and_are_pruned(two, monkeypatch):
+def test_requests_expire_on_both_and_are_pruned_later(two, monkeypatch):
+    from bulletin import operational
     from web import signing
 
+    start = signing._now()
     reqs = [_create(two.a if i % 2 else two.b).get_json() for i in range(3)]
-    later = signing._now() + signing.TTL + timedelta(seconds=1)
+    later = start + signing.TTL + timedelta(seconds=1)
     monkeypatch.setattr(signing, "_now", lambda: later)
+    count = select(func.count()).select_from(schema.sign_requests)
     for req in reqs:
-        assert two.a.get(req["app_url"]).status_code == 404
-        assert (
-            two.b.get(
-                req["app_url"] + "/result", headers={"X-Sign-Secret": req["secret"]}
-            ).status_code
-            == 404
-        )
-    assert _create(two.b).status_code == 201  # a creation prunes the expired rows
+        got = two.a.get(req["app_url"])
+        assert got.status_code == 409 and got.get_json()["error"] == "request_expired"
+        answer = two.b.post(req["app_url"], json={**ANSWER, "pairing": req["pairing"]})
+        assert answer.get_json()["error"] == "request_expired"  # never taken after its time
+        result = two.b.get(req["app_url"] + "/result", headers={"X-Sign-Secret": req["secret"]})
+        assert result.status_code == 409 and result.get_json()["error"] == "request_expired"
+        assert two.a.get(req["app_url"] + "/status").get_json()["state"] == "expired"
+    assert _create(two.b).status_code == 201  # expired, but kept for KEEP: the app is told why
     with two.boards[0].store.engine.connect() as conn:
-        left = conn.execute(select(func.count()).select_from(schema.sign_requests)).scalar_one()
-    assert left == 1
+        assert conn.execute(count).scalar_one() == 4
+    much_later = later + operational.KEEP
+    monkeypatch.setattr(signing, "_now", lambda: much_later)
+    assert _create(two.b).status_code == 201  # a creation prunes what expired KEEP ago
+    with two.boards[0].store.engine.connect() as conn:
+        assert conn.execute(count).scalar_one() == 2
+    gone = two.a.get(reqs[0]["app_url"])
+    assert gone.status_code == 404 and gone.get_json()["error"] == "request_unknown"
 
 
 def test_pruning_is_bounded(two):
@@ -267,10 +282,71 @@ def test_pruning_is_bounded(two):
     now = two.boards[0].clock.now()
     for i in range(operational.PRUNE + 5):
         _make(store, now, client=f"192.0.2.{i}", ttl=timedelta(seconds=1))
-    _make(store, now + timedelta(seconds=2))
+    _make(store, now + operational.KEEP + timedelta(seconds=2))
     count = select(func.count()).select_from(schema.sign_requests)
     with two.boards[0].store.engine.connect() as conn:
         assert conn.execute(count).scalar_one() == 5 + 1  # PRUNE of the expired ones went
+
+
+def test_a_request_cancelled_on_one_process_is_refused_on_the_other(two):
+    req = _create(two.a).get_json()
+    secret = {"X-Sign-Secret": req["secret"]}
+    assert two.b.delete(req["app_url"], headers={"X-Sign-Secret": "guess"}).status_code == 401
+    assert two.b.get(req["app_url"]).status_code == 200  # a wrong secret cancels nothing
+    assert two.b.delete(req["app_url"], headers=secret).status_code == 204
+    assert two.a.delete(req["app_url"], headers=secret).status_code == 204  # idempotent
+    got = two.a.get(req["app_url"])  # the app, before it reads the card
+    assert got.status_code == 409 and got.get_json()["error"] == "request_cancelled"
+    assert "取り消されました" in got.get_json()["message"]["ja"]
+    answer = two.b.post(req["app_url"], json={**ANSWER, "pairing": req["pairing"]})
+    assert answer.status_code == 409 and answer.get_json()["error"] == "request_cancelled"
+    assert two.a.get(req["app_url"] + "/result", headers=secret).get_json()["error"] == (
+        "request_cancelled"
+    )
+    assert two.b.get(req["app_url"] + "/status").get_json()["state"] == "cancelled"
+    unknown = two.a.delete("/api/sign-requests/nosuchrequest", headers=secret)
+    assert unknown.status_code == 404 and unknown.get_json()["error"] == "request_unknown"
+
+
+def test_a_request_answered_then_cancelled_never_gives_the_answer(two):
+    req = _create(two.a).get_json()
+    secret = {"X-Sign-Secret": req["secret"]}
+    assert two.b.post(req["app_url"], json={**ANSWER, "pairing": req["pairing"]}).status_code == 204
+    assert two.a.delete(req["app_url"], headers=secret).status_code == 204
+    assert two.b.get(req["app_url"] + "/result", headers=secret).get_json()["error"] == (
+        "request_cancelled"
+    )
+
+
+def test_the_app_is_told_cast_only_once_the_board_holds_the_ballot(two):
+    board = two.boards[0]
+    doc = ballot_doc(board.election, {"gyosei": ["internet-voting"]}, "status")
+    code = doc["confirmation_code"]
+    req = two.a.post(
+        "/api/sign-requests", json={"confirmation_code": code, "challenge": "CD" * 32}
+    ).get_json()
+    state = lambda c: c.get(req["app_url"] + "/status").get_json()  # noqa: E731
+    assert state(two.b) == {"state": "waiting", "short_code": short(bytes.fromhex(code))}
+    assert two.b.post(req["app_url"], json={**ANSWER, "pairing": req["pairing"]}).status_code == 204
+    assert state(two.a)["state"] == "answered"  # the app's answer alone casts nothing
+    cast = two.b.post("/api/ballots", json={"ballot": doc, "auth": {"token": "token-1"}})
+    assert cast.status_code == 201, cast.get_json()
+    assert state(two.a)["state"] == "cast" and state(two.b)["state"] == "cast"
+
+
+def test_a_stale_challenge_is_refused_before_the_card(two, monkeypatch):
+    req = _create(two.a).get_json()
+    # The board's JPKI gate says whether the challenge could still sign a ballot it takes
+    # (bulletin/gate.py challenge_live; the nonce stores' is_live is tested in
+    # tests/unit/test_jpki_board.py); the token gate of these tests has none, so one is given.
+    monkeypatch.setattr(
+        two.boards[1].authenticator, "challenge_live", lambda c: False, raising=False
+    )
+    got = two.b.get(req["app_url"])
+    assert got.status_code == 409 and got.get_json()["error"] == "request_stale"
+    page = two.b.get(req["page_url"])
+    assert page.status_code == 409 and "もう使えません" in page.get_data(as_text=True)
+    assert two.a.get(req["app_url"]).status_code == 200  # the other process has no such gate
 
 
 def test_the_database_keeps_no_secret_readable(two):

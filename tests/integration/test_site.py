@@ -218,7 +218,7 @@ def test_sign_request_answer_is_taken_once_and_checked(client):
     good = {"certificate": "Y2VydA==", "signature": "c2ln", "pairing": p}
     assert client.post(req["app_url"], json=good).status_code == 204
     again = client.post(req["app_url"], json=good)
-    assert again.status_code == 409 and again.get_json()["error"] == "wrong_state"
+    assert again.status_code == 409 and again.get_json()["error"] == "request_answered"
 
 
 def test_sign_request_refuses_a_wrong_pairing_number_and_voids_after_five(client):
@@ -231,7 +231,8 @@ def test_sign_request_refuses_a_wrong_pairing_number_and_voids_after_five(client
         assert r.status_code == 401 and r.get_json()["error"] == "unauthenticated"
     assert client.post(req["app_url"], json=answer).status_code == 401
     answer["pairing"] = req["pairing"]  # even the right number: the request is void now
-    assert client.post(req["app_url"], json=answer).status_code == 404
+    void = client.post(req["app_url"], json=answer)
+    assert void.status_code == 409 and void.get_json()["error"] == "request_voided"
 
 
 def test_sign_request_result_needs_the_secret(client):
@@ -249,9 +250,9 @@ def test_sign_requests_expire(client, monkeypatch):
     req = _sign_request(client).get_json()
     later = signing._now() + signing.TTL + timedelta(seconds=1)
     monkeypatch.setattr(signing, "_now", lambda: later)
-    assert client.get(req["app_url"]).status_code == 404
+    assert client.get(req["app_url"]).get_json()["error"] == "request_expired"
     answer = {"certificate": "Y2VydA==", "signature": "c2ln", "pairing": req["pairing"]}
-    assert client.post(req["app_url"], json=answer).status_code == 404
+    assert client.post(req["app_url"], json=answer).get_json()["error"] == "request_expired"
 
 
 # --- pages ---------------------------------------------------------------------------------

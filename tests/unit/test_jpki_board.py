@@ -169,3 +169,22 @@ def test_the_memory_store_marks_remote_challenges_too():
     assert store.is_remote(n.value)
     assert not store.mark_remote(b"\x02" * 32, now)
     assert not store.mark_remote(store.issue(now).value, now + timedelta(hours=1))
+
+
+# --- whether a challenge can still sign (the hand-off asks before the app reads the card) ---
+
+
+@pytest.mark.parametrize("kind", ["database", "memory"])
+def test_a_challenge_is_live_until_it_expires_or_is_used(tmp_path, kind):
+    from bulletin.jpki.nonce import MemoryNonceStore
+
+    s = make_board(f"sqlite:///{tmp_path / 'board.db'}", tmp_path)
+    store = DatabaseNonceStore(s.board.store) if kind == "database" else MemoryNonceStore()
+    now = s.clock.now()
+    nonce = store.issue(now)
+    assert store.is_live(nonce.value, now)
+    assert store.is_live(nonce.value, nonce.expires)  # to the last instant redeem accepts
+    assert not store.is_live(nonce.value, nonce.expires + timedelta(seconds=1))
+    assert not store.is_live(b"\x00" * len(nonce.value), now)  # never issued
+    store.redeem(nonce.value, b"binding", now)
+    assert not store.is_live(nonce.value, now)  # used: no other ballot may take it

@@ -57,9 +57,30 @@ def test_the_statuses_are_the_apis():
             assert code in EXPECTED, f"{code}: a new board code needs its status pinned here"
 
 
+SIGN_REQUEST_CODES = {
+    "request_unknown",
+    "request_expired",
+    "request_cancelled",
+    "request_voided",
+    "request_answered",
+    "request_stale",
+}
+
+
+def test_precise_codes_are_the_gates_and_the_hand_offs():
+    precise = {c for c, r in CODES.items() if r.general is not None}
+    assert precise == set(JPKI_REASONS) | SIGN_REQUEST_CODES
+
+
+def test_sign_request_codes_fall_under_a_board_code():
+    for code in SIGN_REQUEST_CODES:
+        assert CODES[code].general in {"not_found", "wrong_state"}, code
+        assert STATUS[code] in {404, 409}
+
+
 def test_jpki_codes_fall_under_a_board_code():
-    jpki = {c for c, r in CODES.items() if r.general is not None}
-    assert jpki == set(JPKI_REASONS) and len(jpki) == 19
+    jpki = set(JPKI_REASONS)
+    assert len(jpki) == 19
     for code in jpki:
         general = CODES[code].general
         assert general in {"malformed", "unauthenticated", "not_eligible"}, code
