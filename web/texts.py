@@ -29,6 +29,20 @@ TEXTS: dict[str, dict[str, str]] = {
     },
     "home.board": {"ja": "公開掲示板を見る", "en": "Browse the public bulletin board"},
     "home.results": {"ja": "結果を見る", "en": "See the results"},
+    "home.prepare": {"ja": "用意するもの", "en": "What you need"},
+    "home.prepare.card": {
+        "ja": "マイナンバーカード（署名用電子証明書が有効なもの）",
+        "en": "Your My Number Card (with a valid signing certificate)",
+    },
+    "home.prepare.password": {
+        "ja": "署名用電子証明書のパスワード（英数字6〜16桁。5回間違えるとロックされます）",
+        "en": "The signing certificate's password (6 to 16 letters and digits; five wrong tries "
+        "lock it)",
+    },
+    "home.prepare.device": {
+        "ja": "カードを読み取れるスマートフォン、またはカードリーダーをつないだパソコン",
+        "en": "A phone that reads the card, or a PC with a card reader",
+    },
     "home.how": {"ja": "投票の流れ", "en": "How voting works"},
     "home.how1": {
         "ja": "分野を選び、サービスを1つ選びます（選ばないこともできます）。",
@@ -226,7 +240,11 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": "Enter a confirmation code: this browser fetches the proofs from the board and "
         "checks by itself that the ballot is in the signed board and that its proofs hold.",
     },
-    "verify.code": {"ja": "確認コード（64桁の16進数）", "en": "Confirmation code (64 hex digits)"},
+    "verify.code": {
+        "ja": "確認コード（受領証の8文字「XXXX-XXXX」か、64桁の完全なコード）",
+        "en": "Confirmation code (the 8 characters XXXX-XXXX on your receipt, or the full "
+        "64-digit code)",
+    },
     "verify.go": {"ja": "検証する", "en": "Verify"},
     "verify.results": {"ja": "検証結果", "en": "Result"},
     # board browser
@@ -480,8 +498,16 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": "No ballot with that confirmation code is on the board.",
     },
     "js.verify.malformed": {
-        "ja": "確認コードは64桁の16進数（0-9, A-F）です。",
-        "en": "A confirmation code is 64 hex digits (0-9, A-F).",
+        "ja": "確認コードは、受領証の8文字（例: 7K3Q-9MXA）か、64桁の完全なコードです。"
+        "空白やハイフンはあってもかまいません。",
+        "en": "A confirmation code is the 8 characters on your receipt (e.g. 7K3Q-9MXA) or the "
+        "full 64-digit code; spaces and hyphens are fine.",
+    },
+    "js.verify.several": {
+        "ja": "この8文字で始まる投票が{n}件あります（偶然の一致です）。受領証の完全なコードと"
+        "同じものを選んで検証してください。",
+        "en": "{n} ballots begin with these 8 characters (by chance). Choose the one whose full "
+        "code is on your receipt, and verify it.",
     },
     "js.voted": {"ja": "（この端末で投票済み）", "en": "(voted from this device)"},
     # --- /sign/<id>: the hand-off's link, as a person opening it sees it ------------------

@@ -17,6 +17,8 @@ import json
 import pathlib
 import re
 import shutil
+import time
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -26,6 +28,7 @@ import pytest
 from playwright.sync_api import expect
 
 from bulletin.jpki.verify import digest_info
+from e2e import shortcode
 from e2e.group import STANDARD, TEST, Group
 from e2e.manifest import Manifest
 from sim import rehearsal
@@ -169,7 +172,7 @@ def choose(page, contest: int, option: int | None) -> None:
 def encrypt(page) -> str:
     page.click("#encrypt")
     page.wait_for_selector("#step-encrypted:not(.hidden)", timeout=30_000)
-    code = page.inner_text("#code")
+    code = page.inner_text("#code .full-code")
     assert len(code) == 64
     return code
 
@@ -187,7 +190,7 @@ def wait_receipt(page) -> dict[str, str]:
     page.wait_for_selector("#step-receipt:not(.hidden)", timeout=30_000)
     page.wait_for_selector("#receipt-check.ok", timeout=30_000)
     return {
-        "code": page.inner_text("#receipt-code"),
+        "code": page.inner_text("#receipt-code .full-code"),
         "entry": page.inner_text("#receipt-entry"),
     }
 
@@ -320,7 +323,10 @@ def test_card_locks_after_five_wrong_passwords(page, site):
 
 def _stand_in_app(site: Site, url: str, pairing: str, card: SimulatedCard, password: str) -> None:
     """The native signing app: read the request, sign M with the card, send the answer
-    with the pairing number the voter typed from the booth's screen."""
+    with the pairing number the voter typed from the booth's screen. ``url`` is the link
+    the booth shows (/sign/<id>, the page a person reads); the app reads the API's."""
+    assert url.startswith("/sign/")
+    url = "/api/sign-requests/" + url.removeprefix("/sign/")
     req = get_json(site.url + url)
     message = base64.b64decode(req["message"])
     signature = card.sign(digest_info(message), password)
@@ -350,14 +356,47 @@ def test_signing_app_hand_off(page, site, tmp_path):
     page.wait_for_selector("#app-link:not(.hidden)", timeout=30_000)
     page.screenshot(path=str(SHOTS / "08-signing-app-qr.png"), full_page=True)
     url = page.get_attribute("#app-link", "href")
-    assert url.startswith("/api/sign-requests/")
-    shown = get_json(site.url + url)
+    assert url.startswith("/sign/")  # a page a person can read, not the API's JSON
+    short = page.inner_text("#code .short-code")
+    person = page.context.new_page()
+    person.goto(site.url + url)
+    assert person.inner_text("#sign-short") == short  # the code to compare with the booth's
+    assert "背面" in person.inner_text("main")  # where to hold the card
+    person.close()
+    shown = get_json(site.url + "/api/sign-requests/" + url.removeprefix("/sign/"))
     assert shown["confirmation_code"] == code  # the app shows the voter what is signed
+    assert shown["short_code"] == short
     pairing = page.inner_text("#app-pairing")
     assert len(pairing) == 6 and pairing.isdigit()
     _stand_in_app(site, url, pairing, card, site.cards["tsukuba-1.json"]["password"])
     assert wait_receipt(page)["code"] == code
+    assert page.inner_text("#receipt-code .short-code") == short
     site.cast[("tsukuba-1.json", 2)] = 1
+
+
+def test_a_hand_off_cancelled_in_the_booth_is_refused_to_the_app(page, site):
+    open_booth(page, site)
+    choose(page, 1, 0)
+    encrypt(page)
+    page.click("#cast")
+    page.check("#via-app")
+    page.click("#sign")
+    page.wait_for_selector("#app-link:not(.hidden)", timeout=30_000)
+    api = site.url + "/api/sign-requests/" + page.get_attribute("#app-link", "href")[6:]
+    assert get_json(api)["confirmation_code"]  # live while the booth waits
+    page.click("#sign-cancel")
+    # The app is refused before it reads the card, with what to tell the voter.
+    for _ in range(50):
+        try:
+            get_json(api)
+        except urllib.error.HTTPError as e:
+            refused = json.loads(e.read())
+            break
+        time.sleep(0.1)
+    else:
+        raise AssertionError("the request was not cancelled at the board")
+    assert refused["error"] == "request_cancelled"
+    assert "投票はされていません" in refused["message"]["ja"]
 
 
 def test_receipt_checked_on_the_verify_page(page, site):
@@ -381,6 +420,13 @@ def test_receipt_checked_on_the_verify_page(page, site):
     page.click("#verify-form button[type=submit]")
     page.wait_for_selector("#verify-result.ok", timeout=30_000)
     assert code in page.url  # the address says the code as the board knows it
+    # The receipt's short form, as a person reads it out: lower case, a space for the hyphen.
+    short = shortcode.short(bytes.fromhex(code))
+    page.goto(site.url + "/verify")
+    page.fill("#code-input", short.lower().replace("-", " "))
+    page.click("#verify-form button[type=submit]")
+    page.wait_for_selector("#verify-result.ok", timeout=30_000)
+    assert "検証しました" in page.inner_text("#verify-result")
     # An unknown code is reported as such, not as an error page.
     page.fill("#code-input", "AB" * 32)
     page.click("#verify-form button[type=submit]")

@@ -255,13 +255,14 @@ def test_a_whole_vote_in_chromium_through_the_proxy(deployment):
         page.wait_for_selector("#step-review:not(.hidden)")
         page.click("#encrypt")
         page.wait_for_selector("#step-encrypted:not(.hidden)", timeout=30_000)
-        code = page.inner_text("#code")
+        code = page.inner_text("#code .full-code")
         # The signing app on the voter's phone: every request may reach another process.
         page.click("#cast")
         page.check("#via-app")
         page.click("#sign")
         page.wait_for_selector("#app-link:not(.hidden)", timeout=30_000)
-        link = page.get_attribute("#app-link", "href")
+        shown_link = page.get_attribute("#app-link", "href")  # /sign/<id>, for a person
+        link = "/api/sign-requests/" + shown_link.removeprefix("/sign/")
         pairing = page.inner_text("#app-pairing")
         shown = d.get(link)
         assert shown["confirmation_code"] == code
@@ -276,7 +277,7 @@ def test_a_whole_vote_in_chromium_through_the_proxy(deployment):
         )
         assert status == 204
         page.wait_for_selector("#receipt-check.ok", timeout=60_000)
-        assert page.inner_text("#receipt-code") == code
+        assert page.inner_text("#receipt-code .full-code") == code
         page.goto(d.url + "/verify?code=" + code)
         page.wait_for_selector("#verify-result.ok", timeout=60_000)
         browser.close()

@@ -80,6 +80,21 @@
 
   function contestDoc(i) { return election.manifest.contests[i]; }
 
+  // A confirmation code as the voter notes and compares it: the short form, large, with the
+  // full code (which the record holds) under it (docs/record.md, "Short codes").
+  function showCode(id, code) {
+    var el = $(id);
+    el.textContent = "";
+    var s = document.createElement("strong");
+    s.className = "short-code";
+    s.textContent = TohyoShortCode.short(code);
+    var full = document.createElement("span");
+    full.className = "full-code";
+    full.textContent = code;
+    el.appendChild(s);
+    el.appendChild(full);
+  }
+
   function choiceText(i, ids) {
     if (!ids.length) return T["blank"];
     var c = contestDoc(i);
@@ -156,7 +171,7 @@
       var choices = {};
       choices[contestDoc(contest).id] = chosen;
       encrypted = await call({ cmd: "encrypt", choices: choices });
-      $("code").textContent = encrypted.confirmation_code;
+      showCode("code", encrypted.confirmation_code);
       say(T["encrypted"], "warn");
       show($("step-encrypted"));
     } catch (e) {
@@ -233,7 +248,7 @@
   }
 
   $("cast").addEventListener("click", function () {
-    $("sign-code").textContent = encrypted.confirmation_code;
+    showCode("sign-code", encrypted.confirmation_code);
     cardError("");
     show($("step-sign"));
     if (via() === "reader") probeReader();
@@ -264,9 +279,16 @@
   // already in flight can never cast after the voter said no.
   var polling = null;
   var cancelled = null;
+  var handOff = null;  // the hand-off request in progress: cancelled at the board on やめる
   function cancelSigning() {
     if (polling) { clearTimeout(polling); polling = null; }
     if (cancelled) { cancelled(); cancelled = null; }
+    if (handOff) {
+      // The board refuses the app from now on, before it reads the card, and takes no
+      // answer: a signature after やめる never looks like a vote to the voter.
+      api("DELETE", "/api/sign-requests/" + handOff.id, undefined, { "X-Sign-Secret": handOff.secret }).catch(function () {});
+      handOff = null;
+    }
     signers.reader.cancel();
     signers.native.cancel();
   }
@@ -362,11 +384,14 @@
   async function castWithApp() {
     var req = await api("POST", "/api/sign-requests",
       { confirmation_code: encrypted.confirmation_code, challenge: challenge });
+    handOff = req;
+    // The QR code and the link go to a page a person can read (/sign/<id>): what it is, the
+    // code to compare, what to use; the signing app opens the same id itself.
     var link = $("app-link");
-    link.href = req.app_url;
-    link.textContent = T["app.open"] + ": " + location.origin + req.app_url;
+    link.href = req.page_url;
+    link.textContent = T["app.open"] + ": " + location.origin + req.page_url;
     link.classList.remove("hidden");
-    $("app-qr").src = "/qr.svg?path=" + encodeURIComponent(req.app_url);
+    $("app-qr").src = "/qr.svg?path=" + encodeURIComponent(req.page_url);
     $("app-qr").classList.remove("hidden");
     $("app-pairing").textContent = req.pairing;
     $("app-pairing-box").classList.remove("hidden");
@@ -382,13 +407,14 @@
             { "X-Sign-Secret": req.secret });
           if (stopped) return;
           if (r) { resolve(r); return; }
-          if (Date.now() > deadline) { reject(new Error(T["app.timeout"])); return; }
+          if (Date.now() > deadline) { cancelSigning(); reject(new Error(T["app.timeout"])); return; }
           polling = setTimeout(poll, 1000);
         } catch (e) { reject(e); }
       }
       poll();
     });
     cancelled = null;
+    handOff = null;
     $("app-wait").classList.add("hidden");
     if (stopped) return;
     await submit(auth);
@@ -419,7 +445,7 @@
 
   // Show a receipt: its fields, and the file the voter saves (the latest checked receipt).
   function showReceiptFields(receipt) {
-    $("receipt-code").textContent = receipt.confirmation_code;
+    showCode("receipt-code", receipt.confirmation_code);
     $("receipt-entry").textContent = receipt.entry;
     $("receipt-head").textContent = receipt.tree_head.size + " / " + receipt.tree_head.root;
     $("receipt-key").textContent = election.board_key.public_key;

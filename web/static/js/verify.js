@@ -56,17 +56,51 @@
     details.classList.remove("hidden");
   }
 
-  // A code as a person types or pastes it: in groups with spaces or hyphens, in lower
-  // case, in full-width characters from a Japanese input method (NFKC makes them ASCII).
-  function normalized(code) {
-    return code.normalize("NFKC").replace(/[\s\-\u2010-\u2015\u2212\u30FC\uFF70]/g, "").toUpperCase();
+  // A code as a person types or pastes it: the short form or the full code, in groups
+  // with spaces or hyphens, in lower case, in full-width characters from a Japanese input
+  // method (shortcode.js: NFKC, separators dropped, upper case).
+  function normalized(code) { return TohyoShortCode.normalise(code); }
+
+  var matches = document.getElementById("verify-matches");
+
+  // A short code names every ballot whose code begins with it (by chance, more than one):
+  // one is checked at once, several are listed for the voter to pick by the full code.
+  async function resolve(parsed) {
+    if (parsed.kind === "full") return parsed.hex.toUpperCase();
+    var got = await TohyoReceipt.getJson("/api/codes/" + parsed.short);
+    var found = got.matches.filter(function (m) { return TohyoShortCode.matches(parsed.short, m.confirmation_code); });
+    if (found.length === 1) return found[0].confirmation_code;
+    if (!found.length) return null;
+    matches.textContent = "";
+    found.forEach(function (m) {
+      var li = document.createElement("li");
+      var a = document.createElement("a");
+      a.href = "?code=" + m.confirmation_code;
+      a.className = "code";
+      a.textContent = m.confirmation_code;
+      li.appendChild(a);
+      matches.appendChild(li);
+    });
+    matches.classList.remove("hidden");
+    say(fill(T["verify.several"], { n: found.length }), "warn");
+    return "";
   }
 
-  async function run(code) {
+  async function run(text) {
     var me = ++current;
-    code = normalized(code);
     details.classList.add("hidden");
-    if (!/^[0-9A-F]{64}$/.test(code)) { say(T["verify.malformed"], "bad"); return; }
+    matches.classList.add("hidden");
+    var parsed = TohyoShortCode.parse(text);
+    if (!parsed) { say(T["verify.malformed"], "bad"); return; }
+    var code;
+    try {
+      code = await resolve(parsed);
+    } catch (e) {
+      if (me === current) say(T["verify.bad"] + e.message, "bad");
+      return;
+    }
+    if (me !== current || code === "") return;
+    if (code === null) { say(T["verify.notfound"], "bad"); return; }
     say(T["verify.fetching"]);
     try {
       var electionDoc = await TohyoReceipt.getJson("/api/election");
