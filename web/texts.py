@@ -67,10 +67,6 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": "Voting needs JavaScript: your choice is encrypted on your own device.",
     },
     "booth.steps": {"ja": "投票の手順", "en": "Voting steps"},
-    "booth.step.choose": {"ja": "選ぶ", "en": "Choose"},
-    "booth.step.review": {"ja": "確認", "en": "Review"},
-    "booth.step.check": {"ja": "暗号化", "en": "Encrypted"},
-    "booth.step.sign": {"ja": "署名して投票", "en": "Sign and cast"},
     "booth.step.receipt": {"ja": "受領証", "en": "Receipt"},
     "booth.categories": {"ja": "分野を選んでください", "en": "Choose a category"},
     "booth.categories.help": {
@@ -88,40 +84,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "ja": "この分野ではどのサービスにも投票しません。",
         "en": "You vote for no service in this category.",
     },
-    "booth.next": {"ja": "次へ", "en": "Next"},
     "booth.back": {"ja": "分野の選択に戻る", "en": "Back to categories"},
-    "booth.review": {"ja": "選択内容の確認", "en": "Review your choice"},
-    "booth.review.help": {
-        "ja": "「暗号化する」を押すと、あなたの端末の中で選択が暗号化されます。まだ投票はされません。",
-        "en": "“Encrypt” encrypts your choice on this device. Nothing is cast yet.",
-    },
-    "booth.encrypt": {"ja": "暗号化する", "en": "Encrypt"},
     "booth.change": {"ja": "選び直す", "en": "Change"},
-    "booth.encrypted": {
-        "ja": "暗号化しました（まだ投票されていません）",
-        "en": "Encrypted (not cast yet)",
-    },
-    "booth.notcast": {
-        "ja": "まだ投票は完了していません。下の「署名して投票する」を押してください。",
-        "en": "Your vote has NOT been cast yet. Press “Sign and cast” below.",
-    },
-    "booth.code": {"ja": "確認コード:", "en": "Confirmation code:"},
-    "booth.castorchallenge": {
-        "ja": "このまま投票するか、端末が正しく暗号化したかを確かめる（チャレンジ）ことができます。",
-        "en": "Cast this ballot, or check that your device encrypted it honestly (challenge).",
-    },
-    "booth.cast": {"ja": "署名して投票する", "en": "Sign and cast"},
-    "booth.challenge": {
-        "ja": "チャレンジ（確認用に開封し、この暗号文は破棄）",
-        "en": "Challenge (open it to check; this ballot is discarded)",
-    },
-    "booth.challenge.what": {"ja": "チャレンジとは？", "en": "What is a challenge?"},
-    "booth.challenge.explain": {
-        "ja": "チャレンジすると、この暗号文の中身を公開して、端末が選択どおりに暗号化したかを確かめられます。"
-        "開封した暗号文は投票には使われません。確認後、もう一度選び直して投票してください。",
-        "en": "A challenge opens this encrypted ballot so you can check your device encrypted "
-        "what you chose. An opened ballot never counts: after checking, choose again and cast.",
-    },
     "booth.challenged": {"ja": "チャレンジしました", "en": "Challenged"},
     "booth.challenged.notcast": {
         "ja": "この暗号文は開封されたため、投票には使われません。",
@@ -135,18 +99,6 @@ TEXTS: dict[str, dict[str, str]] = {
     "booth.qr.alt": {
         "ja": "チャレンジした暗号文を確認するページのQRコード",
         "en": "QR code of the page that checks the challenged ballot",
-    },
-    "booth.restart": {"ja": "最初から選び直す", "en": "Start again"},
-    "booth.sign": {"ja": "マイナンバーカードで署名", "en": "Sign with your My Number Card"},
-    "booth.sign.help": {
-        "ja": "署名すると、次の確認コードの暗号文が投票として送信されます:",
-        "en": "Signing casts the encrypted ballot with this confirmation code:",
-    },
-    "booth.sign.how": {"ja": "署名の方法", "en": "How to sign"},
-    "booth.sign.app": {"ja": "スマートフォンの署名アプリ", "en": "Signing app on a phone"},
-    "booth.sign.app.help": {
-        "ja": "マイナンバーカードを読み取れるアプリで、表示されるQRコードを読み取ります。",
-        "en": "Scan the QR code shown with an app that reads your My Number Card.",
     },
     "booth.sign.file": {
         "ja": "模擬カード（デモ・試験用）",
@@ -174,24 +126,6 @@ TEXTS: dict[str, dict[str, str]] = {
         "ja": "署名アプリで読み取るQRコード",
         "en": "QR code for the signing app",
     },
-    "booth.sign.native": {
-        "ja": "このスマートフォンでカードを読み取る",
-        "en": "Read the card with this phone",
-    },
-    "booth.sign.native.help": {
-        "ja": "マイナンバーカードをスマートフォンの背面に当てて、署名用パスワードを入力します。",
-        "en": "Hold your My Number Card to the back of this phone and enter the signing password.",
-    },
-    "booth.sign.reader": {
-        "ja": "このパソコンのカードリーダー",
-        "en": "A card reader on this PC",
-    },
-    "booth.sign.reader.help": {
-        "ja": "カードリーダーにマイナンバーカードを置き、このパソコンの署名ソフト（tohyo signer）"
-        "の画面で署名用パスワードを入力します。",
-        "en": "Place your My Number Card on the reader and enter the signing password in the "
-        "signer's window on this PC (tohyo signer).",
-    },
     "booth.reader.missing": {
         "ja": "このパソコンで署名ソフト（tohyo signer）が動いていません。起動してから"
         "「署名して投票する」を押すか、別の方法を選んでください。",
@@ -211,11 +145,128 @@ TEXTS: dict[str, dict[str, str]] = {
     "booth.sign.go": {"ja": "署名して投票する", "en": "Sign and cast"},
     "booth.cancel": {"ja": "やめる（投票しない）", "en": "Cancel (do not cast)"},
     "booth.accepted": {"ja": "投票を受け付けました", "en": "Your ballot was accepted"},
-    "booth.accepted.help": {
-        "ja": "投票は公開掲示板に記録されました。受領証を保存してください。",
-        "en": "Your ballot is recorded on the public board. Keep your receipt.",
+    # the booth as the city's leaflet draws it: field, service, confirm and sign, receipt
+    "booth.step.field": {"ja": "分野を選ぶ", "en": "Category"},
+    "booth.step.choose": {"ja": "サービスを選ぶ", "en": "Service"},
+    "booth.step.sign": {"ja": "確かめて署名", "en": "Check and sign"},
+    "booth.next": {"ja": "次へ（内容の確認）", "en": "Next: check your choice"},
+    "booth.confirm": {
+        "ja": "選んだ内容を確かめて、マイナンバーカードで署名",
+        "en": "Check your choice, then sign with your My Number Card",
     },
-    "booth.another": {"ja": "別の分野に投票する", "en": "Vote in another category"},
+    "booth.notcast": {
+        "ja": "まだ投票されていません。マイナンバーカードで署名すると投票されます。",
+        "en": "Not cast yet. Your vote is cast when you sign with your My Number Card.",
+    },
+    "booth.confirm.contest": {"ja": "分野", "en": "Category"},
+    "booth.confirm.choice": {"ja": "あなたの選択", "en": "Your choice"},
+    "booth.code": {"ja": "確認コード", "en": "Confirmation code"},
+    "booth.code.help": {
+        "ja": "あなたの端末が暗号化した票の番号です。受領証にも載り、署名アプリや署名ソフトの"
+        "画面にも同じ番号が出ます。選んだ内容はこの番号からは分かりません。",
+        "en": "The number of the ballot your device encrypted. It is on your receipt, and the "
+        "signing app or the signer shows the same one. It says nothing of your choice.",
+    },
+    "booth.sign.how": {
+        "ja": "カードをどれで読み取りますか",
+        "en": "What will read your card?",
+    },
+    "booth.sign.native": {
+        "ja": "このスマートフォン",
+        "en": "This phone",
+    },
+    "booth.sign.native.help": {
+        "ja": "いま使っているスマートフォンがマイナンバーカードを読み取れるとき。",
+        "en": "When the phone you are using reads My Number Cards.",
+    },
+    "booth.sign.reader": {
+        "ja": "このパソコンにつないだカードリーダー",
+        "en": "A card reader on this PC",
+    },
+    "booth.sign.reader.help": {
+        "ja": "ICカードリーダーと、署名ソフト（tohyo signer）があるとき。",
+        "en": "When you have a smart-card reader and the signer (tohyo signer).",
+    },
+    "booth.sign.app": {
+        "ja": "別のスマートフォン",
+        "en": "Another phone",
+    },
+    "booth.sign.app.help": {
+        "ja": "この端末ではカードを読めず、カードを読み取れるスマートフォンに「市民投票アプリ」"
+        "があるとき。",
+        "en": "When this device cannot read the card and a phone that reads cards has the "
+        "citizens' vote app.",
+    },
+    "booth.hold.native": {
+        "ja": "「署名して投票する」を押し、署名用パスワードを入れてから、カードをこのスマートフォンの"
+        "背面（カメラの近く）に当てて、終わるまで動かさないでください。",
+        "en": "Press “Sign and cast”, enter your signing password, then hold the card against "
+        "the back of this phone (near the camera) and keep it still until it is done.",
+    },
+    "booth.hold.reader": {
+        "ja": "カードをカードリーダーに置いて（差し込んで）から「署名して投票する」を押します。"
+        "開いた署名ソフトの画面で確認コードを見比べ、署名用パスワードを入れてください。",
+        "en": "Put the card on (or into) the reader, then press “Sign and cast”. In the "
+        "signer's window that opens, compare the confirmation code and enter your signing "
+        "password.",
+    },
+    "booth.hold.app": {
+        "ja": "「署名して投票する」を押すとQRコードが出ます。もう1台のスマートフォンの"
+        "「市民投票アプリ」で読み取り、照合番号を入れ、カードをそのスマートフォンの背面"
+        "（カメラの近く）に当ててください。",
+        "en": "Press “Sign and cast” and a QR code appears. Scan it with the citizens' vote "
+        "app on the other phone, type the pairing number, and hold the card against the back "
+        "of that phone (near the camera).",
+    },
+    "booth.other_card": {
+        "ja": "別のカードで署名する",
+        "en": "Sign with another card",
+    },
+    "booth.challenge.what": {
+        "ja": "暗号化が正しいか確かめる（必要な人だけ）",
+        "en": "Check the encryption (only if you want to)",
+    },
+    "booth.challenge.explain": {
+        "ja": "この端末が、あなたの選んだとおりに暗号化したかを確かめられます。確かめた暗号文は"
+        "中身を公開するので投票には使えず、もう一度選んで投票することになります。ふつうは"
+        "必要ありません。",
+        "en": "You can check that this device encrypted what you chose. The ballot you check "
+        "is opened, so it can never be cast: you then choose again and cast a new one. Most "
+        "voters do not need this.",
+    },
+    "booth.challenge": {
+        "ja": "この暗号文を開いて確かめる（投票には使いません）",
+        "en": "Open this ballot to check it (it will not be cast)",
+    },
+    "booth.challenge.resumed": {
+        "ja": "ページを読み込み直したため、この暗号文は開けません。確かめたいときは"
+        "「選び直す」を押してください。",
+        "en": "The page was reloaded, so this ballot can no longer be opened. To check the "
+        "encryption, press “Change” and choose again.",
+    },
+    "booth.restart": {"ja": "もう一度選ぶ", "en": "Choose again"},
+    "booth.another": {"ja": "分野の一覧に戻る", "en": "Back to the categories"},
+    "receipt.title": {"ja": "受領証", "en": "Receipt"},
+    "receipt.election": {"ja": "選挙", "en": "Election"},
+    "receipt.contest": {"ja": "分野", "en": "Category"},
+    "receipt.time": {"ja": "受付時刻", "en": "Received"},
+    "receipt.keep": {
+        "ja": "受領証には、あなたが何を選んだかは書かれていません。確認コードで、いつでも"
+        "投票が掲示板にあることを確かめられます。",
+        "en": "The receipt does not say what you chose. With the confirmation code you can "
+        "check at any time that your ballot is on the board.",
+    },
+    "receipt.technical": {"ja": "技術的な情報", "en": "Technical details"},
+    "receipt.image": {"ja": "画像で保存", "en": "Save as an image"},
+    "receipt.save": {
+        "ja": "検証用ファイル（JSON）を保存",
+        "en": "Save the file for checking (JSON)",
+    },
+    "receipt.left": {"ja": "まだ投票していない分野", "en": "Categories you have not voted in"},
+    "receipt.left.none": {
+        "ja": "この端末から、すべての分野に投票しました。",
+        "en": "From this device, you have voted in every category.",
+    },
     "receipt.code": {"ja": "確認コード", "en": "Confirmation code"},
     "receipt.entry": {"ja": "掲示板の番号", "en": "Board entry"},
     "receipt.head": {"ja": "署名付きツリーヘッド", "en": "Signed tree head"},
@@ -229,7 +280,6 @@ TEXTS: dict[str, dict[str, str]] = {
         "ja": "確認した立会人",
         "en": "Witnesses who confirmed the board",
     },
-    "receipt.save": {"ja": "受領証を保存", "en": "Save receipt"},
     "receipt.print": {"ja": "印刷", "en": "Print"},
     "receipt.verify": {"ja": "確認ページで検証", "en": "Check on the verify page"},
     # verify page
@@ -352,10 +402,6 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": "(This rehearsal uses insecure test parameters. It is not a real vote.)",
     },
     "js.encrypting": {"ja": "暗号化しています…", "en": "Encrypting…"},
-    "js.encrypted": {
-        "ja": "暗号化しました。まだ投票されていません。",
-        "en": "Encrypted. Not cast yet.",
-    },
     "js.pick": {"ja": "選択肢を1つ選んでください。", "en": "Please choose an option."},
     "js.toomany": {"ja": "選べる数を超えています。", "en": "Too many options chosen."},
     "js.blank": {"ja": "選ばない（白票）", "en": "None (blank vote)"},
@@ -370,7 +416,6 @@ TEXTS: dict[str, dict[str, str]] = {
     },
     "js.signing": {"ja": "署名しています…", "en": "Signing…"},
     "js.sending": {"ja": "投票を送信しています…", "en": "Casting…"},
-    "js.accepted": {"ja": "投票を受け付けました。", "en": "Your ballot was accepted."},
     "js.receipt.ok": {
         "ja": "このブラウザで検証しました: 投票は署名付きの掲示板（サイズ {size}）に含まれています。",
         "en": "Checked in this browser: your ballot is in the signed board (size {size}).",
@@ -407,7 +452,6 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": "{names} ({n}; {q} needed)",
     },
     "js.witness.none": {"ja": "まだいません", "en": "none yet"},
-    "js.app.cancelled": {"ja": "署名を取りやめました。", "en": "Signing was cancelled."},
     "js.receipt.bad": {"ja": "受領証の検証に失敗しました: ", "en": "The receipt did not verify: "},
     "js.card.nofile": {
         "ja": "模擬カードのファイルを選んでください。",
@@ -429,6 +473,72 @@ TEXTS: dict[str, dict[str, str]] = {
     "js.refused": {
         "ja": "投票は受け付けられませんでした: ",
         "en": "Your ballot was not accepted: ",
+    },
+    "js.accepted": {
+        "ja": "投票を受け付けました。掲示板に記録されたことを確かめています…",
+        "en": "Your ballot was accepted. Checking that the board has recorded it…",
+    },
+    "js.app.cancelled": {
+        "ja": "署名を取りやめました。まだ投票されていません。",
+        "en": "Signing was cancelled. Nothing has been cast.",
+    },
+    "js.resumed": {
+        "ja": "中断したところから続けます。まだ投票されていません。",
+        "en": "Carrying on where you left off. Nothing has been cast yet.",
+    },
+    "js.app.resumed": {
+        "ja": "署名アプリでの署名を引き続き待っています…",
+        "en": "Still waiting for the signing app…",
+    },
+    "js.contact": {
+        "ja": "お問い合わせ: {name}（電話 {phone}、{hours}）",
+        "en": "Questions: {name} (phone {phone}, {hours})",
+    },
+    "js.period": {
+        "ja": "投票期間は {start} 〜 {end} です。",
+        "en": "The voting period is {start} to {end}.",
+    },
+    "js.next.retry": {
+        "ja": "少し待ってから、もう一度「署名して投票する」を押してください。",
+        "en": "Wait a moment, then press “Sign and cast” again.",
+    },
+    "js.next.again": {
+        "ja": "もう一度「署名して投票する」を押してください。カードは何度でも読み取れます。",
+        "en": "Press “Sign and cast” again; the card can be read again.",
+    },
+    "js.next.card": {
+        "ja": "マイナンバーカードの署名用電子証明書（英数字6〜16桁のパスワードのもの）で、"
+        "もう一度お試しください。",
+        "en": "Try again with the signing certificate of your My Number Card (the one with "
+        "the 6 to 16 character password).",
+    },
+    "js.next.renew": {
+        "ja": "このカードの電子証明書では投票できません。お住まいの市区町村の窓口で電子証明書を"
+        "更新すると、投票期間中ならもう一度投票できます。",
+        "en": "You cannot vote with this card's certificate. Renew it at your municipal "
+        "office; within the voting period you can then vote.",
+    },
+    "js.next.area": {
+        "ja": "この投票は、対象地域に住む人だけが投票できます。住所が最近変わった場合は、"
+        "電子証明書の更新が必要なことがあります。",
+        "en": "Only residents of the area can vote. If you moved recently, your certificate "
+        "may need renewing.",
+    },
+    "js.next.closed": {
+        "ja": "いまは投票できません。",
+        "en": "You cannot vote now.",
+    },
+    "js.next.rechoose": {
+        "ja": "この暗号文は使えません。「選び直す」を押して、もう一度選んでください。",
+        "en": "This encrypted ballot cannot be used. Press “Change” and choose again.",
+    },
+    "js.next.method": {
+        "ja": "上で「このスマートフォン」か「このパソコンにつないだカードリーダー」を選んでください。",
+        "en": "Choose “This phone” or “A card reader on this PC” above.",
+    },
+    "js.next.locked": {
+        "ja": "ロックの解除には、カードと本人確認書類を持って市区町村の窓口へ行ってください。",
+        "en": "To unlock it, take the card and an identity document to your municipal office.",
     },
     "js.network": {
         "ja": "通信できませんでした。もう一度お試しください（同じ投票を送り直しても二重には数えられません）。",

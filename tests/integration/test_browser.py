@@ -159,6 +159,7 @@ def open_booth(page, site: Site, insecure: bool = True) -> None:
 
 
 def choose(page, contest: int, option: int | None) -> None:
+    """Choose in a category; the booth encrypts on the way to the confirm-and-sign screen."""
     page.click(f"button.category[data-contest='{contest}']")
     form = f"form[data-contest='{contest}']"
     if option is None:
@@ -166,20 +167,24 @@ def choose(page, contest: int, option: int | None) -> None:
     else:
         page.check(f"#opt-{contest}-{option}")
     page.click(f"{form} button[type=submit]")
-    page.wait_for_selector("#step-review:not(.hidden)")
+    page.wait_for_selector("#step-confirm:not(.hidden)", timeout=30_000)
 
 
 def encrypt(page) -> str:
-    page.click("#encrypt")
-    page.wait_for_selector("#step-encrypted:not(.hidden)", timeout=30_000)
+    """The confirmation code of the ballot on the confirm screen (encrypted, not cast)."""
+    page.wait_for_selector("#step-confirm:not(.hidden) #code .full-code", timeout=30_000)
     code = page.inner_text("#code .full-code")
     assert len(code) == 64
     return code
 
 
+def check_encryption(page) -> None:
+    """The Benaloh challenge: a secondary option, behind its explanation."""
+    page.click("#check-encryption summary")
+    page.click("#challenge")
+
+
 def sign_with_file(page, site: Site, card: str, password: str | None = None) -> None:
-    page.click("#cast")
-    page.wait_for_selector("#step-sign:not(.hidden)")
     page.check("#via-file")
     page.set_input_files("#card-file", str(site.dir / "cards" / card))
     page.fill("#card-password", password or site.cards[card]["password"])
@@ -196,8 +201,8 @@ def wait_receipt(page) -> dict[str, str]:
 
 
 def card_error(page) -> str:
-    page.wait_for_selector("#card-error:not(.hidden)", timeout=30_000)
-    return page.inner_text("#card-error")
+    page.wait_for_selector("#sign-status.bad", timeout=30_000)
+    return page.inner_text("#sign-status")
 
 
 def get_json(url: str) -> Any:
@@ -213,11 +218,11 @@ def test_full_vote_in_japanese_on_a_phone(page, site):
     assert page.locator("html").get_attribute("lang") == "ja"
     page.screenshot(path=str(SHOTS / "01-booth-categories.png"), full_page=True)
     choose(page, 0, 1)
-    assert "行政窓口のデジタル化" in page.inner_text("#review-choice")
+    assert "行政窓口のデジタル化" in page.inner_text("#confirm-choice")
     page.screenshot(path=str(SHOTS / "02-review.png"), full_page=True)
     code = encrypt(page)
     # Encrypted is not cast, and the page says so.
-    assert "まだ" in page.inner_text("#step-encrypted")
+    assert "まだ" in page.inner_text("#step-confirm")
     page.screenshot(path=str(SHOTS / "03-encrypted.png"), full_page=True)
     sign_with_file(page, site, "tsukuba-1.json")
     receipt = wait_receipt(page)
@@ -232,7 +237,7 @@ def test_full_vote_in_japanese_on_a_phone(page, site):
     # The next category, left blank.
     page.click("#another")
     choose(page, 1, None)
-    assert "選ばない" in page.inner_text("#review-choice")
+    assert "選ばない" in page.inner_text("#confirm-choice")
     encrypt(page)
     sign_with_file(page, site, "tsukuba-1.json")
     wait_receipt(page)
@@ -244,7 +249,7 @@ def test_challenge_then_cast(page, site):
     open_booth(page, site)
     choose(page, 2, 0)
     code = encrypt(page)
-    page.click("#challenge")
+    check_encryption(page)
     page.wait_for_selector("#step-challenged:not(.hidden)", timeout=30_000)
     page.wait_for_selector("#challenged-check.ok")
     healthcare = load_manifest(EXAMPLE).contests[2]
@@ -294,11 +299,19 @@ def test_refused_cards_are_explained(page, site):
     msg = card_error(page)
     assert "住所" in msg and "対象地域" in msg  # address_not_eligible, in plain Japanese
     assert "Traceback" not in msg
+    # Final for this card: the next step and the city's desk, and no button to press again.
+    expect(page.locator("#sign")).to_be_disabled()
+    assert "対象地域に住む人だけ" in page.inner_text("#sign-next")
+    assert "科学技術戦略課" in page.inner_text("#sign-next")
+    # One status on the step: the refusal replaced "sending", nothing stacked above it.
+    assert "送信しています" not in page.inner_text("#step-confirm")
     page.screenshot(path=str(SHOTS / "06-refused-tsukubamirai.png"), full_page=True)
     page.set_input_files("#card-file", str(site.dir / "cards" / "revoked.json"))
+    expect(page.locator("#sign")).to_be_enabled()
     page.fill("#card-password", site.cards["revoked.json"]["password"])
     page.click("#sign")
-    expect(page.locator("#card-error")).to_contain_text("失効", timeout=30_000)
+    expect(page.locator("#sign-status")).to_contain_text("失効", timeout=30_000)
+    assert "更新" in page.inner_text("#sign-next")
 
 
 def test_card_locks_after_five_wrong_passwords(page, site):
@@ -310,14 +323,20 @@ def test_card_locks_after_five_wrong_passwords(page, site):
     for left in (3, 2, 1):
         page.fill("#card-password", "WRONG99")
         page.click("#sign")
-        expect(page.locator("#card-error")).to_contain_text(f"あと{left}回")
+        expect(page.locator("#sign-status")).to_contain_text(f"あと{left}回")
     page.fill("#card-password", "WRONG99")
     page.click("#sign")
-    expect(page.locator("#card-error")).to_contain_text("ロック")
-    # Locked for good in this browser: the right password no longer helps.
+    expect(page.locator("#sign-status")).to_contain_text("ロック")
+    # A final refusal: the sign button is off, and the booth says what to do and whom to ask.
+    expect(page.locator("#sign")).to_be_disabled()
+    expect(page.locator("#sign-next")).to_contain_text("窓口")
+    expect(page.locator("#sign-next")).to_contain_text("029-883-1111")
+    # Another card file turns it on again; this one stays locked in this browser.
+    page.set_input_files("#card-file", str(site.dir / "cards" / "tsukuba-2.json"))
+    expect(page.locator("#sign")).to_be_enabled()
     page.fill("#card-password", site.cards["tsukuba-2.json"]["password"])
     page.click("#sign")
-    expect(page.locator("#card-error")).to_contain_text("ロック")
+    expect(page.locator("#sign-status")).to_contain_text("ロック")
     page.screenshot(path=str(SHOTS / "07-card-locked.png"), full_page=True)
 
 
@@ -350,7 +369,6 @@ def test_signing_app_hand_off(page, site, tmp_path):
     open_booth(page, site)
     choose(page, 2, 1)
     code = encrypt(page)
-    page.click("#cast")
     page.check("#via-app")
     page.click("#sign")
     page.wait_for_selector("#app-link:not(.hidden)", timeout=30_000)
@@ -378,7 +396,6 @@ def test_a_hand_off_cancelled_in_the_booth_is_refused_to_the_app(page, site):
     open_booth(page, site)
     choose(page, 1, 0)
     encrypt(page)
-    page.click("#cast")
     page.check("#via-app")
     page.click("#sign")
     page.wait_for_selector("#app-link:not(.hidden)", timeout=30_000)
@@ -397,6 +414,116 @@ def test_a_hand_off_cancelled_in_the_booth_is_refused_to_the_app(page, site):
         raise AssertionError("the request was not cancelled at the board")
     assert refused["error"] == "request_cancelled"
     assert "投票はされていません" in refused["message"]["ja"]
+
+
+def test_a_link_opens_the_category_and_the_choice_stays_in_view_up_to_signing(page, site):
+    """The leaflet's path: the app or a link opens the category; choose; one screen shows
+    the choice, the code and the ways to sign; the challenge is a secondary, explained
+    option behind it."""
+    contest = load_manifest(EXAMPLE).contests[1]
+    page.goto(f"{site.url}/booth?contest={contest.id}")
+    page.wait_for_selector("[data-contest-form='1']:not(.hidden)", timeout=60_000)
+    assert page.locator("#step-categories").is_hidden()
+    assert contest.options[0].description.ja in page.inner_text("[data-contest-form='1']")
+    page.check("#opt-1-2")
+    page.click("form[data-contest='1'] button[type=submit]")
+    code = encrypt(page)
+    assert page.inner_text("#confirm-contest") == contest.title.ja
+    assert page.inner_text("#confirm-choice") == contest.options[2].label.ja
+    assert "まだ投票されていません" in page.inner_text("#step-confirm")
+    assert page.locator("#challenge").is_hidden()  # behind "check the encryption"
+    page.click("#check-encryption summary")
+    assert page.locator("#challenge").is_visible()
+    assert "投票には使えず" in page.inner_text("#check-encryption")
+    # 選び直す: back to the choice as it was; the next ballot is a new encryption.
+    page.click("#change")
+    assert page.is_checked("#opt-1-2")
+    page.click("form[data-contest='1'] button[type=submit]")
+    assert encrypt(page) != code
+
+
+def test_the_booth_resumes_after_a_reload_and_the_hand_off_still_casts(page, site, tmp_path):
+    """A phone reloads the tab on the way back from the card app: the booth comes back to
+    the same ballot and the same hand-off, and casts what the app signed."""
+    shutil.copy(site.dir / "cards" / "tsukuba-2.json", tmp_path / "card.json")
+    card = SimulatedCard.load(tmp_path / "card.json")
+    open_booth(page, site)
+    choose(page, 1, 1)
+    code = encrypt(page)
+    page.check("#via-app")
+    page.click("#sign")
+    page.wait_for_selector("#app-link:not(.hidden)", timeout=30_000)
+    url = page.get_attribute("#app-link", "href")
+    pairing = page.inner_text("#app-pairing")
+    page.reload()
+    page.wait_for_selector("#step-confirm:not(.hidden)", timeout=60_000)
+    assert page.inner_text("#code .full-code") == code  # the same ballot, not a new one
+    assert page.get_attribute("#app-link", "href") == url  # and the same request
+    assert page.inner_text("#app-pairing") == pairing
+    # Without its nonce (never kept) the resumed ballot can be cast but not opened.
+    assert page.locator("#challenge").is_disabled()
+    _stand_in_app(site, url, pairing, card, site.cards["tsukuba-2.json"]["password"])
+    assert wait_receipt(page)["code"] == code
+    site.cast[("tsukuba-2.json", 1)] = 1
+    # Reloaded on the receipt, the receipt stays; a fresh visit to /booth starts again.
+    page.reload()
+    assert wait_receipt(page)["code"] == code
+    open_booth(page, site)
+    assert page.locator("#step-categories").is_visible()
+
+
+def test_a_reload_after_the_board_stored_the_ballot_shows_the_receipt(browser, site):
+    """Reloaded while the ballot was on its way: the board has it, so the booth shows the
+    receipt (never "not cast yet" for a cast ballot, nor a second vote). Its own page: the
+    cut-off answer is a console error the page fixture would count."""
+    ctx = browser.new_context(viewport=PHONE, locale="ja-JP")
+    page = ctx.new_page()
+    open_booth(page, site)
+    choose(page, 2, 1)
+    code = encrypt(page)
+    page.route("**/api/ballots", lambda route: (route.fetch(), route.abort())[1])
+    sign_with_file(page, site, "tsukuba-3.json")
+    page.wait_for_selector("#sign-status.bad", timeout=30_000)  # the answer never came back
+    page.unroute("**/api/ballots")
+    page.reload()
+    assert wait_receipt(page)["code"] == code
+    site.cast[("tsukuba-3.json", 2)] = 1
+    ctx.close()
+
+
+def test_the_receipt_says_what_a_resident_keeps(page, site):
+    open_booth(page, site)
+    choose(page, 0, 1)
+    code = encrypt(page)
+    sign_with_file(page, site, "tsukuba-3.json")
+    wait_receipt(page)
+    site.cast[("tsukuba-3.json", 0)] = 1
+    m = load_manifest(EXAMPLE)
+    assert page.inner_text("#receipt-election") == m.title.ja
+    assert page.inner_text("#receipt-contest") == m.contests[0].title.ja
+    assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d JST", page.inner_text("#receipt-time"))
+    assert page.inner_text("#receipt-code .short-code") == shortcode.short(bytes.fromhex(code))
+    # No choice on it: the receipt can be shown to anyone.
+    card = page.inner_text("#receipt-card")
+    assert not any(o.label.ja in card for c in m.contests for o in c.options)
+    # What is left to vote, each a button into its category.
+    left = page.locator("#left-to-vote button")
+    assert left.count() >= 1
+    assert m.contests[0].title.ja not in page.inner_text("#left-to-vote")
+    # Saved as a picture: a PNG.
+    page.wait_for_selector("#receipt-image:not(.hidden)")
+    with page.expect_download() as dl:
+        page.click("#receipt-image")
+    assert pathlib.Path(dl.value.path()).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    # Printed: the receipt card alone.
+    page.emulate_media(media="print")
+    assert page.locator("#receipt-card").is_visible()
+    for hidden in ("header", "#left-to-vote", ".actions >> nth=0", "#live"):
+        assert page.locator(hidden).is_hidden(), hidden
+    page.screenshot(path=str(SHOTS / "10-receipt-print.png"), full_page=True)
+    page.emulate_media(media="screen")
+    left.first.click()
+    page.wait_for_selector("form[data-contest]:visible")
 
 
 def test_receipt_checked_on_the_verify_page(page, site):
@@ -446,6 +573,73 @@ def test_board_browser_shows_no_personal_data(page, site):
     page.screenshot(path=str(SHOTS / "10-board.png"), full_page=True)
 
 
+PC_WIDE = {"width": 1366, "height": 768}
+
+
+def audit_state(pg: Any, name: str, width: int) -> None:
+    """axe on the page as it stands (no serious or critical violation), nothing wider than
+    the screen, and a screenshot kept (test-artifacts/browser/states/)."""
+    pg.add_script_tag(path=str(AXE))
+    result = pg.evaluate("async () => await axe.run(document, {resultTypes: ['violations']})")
+    (SHOTS / "states").mkdir(parents=True, exist_ok=True)
+    pg.screenshot(path=str(SHOTS / "states" / f"{name}.png"), full_page=True)
+    serious = [
+        (v["id"], v["impact"], [n["target"] for n in v["nodes"]][:3])
+        for v in result["violations"]
+        if v["impact"] in ("serious", "critical")
+    ]
+    assert not serious, (name, serious)
+    assert pg.evaluate("document.documentElement.scrollWidth") <= width, name
+
+
+@pytest.mark.parametrize("lang", ["ja", "en"])
+@pytest.mark.parametrize("size", [PHONE, PC_WIDE], ids=["390", "1366"])
+def test_every_booth_state_at_390_and_1366_px(browser, site, size, lang):
+    """Each state of the booth, in each language, on a phone and a PC: axe, no sideways
+    scrolling, a screenshot. The states: categories, a choice, a choice refused, confirm,
+    the challenge's explanation, a hand-off waiting, cancelled, a refusal, challenged,
+    the receipt."""
+    ctx = browser.new_context(viewport=size, locale="ja-JP", bypass_csp=True)
+    pg = ctx.new_page()
+    w = size["width"]
+    at = lambda state: audit_state(pg, f"{w}-{lang}-{state}", w)  # noqa: E731
+    pg.goto(f"{site.url}/booth?lang={lang}")
+    pg.wait_for_selector("#live.warn", timeout=60_000)
+    at("01-categories")
+    pg.click("button.category[data-contest='2']")
+    at("02-choose")
+    pg.click("form[data-contest='2'] button[type=submit]")
+    pg.wait_for_selector("form[data-contest='2'] [data-status].bad")
+    at("03-choose-nothing")
+    pg.check("#opt-2-2")
+    pg.click("form[data-contest='2'] button[type=submit]")
+    encrypt(pg)
+    at("04-confirm")
+    pg.click("#check-encryption summary")
+    at("05-confirm-check-explained")
+    pg.check("#via-app")
+    pg.click("#sign")
+    pg.wait_for_selector("#app-qr:not(.hidden)", timeout=30_000)
+    at("06-hand-off-waiting")
+    pg.click("#sign-cancel")
+    pg.wait_for_selector("#sign-status.warn")
+    at("07-hand-off-cancelled")
+    sign_with_file(pg, site, "tsukubamirai.json")
+    pg.wait_for_selector("#sign-status.bad", timeout=30_000)
+    at("08-refused")
+    pg.click("#challenge")
+    pg.wait_for_selector("#challenged-check.ok", timeout=30_000)
+    at("09-challenged")
+    pg.click("#restart")
+    pg.click("form[data-contest='2'] button[type=submit]")
+    encrypt(pg)
+    sign_with_file(pg, site, "tsukuba-1.json")
+    wait_receipt(pg)
+    site.cast[("tsukuba-1.json", 2)] = 2
+    at("10-receipt")
+    ctx.close()
+
+
 def test_zz_results_after_the_tally_and_the_record_verifies(page, site):
     # Runs last in this module (the name): the vote closes here.
     out = rehearsal.finish(site.dir, lambda _: None)
@@ -490,10 +684,10 @@ def test_a_contest_with_a_limit_of_two(browser, tmp_path):
         for i in range(3):
             pg.check(f"#opt-0-{i}")
         pg.click("form[data-contest='0'] button[type=submit]")
-        expect(pg.locator("form[data-contest='0'] [data-error]")).to_contain_text("超えて")
+        expect(pg.locator("form[data-contest='0'] [data-status]")).to_contain_text("超えて")
         pg.uncheck("#opt-0-1")
         pg.click("form[data-contest='0'] button[type=submit]")
-        pg.wait_for_selector("#step-review:not(.hidden)")
+        pg.wait_for_selector("#step-confirm:not(.hidden)", timeout=30_000)
         encrypt(pg)
         sign_with_file(pg, s, "tsukuba-1.json")
         wait_receipt(pg)
@@ -577,7 +771,7 @@ def test_vote_in_the_standard_group_end_to_end(browser, tmp_path):
         open_booth(pg, std, insecure=False)
         choose(pg, 0, 0)
         encrypt(pg)
-        pg.click("#challenge")
+        check_encryption(pg)
         pg.wait_for_selector("#challenged-check.ok", timeout=60_000)
         open_booth(pg, std, insecure=False)
         choose(pg, 0, 2)

@@ -121,8 +121,7 @@ def card_in(site: Site, pcsc: PrivatePcscd, name: str, **kw: Any) -> VirtualCard
 
 def start_signing(page, ctx) -> Any:
     """Press "sign" with the card reader (the default on a PC); the signer's window opens."""
-    page.click("#cast")
-    page.wait_for_selector("#step-sign:not(.hidden)")
+    page.wait_for_selector("#step-confirm:not(.hidden)")
     expect(page.locator("#via-reader")).to_be_checked()
     return open_signer(page, ctx)
 
@@ -182,8 +181,11 @@ def test_a_wrong_password_counts_down_and_locks_the_card(ctx, site, pcsc, signer
     assert "ロック" in pin(window, "WRONG99", confirm_low=True)
     assert vcard.tries_left == 0
     # The booth is told at once, in plain words, and nothing was cast.
-    expect(page.locator("#card-error")).to_contain_text("ロック", timeout=15_000)
+    expect(page.locator("#sign-status")).to_contain_text("ロック", timeout=15_000)
     page.screenshot(path=str(SHOTS / "04-booth-locked.png"), full_page=True)
+    # Final for this card: the sign button is off until the voter says another card is in.
+    expect(page.locator("#sign")).to_be_disabled()
+    page.click("#sign-other-card")
     # Locked for good: the right password no longer helps, and the card says so first.
     window = open_signer(page, ctx)
     assert "ロック" in window.inner_text("#status")
@@ -249,14 +251,13 @@ def test_a_phished_hand_off_cannot_replace_a_vote(ctx, site, tmp_path):
     open_booth(attacker, site)
     choose(attacker, 1, 0)
     encrypt(attacker)
-    attacker.click("#cast")
     attacker.check("#via-app")
     attacker.click("#sign")
     attacker.wait_for_selector("#app-link:not(.hidden)", timeout=30_000)
     url = attacker.get_attribute("#app-link", "href")
     pairing = attacker.inner_text("#app-pairing")
     _stand_in_app(site, url, pairing, victims_card, site.cards["tsukuba-1.json"]["password"])
-    expect(attacker.locator("#card-error")).to_contain_text("すでに投票があります", timeout=30_000)
+    expect(attacker.locator("#sign-status")).to_contain_text("すでに投票があります", timeout=30_000)
     attacker.screenshot(path=str(SHOTS / "05-phished-refused.png"), full_page=True)
     assert get_json(site.url + "/api/tree-heads/latest")["size"] == before  # nothing appended
     assert site.cast[("tsukuba-1.json", 1)] == 2
@@ -292,7 +293,6 @@ def test_the_native_apps_bridge_signs_with_the_card(browser, site, pcsc):
     open_booth(page, site)
     choose(page, 2, 2)
     code = encrypt(page)
-    page.click("#cast")
     expect(page.locator("#via-native")).to_be_checked()  # the phone's own reader comes first
     page.screenshot(path=str(SHOTS / "06-native.png"), full_page=True)
     page.click("#sign")

@@ -1,9 +1,16 @@
-// The voting booth: choose → review → encrypt (in a Web Worker) → cast or challenge →
-// sign with the card → receipt. One category (contest) per ballot.
+// The voting booth, as the city's leaflet draws it: the category (skipped when a link or
+// the app opens one: /booth?contest=<id>) → the service → one screen to check the choice and
+// sign with the card → the receipt. Encrypting happens on the way from the second screen to
+// the third, in a Web Worker; the Benaloh challenge is a secondary, explained option there.
 //
-// The page never sends a choice in the clear: the worker encrypts it, and only the
-// encrypted ballot (with its proofs) leaves the device. "Encrypted" and "cast" are
-// separate, named steps, and the status line says which one the voter is at.
+// The page never sends a choice in the clear: only the encrypted ballot (with its proofs)
+// leaves the device. "Encrypted" and "cast" stay apart: the confirm screen says "not cast
+// yet" until the board has stored the ballot and the receipt is checked.
+//
+// A phone reloads a tab when the voter switches to the card app, so the booth keeps where
+// it is in sessionStorage (this tab only) and resumes there: the category, the choice, the
+// encrypted ballot and its code, a signing hand-off in progress, the last receipt. Never the
+// encryption nonce: it stays in the worker, so a resumed ballot can be cast but not opened.
 "use strict";
 (function () {
   var booth = document.getElementById("booth");
@@ -12,19 +19,37 @@
   var live = document.getElementById("live");
   var $ = function (id) { return document.getElementById(id); };
   var lang = document.documentElement.lang === "en" ? "en" : "ja";
+  var KEY = "tohyo-booth";
 
   var election = null;     // GET /api/election
   var worker = null;
   var pending = {};        // worker replies by id
   var seq = 0;
   var contest = null;      // index of the contest being voted
-  var chosen = [];         // option ids chosen in it
-  var encrypted = null;    // {ballot, canonical, confirmation_code}
+  var chosen = null;       // option ids chosen in it ([] is a blank vote; null: not yet)
+  var encrypted = null;    // {canonical, confirmation_code}
+  var openable = false;    // the worker holds this ballot's nonce (not after a reload)
   var challenge = null;    // the server challenge for signing
+  var handOff = null;      // the hand-off request in progress {id, secret, pairing, page_url}
+  var kept = null;         // the receipt on screen {receipt, code, contest}
+  var blocked = null;      // a final refusal: "card" (until the card or method changes), "ballot"
+  var busy = false;        // a signature or submission is under way
 
-  function say(text, kind) {
+  // --- the booth-wide line and each step's own status region -------------------------------
+  function sayLive(text, kind) {
     live.textContent = text || "";
     live.className = "status" + (kind ? " " + kind : "");
+  }
+
+  function visible() { return booth.querySelector("section[data-step]:not(.hidden)"); }
+
+  // The status of the step on screen: one region, replaced (never a pile of messages).
+  function say(text, kind) {
+    var section = visible();
+    var el = section && section.querySelector("[data-status]");
+    if (!el) { sayLive(text, kind); return; }
+    el.textContent = text || "";
+    el.className = "status" + (kind ? " " + kind : "");
   }
 
   function fill(text, values) {
@@ -35,11 +60,16 @@
     booth.querySelectorAll("section[data-step]").forEach(function (s) {
       s.classList.toggle("hidden", s !== section);
     });
+    booth.querySelectorAll("[data-status]").forEach(function (el) {
+      if (el.id !== "receipt-check") { el.textContent = ""; el.className = "status"; }
+    });
+    next("");
     var step = section.dataset.step;
     booth.querySelectorAll(".steps li").forEach(function (li) {
       if (li.dataset.step === step) li.setAttribute("aria-current", "step");
       else li.removeAttribute("aria-current");
     });
+    $("sign-other-card").classList.add("hidden");
     var h = section.querySelector("h2");
     if (h) h.focus();
   }
@@ -78,7 +108,34 @@
     return data;
   }
 
+  // An error of this page (not the board's), with what it means for the next step.
+  function fail(key, values, after) {
+    return Object.assign(new Error(values ? fill(T[key], values) : T[key]), { local: key, after: after });
+  }
+
   function contestDoc(i) { return election.manifest.contests[i]; }
+  function text(t) { return t ? (t[lang] || t.ja || "") : ""; }
+
+  // --- where the booth is, kept for a reload ----------------------------------------------
+  function save(step) {
+    // A reload keeps the address's #resume; a fresh visit to /booth starts from the start.
+    var here = location.pathname + location.search + (step === "field" ? "" : "#resume");
+    if (here !== location.pathname + location.search + location.hash) history.replaceState(null, "", here);
+    try {
+      sessionStorage.setItem(KEY, JSON.stringify({
+        h: election.parameters.extended_base_hash,
+        step: step, contest: contest, chosen: chosen, encrypted: encrypted,
+        handOff: handOff, receipt: kept,
+      }));
+    } catch (_) { /* private mode or full: the booth works, it only cannot resume */ }
+  }
+
+  function saved() {
+    try {
+      var s = JSON.parse(sessionStorage.getItem(KEY) || "null");
+      return s && s.h === election.parameters.extended_base_hash ? s : null;
+    } catch (_) { return null; }
+  }
 
   // A confirmation code as the voter notes and compares it: the short form, large, with the
   // full code (which the record holds) under it (docs/record.md, "Short codes").
@@ -115,90 +172,179 @@
     });
   }
 
-  // --- start: fetch the election, build the worker's tables ---------------------------
+  // The election's times as the manifest gives them: in its own offset, to the minute.
+  function offsetOf(iso) {
+    var m = /([+-])(\d\d):(\d\d)$/.exec(iso || "");
+    return m ? (m[1] === "-" ? -1 : 1) * (Number(m[2]) * 60 + Number(m[3])) : 0;
+  }
+  function zoneName(minutes) {
+    if (minutes === 540) return "JST";
+    if (!minutes) return "UTC";
+    var a = Math.abs(minutes);
+    return "UTC" + (minutes < 0 ? "-" : "+") + String(Math.floor(a / 60)).padStart(2, "0") + ":" + String(a % 60).padStart(2, "0");
+  }
+  function localTime(iso) {
+    var t = new Date(iso);
+    if (isNaN(t.getTime())) return iso || "";
+    var off = offsetOf(election.manifest.start);
+    var d = new Date(t.getTime() + off * 60000);
+    var p = function (n) { return String(n).padStart(2, "0"); };
+    return d.getUTCFullYear() + "-" + p(d.getUTCMonth() + 1) + "-" + p(d.getUTCDate()) + " " +
+      p(d.getUTCHours()) + ":" + p(d.getUTCMinutes()) + " " + zoneName(off);
+  }
+
+  // --- start: fetch the election, build the worker's tables, resume -----------------------
   async function start() {
-    say(T["loading"]);
+    sayLive(T["loading"]);
     election = await api("GET", "/api/election");
     worker = new Worker(booth.dataset.worker);
     worker.onmessage = onWorker;
-    worker.onerror = function () { say(T["network"], "bad"); };
-    say(T["tables"]);
+    worker.onerror = function () { sayLive(T["network"], "bad"); };
+    sayLive(T["tables"]);
     var setup = await call({ cmd: "setup", election: election });
     // The small test group is for rehearsals only: say so on every booth that uses it.
-    if (setup.insecure) say(T["ready"] + " " + T["insecure"], "warn");
-    else say(T["ready"], "ok");
+    if (setup.insecure) sayLive(T["ready"] + " " + T["insecure"], "warn");
+    else sayLive(T["ready"], "ok");
     markVoted();
+    var s = location.hash === "#resume" ? saved() : null;
+    if (s && await resume(s)) return;
+    try { sessionStorage.removeItem(KEY); } catch (_) { /* nothing kept */ }
+    // A link or the app names the category: straight into it (docs/voter.md).
+    var wanted = new URLSearchParams(location.search).get("contest");
+    var form = wanted && booth.querySelector("section[data-contest-id='" + CSS.escape(wanted) + "']");
+    if (form) openContest(Number(form.dataset.contestForm), false);
+  }
+
+  async function resume(s) {
+    contest = typeof s.contest === "number" && election.manifest.contests[s.contest] ? s.contest : null;
+    chosen = Array.isArray(s.chosen) ? s.chosen : null;
+    if (s.step === "receipt" && s.receipt) {
+      contest = s.receipt.contest;
+      await showReceipt(s.receipt.receipt, s.receipt.code, s.receipt.contest);
+      return true;
+    }
+    if (contest === null || s.step === "field") return false;
+    if (s.step === "confirm" && s.encrypted && s.encrypted.canonical) {
+      encrypted = s.encrypted;
+      openable = false;
+      // Cast already? (the page reloaded while the ballot was on its way, or the app's
+      // signature was cast): then the receipt, which only the board's answer gives.
+      try {
+        var receipt = await api("GET", "/api/receipts/" + encrypted.confirmation_code);
+        if (receipt) { handOff = null; done(receipt); return true; }
+      } catch (_) { /* not on the board (404), or not now: the voter signs, as before */ }
+      showConfirm(true);
+      if (s.handOff && s.handOff.id) {
+        handOff = s.handOff;
+        choose("app");
+        say(T["app.resumed"]);
+        signing(function () { return awaitApp(handOff); });
+      } else {
+        say(T["resumed"], "warn");
+      }
+      return true;
+    }
+    openContest(contest, true);
+    return true;
+  }
+
+  // --- the category and the choice ----------------------------------------------------------
+  function formOf(i) { return booth.querySelector("form[data-contest='" + i + "']"); }
+
+  function openContest(i, keep) {
+    contest = i;
+    var form = formOf(i);
+    form.reset();
+    if (keep && chosen) {
+      form.querySelectorAll("input").forEach(function (x) {
+        x.checked = x.value === "" ? !chosen.length : chosen.indexOf(x.value) >= 0;
+      });
+    }
+    show(form.closest("section"));
+    save("choose");
   }
 
   booth.querySelectorAll("button.category").forEach(function (b) {
-    b.addEventListener("click", function () {
-      contest = Number(b.dataset.contest);
-      var form = booth.querySelector("form[data-contest='" + contest + "']");
-      form.reset();
-      form.querySelector("[data-error]").classList.add("hidden");
-      show(form.closest("section"));
-    });
+    b.addEventListener("click", function () { chosen = null; openContest(Number(b.dataset.contest), false); });
   });
 
   booth.querySelectorAll("form[data-contest]").forEach(function (form) {
-    form.querySelector("[data-back]").addEventListener("click", function () { show($("step-categories")); });
-    form.addEventListener("submit", function (ev) {
+    form.querySelector("[data-back]").addEventListener("click", function () { show($("step-categories")); save("field"); });
+    form.addEventListener("submit", async function (ev) {
       ev.preventDefault();
-      var err = form.querySelector("[data-error]");
       var checked = Array.from(form.querySelectorAll("input:checked"));
       var limit = Number(form.dataset.limit);
-      if (!checked.length && limit === 1) {
-        err.textContent = T["pick"]; err.classList.remove("hidden"); err.focus(); return;
-      }
+      if (!checked.length && limit === 1) { say(T["pick"], "bad"); return; }
       var ids = checked.map(function (x) { return x.value; }).filter(function (v) { return v !== ""; });
-      if (ids.length > limit) { err.textContent = T["toomany"]; err.classList.remove("hidden"); return; }
+      if (ids.length > limit) { say(T["toomany"], "bad"); return; }
       chosen = ids;
-      $("review-contest").textContent = contestDoc(contest).title[lang];
-      $("review-choice").textContent = choiceText(contest, ids);
-      show($("step-review"));
+      var btn = form.querySelector("button[type=submit]");
+      btn.disabled = true;
+      say(T["encrypting"]);
+      try {
+        var choices = {};
+        choices[contestDoc(contest).id] = chosen;
+        var e = await call({ cmd: "encrypt", choices: choices });
+        encrypted = { canonical: e.canonical, confirmation_code: e.confirmation_code };
+        openable = true;
+        blocked = null;
+        showConfirm(false);
+        save("confirm");
+      } catch (e) {
+        say(e.message, "bad");
+      } finally {
+        btn.disabled = false;
+      }
     });
   });
 
-  $("review-back").addEventListener("click", function () {
-    show(booth.querySelector("section[data-contest-form='" + contest + "']"));
-  });
+  // --- confirm and sign ------------------------------------------------------------------
+  function showConfirm(resumed) {
+    $("confirm-contest").textContent = text(contestDoc(contest).title);
+    $("confirm-choice").textContent = choiceText(contest, chosen);
+    showCode("code", encrypted.confirmation_code);
+    $("challenge").disabled = !openable;
+    $("challenge-resumed").classList.toggle("hidden", openable);
+    $("check-encryption").open = false;
+    $("sign").disabled = blocked !== null;
+    show($("step-confirm"));
+    if (via() === "reader") probeReader();
+    if (resumed) $("h-confirm").focus();
+  }
 
-  $("encrypt").addEventListener("click", async function () {
-    var btn = this;
-    btn.disabled = true;
-    say(T["encrypting"]);
-    try {
-      var choices = {};
-      choices[contestDoc(contest).id] = chosen;
-      encrypted = await call({ cmd: "encrypt", choices: choices });
-      showCode("code", encrypted.confirmation_code);
-      say(T["encrypted"], "warn");
-      show($("step-encrypted"));
-    } catch (e) {
-      say(e.message, "bad");
-    } finally {
-      btn.disabled = false;
-    }
+  function discard() {
+    cancelSigning();
+    if (openable) call({ cmd: "forget" }).catch(function () {});
+    encrypted = null;
+    openable = false;
+    blocked = null;
+  }
+
+  $("change").addEventListener("click", function () {
+    discard();
+    openContest(contest, true);
   });
 
   // --- challenge (Benaloh): open the ballot, post it, show what it held -------------------
   $("challenge").addEventListener("click", async function () {
+    if (!openable || busy) return;
     var btn = this;
     btn.disabled = true;
     say(T["challenging"]);
     try {
       var opened = await call({ cmd: "challenge" });
       encrypted = null;
+      openable = false;
+      save("choose");
       // The page checks the worker's opening itself: re-encrypting with the revealed nonce
       // must give the very same ciphertexts, and the proofs must hold.
-      var held;
+      var held = null;
+      var verdict;
       try {
         held = await TohyoReceipt.opened(opened.challenged, election);
-        $("challenged-check").textContent = T["challenge.ok"];
-        $("challenged-check").className = "status ok";
+        verdict = [T["challenge.ok"], "ok"];
       } catch (e) {
-        $("challenged-check").textContent = T["challenge.bad"] + e.message;
-        $("challenged-check").className = "status bad";
+        verdict = [T["challenge.bad"] + e.message, "bad"];
       }
       await api("POST", "/api/challenged-ballots", '{"challenged":' + opened.canonical + "}");
       $("challenged-choice").textContent = held
@@ -209,37 +355,44 @@
       $("challenged-link").href = link;
       $("challenged-link").textContent = location.origin + link;
       $("challenged-qr").src = "/qr.svg?path=" + encodeURIComponent(link);
-      say("");
       show($("step-challenged"));
+      say(verdict[0], verdict[1]);
     } catch (e) {
-      // The worker has forgotten the opened ballot: it can never be cast. Start again.
+      // The worker has forgotten the opened ballot: it can never be cast. Choose again.
       say(e.message, "bad");
-      if (!encrypted) show($("step-categories"));
+      if (!encrypted) openContest(contest, true);
     } finally {
-      btn.disabled = false;
+      btn.disabled = !openable;
     }
   });
 
-  $("restart").addEventListener("click", function () { show($("step-categories")); });
+  $("restart").addEventListener("click", function () { openContest(contest, true); });
 
-  // --- cast: sign with the card, submit, receipt ------------------------------------------
   // The same-device signers come first (signers.js): the phone app hosting this booth, or
-  // the local signer on this PC. The hand-off to another device is the fallback.
+  // the local signer on this PC. The hand-off to another device is for a device that cannot
+  // read the card; the simulated card file only exists in a rehearsal.
   var signers = { reader: TohyoSigners.local(booth.dataset.signer || ""), native: TohyoSigners.native() };
   var via = function () { return booth.querySelector("input[name=via]:checked").value; };
+  function choose(method) { var r = $("via-" + method); if (r) { r.checked = true; showFields(); } }
   function showFields() {
-    $("file-fields").classList.toggle("hidden", via() !== "file");
-    $("app-fields").classList.toggle("hidden", via() !== "app");
-    if ($("reader-fields")) $("reader-fields").classList.toggle("hidden", via() !== "reader");
+    [["file", "file-fields"], ["app", "app-fields"], ["reader", "reader-fields"], ["native", "native-fields"]].forEach(function (p) {
+      if ($(p[1])) $(p[1]).classList.toggle("hidden", via() !== p[0]);
+    });
   }
+  function unblockCard() {
+    if (blocked === "card") { blocked = null; $("sign").disabled = busy; say(""); next(""); }
+    $("sign-other-card").classList.add("hidden");
+  }
+  // A refusal final for this card: another card (a family sharing the PC) starts afresh.
+  $("sign-other-card").addEventListener("click", function () { unblockCard(); $("sign").focus(); });
   booth.querySelectorAll("input[name=via]").forEach(function (r) {
-    r.addEventListener("change", function () { showFields(); if (via() === "reader") probeReader(); });
+    r.addEventListener("change", function () { showFields(); unblockCard(); if (via() === "reader") probeReader(); });
   });
+  if ($("card-file")) $("card-file").addEventListener("change", unblockCard);
   signers.native.available().then(function (yes) {
     if (!yes) return;
     $("via-native-label").classList.remove("hidden");
-    $("via-native").checked = true;
-    showFields();
+    choose("native");
   });
   async function probeReader() {
     if (!$("via-reader")) return;
@@ -247,23 +400,55 @@
     $("reader-missing").classList.toggle("hidden", here);
   }
 
-  $("cast").addEventListener("click", function () {
-    showCode("sign-code", encrypted.confirmation_code);
-    cardError("");
-    show($("step-sign"));
-    if (via() === "reader") probeReader();
-  });
-
   $("sign-cancel").addEventListener("click", function () {
-    cancelSigning();
-    $("sign").disabled = false;
-    show($("step-encrypted"));
+    if (busy || handOff) {
+      cancelSigning();
+      say(T["app.cancelled"], "warn");
+      return;
+    }
+    // Not signing: the voter stops here; nothing was cast, and the encrypted ballot goes.
+    discard();
+    show($("step-categories"));
+    save("field");
   });
 
-  function cardError(text) {
-    var el = $("card-error");
-    el.textContent = text;
-    el.classList.toggle("hidden", !text);
+  // The next step after a refusal, and whom to ask (the manifest's contact desk).
+  function next(what) {
+    var el = $("sign-next");
+    var contact = election && election.manifest.contact;
+    var parts = what ? [what] : [];
+    if (what && contact) {
+      parts.push(fill(T["contact"], { name: text(contact.name), phone: contact.phone, hours: text(contact.hours) }));
+    }
+    el.textContent = parts.join(" ");
+    el.classList.toggle("hidden", !parts.length);
+  }
+
+  // What each refusal means for the voter: the next step, and whether signing again could
+  // help ("card": not with this card or this way; "ballot": not with this encrypted ballot).
+  var AREA = ["address_not_eligible", "address_substitute", "not_eligible"];
+  var RENEW = ["cert_revoked", "cert_expired", "cert_not_yet_valid"];
+  var RECHOOSE = ["invalid_ballot", "invalid_proof", "malformed", "too_large", "copy", "wrong_state"];
+  var RETRY = ["crl_unavailable", "rate_limited"];
+  function refused(e) {
+    var code = e.refusal;
+    var what = "";
+    var final = null;
+    if (code === "not_open") {
+      what = T["next.closed"] + " " + fill(T["period"], { start: localTime(election.manifest.start), end: localTime(election.manifest.end) });
+      final = "ballot";
+    } else if (AREA.indexOf(code) >= 0) { what = T["next.area"]; final = "card"; }
+    else if (RENEW.indexOf(code) >= 0) { what = T["next.renew"]; final = "card"; }
+    else if (code === "revote_other_device") { what = T["next.method"]; final = "card"; }
+    else if (RECHOOSE.indexOf(code) >= 0) { what = T["next.rechoose"]; final = "ballot"; }
+    else if (RETRY.indexOf(code) >= 0 || e.network) what = T["next.retry"];
+    else if (code && (code.indexOf("challenge_") === 0 || code.indexOf("request_") === 0)) what = T["next.again"];
+    else if (code) what = T["next.card"];
+    else if (e.local === "card.locked" || e.local === "reader.blocked") { what = T["next.locked"]; final = "card"; }
+    say(code ? T["refused"] + e.message : e.message, "bad");
+    next(what);
+    if (final) { blocked = final; $("sign").disabled = true; }
+    $("sign-other-card").classList.toggle("hidden", final !== "card");
   }
 
   function message(h_e, code, chal) {
@@ -279,7 +464,6 @@
   // already in flight can never cast after the voter said no.
   var polling = null;
   var cancelled = null;
-  var handOff = null;  // the hand-off request in progress: cancelled at the board on やめる
   function cancelSigning() {
     if (polling) { clearTimeout(polling); polling = null; }
     if (cancelled) { cancelled(); cancelled = null; }
@@ -288,36 +472,49 @@
       // answer: a signature after やめる never looks like a vote to the voter.
       api("DELETE", "/api/sign-requests/" + handOff.id, undefined, { "X-Sign-Secret": handOff.secret }).catch(function () {});
       handOff = null;
+      hideApp();
+      if (encrypted) save("confirm");
     }
     signers.reader.cancel();
     signers.native.cancel();
   }
 
-  $("card-form").addEventListener("submit", async function (ev) {
-    ev.preventDefault();
-    cardError("");
-    var btn = $("sign");
-    btn.disabled = true;
+  // Run one signing attempt: the sign button off while it runs, the refusal explained.
+  async function signing(attempt) {
+    busy = true;
+    $("sign").disabled = true;
+    next("");
     try {
-      challenge = (await api("POST", "/api/signing-nonces")).challenge;
-      if (via() === "file") await castWithFile();
-      else if (via() === "reader") await castWithSigner(signers.reader);
-      else if (via() === "native") await castWithSigner(signers.native);
-      else await castWithApp();
+      await attempt();
     } catch (e) {
-      cardError(e.refusal ? T["refused"] + e.message : e.message);
+      if (e.after !== "silent") refused(e);
     } finally {
-      btn.disabled = false;
+      busy = false;
+      $("sign").disabled = blocked !== null;
     }
+  }
+
+  $("card-form").addEventListener("submit", function (ev) {
+    ev.preventDefault();
+    if (busy || blocked || !encrypted) return;
+    say("");
+    signing(async function () {
+      challenge = (await api("POST", "/api/signing-nonces")).challenge;
+      var how = via();
+      if (how === "file") await castWithFile();
+      else if (how === "reader") await castWithSigner(signers.reader);
+      else if (how === "native") await castWithSigner(signers.native);
+      else await castWithApp();
+    });
   });
 
   async function castWithFile() {
     var file = $("card-file").files[0];
-    if (!file) throw new Error(T["card.nofile"]);
+    if (!file) throw fail("card.nofile");
     var password = $("card-password").value;
-    if (!password) throw new Error(T["card.nopassword"]);
+    if (!password) throw fail("card.nopassword");
     var card;
-    try { card = await TohyoCard.load(await file.text()); } catch (_) { throw new Error(T["card.badfile"]); }
+    try { card = await TohyoCard.load(await file.text()); } catch (_) { throw fail("card.badfile"); }
     say(T["signing"]);
     var auth;
     try {
@@ -325,8 +522,8 @@
         message(election.parameters.extended_base_hash, encrypted.confirmation_code, challenge));
     } catch (e) {
       $("card-password").value = "";
-      if (e.code === "locked") throw new Error(T["card.locked"]);
-      if (e.code === "wrong") throw new Error(fill(T["card.wrong"], { n: e.left }));
+      if (e.code === "locked") throw fail("card.locked");
+      if (e.code === "wrong") throw fail("card.wrong", { n: e.left });
       throw e;
     }
     $("card-password").value = "";
@@ -363,28 +560,29 @@
       var code = e.signer;
       if (code === "unavailable" && signer.kind === "local") {
         $("reader-missing").classList.remove("hidden");
-        throw new Error(T["reader.missing"]);
+        throw fail("reader.missing");
       }
-      if (code === "unavailable") throw new Error(T["native.failed"] + e.message);
-      if (code === "cancelled") throw new Error(T["reader.cancelled"]);
-      if (code === "blocked") throw new Error(T["reader.blocked"]);
-      if (code === "not_jpki") throw new Error(T["reader.not_jpki"]);
-      throw new Error(fill(T["reader.over"], { reason: code || e.message }));
+      if (code === "unavailable") throw Object.assign(new Error(T["native.failed"] + e.message), { local: "native.failed" });
+      if (code === "cancelled") throw fail("reader.cancelled");
+      if (code === "blocked") throw fail("reader.blocked");
+      if (code === "not_jpki") throw fail("reader.not_jpki");
+      throw fail("reader.over", { reason: code || e.message });
     } finally {
       if ($("reader-wait")) {
         $("reader-wait").classList.add("hidden");
         $("reader-link").classList.add("hidden");
       }
     }
-    if (!$("step-sign").offsetParent) return;  // cancelled while the answer came back
+    if ($("step-confirm").classList.contains("hidden") || !encrypted) return;  // cancelled meanwhile
     auth.challenge = challenge;
     await submit(auth);
   }
 
-  async function castWithApp() {
-    var req = await api("POST", "/api/sign-requests",
-      { confirmation_code: encrypted.confirmation_code, challenge: challenge });
-    handOff = req;
+  function hideApp() {
+    ["app-wait", "app-link", "app-qr", "app-pairing-box"].forEach(function (id) { $(id).classList.add("hidden"); });
+  }
+
+  function showApp(req) {
     // The QR code and the link go to a page a person can read (/sign/<id>): what it is, the
     // code to compare, what to use; the signing app opens the same id itself.
     var link = $("app-link");
@@ -396,28 +594,46 @@
     $("app-pairing").textContent = req.pairing;
     $("app-pairing-box").classList.remove("hidden");
     $("app-wait").classList.remove("hidden");
-    say(T["app.wait"] || "");
+  }
+
+  async function castWithApp() {
+    var req = await api("POST", "/api/sign-requests",
+      { confirmation_code: encrypted.confirmation_code, challenge: challenge });
+    handOff = { id: req.id, secret: req.secret, pairing: req.pairing, page_url: req.page_url };
+    save("confirm");
+    await awaitApp(handOff);
+  }
+
+  // Wait for the app's answer (polling the board, which holds the request), then cast it.
+  async function awaitApp(req) {
+    showApp(req);
     var deadline = Date.now() + 10 * 60 * 1000;
     var stopped = false;
     var auth = await new Promise(function (resolve, reject) {
-      cancelled = function () { stopped = true; reject(new Error(T["app.cancelled"])); };
+      cancelled = function () { stopped = true; reject(fail("app.cancelled", null, "silent")); };
       async function poll() {
         try {
           var r = await api("GET", "/api/sign-requests/" + req.id + "/result", undefined,
             { "X-Sign-Secret": req.secret });
           if (stopped) return;
           if (r) { resolve(r); return; }
-          if (Date.now() > deadline) { cancelSigning(); reject(new Error(T["app.timeout"])); return; }
+          if (Date.now() > deadline) { cancelSigning(); reject(fail("app.timeout")); return; }
           polling = setTimeout(poll, 1000);
-        } catch (e) { reject(e); }
+        } catch (e) {
+          if (stopped) return;
+          handOff = null;
+          hideApp();
+          save("confirm");
+          reject(e);
+        }
       }
       poll();
     });
     cancelled = null;
-    handOff = null;
-    $("app-wait").classList.add("hidden");
+    hideApp();
     if (stopped) return;
     await submit(auth);
+    handOff = null;
   }
 
   async function submit(auth) {
@@ -425,26 +641,47 @@
     var body = '{"auth":' + JSON.stringify(auth) + ',"ballot":' + encrypted.canonical + "}";
     // Once the ballot is on its way there is no going back to "challenge": an opened
     // ballot must never be one that the board may have accepted.
+    var could = openable;
+    openable = false;
+    $("challenge").disabled = true;
     $("sign-cancel").disabled = true;
+    $("change").disabled = true;
     var receipt;
     try {
       receipt = await api("POST", "/api/ballots", body);
+    } catch (e) {
+      // Refused, the board did not store it: it may still be opened. Without an answer
+      // (the network), it may have been stored, and must never be opened.
+      if (e.refusal && could) { openable = true; $("challenge").disabled = false; }
+      throw e;
     } finally {
       $("sign-cancel").disabled = false;
+      $("change").disabled = false;
     }
     call({ cmd: "forget" }).catch(function () {});  // the nonce of a cast ballot goes
+    handOff = null;
+    done(receipt);
+  }
+
+  // The board stored the ballot: mark the category voted here, and show the receipt.
+  function done(receipt) {
     var v = votedHere();
     v[contest] = true;
     sessionStorage.setItem("tohyo-voted", JSON.stringify(v));
     var code = encrypted.confirmation_code;
     encrypted = null;
-    showReceipt(receipt, code);
+    openable = false;
+    showReceipt(receipt, code, contest);
   }
 
+  // --- the receipt ----------------------------------------------------------------------
   var receiptRun = 0;  // the receipt on screen; an older one's late answers are dropped
 
-  // Show a receipt: its fields, and the file the voter saves (the latest checked receipt).
-  function showReceiptFields(receipt) {
+  // Show a receipt: its fields, and the files the voter saves (the latest checked receipt).
+  function showReceiptFields(receipt, at) {
+    $("receipt-election").textContent = text(election.manifest.title);
+    $("receipt-contest").textContent = text(contestDoc(kept.contest).title);
+    $("receipt-time").textContent = at ? localTime(at) : "";
     showCode("receipt-code", receipt.confirmation_code);
     $("receipt-entry").textContent = receipt.entry;
     $("receipt-head").textContent = receipt.tree_head.size + " / " + receipt.tree_head.root;
@@ -454,6 +691,75 @@
     var blob = new Blob([JSON.stringify(receipt, null, 1)], { type: "application/json" });
     save.href = URL.createObjectURL(blob);
     $("receipt-verify").href = "/verify?code=" + receipt.confirmation_code;
+    kept.receipt = receipt;
+  }
+
+  // The receipt as a picture a resident keeps in the phone's photos: the same lines as the
+  // card on screen (no choice on it), drawn in the page's own fonts.
+  function receiptImage(at) {
+    var card = $("receipt-card");
+    var label = Array.from(card.querySelectorAll("dt")).map(function (dt) { return dt.textContent; });
+    var rows = [
+      [card.querySelector("h3").textContent, ""],
+      [label[0], text(election.manifest.title)],
+      [label[1], text(contestDoc(kept.contest).title)],
+      [label[2], at ? localTime(at) : ""],
+      [label[3], TohyoShortCode.short(kept.code)],
+      ["", kept.code.slice(0, 32)],
+      ["", kept.code.slice(32)],
+      [label[4], String(kept.receipt.entry)],
+      ["", location.origin + "/verify?code=" + TohyoShortCode.short(kept.code)],
+    ];
+    var scale = 2;
+    var canvas = document.createElement("canvas");
+    canvas.width = 720 * scale; canvas.height = (60 + rows.length * 56) * scale;
+    var g = canvas.getContext("2d");
+    if (!g) return;
+    g.scale(scale, scale);
+    g.fillStyle = "#fff"; g.fillRect(0, 0, 720, canvas.height);
+    g.fillStyle = "#1a1a1a";
+    var font = getComputedStyle(document.body).fontFamily;
+    rows.forEach(function (r, i) {
+      var y = 56 + i * 56;
+      if (i === 0) { g.font = "700 28px " + font; g.fillText(r[0], 32, y); return; }
+      g.font = "16px " + font; g.fillStyle = "#555"; g.fillText(r[0], 32, y - 20);
+      g.fillStyle = "#1a1a1a";
+      g.font = (i === 4 ? "700 30px " : r[0] ? "22px " : "16px ") + (i >= 4 && i <= 6 ? "ui-monospace, monospace" : font);
+      g.fillText(r[1], 32, y + 6);
+    });
+    canvas.toBlob(function (png) {
+      if (!png) return;
+      var a = $("receipt-image");
+      if (a.href.indexOf("blob:") === 0) URL.revokeObjectURL(a.href);
+      a.href = URL.createObjectURL(png);
+      a.classList.remove("hidden");
+    }, "image/png");
+  }
+
+  // What is left to vote, from this device's record of its own ballots.
+  function showLeft() {
+    var v = votedHere();
+    var list = $("left-to-vote");
+    list.textContent = "";
+    election.manifest.contests.forEach(function (c, i) {
+      if (v[i]) return;
+      var li = document.createElement("li");
+      var b = document.createElement("button");
+      b.type = "button";
+      b.textContent = text(c.title);
+      b.addEventListener("click", function () { receiptRun++; kept = null; chosen = null; openContest(i, false); });
+      li.appendChild(b);
+      list.appendChild(li);
+    });
+    $("left-none").classList.toggle("hidden", list.children.length > 0);
+  }
+
+  async function entryTime(receipt) {
+    try {
+      var entry = await TohyoReceipt.getJson("/api/entries/" + receipt.entry);
+      if (entry && typeof entry.time === "string") return entry.time;
+    } catch (_) { /* the head's time is the batch's, near enough */ }
+    return receipt.tree_head.time;
   }
 
   function witnessValues(w) {
@@ -467,27 +773,33 @@
   // The receipt's "witnesses" row (a term and its value; hidden without witnesses).
   function showWitnesses(w) {
     var dd = $("receipt-witnesses");
-    if (!dd) return;
     dd.classList.toggle("hidden", !w);
     $("receipt-witnesses-term").classList.toggle("hidden", !w);
     dd.textContent = w ? fill(T["witness.list"], witnessValues(w)) : "";
   }
 
-  async function showReceipt(receipt, code) {
+  async function showReceipt(receipt, code, which) {
     var run = ++receiptRun;
-    showReceiptFields(receipt);
-    showWitnesses(null);
-    say(T["accepted"], "ok");
-    show($("step-receipt"));
-    markVoted();
+    kept = { receipt: receipt, code: code, contest: which };
+    save("receipt");
     var check = $("receipt-check");
     // One status line, replaced as the checks go on (never a pile of messages).
-    function status(text, kind) {
+    function status(t, kind) {
       if (run !== receiptRun) return;
-      check.textContent = text;
+      check.textContent = t;
       check.className = "status" + (kind ? " " + kind : "");
     }
-    status("");  // not the last receipt's verdict while this one is checked
+    status(T["accepted"]);  // not the last receipt's verdict while this one is checked
+    $("receipt-image").classList.add("hidden");  // until this receipt's picture is drawn
+    showReceiptFields(receipt, null);
+    showWitnesses(null);
+    show($("step-receipt"));
+    markVoted();
+    showLeft();
+    var at = await entryTime(receipt);
+    if (run !== receiptRun) return;
+    $("receipt-time").textContent = at ? localTime(at) : "";
+    receiptImage(at);
     try {
       // The receipt must be for the very ballot this booth encrypted and showed.
       if (receipt.confirmation_code !== code) throw new Error(T["receipt.other"]);
@@ -512,8 +824,9 @@
         progress: function (x, newer) {
           if (run !== receiptRun) return;
           last = x;
-          showReceiptFields(newer);  // checked: the one to keep, if no witnessed one comes
+          showReceiptFields(newer, at);  // checked: the one to keep, if no witnessed one comes
           showWitnesses(x);
+          save("receipt");
           status(fill(T["witness.waiting"], witnessValues(x)));
         },
       });
@@ -522,8 +835,9 @@
         status(fill(T["witness.late"], witnessValues(last)), "warn");
         return;
       }
-      showReceiptFields(found.receipt);
+      showReceiptFields(found.receipt, at);
       showWitnesses(found.witness);
+      save("receipt");
       var size = found.receipt.tree_head.size;
       status(fill(T["receipt.ok"], { size: size }) + " " + fill(T["witness.confirmed"], witnessValues(found.witness)), "ok");
     } catch (e) {
@@ -535,8 +849,10 @@
   $("receipt-print").addEventListener("click", function () { window.print(); });
   $("another").addEventListener("click", function () {
     receiptRun++;  // stop waiting for the last receipt's witnesses
+    kept = null;
     show($("step-categories"));
+    save("field");
   });
 
-  start().catch(function (e) { say(e.message, "bad"); });
+  start().catch(function (e) { sayLive(e.message, "bad"); });
 })();
