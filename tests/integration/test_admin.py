@@ -4,6 +4,7 @@ turnout; and the public trustee page."""
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -394,6 +395,82 @@ def test_create_election_form(empty):
     fin = post(client, "/admin/ceremony/finish", page="/admin/ceremony")
     assert fin.status_code == 409 and "public keys missing" in fin.get_data(as_text=True)
     assert "key ceremony is in progress" in client.get("/admin/?lang=en").get_data(as_text=True)
+
+
+def _page_error(html: str, id_: str = "page-error") -> tuple[str, str]:
+    """The error block's text outside its <details>, and the <details> (or "")."""
+    block = re.search(rf'<div class="status bad"[^>]*id="{id_}">(.*?)</div>', html, re.S).group(1)
+    details = re.search(r"<details.*?</details>", block, re.S)
+    return re.sub(r"<details.*?</details>", "", block, flags=re.S), details.group(
+        0
+    ) if details else ""
+
+
+def test_refusals_are_in_the_pages_language(empty):
+    from bulletin.refusals import CODES
+
+    client = _site(empty).test_client()
+    login(client)
+    # Before the election: a board error (not a refusal) is a generic text, its English
+    # message collapsed.
+    r = post(client, "/admin/open")
+    assert r.status_code == 409
+    text, details = _page_error(r.get_data(as_text=True))
+    assert "この操作はできませんでした" in text and "no election" not in text
+    assert "技術的な詳細（英語）" in details and "no election yet" in details
+    r = post(client, "/admin/open?lang=en")
+    text, details = _page_error(r.get_data(as_text=True))
+    assert "could not be done" in text and "Technical detail" in details
+    made = post(
+        client,
+        "/admin/election/new",
+        {"seen": "none", "manifest": EXAMPLE.read_text(encoding="utf-8"), "group": "test"},
+        page="/admin/election/new",
+    )
+    assert made.status_code == 201
+    # A refusal (the ceremony is not finished): its own text, the detail collapsed.
+    wrong = CODES["wrong_state"]
+    r = post(client, "/admin/ceremony/finish?lang=ja", page="/admin/ceremony")  # the cookie: en
+    assert r.status_code == 409
+    text, details = _page_error(r.get_data(as_text=True))
+    assert wrong.ja in text and wrong.en not in text and "public keys missing" not in text
+    assert "技術的な詳細（英語）" in details and "public keys missing" in details
+    assert wrong.en not in details
+    r = post(client, "/admin/ceremony/finish?lang=en", page="/admin/ceremony")
+    assert r.status_code == 409
+    text, details = _page_error(r.get_data(as_text=True))
+    assert wrong.en in text and wrong.ja not in text and "public keys missing" not in text
+    assert "Technical detail" in details and "public keys missing" in details
+
+
+def test_a_bad_manifest_is_explained_in_the_pages_language(empty):
+    client = _site(empty).test_client()
+    login(client)
+    raw = json.loads(EXAMPLE.read_text(encoding="utf-8"))
+    raw["contests"][0]["limit"] = 5
+    bad = json.dumps(raw, ensure_ascii=False)
+
+    def create(path: str, manifest: str):
+        form = {"seen": "none", "manifest": manifest, "group": "test"}
+        r = post(client, path, form, page="/admin/election/new")
+        assert r.status_code == 400
+        return _page_error(r.get_data(as_text=True), "manifest-error")
+
+    text, details = create("/admin/election/new", bad)
+    assert "マニフェストに誤りがあります" in text
+    assert "項目 contests[0].limit：1から選択肢の数（3）までにしてください" in text
+    assert "must be between" not in text
+    assert "manifest field contests[0].limit: must be between 1" in details
+    raw = json.loads(EXAMPLE.read_text(encoding="utf-8"))
+    del raw["quorum"]
+    text, details = create("/admin/election/new", json.dumps(raw))
+    assert "項目 quorum：必要な項目がありません" in text and "missing field" in details
+    text, details = create("/admin/election/new", "{not json")
+    assert "JSONとして読み取れません" in text and "not JSON" in details
+    text, _ = create("/admin/election/new", "9" * 5000)  # beyond the parser's own limits
+    assert "JSONとして読み取れません" in text
+    text, details = create("/admin/election/new?lang=en", bad)
+    assert "manifest field contests[0].limit: must be between 1" in text and not details
 
 
 def test_test_group_needs_the_server_flag(empty):

@@ -39,6 +39,11 @@ def test_tsukuba_example():
         (lambda m: m["contests"][2].update(title={"ja": " x", "en": "y"}), "contests[2].title.ja"),
         (lambda m: m.update(election_id="a\nb"), "election_id"),
         (lambda m: m["eligibility"].update(address_prefixes=[]), "eligibility.address_prefixes"),
+        (lambda m: m["contact"].update(phone="call us"), "contact.phone"),
+        (lambda m: m["contact"].update(phone="0" * 33), "contact.phone"),
+        (lambda m: m["contact"].update(phone="---"), "contact.phone"),
+        (lambda m: m["contact"].update(hours={"ja": "", "en": "x"}), "contact.hours.ja"),
+        (lambda m: m["contact"].pop("name"), "contact.name"),
     ],
 )
 def test_errors_name_the_field(edit, field):
@@ -47,9 +52,27 @@ def test_errors_name_the_field(edit, field):
     with pytest.raises(ManifestError) as e:
         manifest_from_json(json.dumps(m, ensure_ascii=False))
     assert e.value.field == field
+    # In Japanese too, for the administrator's pages; str() stays English.
+    assert e.value.ja and e.value.text("ja") == e.value.ja
+    assert e.value.text("en") == e.value.message
+    assert str(e.value) == f"manifest field {field}: {e.value.message}"
 
 
 def test_not_json():
     for text in ("", "[]", "{"):
         with pytest.raises(ManifestError):
             manifest_from_json(text)
+
+
+def test_the_contact_desk_is_optional_and_absent_from_the_bytes_when_left_out():
+    m = manifest_from_json(EXAMPLE.read_text(encoding="utf-8"))
+    assert m.contact is not None
+    assert (m.contact.name.ja, m.contact.phone) == ("つくば市 科学技術戦略課", "029-883-1111")
+    raw = _example()
+    del raw["contact"]
+    plain = manifest_from_json(json.dumps(raw, ensure_ascii=False))
+    assert plain.contact is None and b'"contact"' not in plain.canonical_bytes()
+    assert manifest_from_canonical(plain.canonical_bytes()) == plain
+    raw["contact"] = None  # null is not "absent": one byte form per manifest
+    with pytest.raises(ManifestError):
+        manifest_from_json(json.dumps(raw, ensure_ascii=False))

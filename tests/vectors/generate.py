@@ -27,6 +27,7 @@ import base64
 import json
 import pathlib
 import string
+from dataclasses import replace
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -211,7 +212,9 @@ class RecordingRng:
 
 
 def example_manifest() -> Manifest:
-    return manifest_from_json(EXAMPLE.read_text(encoding="utf-8"))
+    """The seed manifest as the vectors were first made of it: its contact desk (a field
+    added later, for the pages) is left out, so the pinned bytes and hashes stay put."""
+    return replace(manifest_from_json(EXAMPLE.read_text(encoding="utf-8")), contact=None)
 
 
 def _proof_inputs(

@@ -32,6 +32,7 @@ from flask_wtf.csrf import CSRFError
 
 from bulletin.board import Board, BoardError
 from bulletin.ceremony import MAX_TRUSTEES, CeremonyStore, Progress
+from bulletin.refusals import Refusal
 from e2e.election import base_hash
 from e2e.errors import TohyoError
 from e2e.group import GROUPS
@@ -46,6 +47,10 @@ from web.security import limiter
 
 admin_bp = Blueprint("admin", __name__, url_prefix="/admin")
 i18n.register(TEXTS)
+
+#: What a page shows of an error: a text in the page's language, and an English technical
+#: detail (or "") shown collapsed under it (templates/admin/_error.html). Both are escaped.
+Shown = dict[str, str]
 
 
 # --- logging in and out ----------------------------------------------------------------------
@@ -164,7 +169,7 @@ def _view(board: Board) -> BoardView:
 # --- pages -----------------------------------------------------------------------------------
 
 
-def _dashboard(error: str | None = None, status: int = 200) -> Any:
+def _dashboard(error: str | Shown | None = None, status: int = 200) -> Any:
     board = _board()
     view = _view(board)
     progress = _ceremonies().progress() if view.state == "setup" else None
@@ -201,9 +206,24 @@ def _act(action: Callable[[], Any], done: str) -> Any:
     return redirect(url_for("admin.dashboard"), 303)
 
 
-def _reason(e: TohyoError) -> str:
-    detail = getattr(e, "detail", "") or str(e)
-    return f"{i18n.t('admin.refused')}: {detail}"
+def _reason(e: TohyoError) -> Shown:
+    """A refusal in the page's language: a board refusal's own text (its English detail
+    collapsed), else a generic text with the error's English message collapsed."""
+    if isinstance(e, Refusal):
+        text = e.ja if i18n.current_language() == "ja" else e.en
+        return {"text": text, "detail": e.detail}
+    return {"text": i18n.t("admin.refused.other"), "detail": str(e)}
+
+
+def _bad_manifest(e: ManifestError) -> Shown:
+    """A manifest error in the page's language; the field path as written. On a Japanese
+    page the English message is the collapsed detail."""
+    lang = i18n.current_language()
+    text = i18n.t("admin.new.bad_field", field=e.field, message=e.text(lang))
+    return {
+        "text": f"{i18n.t('admin.new.bad_manifest')} {text}",
+        "detail": str(e) if lang == "ja" else "",
+    }
 
 
 @admin_bp.post("/open")
@@ -243,9 +263,9 @@ def publish_results() -> Any:
 
 
 def _new_page(
-    error: str | None = None,
+    error: str | Shown | None = None,
     status: int = 200,
-    errors: dict[str, str] | None = None,
+    errors: dict[str, str | Shown] | None = None,
     form: dict[str, str] | None = None,
 ) -> Any:
     board = _board()
@@ -269,7 +289,7 @@ def new_election() -> Any:
     return _new_page()
 
 
-def _int_field(name: str, errors: dict[str, str]) -> int | None:
+def _int_field(name: str, errors: dict[str, str | Shown]) -> int | None:
     raw = request.form.get(name, "").strip()
     if not raw:
         return None
@@ -285,7 +305,7 @@ def _int_field(name: str, errors: dict[str, str]) -> int | None:
 def create_election() -> Any:
     """Validate the manifest, start the ceremony, and show the trustee tokens once."""
     form = {k: request.form.get(k, "") for k in ("manifest", "trustees", "quorum", "group")}
-    errors: dict[str, str] = {}
+    errors: dict[str, str | Shown] = {}
     upload = request.files.get("manifest_file")
     text = upload.read().decode("utf-8", "replace") if upload and upload.filename else ""
     text = text or form["manifest"]
@@ -303,11 +323,13 @@ def create_election() -> Any:
         try:
             manifest = manifest_from_json(text)
         except ManifestError as e:
-            errors["manifest"] = f"{i18n.t('admin.new.bad_manifest')} {e}"
+            errors["manifest"] = _bad_manifest(e)
         except (ValueError, RecursionError) as e:
             # The JSON parser's own limits (a number of thousands of digits, nesting
             # deeper than it goes), which manifest_from_json lets through.
-            errors["manifest"] = f"{i18n.t('admin.new.bad_manifest')} not JSON: {e}"
+            errors["manifest"] = _bad_manifest(
+                ManifestError("(file)", f"not JSON: {e}", "JSONとして読み取れません")
+            )
     form["manifest"] = text
     if errors or manifest is None:
         return _new_page(status=400, errors=errors, form=form)
@@ -328,7 +350,7 @@ def create_election() -> Any:
             quorum=k,
         )
     except ManifestError as e:
-        errors["manifest"] = f"{i18n.t('admin.new.bad_manifest')} {e}"
+        errors["manifest"] = _bad_manifest(e)
         return _new_page(status=400, errors=errors, form=form)
     except TohyoError as e:  # CeremonyError: the board or the ceremony changed meanwhile
         return _new_page(error=_reason(e), status=409, form=form)
@@ -348,7 +370,7 @@ def create_election() -> Any:
 # --- the ceremony and the decryption ---------------------------------------------------------
 
 
-def _ceremony_page(error: str | None = None, status: int = 200) -> Any:
+def _ceremony_page(error: str | Shown | None = None, status: int = 200) -> Any:
     board = _board()
     store = CeremonyStore(board)
     progress: Progress | None = store.progress()

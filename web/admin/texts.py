@@ -91,7 +91,11 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": "The encrypted totals are posted. Ask the trustees for their partial decryptions.",
     },
     "admin.published": {"ja": "結果を公開しました。", "en": "The results are published."},
-    "admin.refused": {"ja": "この操作はできません", "en": "This is not possible"},
+    "admin.refused.other": {
+        "ja": "この操作はできませんでした。理由は下の「技術的な詳細（英語）」に書かれています。",
+        "en": "This step could not be done. The technical detail below says why.",
+    },
+    "admin.detail": {"ja": "技術的な詳細（英語）", "en": "Technical detail"},
     "admin.turnout": {"ja": "投票数の推移", "en": "Turnout over time"},
     "admin.turnout.note": {
         "ja": "掲示板の公開記録から数えた、分野ごとの投票（再投票を含む）の数です。"
@@ -161,6 +165,10 @@ TEXTS: dict[str, dict[str, str]] = {
     "admin.new.bad_manifest": {
         "ja": "マニフェストに誤りがあります：",
         "en": "The manifest has an error:",
+    },
+    "admin.new.bad_field": {
+        "ja": "項目 {field}：{message}",
+        "en": "manifest field {field}: {message}",
     },
     "admin.new.bad_number": {
         "ja": "1から{top}までの整数を入力してください。",
