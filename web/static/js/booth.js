@@ -408,6 +408,7 @@
     }
     // Not signing: the voter stops here; nothing was cast, and the encrypted ballot goes.
     discard();
+    chosen = null;
     show($("step-categories"));
     save("field");
   });
@@ -671,6 +672,7 @@
     var code = encrypted.confirmation_code;
     encrypted = null;
     openable = false;
+    chosen = null;  // cast: the choice is not kept, not even in this tab's storage
     showReceipt(receipt, code, contest);
   }
 
