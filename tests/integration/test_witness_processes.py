@@ -20,6 +20,7 @@ import waitress.server
 
 from bulletin.auth import TokenAuthenticator
 from bulletin.board import Board, export_record, load_signing_key
+from bulletin.cosigning import PATIENCE
 from bulletin.store import Store, make_engine
 from e2e.checkpoint import (
     COSIGNATURE_V1,
@@ -218,11 +219,16 @@ def test_an_offline_witness_delays_confirmation_never_voting(election, tmp_path)
     b = s.board
     up, down = parties
     receipts = []
+    # The offer's clock runs ahead by its patience at each ballot: an offer only witness 1
+    # cosigned waits PATIENCE intervals for witness 2, and how long a witness process takes
+    # to start must not decide whether the last offer is the latest head.
+    ahead = [0.0]
+    b.cosigning.clock = lambda: time.time() + ahead[0]
     for i in range(3):  # voting goes on while witness 2 is offline
         later(s.clock)
         receipts.append(b.submit(submission(s.election, C1, f"token-{i}", f"v{i}")))
+        ahead[0] += PATIENCE * b.cosigning.interval
         assert up.once(served.url, hexkey(s)).returncode == 0
-        time.sleep(0.25)
     assert b.cosigning.witnessed_size() is None
     for r in receipts:  # stored, with a receipt, but not witnessed
         got = b.receipt_by_code(r["confirmation_code"])
