@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test check lint bench clean postgres chromium jstest services pcsc
+.PHONY: demo test check lint bench clean postgres chromium jstest services pcsc messages
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -67,6 +67,12 @@ test: $(STAMP) pcsc lint postgres chromium services jstest
 # database server, browser or Node); under two minutes. `make test` is the whole suite.
 check: $(STAMP) lint
 	$(BIN)/python -m pytest tests/unit tests/property -m "not standard" -p no:cacheprovider
+
+# After adding or changing a text in web/translations/messages.pot: bring every language's
+# catalog up to date (new texts untranslated, removed ones dropped; docs/translating.md).
+messages: $(STAMP)
+	$(BIN)/pybabel update --no-fuzzy-matching --ignore-obsolete -w 0 \
+		-i web/translations/messages.pot -d web/translations
 
 bench: $(STAMP)
 	$(BIN)/tohyo bench core

@@ -68,6 +68,13 @@ BY_PROOF = {"membership": "by-proof"}
 #: as null it is refused, so each value still has one byte form.
 OMIT_NONE = {"omit": "none"}
 
+#: Field metadata for a field ``tuple[tuple[str, str], ...] = ()`` that holds the object's
+#: other members, each a string: written as members of the object itself (not under the
+#: field's name) and decoded from every member the type does not name, sorted by name. A
+#: manifest label's translations (``{"ja", "en", "zh-Hans", ...}``): any number of
+#: languages, and a label in Japanese and English alone keeps its bytes.
+SPREAD = {"spread": "members"}
+
 
 def public(cls: type[T]) -> type[T]:
     """Register a frozen dataclass as a publishable type under its class name."""
@@ -274,13 +281,22 @@ def _object_decoder(cls: type, top: bool) -> Decoder:
         )
         for f in dataclasses.fields(cls)
     ]
+    spread = next((f.name for f in dataclasses.fields(cls) if f.metadata.get("spread")), None)
+    fields = [(name, dec) for name, dec in fields if name != spread]
     expected = {name for name, _ in fields} | (set(RESERVED) if top else set())
     omittable = {f.name for f in dataclasses.fields(cls) if f.metadata.get("omit") == "none"}
 
     def dec_obj(raw: Any, ctx: _Ctx) -> Any:
         if type(raw) is not dict:
             raise _Bad(CodecError, "expected an object")
-        keys = raw.keys()
+        keys: Any = raw.keys()
+        if spread is not None:
+            others = []
+            for k in sorted(keys - expected):
+                if type(raw[k]) is not str:
+                    raise _Bad(CodecError, "expected a string").at(f".{k}")
+                others.append((k, raw[k]))
+            keys = keys & expected
         if keys != expected and not (omittable and expected - omittable <= keys <= expected):
             missing = sorted(expected - omittable - keys)
             if missing:
@@ -297,6 +313,8 @@ def _object_decoder(cls: type, top: bool) -> Decoder:
                     kw[name] = dec(raw[name], ctx)
         except _Bad as e:
             raise e.at(f".{name}") from None
+        if spread is not None:
+            kw[spread] = tuple(others)
         return cls(**kw)
 
     return dec_obj
@@ -359,19 +377,38 @@ def _encoder(tp: Any) -> Encoder:
         return lambda value, path: None if value is None else inner(value, path)
     if dataclasses.is_dataclass(tp):
         hints = typing.get_type_hints(tp)
+        spread = next((f.name for f in dataclasses.fields(tp) if f.metadata.get("spread")), None)
         fields = [
             (f.name, _encoder(hints[f.name]), f.metadata.get("omit") == "none")
             for f in dataclasses.fields(tp)
+            if f.name != spread
         ]
+        named = {name for name, _, _ in fields} | set(RESERVED)
 
         def enc_obj(value: Any, path: Path) -> dict:
             if type(value) is not tp:
                 raise CodecError(f"{path()}: expected {tp.__name__}")
-            return {
+            out = {
                 name: enc(getattr(value, name), (lambda name=name: f"{path()}.{name}"))
                 for name, enc, omit in fields
                 if not (omit and getattr(value, name) is None)
             }
+            if spread is not None:
+                others = getattr(value, spread)
+                if type(others) is not tuple:
+                    raise CodecError(f"{path()}.{spread}: expected a tuple")
+                for item in others:
+                    if not (
+                        type(item) is tuple
+                        and len(item) == 2
+                        and type(item[0]) is str
+                        and type(item[1]) is str
+                    ):
+                        raise CodecError(f"{path()}.{spread}: expected (name, string) pairs")
+                    if item[0] in named or item[0] in out:
+                        raise CodecError(f"{path()}.{item[0]}: a member named twice")
+                    out[item[0]] = item[1]
+            return out
 
         return enc_obj
     raise TypeError(f"type {tp!r} cannot be published")

@@ -52,10 +52,24 @@ class ManifestError(TohyoError, ValueError):
 @public
 @dataclass(frozen=True)
 class Text:
-    """A label in Japanese and English."""
+    """A label in Japanese and English, and in any other language: ``others`` holds
+    (BCP 47 tag, words) pairs sorted by tag, written beside ``ja`` and ``en`` in the same
+    object (``{"en": ..., "ja": ..., "zh-Hans": ...}``; codec.SPREAD), so a label in two
+    languages has the bytes it always had."""
 
     ja: str
     en: str
+    others: tuple[tuple[str, str], ...] = field(default=(), metadata=codec.SPREAD)
+
+    def get(self, tag: str) -> str:
+        """The words in language ``tag``, else the English (the language a visitor who
+        reads neither Japanese nor ``tag`` is likeliest to read)."""
+        if tag == "ja":
+            return self.ja
+        return dict(self.others).get(tag) or self.en
+
+    def languages(self) -> tuple[str, ...]:
+        return ("ja", "en", *(tag for tag, _ in self.others))
 
 
 @public
@@ -190,9 +204,25 @@ def _label(value: str, field: str) -> None:
         )
 
 
+#: A language tag (BCP 47: language, then optionally script and region): ``zh-Hans``,
+#: ``pt-BR``, ``vi``.
+LANGUAGE_TAG = re.compile(r"[a-z]{2,3}(-[A-Z][a-z]{3})?(-([A-Z]{2}|[0-9]{3}))?")
+
+
 def _text(t: Text, field: str) -> None:
     _label(t.ja, f"{field}.ja")
     _label(t.en, f"{field}.en")
+    tags = [tag for tag, _ in t.others]
+    if tags != sorted(set(tags)):
+        raise ManifestError(field, "languages must be sorted and named once", "言語は一度ずつ")
+    for tag, words in t.others:
+        if not LANGUAGE_TAG.fullmatch(tag) or tag in ("ja", "en"):
+            raise ManifestError(
+                f"{field}.{tag}",
+                "is not a language tag (BCP 47, e.g. zh-Hans, pt-BR, vi)",
+                "言語タグ（BCP 47、例: zh-Hans、pt-BR、vi）ではありません",
+            )
+        _label(words, f"{field}.{tag}")
 
 
 def _time(value: str, field: str) -> datetime:

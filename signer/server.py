@@ -304,7 +304,9 @@ def create_signer(
             if not isinstance(value, str) or not HEX64.fullmatch(value):
                 return _bad(f"{name}: expected 64 hex digits")
             fields[name] = bytes.fromhex(value)
-        lang = body.get("lang") if body.get("lang") in TEXTS else "ja"
+        # A page in a language this app has no texts for (zh-Hans...) gets English.
+        asked = body.get("lang")
+        lang = asked if isinstance(asked, str) and asked in TEXTS else "ja" if not asked else "en"
         titles = {}
         for name in ("election", "category"):
             value = body.get(name)

@@ -1,6 +1,6 @@
 """The bulletin board's HTTP JSON API (a Flask blueprint; see docs/openapi.yaml).
 
-Every error is a JSON object ``{"error": code, "message": {"ja", "en"}, "detail"}`` with a
+Every error is a JSON object ``{"error": code, "message": {"ja", "en", ...}, "detail"}`` with a
 4xx status (the code's texts are :data:`bulletin.refusals.CODES`, its status
 :data:`web.status.STATUS`); a malformed body, an oversized body or a wrong content type never
 reaches the board's logic and never produces a stack trace.
@@ -30,6 +30,7 @@ from e2e.board import Entry
 from e2e.checkpoint import MAX_NOTE
 from e2e.errors import TohyoError
 from e2e.shortcode import parse, prefix
+from web import i18n
 from web.status import STATUS, status_of
 
 MAX_BODY = 2 * 1024 * 1024  # a 3×3 ballot is about 75 kB in the standard group
@@ -44,7 +45,7 @@ def _board() -> Board:
 
 
 def _error(code: str, detail: str = "", status: int | None = None) -> tuple[Response, int]:
-    body = Refusal(code, detail).as_json()
+    body = i18n.refusal_json(Refusal(code, detail))
     return jsonify(body), status or STATUS[code]
 
 
@@ -259,7 +260,7 @@ def results() -> Any:
 def refused(e: Refusal) -> Any:
     """Any refusal (the board's, the JPKI gate's, the ceremony's) as the API's JSON error
     with its status (:func:`web.status.status_of`)."""
-    return jsonify(e.as_json()), status_of(e)
+    return jsonify(i18n.refusal_json(e)), status_of(e)
 
 
 def api_http_error(e: HTTPException) -> Any:

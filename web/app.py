@@ -154,7 +154,14 @@ def create_site(board: Board, settings: SiteSettings | None = None) -> Flask:
     security.csrf.exempt(ceremony_api.bp)
     app.register_blueprint(trustee_pages.bp)
 
-    app.jinja_env.globals.update(t=i18n.t, pick=i18n.pick, lang=i18n.current_language)
+    app.jinja_env.globals.update(
+        t=i18n.t,
+        pick=i18n.pick,
+        lang=i18n.current_language,
+        language=i18n.current,
+        languages=lambda: list(i18n.BY_TAG.values()),
+        refused=lambda e: i18n.refusal_text(e, i18n.current_language()),
+    )
 
     # Pages get an HTML error page in the visitor's language; /api keeps its JSON errors.
     @app.errorhandler(HTTPException)
@@ -173,8 +180,8 @@ def create_site(board: Board, settings: SiteSettings | None = None) -> Flask:
 
     @app.after_request
     def remember_language(resp: Any) -> Any:
-        chosen = request.args.get("lang")
-        if chosen in i18n.LANGUAGES:
+        chosen = i18n.asked()
+        if chosen:
             resp.set_cookie(i18n.COOKIE, chosen, max_age=365 * 86400, samesite="Lax")
         return resp
 

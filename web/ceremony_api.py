@@ -24,6 +24,7 @@ from bulletin.ceremony import (
     CeremonyStore,
     ceremony_summary,
 )
+from web import i18n
 from web.status import status_of
 
 bp = Blueprint("ceremony_api", __name__, url_prefix="/api/ceremony")
@@ -56,7 +57,7 @@ def _body() -> Any:
 @bp.errorhandler(CeremonyError)
 def refused(e: CeremonyError) -> Any:
     """A refusal: the API's JSON error object with its code's status."""
-    return jsonify(e.as_json()), status_of(e)
+    return jsonify(i18n.refusal_json(e)), status_of(e)
 
 
 @bp.get("")

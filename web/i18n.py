@@ -1,10 +1,21 @@
-"""Japanese first, English second: the page texts, the choice of language, and the
-election's time zone.
+"""Japanese first, English second, then every language a translator added: the page texts,
+the choice of language, and the election's time zone.
 
-The language is ``?lang=ja|en`` (remembered in a cookie), else Japanese. Texts live in one
-table of ``{key: {"ja": ..., "en": ...}}`` so a missing translation is a test failure rather
-than a blank on a voter's screen; each blueprint registers its own texts with
-:func:`register`.
+The texts are gettext catalogs (docs/translating.md), read with Babel when the site starts:
+``web/translations/messages.pot`` lists every text, its ``msgctxt`` the key the code asks
+for (:func:`t`) and its ``msgid`` the English; ``web/translations/<locale>/LC_MESSAGES/
+messages.po`` gives one language's words. A directory is a language: adding one takes a
+``.po`` file made with ordinary tools (``pybabel init``, Poedit) and no code. The catalogs
+are read as ``.po`` rather than compiled ``.mo`` files, so there is no second copy to go
+stale.
+
+A text a catalog leaves untranslated, marks fuzzy, or translates with other ``{fields}``
+than the English falls back to the English (tests/unit/test_i18n.py requires Japanese to
+be complete and every catalog to be clean). While a language's catalog translates
+``site.unreviewed`` its pages say that the translation awaits a native speaker's review.
+
+The language is ``?lang=<tag>`` (a BCP 47 tag: ``ja``, ``en``, ``zh-Hans``; remembered in
+a cookie), else Japanese.
 
 Every page shows times, and counts days and hours, in the election's time zone: the UTC
 offset of the manifest's ``start`` (:func:`election_zone`, docs/admin.md).
@@ -12,29 +23,121 @@ offset of the manifest's ``start`` (:func:`election_zone`, docs/admin.md).
 
 from __future__ import annotations
 
+import logging
+import pathlib
+import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import TYPE_CHECKING, Any
 
+from babel import Locale
+from babel.messages.pofile import read_po
 from flask import g, request
 
 if TYPE_CHECKING:
+    from bulletin.refusals import Refusal
     from e2e.manifest import Manifest
 
-LANGUAGES = ("ja", "en")
+log = logging.getLogger(__name__)
+
+TRANSLATIONS = pathlib.Path(__file__).parent / "translations"
 COOKIE = "lang"
+#: The language of the msgids (the fallback for an untranslated text).
+SOURCE = "en"
+#: The election's own language: the default, and first in the language menu.
+DEFAULT = "ja"
+#: The key whose translation marks a catalog as awaiting review.
+UNREVIEWED = "site.unreviewed"
 
-MESSAGES: dict[str, dict[str, str]] = {}
+_FIELD = re.compile(r"\{(\w*)[^{}]*\}")
 
 
-def register(messages: Mapping[str, Mapping[str, str]]) -> None:
-    """Add a blueprint's texts; every text needs both languages and a key used once."""
-    for key, texts in messages.items():
-        if set(texts) != set(LANGUAGES):
-            raise ValueError(f"text {key!r} needs exactly {LANGUAGES}")
-        if key in MESSAGES and MESSAGES[key] != dict(texts):
-            raise ValueError(f"text {key!r} registered twice with different words")
-        MESSAGES[key] = dict(texts)
+@dataclass(frozen=True)
+class Language:
+    """One language of the pages: its BCP 47 ``tag`` (``zh-Hans``), its name in itself
+    (``中文 (简体)``), its translated texts by key, and whether a native speaker has
+    reviewed them (its catalog leaves ``site.unreviewed`` untranslated)."""
+
+    tag: str
+    name: str
+    texts: Mapping[str, str]
+    reviewed: bool
+
+
+def fields(text: str) -> list[str]:
+    """The ``{name}`` fields of a text, sorted (``{{`` and ``}}`` are literal braces)."""
+    return sorted(_FIELD.findall(text.replace("{{", "").replace("}}", "")))
+
+
+def read_catalog(path: pathlib.Path, source: Mapping[str, str]) -> tuple[dict[str, str], list[str]]:
+    """The translated texts of one ``.po`` file by key, and what was left out and why: a
+    key the template does not have, a fuzzy or empty translation (left out silently, as
+    gettext does), or one whose fields differ from the English."""
+    with path.open("rb") as f:
+        catalog = read_po(f)
+    texts: dict[str, str] = {}
+    problems: list[str] = []
+    for m in catalog:
+        if not m.id or m.context is None:
+            continue  # the header, or an entry without a key
+        key = m.context
+        if key not in source:
+            problems.append(f"{key}: not in messages.pot")
+            continue
+        if m.fuzzy or not m.string:
+            continue
+        if fields(m.string) != fields(source[key]):
+            problems.append(f"{key}: fields {fields(m.string)} differ from {fields(source[key])}")
+            continue
+        texts[key] = m.string
+    return texts, problems
+
+
+def tag_of(locale: str) -> str:
+    """The BCP 47 tag of a catalog's directory name (``zh_Hans`` → ``zh-Hans``)."""
+    return str(Locale.parse(locale)).replace("_", "-")
+
+
+def load(directory: pathlib.Path = TRANSLATIONS) -> tuple[dict[str, str], dict[str, Language]]:
+    """The English of every key (from the template), and every language by tag:
+    Japanese, English, then the others by tag."""
+    with (directory / "messages.pot").open("rb") as f:
+        source = {m.context: m.id for m in read_po(f) if m.id and m.context is not None}
+    found: dict[str, Language] = {
+        SOURCE: Language(SOURCE, Locale.parse(SOURCE).get_display_name(SOURCE), {}, True)
+    }
+    for po in sorted(directory.glob("*/LC_MESSAGES/messages.po")):
+        locale = po.parent.parent.name
+        tag = tag_of(locale)
+        texts, problems = read_catalog(po, source)
+        for p in problems:  # the site still starts: the English stands in for these texts
+            log.warning("translation %s: %s", tag, p)
+        name = Locale.parse(locale).get_display_name(Locale.parse(locale)) or tag
+        found[tag] = Language(tag, name, texts, UNREVIEWED not in texts)
+    if DEFAULT not in found:
+        raise RuntimeError(f"no catalog for the election's language {DEFAULT!r} in {directory}")
+    order = [DEFAULT, SOURCE] + sorted(set(found) - {DEFAULT, SOURCE})
+    return source, {tag: found[tag] for tag in order}
+
+
+SOURCE_TEXTS, BY_TAG = load()
+#: Every language's tag, in the language menu's order.
+LANGUAGES = tuple(BY_TAG)
+_BY_LOWER = {tag.lower(): tag for tag in LANGUAGES} | {
+    tag.lower().replace("-", "_"): tag for tag in LANGUAGES
+}
+
+
+def language_of(value: str | None) -> str | None:
+    """The tag of a language the site has, however ``value`` spells it (``zh-hans``,
+    ``zh_Hans``), or None."""
+    return _BY_LOWER.get(value.strip().lower()) if value else None
+
+
+def asked() -> str | None:
+    """The first language of this request's ``?lang=`` values that the site has."""
+    return next(filter(None, map(language_of, request.args.getlist("lang"))), None)
 
 
 def current_language() -> str:
@@ -42,25 +145,65 @@ def current_language() -> str:
     chosen = getattr(g, "lang", None)
     if chosen:
         return chosen
-    lang = request.args.get("lang") or request.cookies.get(COOKIE) or "ja"
-    g.lang = lang if lang in LANGUAGES else "ja"
+    g.lang = asked() or language_of(request.cookies.get(COOKIE)) or DEFAULT
     return g.lang
+
+
+def current() -> Language:
+    """This request's :class:`Language`."""
+    return BY_TAG[current_language()]
+
+
+def text_in(tag: str, key: str) -> str:
+    """The text ``key`` in language ``tag``, else in English (a KeyError for a key no
+    catalog has: a typo fails its test, not a voter's page)."""
+    english = SOURCE_TEXTS[key]
+    language = BY_TAG.get(tag)
+    return language.texts.get(key, english) if language is not None else english
 
 
 def t(key: str, **values: object) -> str:
     """The text ``key`` in this request's language, with ``{name}`` fields filled in."""
-    text = MESSAGES[key][current_language()]
+    text = text_in(current_language(), key)
     return text.format(**values) if values else text
 
 
+def keys(prefix: str = "") -> list[str]:
+    """Every text's key that starts with ``prefix``, in the template's order."""
+    return [k for k in SOURCE_TEXTS if k.startswith(prefix)]
+
+
+def refusal_text(e: Refusal, tag: str) -> str:
+    """A board refusal's words in language ``tag``: its own Japanese or English, else its
+    code's text in that language's catalog (``refusal.<code>``), else the English."""
+    if tag == "ja":
+        return e.ja
+    language = BY_TAG.get(tag)
+    if language is None or tag == SOURCE:
+        return e.en
+    return language.texts.get(f"refusal.{e.code}", e.en)
+
+
+def refusal_json(e: Refusal) -> dict[str, Any]:
+    """The API's error object, its ``message`` in every language the catalogs translate
+    the refusal into (``ja`` and ``en`` always), so a page in any language shows it."""
+    body = e.as_json()
+    for tag, language in BY_TAG.items():
+        words = language.texts.get(f"refusal.{e.code}")
+        if tag not in body["message"] and words:
+            body["message"][tag] = words
+    return body
+
+
 def pick(text: Any) -> str:
-    """A manifest text (a ``Text`` or a ``{"ja", "en"}`` mapping) in this request's language."""
+    """A manifest text (a ``Text`` or a mapping of tags to words) in this request's
+    language, else English, else Japanese."""
     if not text:
         return ""
     lang = current_language()
     if isinstance(text, Mapping):
-        return str(text.get(lang) or text.get("ja") or "")
-    return str(getattr(text, lang, "") or getattr(text, "ja", ""))
+        return str(text.get(lang) or text.get(SOURCE) or text.get(DEFAULT) or "")
+    return str(text.get(lang))
 
 
 # --- the election's time zone ----------------------------------------------------------------

@@ -32,6 +32,7 @@ from flask import (
     request,
     send_file,
     send_from_directory,
+    url_for,
 )
 
 from bulletin.board import Board, BoardError, write_record_zip
@@ -44,11 +45,9 @@ from e2e.tally import Results
 from web import i18n
 from web.api import LOG_MAX, ascii_int
 from web.status import status_of
-from web.texts import TEXTS
 from web.turnout import turnout
 
 bp = Blueprint("pages", __name__)
-i18n.register(TEXTS)
 
 PAGE = 50
 
@@ -68,7 +67,7 @@ def manifest_of(board: Board) -> Manifest | None:
 @bp.app_context_processor
 def _globals() -> dict[str, Any]:
     def js_texts() -> dict[str, str]:
-        return {k[3:]: i18n.t(k) for k in i18n.MESSAGES if k.startswith("js.")}
+        return {k[3:]: i18n.t(k) for k in i18n.keys("js.")}
 
     return {"js_texts": js_texts}
 
@@ -122,6 +121,7 @@ def sign_request(rid: str) -> tuple[str, int]:
         manifest=manifest,
         refusal=refusal,
         short_code=code,
+        status_url=url_for("signing.status", rid=rid),
     ), (status_of(refusal) if refusal else 200)
 
 

@@ -193,6 +193,7 @@ def fetch(rid: str) -> Any:
                 "id": manifest.election_id,
                 "ja": manifest.title.ja,
                 "en": manifest.title.en,
+                **dict(manifest.title.others),
             },
             "expires": req.expires,
         }

@@ -17,67 +17,8 @@ from flask import Blueprint, current_app, render_template
 from bulletin.board import Board, BoardError
 from bulletin.ceremony import CeremonyStore
 from e2e.election import joint_key
-from web import i18n
 
 bp = Blueprint("trustee_pages", __name__, url_prefix="/trustees")
-
-TEXTS: dict[str, dict[str, str]] = {
-    "trustees.title": {"ja": "保管者の状況", "en": "Trustees"},
-    "trustees.intro": {
-        "ja": "選挙の鍵は複数の保管者が分けて持ち、合計の復号には定められた人数が必要です。"
-        "各保管者の手続きの進み具合を公開しています（秘密の情報は含みません）。",
-        "en": "The election key is shared among several trustees, and a quorum of them is "
-        "needed to decrypt the totals. Each trustee's progress is public here (nothing "
-        "secret is shown).",
-    },
-    "trustees.none": {
-        "ja": "まだ鍵生成は始まっていません。",
-        "en": "The key ceremony has not started yet.",
-    },
-    "trustees.ceremony": {"ja": "鍵生成", "en": "Key ceremony"},
-    "trustees.decryption": {"ja": "復号", "en": "Decryption"},
-    "trustees.nk": {
-        "ja": "保管者 {n} 人、復号に必要な人数 {k} 人",
-        "en": "{n} trustees; {k} are needed to decrypt",
-    },
-    "trustees.trustee": {"ja": "保管者", "en": "Trustee"},
-    "trustees.public": {"ja": "公開鍵と証明", "en": "Public key and proof"},
-    "trustees.sent": {"ja": "分割鍵の送付", "en": "Shares sent"},
-    "trustees.received": {"ja": "分割鍵の受領", "en": "Shares received"},
-    "trustees.confirmed": {"ja": "確認", "en": "Confirmed"},
-    "trustees.partial": {"ja": "部分復号", "en": "Partial decryption"},
-    "trustees.fingerprint": {"ja": "公開鍵の指紋", "en": "Key fingerprint"},
-    "trustees.joint": {
-        "ja": "共同鍵 K の指紋（保管者のコマンドが表示する値と同じはずです）",
-        "en": "Joint key K fingerprint (the same as each trustee's command prints)",
-    },
-    "trustees.complaints": {
-        "ja": "未解決の苦情（不正な分割鍵の報告）：{n} 件",
-        "en": "Open complaints (bad shares reported): {n}",
-    },
-    "trustees.finished": {
-        "ja": "鍵生成は完了し、選挙は掲示板に掲示されています。",
-        "en": "The key ceremony is finished and the election is on the board.",
-    },
-    "trustees.running": {"ja": "鍵生成の途中です。", "en": "The key ceremony is in progress."},
-    "trustees.outside": {
-        "ja": "この選挙の鍵生成はウェブの外で（ファイルで）行われました。",
-        "en": "This election's key ceremony ran outside the web (with files).",
-    },
-    "trustees.decrypted": {
-        "ja": "部分復号 {have} 件（必要数 {k}）",
-        "en": "{have} partial decryptions ({k} needed)",
-    },
-    "trustees.no_tally": {
-        "ja": "復号は投票の締め切りと集計の後に行われます。",
-        "en": "Decryption comes after voting closes and the tally is posted.",
-    },
-    "trustees.test": {
-        "ja": "注意：テスト用の暗号グループです（安全ではありません）。",
-        "en": "Warning: the test group (NOT secure).",
-    },
-}
-i18n.register(TEXTS)
 
 
 @dataclass(frozen=True)

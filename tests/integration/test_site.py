@@ -106,6 +106,42 @@ def test_language_switch_is_remembered(client):
     assert '<html lang="ja">' in client.get("/board?lang=xx&lang=ja").get_data(as_text=True)
 
 
+def test_a_third_language_from_its_catalog_with_the_manifests_own_words(client, setup):
+    """Simplified Chinese, a catalog and nothing else: the page in Chinese, marked as
+    awaiting review, the menu offering the other languages in their own names, the
+    election's title from the manifest's zh-Hans label, and the board's refusals in
+    Chinese too."""
+    from web import i18n
+
+    zh = i18n.BY_TAG["zh-Hans"]
+    resp = client.get("/?lang=zh-Hans")
+    html = resp.get_data(as_text=True)
+    assert '<html lang="zh-Hans">' in html
+    assert "lang=zh-Hans" in resp.headers["Set-Cookie"]
+    assert zh.texts["home.vote"] in html and zh.texts["site.unreviewed"] in html
+    assert 'hreflang="ja">日本語</a>' in html and 'hreflang="en">English</a>' in html
+    assert setup.election.manifest.title.get("zh-Hans") in html
+    assert setup.election.manifest.title.ja not in html
+    assert '<html lang="zh-Hans">' in client.get("/booth").get_data(as_text=True)  # the cookie
+    assert '<html lang="zh-Hans">' in client.get("/board?lang=zh_hans").get_data(as_text=True)
+    # The Japanese page is reviewed: no notice.
+    assert i18n.SOURCE_TEXTS["site.unreviewed"] not in client.get("/?lang=ja").get_data(
+        as_text=True
+    )
+    refused = client.get("/api/receipts/" + "00" * 32).get_json()
+    assert refused["message"]["zh-Hans"] == zh.texts[f"refusal.{refused['error']}"]
+    assert set(refused["message"]) == {"ja", "en", "zh-Hans"}
+
+
+def test_the_main_menu_is_for_voters_and_the_board_and_trustees_are_in_the_footer(client):
+    html = client.get("/").get_data(as_text=True)
+    main_menu = html.split('<nav aria-label="メインメニュー">', 1)[1].split("</nav>", 1)[0]
+    assert "/booth" in main_menu and "/verify" in main_menu and "/results" in main_menu
+    assert "/board" not in main_menu and "/trustees" not in main_menu
+    footer = html.split('<footer class="foot">', 1)[1]
+    assert 'href="/board"' in footer and 'href="/trustees"' in footer
+
+
 def test_unknown_page_is_an_html_error_and_unknown_api_route_is_json(client):
     page = client.get("/no-such-page")
     assert page.status_code == 404 and page.mimetype == "text/html"

@@ -44,6 +44,14 @@ def test_tsukuba_example():
         (lambda m: m["contact"].update(phone="---"), "contact.phone"),
         (lambda m: m["contact"].update(hours={"ja": "", "en": "x"}), "contact.hours.ja"),
         (lambda m: m["contact"].pop("name"), "contact.name"),
+        (lambda m: m["title"].update(zh_Hans="筑波"), "title.zh_Hans"),
+        (lambda m: m["title"].update(others="x"), "title.others"),
+        (lambda m: m["title"].update({"zh-Hans": " 筑波"}), "title.zh-Hans"),
+        (
+            lambda m: m["contests"][0].update(title={"ja": "x", "en": "y", "vi": 5}),
+            "contests[0].title.vi",
+        ),
+        (lambda m: m["contests"][0]["title"].pop("en"), "contests[0].title.en"),
     ],
 )
 def test_errors_name_the_field(edit, field):
@@ -76,3 +84,40 @@ def test_the_contact_desk_is_optional_and_absent_from_the_bytes_when_left_out():
     raw["contact"] = None  # null is not "absent": one byte form per manifest
     with pytest.raises(ManifestError):
         manifest_from_json(json.dumps(raw, ensure_ascii=False))
+
+
+def test_labels_in_any_number_of_languages_and_two_keep_their_bytes():
+    """The seed's labels have Chinese beside the Japanese and English: each language is a
+    member of the label's object, the English stands in for a language a label lacks, and
+    the same manifest without the third language has exactly the bytes of one written
+    before labels had more than two."""
+    m = manifest_from_json(EXAMPLE.read_text(encoding="utf-8"))
+    title = m.contests[1].title
+    assert title.languages() == ("ja", "en", "zh-Hans")
+    assert (title.get("ja"), title.get("en"), title.get("zh-Hans")) == (
+        "モビリティ",
+        "Mobility",
+        "出行",
+    )
+    assert title.get("vi") == "Mobility"
+    data = m.canonical_bytes()
+    assert '"title":{"en":"Mobility","ja":"モビリティ","zh-Hans":"出行"}'.encode() in data
+    assert manifest_from_canonical(data) == m
+    raw = _example()
+
+    def two(o):
+        if isinstance(o, dict):
+            o.pop("zh-Hans", None)
+            for v in o.values():
+                two(v)
+        elif isinstance(o, list):
+            for v in o:
+                two(v)
+
+    two(raw)
+    plain = manifest_from_json(json.dumps(raw, ensure_ascii=False))
+    assert all(not c.title.others for c in plain.contests)
+    body = json.dumps(raw, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    doc = json.loads(plain.canonical_bytes())
+    assert {k: v for k, v in doc.items() if k not in ("format", "type")} == json.loads(body)
+    assert b"others" not in plain.canonical_bytes() and b"zh-Hans" not in plain.canonical_bytes()

@@ -6,9 +6,8 @@
 - :mod:`web.admin.sessions` — the login session: idle timeout, the configured hash it is
   tied to, and the board's session epoch (a row in its database) that logout renews;
 - :mod:`web.admin.charts` — the dashboard's turnout charts as SVG geometry;
-- :mod:`web.admin.texts` — the pages' texts in Japanese and English;
 - :mod:`web.admin.routes` — the blueprint: login, the dashboard and every step of the
-  election (docs/admin.md).
+  election (docs/admin.md); its texts are in the site's catalogs (web/translations).
 """
 
 from web.admin.charts import turnout_charts

@@ -41,12 +41,10 @@ from web import i18n
 from web.admin import sessions
 from web.admin.charts import turnout_charts
 from web.admin.password import check_password, hash_line_ok
-from web.admin.texts import TEXTS
 from web.pages import manifest_of
 from web.security import limiter
 
 admin_bp = Blueprint("admin", __name__, url_prefix="/admin")
-i18n.register(TEXTS)
 
 #: What a page shows of an error: a text in the page's language, and an English technical
 #: detail (or "") shown collapsed under it (templates/admin/_error.html). Both are escaped.
@@ -210,7 +208,7 @@ def _reason(e: TohyoError) -> Shown:
     """A refusal in the page's language: a board refusal's own text (its English detail
     collapsed), else a generic text with the error's English message collapsed."""
     if isinstance(e, Refusal):
-        text = e.ja if i18n.current_language() == "ja" else e.en
+        text = i18n.refusal_text(e, i18n.current_language())
         return {"text": text, "detail": e.detail}
     return {"text": i18n.t("admin.refused.other"), "detail": str(e)}
 
@@ -222,7 +220,7 @@ def _bad_manifest(e: ManifestError) -> Shown:
     text = i18n.t("admin.new.bad_field", field=e.field, message=e.text(lang))
     return {
         "text": f"{i18n.t('admin.new.bad_manifest')} {text}",
-        "detail": str(e) if lang == "ja" else "",
+        "detail": "" if e.text(lang) == e.message else str(e),
     }
 
 

@@ -18,7 +18,8 @@
   var T = JSON.parse(document.getElementById("texts").textContent);
   var live = document.getElementById("live");
   var $ = function (id) { return document.getElementById(id); };
-  var lang = document.documentElement.lang === "en" ? "en" : "ja";
+  // The page's language tag (ja, en, zh-Hans...); manifest texts fall back to English.
+  var lang = document.documentElement.lang || "ja";
   var KEY = "tohyo-booth";
 
   var election = null;     // GET /api/election
@@ -102,7 +103,7 @@
     var data = null;
     try { data = await resp.json(); } catch (_) { data = null; }
     if (!resp.ok) {
-      var msg = data && data.message ? data.message[lang] : String(resp.status);
+      var msg = data && data.message ? (data.message[lang] || data.message.en) : String(resp.status);
       throw Object.assign(new Error(msg), { refusal: data && data.error, status: resp.status });
     }
     return data;
@@ -114,7 +115,7 @@
   }
 
   function contestDoc(i) { return election.manifest.contests[i]; }
-  function text(t) { return t ? (t[lang] || t.ja || "") : ""; }
+  function text(t) { return TohyoReceipt.pick(t, lang); }
 
   // --- where the booth is, kept for a reload ----------------------------------------------
   function save(step) {
@@ -157,8 +158,8 @@
     var c = contestDoc(i);
     return ids.map(function (id) {
       var o = c.options.find(function (x) { return x.id === id; });
-      return o ? o.label[lang] : id;
-    }).join("、");
+      return o ? text(o.label) : id;
+    }).join(T["list.sep"]);
   }
 
   function votedHere() {
@@ -348,7 +349,7 @@
       }
       await api("POST", "/api/challenged-ballots", '{"challenged":' + opened.canonical + "}");
       $("challenged-choice").textContent = held
-        ? TohyoReceipt.describe(election, held, lang, T["blank"])
+        ? TohyoReceipt.describe(election, held, lang, T["blank"], T["list.sep"])
         : "";
       var code = opened.challenged.ballot.confirmation_code;
       var link = "/verify?code=" + code;
@@ -768,7 +769,7 @@
     return {
       n: w.cosigners.length,
       q: w.quorum,
-      names: w.cosigners.length ? TohyoReceipt.names(w.cosigners, lang) : T["witness.none"],
+      names: w.cosigners.length ? TohyoReceipt.names(w.cosigners, T["list.sep"]) : T["witness.none"],
     };
   }
 

@@ -99,9 +99,14 @@
     return (asked && isFinite(s) && s >= 0 ? Math.min(s, 600) : 30) * 1000;
   }
 
-  // Witness names as a list in the page's language.
-  function names(list, lang) {
-    return list.join(lang === "en" ? ", " : "、");
+  // Witness names as a list, with the page's language's separator (its catalog's list.sep).
+  function names(list, sep) {
+    return list.join(sep);
+  }
+
+  // A manifest text in the page's language, else English, else Japanese (docs/record.md).
+  function pick(t, lang) {
+    return t ? (t[lang] || t.en || t.ja || "") : "";
   }
 
   // Open a challenged ballot document: recompute every encryption from the revealed nonce.
@@ -110,14 +115,14 @@
   }
 
   // Opened choices {contest id: [option ids]} as text in the page's language.
-  function describe(electionDoc, held, lang, blank) {
+  function describe(electionDoc, held, lang, blank, sep) {
     return Object.keys(held).map(function (cid) {
       var c = electionDoc.manifest.contests.find(function (x) { return x.id === cid; });
       var names = held[cid].map(function (id) {
         var o = c.options.find(function (x) { return x.id === id; });
-        return o ? o.label[lang] : id;
+        return o ? pick(o.label, lang) : id;
       });
-      return c.title[lang] + ": " + (names.length ? names.join("、") : blank);
+      return pick(c.title, lang) + ": " + (names.length ? names.join(sep) : blank);
     }).join(" / ");
   }
 
@@ -129,6 +134,7 @@
     getJson: getJson,
     describe: describe,
     names: names,
+    pick: pick,
     witnessWait: witnessWait,
   };
 })(globalThis);

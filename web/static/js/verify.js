@@ -10,7 +10,8 @@
   var input = document.getElementById("code-input");
   var out = document.getElementById("verify-result");
   var details = document.getElementById("verify-details");
-  var lang = document.documentElement.lang === "en" ? "en" : "ja";
+  // The page's language tag (ja, en, zh-Hans...); manifest texts fall back to English.
+  var lang = document.documentElement.lang || "ja";
 
   function fill(text, values) {
     return text.replace(/\{(\w+)\}/g, function (_, k) { return values[k]; });
@@ -26,14 +27,14 @@
     return {
       n: w.cosigners.length,
       q: w.quorum,
-      names: w.cosigners.length ? TohyoReceipt.names(w.cosigners, lang) : T["witness.none"],
+      names: w.cosigners.length ? TohyoReceipt.names(w.cosigners, T["list.sep"]) : T["witness.none"],
     };
   }
 
   // The result of a checked receipt: ok, or a warning while too few witnesses cosigned.
   function show(receipt, r, electionDoc) {
     var text = fill(T["verify.ok"], { entry: receipt.entry, size: receipt.tree_head.size });
-    if (r.kind === "challenged") text += " " + T["verify.challenged"] + TohyoReceipt.describe(electionDoc, r.held, lang, T["blank"]);
+    if (r.kind === "challenged") text += " " + T["verify.challenged"] + TohyoReceipt.describe(electionDoc, r.held, lang, T["blank"], T["list.sep"]);
     var kind = "ok";
     var w = r.witness;  // null: an election without witnesses
     if (w) {
