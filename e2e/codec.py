@@ -293,6 +293,8 @@ def _object_decoder(cls: type, top: bool) -> Decoder:
         if spread is not None:
             others = []
             for k in sorted(keys - expected):
+                if k in RESERVED:  # the encoder could not write it back
+                    raise _Bad(CodecError, f"unexpected field {k!r}")
                 if type(raw[k]) is not str:
                     raise _Bad(CodecError, "expected a string").at(f".{k}")
                 others.append((k, raw[k]))

@@ -62,11 +62,16 @@ class Text:
     others: tuple[tuple[str, str], ...] = field(default=(), metadata=codec.SPREAD)
 
     def get(self, tag: str) -> str:
-        """The words in language ``tag``, else the English (the language a visitor who
-        reads neither Japanese nor ``tag`` is likeliest to read)."""
-        if tag == "ja":
+        """The words in language ``tag``, else in its language without script or region
+        (``zh`` for ``zh-Hans``), else the English (the language a visitor who reads
+        neither Japanese nor ``tag`` is likeliest to read)."""
+        primary = tag.split("-", 1)[0]
+        if primary == "ja":
             return self.ja
-        return dict(self.others).get(tag) or self.en
+        if primary == "en":
+            return self.en
+        others = dict(self.others)
+        return others.get(tag) or others.get(primary) or self.en
 
     def languages(self) -> tuple[str, ...]:
         return ("ja", "en", *(tag for tag, _ in self.others))
@@ -305,6 +310,8 @@ def validate(m: Manifest) -> Manifest:
                 )
             opt_seen.add(o.id)
             _text(o.label, f"{of}.label")
+            if o.description is not None:
+                _text(o.description, f"{of}.description")
     if m.witnessing is not None:
         _witnessing(m)
     if m.contact is not None:

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import logging
 import pathlib
-import re
+import string
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
@@ -50,8 +50,6 @@ DEFAULT = "ja"
 #: The key whose translation marks a catalog as awaiting review.
 UNREVIEWED = "site.unreviewed"
 
-_FIELD = re.compile(r"\{(\w*)[^{}]*\}")
-
 
 @dataclass(frozen=True)
 class Language:
@@ -66,8 +64,20 @@ class Language:
 
 
 def fields(text: str) -> list[str]:
-    """The ``{name}`` fields of a text, sorted (``{{`` and ``}}`` are literal braces)."""
-    return sorted(_FIELD.findall(text.replace("{{", "").replace("}}", "")))
+    """The ``{name}`` fields of a text, sorted (``{{`` and ``}}`` are literal braces).
+
+    Raises ValueError for a text that ``str.format`` could not fill by name: a lone brace,
+    a positional ``{0}`` or ``{}``, ``{name.attr}``, ``{name[0]}``, a nested field."""
+    out = []
+    for _, name, spec, _ in string.Formatter().parse(text):
+        if name is None:
+            continue
+        if not name.isidentifier():
+            raise ValueError(f"{{{name}}} is not a named field")
+        if spec and ("{" in spec or "}" in spec):
+            raise ValueError(f"{{{name}}} has a nested field")
+        out.append(name)
+    return sorted(out)
 
 
 def read_catalog(path: pathlib.Path, source: Mapping[str, str]) -> tuple[dict[str, str], list[str]]:
@@ -87,8 +97,13 @@ def read_catalog(path: pathlib.Path, source: Mapping[str, str]) -> tuple[dict[st
             continue
         if m.fuzzy or not m.string:
             continue
-        if fields(m.string) != fields(source[key]):
-            problems.append(f"{key}: fields {fields(m.string)} differ from {fields(source[key])}")
+        try:
+            got = fields(m.string)
+        except ValueError as e:
+            problems.append(f"{key}: not a text the page can fill in ({e})")
+            continue
+        if got != fields(source[key]):
+            problems.append(f"{key}: fields {got} differ from {fields(source[key])}")
             continue
         texts[key] = m.string
     return texts, problems

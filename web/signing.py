@@ -193,7 +193,6 @@ def fetch(rid: str) -> Any:
                 "id": manifest.election_id,
                 "ja": manifest.title.ja,
                 "en": manifest.title.en,
-                **dict(manifest.title.others),
             },
             "expires": req.expires,
         }

@@ -3,7 +3,7 @@ import pathlib
 
 import pytest
 
-from e2e.manifest import ManifestError, manifest_from_canonical, manifest_from_json
+from e2e.manifest import ManifestError, Text, manifest_from_canonical, manifest_from_json
 
 EXAMPLE = pathlib.Path(__file__).resolve().parents[2] / "examples" / "tsukuba-2025.json"
 
@@ -52,6 +52,14 @@ def test_tsukuba_example():
             "contests[0].title.vi",
         ),
         (lambda m: m["contests"][0]["title"].pop("en"), "contests[0].title.en"),
+        (
+            lambda m: m["contests"][0]["options"][0]["description"].update(note="x"),
+            "contests[0].options[0].description.note",
+        ),
+        (
+            lambda m: m["contests"][0]["options"][0]["description"].update(type="x"),
+            "contests[0].options[0].description.type",
+        ),
     ],
 )
 def test_errors_name_the_field(edit, field):
@@ -100,6 +108,8 @@ def test_labels_in_any_number_of_languages_and_two_keep_their_bytes():
         "出行",
     )
     assert title.get("vi") == "Mobility"
+    assert title.get("en-GB") == "Mobility" and title.get("ja-JP") == "モビリティ"
+    assert Text("モビリティ", "Mobility", (("zh", "出行"),)).get("zh-Hans") == "出行"
     data = m.canonical_bytes()
     assert '"title":{"en":"Mobility","ja":"モビリティ","zh-Hans":"出行"}'.encode() in data
     assert manifest_from_canonical(data) == m

@@ -16,6 +16,9 @@
     try {
       var resp = await fetch(out.dataset.url, { headers: { Accept: "application/json" }, cache: "no-store" });
       if (resp.ok) state = (await resp.json()).state;
+      // Gone from the board (a request is kept a while after it ends, then pruned): it can
+      // no longer be signed. Too many requests or a server error: ask again.
+      else if (resp.status === 404) state = "expired";
     } catch (_) { state = null; }  // offline for a moment: keep what is shown, ask again
     if (state && state !== shown && T["handoff." + state]) {
       shown = state;
