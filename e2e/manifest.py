@@ -73,9 +73,6 @@ class Text:
         others = dict(self.others)
         return others.get(tag) or others.get(primary) or self.en
 
-    def languages(self) -> tuple[str, ...]:
-        return ("ja", "en", *(tag for tag, _ in self.others))
-
 
 @public
 @dataclass(frozen=True)

@@ -37,7 +37,7 @@ from flask import g, request
 
 if TYPE_CHECKING:
     from bulletin.refusals import Refusal
-    from e2e.manifest import Manifest
+    from e2e.manifest import Manifest, Text
 
 log = logging.getLogger(__name__)
 
@@ -210,15 +210,10 @@ def refusal_json(e: Refusal) -> dict[str, Any]:
     return body
 
 
-def pick(text: Any) -> str:
-    """A manifest text (a ``Text`` or a mapping of tags to words) in this request's
-    language, else English, else Japanese."""
-    if not text:
-        return ""
-    lang = current_language()
-    if isinstance(text, Mapping):
-        return str(text.get(lang) or text.get(SOURCE) or text.get(DEFAULT) or "")
-    return str(text.get(lang))
+def pick(text: Text | None) -> str:
+    """A manifest text in this request's language (:meth:`e2e.manifest.Text.get`: its
+    language without script or region, else English, when the label lacks it)."""
+    return text.get(current_language()) if text else ""
 
 
 # --- the election's time zone ----------------------------------------------------------------

@@ -393,17 +393,23 @@ def _stand_in_app(site: Site, url: str, pairing: str, card: SimulatedCard, passw
         assert r.status == 204
 
 
-def test_signing_app_hand_off(page, site, tmp_path):
-    shutil.copy(site.dir / "cards" / "tsukuba-1.json", tmp_path / "card.json")
-    card = SimulatedCard.load(tmp_path / "card.json")
+def hand_off(page, site: Site, contest: int, option: int) -> tuple[str, str]:
+    """Open the booth, choose, and sign through another device: the ballot's full code and
+    the link (/sign/<id>) the booth shows for the other device."""
     open_booth(page, site)
-    choose(page, 2, 1)
+    choose(page, contest, option)
     code = encrypt(page)
     page.check("#via-app")
     page.click("#sign")
     page.wait_for_selector("#app-link:not(.hidden)", timeout=30_000)
+    return code, page.get_attribute("#app-link", "href")
+
+
+def test_signing_app_hand_off(page, site, tmp_path):
+    shutil.copy(site.dir / "cards" / "tsukuba-1.json", tmp_path / "card.json")
+    card = SimulatedCard.load(tmp_path / "card.json")
+    code, url = hand_off(page, site, 2, 1)
     page.screenshot(path=str(SHOTS / "08-signing-app-qr.png"), full_page=True)
-    url = page.get_attribute("#app-link", "href")
     assert url.startswith("/sign/")  # a page a person can read, not the API's JSON
     short = page.inner_text("#code .short-code")
     person = page.context.new_page()
@@ -429,13 +435,7 @@ def test_signing_app_hand_off(page, site, tmp_path):
 
 
 def test_a_hand_off_cancelled_in_the_booth_is_refused_to_the_app(page, site):
-    open_booth(page, site)
-    choose(page, 1, 0)
-    encrypt(page)
-    page.check("#via-app")
-    page.click("#sign")
-    page.wait_for_selector("#app-link:not(.hidden)", timeout=30_000)
-    link = page.get_attribute("#app-link", "href")
+    _, link = hand_off(page, site, 1, 0)
     api = site.url + "/api/sign-requests/" + link[6:]
     assert get_json(api)["confirmation_code"]  # live while the booth waits
     person = page.context.new_page()  # the link, open on the other device
@@ -490,13 +490,7 @@ def test_the_booth_resumes_after_a_reload_and_the_hand_off_still_casts(page, sit
     the same ballot and the same hand-off, and casts what the app signed."""
     shutil.copy(site.dir / "cards" / "tsukuba-2.json", tmp_path / "card.json")
     card = SimulatedCard.load(tmp_path / "card.json")
-    open_booth(page, site)
-    choose(page, 1, 1)
-    code = encrypt(page)
-    page.check("#via-app")
-    page.click("#sign")
-    page.wait_for_selector("#app-link:not(.hidden)", timeout=30_000)
-    url = page.get_attribute("#app-link", "href")
+    code, url = hand_off(page, site, 1, 1)
     pairing = page.inner_text("#app-pairing")
     page.reload()
     page.wait_for_selector("#step-confirm:not(.hidden)", timeout=60_000)
@@ -534,13 +528,20 @@ def test_a_reload_after_the_board_stored_the_ballot_shows_the_receipt(browser, s
     ctx.close()
 
 
-def test_the_receipt_says_what_a_resident_keeps(page, site):
+def vote(page, site: Site, card: str, contest: int, option: int) -> str:
+    """Cast a ballot in the booth with a card file, up to its receipt (counted in
+    ``site.cast`` for the results test); the ballot's full code."""
     open_booth(page, site)
-    choose(page, 0, 1)
+    choose(page, contest, option)
     code = encrypt(page)
-    sign_with_file(page, site, "tsukuba-3.json")
+    sign_with_file(page, site, card)
     wait_receipt(page)
-    site.cast[("tsukuba-3.json", 0)] = 1
+    site.cast[(card, contest)] = option
+    return code
+
+
+def test_the_receipt_says_what_a_resident_keeps(page, site):
+    code = vote(page, site, "tsukuba-3.json", 0, 1)
     m = load_manifest(EXAMPLE)
     assert page.inner_text("#receipt-election") == m.title.ja
     assert page.inner_text("#receipt-contest") == m.contests[0].title.ja
@@ -570,12 +571,7 @@ def test_the_receipt_says_what_a_resident_keeps(page, site):
 
 
 def test_receipt_checked_on_the_verify_page(page, site):
-    open_booth(page, site)
-    choose(page, 0, 0)
-    code = encrypt(page)
-    sign_with_file(page, site, "tsukuba-2.json")
-    wait_receipt(page)
-    site.cast[("tsukuba-2.json", 0)] = 0
+    code = vote(page, site, "tsukuba-2.json", 0, 0)
     page.click("#receipt-verify")
     page.wait_for_selector("#verify-result.ok", timeout=30_000)
     assert "検証しました" in page.inner_text("#verify-result")

@@ -101,7 +101,7 @@ def test_labels_in_any_number_of_languages_and_two_keep_their_bytes():
     before labels had more than two."""
     m = manifest_from_json(EXAMPLE.read_text(encoding="utf-8"))
     title = m.contests[1].title
-    assert title.languages() == ("ja", "en", "zh-Hans")
+    assert title.others == (("zh-Hans", "出行"),)
     assert (title.get("ja"), title.get("en"), title.get("zh-Hans")) == (
         "モビリティ",
         "Mobility",

@@ -104,9 +104,10 @@
     return list.join(sep);
   }
 
-  // A manifest text in the page's language, else English, else Japanese (docs/record.md).
+  // A manifest text in the page's language, else in its language without script or region
+  // (zh for zh-Hans), else English: as e2e.manifest.Text.get does (docs/admin.md).
   function pick(t, lang) {
-    return t ? (t[lang] || t.en || t.ja || "") : "";
+    return t ? (t[lang] || t[lang.split("-")[0]] || t.en || t.ja || "") : "";
   }
 
   // Open a challenged ballot document: recompute every encryption from the revealed nonce.
