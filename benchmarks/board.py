@@ -127,9 +127,9 @@ def run_board(
     With ``proxy`` the clients go through nginx (:func:`web.deploy.nginx_config`, round
     robin over the server processes), as a deployment does; without, each client talks to
     one server process directly. Besides throughput and latency: the server processes' CPU
-    time per accepted ballot, and the cost of the serial part alone (each batch's write
-    transaction under the log's lock, from the servers' ``tohyo_board_append_seconds``) per
-    appended ballot."""
+    time per accepted ballot, the clients' (they share this machine's cores), and the cost
+    of the serial part alone (each batch's write transaction under the log's lock, from the
+    servers' ``tohyo_board_append_seconds``) per appended ballot."""
     group = GROUPS[group_name]
     work = tempfile.mkdtemp(prefix="tohyo-bench-")
     key = os.path.join(work, "board.key")
@@ -234,12 +234,14 @@ def run_board(
         conn.close()
 
     t0 = time.perf_counter()
+    client_cpu0 = time.process_time()  # this process runs nothing but the clients now
     ts = [threading.Thread(target=client, args=(n,)) for n in range(clients)]
     for t in ts:
         t.start()
     for t in ts:
         t.join()
     elapsed = time.perf_counter() - t0
+    client_cpu = time.process_time() - client_cpu0
     cpu = sum(_cpu_seconds(sv.pid) for sv in servers) - cpu0
     scraped = [_scrape(p) for p in ports]
     append_s = sum(m.get("tohyo_board_append_seconds_sum", 0.0) for m in scraped)
@@ -263,6 +265,8 @@ def run_board(
         "threads_per_process": threads,
         "proxy": "nginx" if proxy else None,
         "server_cpu_ms_per_ballot": cpu * 1e3 / max(accepted, 1),
+        # the load's own share of this machine's cores (the clients run here too)
+        "client_cpu_ms_per_ballot": client_cpu * 1e3 / max(accepted, 1),
         "append_ms_per_ballot": append_s * 1e3 / max(appended, 1),
         # the batch verification's cost per ballot falls with the batch (docs/researchers.md)
         "mean_batch_size": batched / max(batches, 1),

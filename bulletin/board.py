@@ -20,11 +20,11 @@ from typing import Any
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from sqlalchemy import or_, select
+from sqlalchemy import bindparam, or_, select
 
 from bulletin import schema
 from bulletin.auth import Authenticator, Refusal
-from bulletin.batcher import Pipeline, verify_each
+from bulletin.batcher import Pipeline, Ticket, verify_each
 from bulletin.clock import Clock, SystemClock, iso
 from bulletin.cosigning import Cosigning
 from bulletin.store import Appended, Store, frontier_root
@@ -414,7 +414,14 @@ class Board:
             raise
 
     def _admit_checked(self, body: bytes | Mapping[str, Any], kind: str) -> dict[str, Any]:
-        """The checks that need no lock, then the shared batch (proofs, append, receipt)."""
+        """The checks that need no lock, then the shared batch (proofs, append, receipt).
+        Announced to the pipeline from the start, so that a batch waits for it."""
+        with self.pipeline.expecting() as ticket:
+            return self._admit_announced(body, kind, ticket)
+
+    def _admit_announced(
+        self, body: bytes | Mapping[str, Any], kind: str, ticket: Ticket
+    ) -> dict[str, Any]:
         raw, auth = self._parse_submission(body, kind)
         election = self.election
         cls = EncryptedBallot if kind == "ballot" else ChallengedBallot
@@ -462,18 +469,13 @@ class Board:
         except VerificationError as e:
             raise Refusal("invalid_ballot", e.reason) from None
         return self.pipeline.submit(
-            _Pending(kind, ballot, data, digest, voter, claims, members, at)
+            _Pending(kind, ballot, data, digest, voter, claims, members, at), ticket
         )
 
     @staticmethod
     def _copies(conn: Any, digest: bytes, ballot_id: bytes) -> list[Any]:
         """Ballots on the board with this submission digest or this ballot id."""
-        c = schema.ballots.c
-        return conn.execute(
-            select(c.entry, c.submission, c.voter).where(
-                or_(c.submission == digest, c.ballot_id == ballot_id)
-            )
-        ).all()
+        return conn.execute(_COPIES, {"digest": digest, "ballot_id": ballot_id}).all()
 
     def _retry(self, rows: list[Any], voter: str, digest: bytes) -> dict[str, Any] | None:
         """The same submission again (a network retry): the first receipt, nothing added.
@@ -856,14 +858,25 @@ def _kinds_in(conn: Any, kinds: list[str]) -> list[bytes]:
     return [r[0] for r in rows]
 
 
+# Read on every submission: built once (a select's construction and cache key cost more
+# than its run on SQLite).
+_LAST_EVENT = (
+    select(schema.entries.c.data)
+    .where(schema.entries.c.kind == "event")
+    .order_by(schema.entries.c.idx.desc())
+    .limit(1)
+)
+_COPIES = select(schema.ballots.c.entry, schema.ballots.c.submission, schema.ballots.c.voter).where(
+    or_(
+        schema.ballots.c.submission == bindparam("digest"),
+        schema.ballots.c.ballot_id == bindparam("ballot_id"),
+    )
+)
+
+
 def _last_event(conn: Any) -> str | None:
     """The name of the log's latest event (``open``/``close``) as ``conn`` sees it."""
-    row = conn.execute(
-        select(schema.entries.c.data)
-        .where(schema.entries.c.kind == "event")
-        .order_by(schema.entries.c.idx.desc())
-        .limit(1)
-    ).scalar_one_or_none()
+    row = conn.execute(_LAST_EVENT).scalar_one_or_none()
     return Entry(row).event if row is not None else None
 
 

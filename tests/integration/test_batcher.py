@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import threading
 
+import pytest
+
 from bulletin.auth import Refusal
 from tests.integration.board_helpers import make_board, submission
 
@@ -41,3 +43,7 @@ def test_batches_across_waiting_submissions_and_names_the_bad_one(tmp_path):
     entries = sorted(r["entry"] for r in results.values() if isinstance(r, dict))
     assert len(entries) == 11 and entries == list(range(entries[0], entries[0] + 11))
     assert board.pipeline.batches < len(bodies)  # shared batches, not one per submission
+    # A submission refused before the batch withdraws its announcement: no batch waits for it.
+    with pytest.raises(Refusal):
+        board.submit(b"not json")
+    assert board.pipeline.coming == 0
