@@ -381,9 +381,52 @@ def bench_batch(group_name: str, sizes: str, json_file: str | None) -> None:
         ) from None
     if not wanted or min(wanted) < 1:
         raise click.BadParameter("batch sizes are at least 1", param_hint="--sizes")
-    rows = run_batches(GROUPS[group_name], load_manifest(EXAMPLE), wanted)
+    steps, rows = run_batches(GROUPS[group_name], load_manifest(EXAMPLE), wanted)
+    for step in steps:
+        click.echo(f"{step['step']:>10}: {step['cpu_ms_per_ballot']:7.2f} ms/ballot")
     for row in rows:
-        click.echo(f"batch {row['batch_size']:5d}: {row['cpu_ms_per_ballot']:7.2f} ms/ballot")
+        click.echo(f"batch {row['batch_size']:4d}: {row['cpu_ms_per_ballot']:7.2f} ms/ballot")
+    if json_file:
+        doc = {"machine": machine_info(), "group": group_name, "steps": steps, "rows": rows}
+        pathlib.Path(json_file).write_text(json.dumps(doc, indent=1), encoding="utf-8")
+
+
+@bench.command("accept")
+@click.option("--group", "group_name", type=click.Choice(sorted(GROUPS)), default="standard")
+@click.option("--threads", default="1,4,16,25", show_default=True, help="Submitting threads.")
+@click.option("--ballots", default=400, show_default=True)
+@click.option(
+    "--gather",
+    type=click.FloatRange(min=0),
+    default=None,
+    help="Seconds a batch waits for submissions being checked (0: none; default: the board's).",
+)
+@click.option("--json", "json_file", type=click.Path(dir_okay=False), default=None)
+def bench_accept(
+    group_name: str, threads: str, ballots: int, gather: float | None, json_file: str | None
+) -> None:
+    """A board's acceptance in this process, without HTTP, for each number of submitting
+    threads: CPU ms per ballot, ballots/s and the batch sizes (benchmarks/accept.py)."""
+    from benchmarks.accept import run_accept
+    from benchmarks.core import machine_info
+    from sim.demo import EXAMPLE, load_manifest
+
+    try:
+        wanted = tuple(int(s) for s in threads.split(","))
+    except ValueError:
+        raise click.BadParameter(
+            "a comma-separated list of numbers", param_hint="--threads"
+        ) from None
+    if not wanted or min(wanted) < 1:
+        raise click.BadParameter("at least one thread", param_hint="--threads")
+    if ballots < 1:
+        raise click.BadParameter("at least one ballot", param_hint="--ballots")
+    rows = run_accept(GROUPS[group_name], load_manifest(EXAMPLE), wanted, ballots, gather)
+    for r in rows:
+        click.echo(
+            f"threads {r['threads']:3d}: {r['cpu_ms_per_ballot']:6.1f} ms CPU/ballot, "
+            f"{r['ballots_per_second']:5.1f} ballots/s, batches {r['batch_sizes']}"
+        )
     if json_file:
         doc = {"machine": machine_info(), "group": group_name, "rows": rows}
         pathlib.Path(json_file).write_text(json.dumps(doc, indent=1), encoding="utf-8")

@@ -228,8 +228,30 @@ def test_bench_batch_verifies_each_batch_size(tmp_path):
     args = ["bench", "batch", "--group", "test", "--sizes", "1,3", "--json", str(out)]
     r = CliRunner().invoke(main, args)
     assert r.exit_code == 0, r.output
-    rows = json.loads(out.read_text())["rows"]
+    doc = json.loads(out.read_text())
+    rows = doc["rows"]
     assert [(x["batch_size"], x["batches"]) for x in rows] == [(1, 3), (3, 1)]
     assert all(x["cpu_ms_per_ballot"] > 0 for x in rows)
+    # and what each request pays before the batch, in its own thread
+    assert [x["step"] for x in doc["steps"]] == ["parse", "claims"]
+    assert all(x["cpu_ms_per_ballot"] > 0 for x in doc["steps"])
     bad = CliRunner().invoke(main, ["bench", "batch", "--sizes", "0"])
     assert bad.exit_code != 0 and "--sizes" in bad.output
+
+
+def test_bench_accept_reports_the_batches_each_thread_count_formed(tmp_path):
+    """`tohyo bench accept`: every ballot accepted for each thread count, the batch sizes
+    adding up to the ballots; one thread forms batches of one; bad lists refused by name."""
+    out = tmp_path / "accept.json"
+    args = ["bench", "accept", "--group", "test", "--threads", "1,3", "--ballots", "6"]
+    r = CliRunner().invoke(main, [*args, "--json", str(out)])
+    assert r.exit_code == 0, r.output
+    rows = json.loads(out.read_text())["rows"]
+    assert [x["threads"] for x in rows] == [1, 3]
+    for x in rows:
+        assert sum(int(k) * v for k, v in x["batch_sizes"].items()) == 6
+        assert x["cpu_ms_per_ballot"] > 0 and x["ballots_per_second"] > 0
+    assert rows[0]["batch_sizes"] == {"1": 6} and rows[0]["mean_batch_size"] == 1
+    for bad in (["--threads", "0"], ["--threads", "a"], ["--ballots", "0"]):
+        r = CliRunner().invoke(main, ["bench", "accept", *bad])
+        assert r.exit_code != 0 and bad[0] in r.output
