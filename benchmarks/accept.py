@@ -15,6 +15,7 @@ from __future__ import annotations
 import collections
 import json
 import os
+import statistics
 import sys
 import tempfile
 import time
@@ -32,6 +33,12 @@ from e2e.group import Group
 from e2e.manifest import Manifest, with_board
 from e2e.rng import SystemRng
 from trustees.ceremony import run_ceremony
+
+
+def _timed(fn: Any, body: bytes) -> tuple[float, Any]:
+    t = time.perf_counter()
+    out = fn(body)
+    return time.perf_counter() - t, out
 
 
 def run_accept(
@@ -73,12 +80,13 @@ def run_accept(
         try:
             cpu, t = time.process_time(), time.perf_counter()
             with ThreadPoolExecutor(n) as pool:
-                receipts = list(pool.map(board.submit, bodies))
+                timed = list(pool.map(lambda body, board=board: _timed(board.submit, body), bodies))
             cpu, wall = time.process_time() - cpu, time.perf_counter() - t
         finally:
             sys.setswitchinterval(old)
-        if len(receipts) != ballots:
+        if len(timed) != ballots:
             raise RuntimeError("the board did not accept every ballot")
+        lat = sorted(dt for dt, _ in timed)
         batches = sum(sizes.values())
         rows.append(
             {
@@ -87,6 +95,8 @@ def run_accept(
                 "ballots": ballots,
                 "cpu_ms_per_ballot": cpu * 1e3 / ballots,
                 "ballots_per_second": ballots / wall,
+                "p50_ms": statistics.median(lat) * 1e3,
+                "p99_ms": lat[min(len(lat) - 1, int(0.99 * len(lat)))] * 1e3,
                 "mean_batch_size": ballots / batches,
                 # the batch a ballot was in, on average: a batch of one among large ones
                 # shows here, where the plain mean hides it

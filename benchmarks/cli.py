@@ -425,7 +425,8 @@ def bench_accept(
     for r in rows:
         click.echo(
             f"threads {r['threads']:3d}: {r['cpu_ms_per_ballot']:6.1f} ms CPU/ballot, "
-            f"{r['ballots_per_second']:5.1f} ballots/s, batches {r['batch_sizes']}"
+            f"{r['ballots_per_second']:5.1f} ballots/s, p50 {r['p50_ms']:5.0f} ms, "
+            f"p99 {r['p99_ms']:5.0f} ms, batches {r['batch_sizes']}"
         )
     if json_file:
         doc = {"machine": machine_info(), "group": group_name, "rows": rows}
