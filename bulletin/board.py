@@ -451,6 +451,8 @@ class Board:
                 _last_event(conn),
             )
         )
+        if rows:  # a retry or a copy, never batched: no batch waits while its receipt is built
+            self.pipeline.withdraw(ticket)
         first = self._retry(rows, voter, digest)
         if first is not None:
             self._report(kind, "retried")

@@ -47,3 +47,62 @@ def test_batches_across_waiting_submissions_and_names_the_bad_one(tmp_path):
     with pytest.raises(Refusal):
         board.submit(b"not json")
     assert board.pipeline.coming == 0
+
+
+class _HeldAuthenticator:
+    """The real authenticator, held for one voter's token until ``release`` is set (a card
+    check still under way when another submission leads a batch)."""
+
+    def __init__(self, inner, token: str) -> None:
+        self.inner, self.token = inner, token
+        self.held, self.release = threading.Event(), threading.Event()
+
+    def authenticate(self, auth, code, contests):
+        if auth.get("token") == self.token:
+            self.held.set()
+            assert self.release.wait(30)
+        return self.inner.authenticate(auth, code, contests)
+
+
+def test_a_batch_waits_for_a_submission_still_being_checked(tmp_path):
+    s = make_board(f"sqlite:///{tmp_path / 'b.db'}", tmp_path)
+    el, board = s.election, s.board
+    board.pipeline.wait = 0
+    board.pipeline.gather = 30  # far longer than the test: only the arrival ends the wait
+    alone, slow_body, fast_body = (
+        submission(el, {"gyosei": ["internet-voting"]}, f"token-{i}", f"t{i}") for i in range(3)
+    )
+    # A lone submission does not wait for itself: its own announcement ends at the queue.
+    lone = threading.Thread(target=lambda: board.submit(alone), daemon=True)
+    lone.start()
+    lone.join(20)
+    assert not lone.is_alive() and board.pipeline.batches == 1
+
+    held = _HeldAuthenticator(board.authenticator, "token-1")
+    board.authenticator = held
+    results: dict[str, object] = {}
+    slow = threading.Thread(
+        target=lambda: results.__setitem__("slow", board.submit(slow_body)),
+        daemon=True,
+    )
+    slow.start()
+    assert held.held.wait(20)
+    assert board.pipeline.coming == 1  # announced from the start, before its card check
+    fast = threading.Thread(
+        target=lambda: results.__setitem__("fast", board.submit(fast_body)),
+        daemon=True,
+    )
+    fast.start()
+    for _ in range(2000):  # until the fast one is queued and its leader gathers
+        with board.pipeline._lock:
+            if board.pipeline._queue:
+                break
+        threading.Event().wait(0.01)
+    assert fast.is_alive() and board.pipeline.batches == 1  # held for the slow one
+    held.release.set()
+    slow.join(20)
+    fast.join(20)
+    assert board.pipeline.batches == 2  # both in one batch
+    entries = sorted(r["entry"] for r in results.values())  # type: ignore[index]
+    assert len(entries) == 2 and entries[1] == entries[0] + 1
+    assert board.pipeline.coming == 0
