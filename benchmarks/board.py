@@ -51,6 +51,7 @@ def _serve(db: str, key: str, when: str, port: int, threads: int, voters: int) -
     import waitress
 
     from web.app import SiteSettings, create_site
+    from web.server import quiet_queue_warnings
 
     tokens = {f"t{i}": f"p{i}" for i in range(voters)}
     board = Board(
@@ -66,6 +67,7 @@ def _serve(db: str, key: str, when: str, port: int, threads: int, voters: int) -
     # The whole site as `tohyo serve` runs it (metrics and all), without rate limits: the
     # clients are one address.
     app = create_site(board, SiteSettings(rate_limits=False))
+    quiet_queue_warnings()  # as `tohyo serve` does: one queue warning every 10 s, not per request
     waitress.serve(app, host="127.0.0.1", port=port, threads=threads, _quiet=True)
 
 

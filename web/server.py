@@ -3,7 +3,11 @@
 
 from __future__ import annotations
 
+import logging
 import socket
+import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from flask import Flask
@@ -24,6 +28,39 @@ class WsgiLimits:
     max_request_body: int = MAX_REQUEST_BODY
     max_request_header: int = 32 * 1024
     inbuf_overflow: int = 512 * 1024
+
+
+class EveryFewSeconds(logging.Filter):
+    """Let a record through at most once every ``every`` seconds, saying how many were held
+    back. waitress warns "Task queue depth is N" each time a request has to wait for a
+    thread: under a burst that is one line per request (thousands a minute at 50 clients
+    on 16 threads), which buries the access log without saying more than the first."""
+
+    def __init__(self, every: float = 10.0, clock: Callable[[], float] = time.monotonic):
+        super().__init__()
+        self.every, self.clock = every, clock
+        self._lock = threading.Lock()
+        self._last: float | None = None
+        self._held = 0
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        now = self.clock()
+        with self._lock:
+            if self._last is not None and now - self._last < self.every:
+                self._held += 1
+                return False
+            held, self._held, self._last = self._held, 0, now
+        if held:
+            record.msg = f"{record.msg} (and {held} more such warnings, not shown)"
+        return True
+
+
+def quiet_queue_warnings(every: float = 10.0) -> None:
+    """At most one of waitress' queue-depth warnings every ``every`` seconds (once per
+    process, however often it is called)."""
+    queue_log = logging.getLogger("waitress.queue")
+    if not any(isinstance(f, EveryFewSeconds) for f in queue_log.filters):
+        queue_log.addFilter(EveryFewSeconds(every))
 
 
 def serve_wsgi(
@@ -64,4 +101,5 @@ def serve_wsgi(
         "expose_tracebacks": False,
     }
     where: dict[str, object] = {"sockets": sockets} if sockets else {"host": host, "port": port}
+    quiet_queue_warnings()
     waitress.serve(app, threads=threads, ident="tohyo", **where, **settings, **proxy)
