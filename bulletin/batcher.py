@@ -10,8 +10,11 @@ A batch's verification costs less per ballot the more ballots it holds (docs/res
 about 19.7 ms a ballot alone, 12.4 ms in a batch of 16, 7.6 ms in one of 200), so a leader
 also waits, for at most ``gather`` seconds, for the submissions that were already being
 parsed and checked in this process when it began to gather (announced with
-:meth:`Pipeline.expecting`); those announced later go to the next batch, so a stream of
-arrivals cannot hold a batch for the whole bound. Without the wait, under a steady load
+:meth:`Pipeline.expecting`). It does not wait for those announced later (they join the
+batch only if they reach the queue before it runs), so a stream of arrivals cannot hold a
+batch for the whole bound; and once a leader has waited the whole bound for a submission,
+no later leader waits for it, so one slow card check cannot hold every batch. Without the
+wait, under a steady load
 the batches alternated between one ballot and all the others: the first request parsed
 after a batch led alone while the rest were still being parsed.
 """
@@ -80,6 +83,8 @@ class Pipeline(Generic[T]):
         self._leader: _Slot | None = None  # the request whose thread runs the next batch
         self._issued = 0  # tickets handed out so far
         self._live: set[int] = set()  # announced (being parsed and checked), not yet queued
+        self._waived = 0  # tickets before this one were waited for the whole bound already
+        self._horizon: int | None = None  # while a leader gathers: the tickets it waits for
         self.batches = 0  # how many batches were run (for tests and benchmarks)
 
     @property
@@ -93,14 +98,17 @@ class Pipeline(Generic[T]):
         """Announce a submission that will reach :meth:`submit` soon (pass it the ticket),
         so that a leader holds its batch for it; leaving the block without submitting (a
         refusal, an error) withdraws it."""
-        with self._lock:
-            ticket = Ticket(self._issued)
-            self._issued += 1
-            self._live.add(ticket.seq)
+        ticket: Ticket | None = None
         try:
+            # Inside the try: an interruption right after the announcement still withdraws it.
+            with self._lock:
+                ticket = Ticket(self._issued)
+                self._issued += 1
+                self._live.add(ticket.seq)
             yield ticket
         finally:
-            self.withdraw(ticket)
+            if ticket is not None:
+                self.withdraw(ticket)
 
     def withdraw(self, ticket: Ticket) -> None:
         """Stop holding batches for this submission (it will not be submitted after all);
@@ -119,14 +127,14 @@ class Pipeline(Generic[T]):
         """Return this item's result, or raise its own exception. ``ticket``: from
         :meth:`expecting`, when the submission was announced."""
         slot = _Slot(item)
-        with self._lock:
-            self._queue.append(slot)
-            self._arrived(ticket)
-            self._changed.notify_all()  # a gathering leader's batch may be full now
-            lead = self._leader is None
-            if lead:
-                self._leader = slot
         try:
+            with self._lock:
+                self._queue.append(slot)
+                self._arrived(ticket)
+                self._changed.notify_all()  # a gathering leader's batch may be full now
+                lead = self._leader is None
+                if lead:
+                    self._leader = slot
             if lead:
                 if self.wait:
                     time.sleep(self.wait)
@@ -147,30 +155,42 @@ class Pipeline(Generic[T]):
             raise slot.error
         return slot.result
 
+    def _awaited(self, horizon: int) -> bool:
+        """With the lock held: is a submission this leader waits for still being checked?"""
+        return any(self._waived <= seq < horizon for seq in self._live)
+
     def _lead_once(self) -> None:
         """Run one batch, then hand leadership to the oldest waiting request, so that no
         request waits for batches that are not its own."""
+        batch: list[_Slot] = []
         try:
             with self._lock:
                 # Hold the batch for the submissions that were already being checked in this
                 # process (parsing, the card's gate): the queued ones wait a little, and
                 # every ballot in the larger batch costs less CPU. Those announced after
-                # this point go to the next batch, so arrivals cannot hold it to the bound.
-                horizon = self._issued
+                # this point are not waited for, so arrivals cannot hold it to the bound.
+                horizon = self._horizon = self._issued
                 deadline = time.monotonic() + self.gather
-                while (
-                    self._live and min(self._live) < horizon and len(self._queue) < self.max_items
-                ):
+                while self._awaited(horizon) and len(self._queue) < self.max_items:
                     left = deadline - time.monotonic()
                     if left <= 0:
+                        # Waited the whole bound: the later leaders do not wait for these.
+                        self._waived = horizon
                         break
                     self._changed.wait(left)
+                self._horizon = None
                 batch = self._queue[: self.max_items]
                 self._queue = self._queue[self.max_items :]
             if batch:
                 self._run(batch)
         finally:
+            # Whatever interrupted this leader, no request of its batch waits forever.
+            for s in batch:
+                if not s.done.is_set():
+                    s.error = s.error or RuntimeError("the batch was interrupted")
+                    s.done.set()
             with self._lock:
+                self._horizon = None
                 self._hand_off()
 
     def _hand_off(self) -> None:
@@ -195,8 +215,8 @@ class Pipeline(Generic[T]):
                 self._hand_off()
 
     def _run(self, batch: list[_Slot]) -> None:
-        self.batches += 1
         try:
+            self.batches += 1
             if self.observe is not None:
                 # A failing observer must not become every item's error.
                 with contextlib.suppress(Exception):
@@ -207,9 +227,15 @@ class Pipeline(Generic[T]):
                     s.error = r
                 else:
                     s.result = r
-        except BaseException as e:  # never leave a follower waiting forever
+        except Exception as e:  # never leave a follower waiting forever
             for s in batch:
                 s.error = e
+        except BaseException:
+            # An interruption belongs to the leader's thread alone (it goes on up from
+            # here); the followers' requests fail with an ordinary error.
+            for s in batch:
+                s.error = RuntimeError("the batch was interrupted")
+            raise
         finally:
             for s in batch:
                 s.done.set()

@@ -49,15 +49,22 @@ class EveryFewSeconds(logging.Filter):
             if self._last is not None and now - self._last < self.every:
                 self._held += 1
                 return False
-            held, self._held, self._last = self._held, 0, now
-        if held:
-            record.msg = f"{record.msg} (and {held} more such warnings, not shown)"
+            held, since = self._held, self._last
+            self._held, self._last = 0, now
+        if held and since is not None:
+            # Formatted here, so that nothing in the message is taken for a % field.
+            such = "such warning" if held == 1 else "such warnings"
+            record.msg = (
+                f"{record.getMessage()} (and {held} more {such} in the {now - since:.0f} s"
+                " before it, not shown)"
+            )
+            record.args = None
         return True
 
 
 def quiet_queue_warnings(every: float = 10.0) -> None:
-    """At most one of waitress' queue-depth warnings every ``every`` seconds (once per
-    process, however often it is called)."""
+    """At most one of waitress' queue-depth warnings every ``every`` seconds (installed
+    once per process: a later call changes nothing)."""
     queue_log = logging.getLogger("waitress.queue")
     if not any(isinstance(f, EveryFewSeconds) for f in queue_log.filters):
         queue_log.addFilter(EveryFewSeconds(every))

@@ -95,7 +95,7 @@ def test_a_batch_waits_for_a_submission_still_being_checked(tmp_path):
     fast.start()
     for _ in range(2000):  # until the fast one is queued and its leader gathers
         with board.pipeline._lock:
-            if board.pipeline._queue:
+            if board.pipeline._queue and board.pipeline._horizon is not None:
                 break
         threading.Event().wait(0.01)
     assert fast.is_alive() and board.pipeline.batches == 1  # held for the slow one
@@ -105,4 +105,44 @@ def test_a_batch_waits_for_a_submission_still_being_checked(tmp_path):
     assert board.pipeline.batches == 2  # both in one batch
     entries = sorted(r["entry"] for r in results.values())  # type: ignore[index]
     assert len(entries) == 2 and entries[1] == entries[0] + 1
+    assert board.pipeline.coming == 0
+
+
+def test_a_retry_is_not_waited_for_while_its_receipt_is_built(tmp_path):
+    """A retry never joins a batch: a leader must not hold its batch for one (the receipt of
+    a retry is built outside the pipeline, and reads the database)."""
+    s = make_board(f"sqlite:///{tmp_path / 'b.db'}", tmp_path)
+    el, board = s.election, s.board
+    board.pipeline.wait = 0
+    first, fresh = (
+        submission(el, {"gyosei": ["internet-voting"]}, f"token-{i}", f"t{i}") for i in range(2)
+    )
+    receipt = board.submit(first)
+    board.pipeline.gather = 30  # far longer than the test: a wait for the retry would show
+    building, release = threading.Event(), threading.Event()
+    retry = board._retry
+
+    def slow_retry(rows, voter, digest):
+        if rows:  # the retry's receipt is being built
+            building.set()
+            assert release.wait(30)
+        return retry(rows, voter, digest)
+
+    board._retry = slow_retry
+    results: dict[str, object] = {}
+    again = threading.Thread(
+        target=lambda: results.__setitem__("again", board.submit(first)), daemon=True
+    )
+    again.start()
+    assert building.wait(20)
+    new = threading.Thread(
+        target=lambda: results.__setitem__("new", board.submit(fresh)), daemon=True
+    )
+    new.start()
+    new.join(20)
+    assert not new.is_alive()  # its batch ran while the retry's receipt was still held
+    release.set()
+    again.join(20)
+    assert results["again"]["entry"] == receipt["entry"]  # type: ignore[index]
+    assert results["new"]["entry"] == receipt["entry"] + 1  # type: ignore[index]
     assert board.pipeline.coming == 0

@@ -40,9 +40,10 @@ def _until(cond) -> None:
 
 
 def _gathering(pipe: Pipeline, queued: int) -> bool:
-    """A leader holds ``queued`` submissions and is waiting for more."""
+    """A leader holds ``queued`` submissions and is waiting for more (it has read which
+    announcements it waits for)."""
     with pipe._lock:
-        return pipe._leader is not None and len(pipe._queue) == queued
+        return pipe._horizon is not None and len(pipe._queue) == queued
 
 
 def test_a_leader_waits_for_an_announced_submission():
@@ -215,3 +216,64 @@ def test_withdraw_after_submit_changes_nothing():
         assert pipe.coming == 1
         raise ValueError
     assert pipe.coming == 0
+
+
+def test_a_submission_waited_for_the_whole_bound_is_not_waited_for_again():
+    """One slow card check holds one batch to the bound, not every batch after it."""
+    batches: list[list[str]] = []
+
+    def process(items: list[str]) -> list[str]:
+        batches.append(list(items))
+        return [f"ok {i}" for i in items]
+
+    pipe = Pipeline(process, wait=0, gather=0.05)
+    announced, release = threading.Event(), threading.Event()
+
+    def slow() -> None:  # announced, then never done checking until the end of the test
+        with pipe.expecting():
+            announced.set()
+            release.wait(30)
+
+    a = _run(slow)
+    assert announced.wait(10)
+    assert pipe.submit("first") == "ok first"  # waited the bound for the slow one, in vain
+    pipe.gather = 30  # a leader waiting for it again would now hold the test for 30 s
+    b = _run(lambda: pipe.submit("second"))
+    b.join(10)
+    alive = b.is_alive()
+    release.set()
+    a.join(10)
+    assert not alive and batches == [["first"], ["second"]]
+    assert pipe.coming == 0
+
+
+def test_an_interrupted_batch_fails_its_followers_and_the_interruption_stays_with_the_leader():
+    def process(items: list[str]) -> list[str]:
+        raise KeyboardInterrupt  # as if the leader's thread were interrupted mid-batch
+
+    pipe = Pipeline(process, wait=0, gather=30)
+    announced, go = threading.Event(), threading.Event()
+    outcome: dict[str, BaseException] = {}
+
+    def run(name: str, announce: bool) -> None:
+        try:
+            if announce:
+                with pipe.expecting() as ticket:
+                    announced.set()
+                    assert go.wait(10)
+                    pipe.submit(name, ticket)
+            else:
+                pipe.submit(name)
+        except BaseException as e:  # the test looks at which kind each one got
+            outcome[name] = e
+
+    follower = _run(lambda: run("follower", True))
+    assert announced.wait(10)
+    leader = _run(lambda: run("leader", False))
+    _until(lambda: _gathering(pipe, 1))  # the leader waits for the follower: one batch
+    go.set()
+    leader.join(10)
+    follower.join(10)
+    assert isinstance(outcome["leader"], KeyboardInterrupt)
+    assert type(outcome["follower"]) is RuntimeError  # an ordinary error, not the interrupt
+    assert pipe._leader is None and pipe.coming == 0
