@@ -1,7 +1,7 @@
 """A batch waits for the submissions already being checked in the same process.
 
 Under a steady load the first request parsed after a batch used to lead a batch of one
-while the others were still being parsed; a batch of one costs about 1.6 times as much
+while the others were still being parsed; a batch of one costs more than twice as much
 per ballot as a batch of sixteen (docs/researchers.md)."""
 
 from __future__ import annotations
