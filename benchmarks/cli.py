@@ -12,6 +12,20 @@ import click
 from e2e.group import GROUPS
 
 
+def _counts(text: str, option: str, least: str) -> tuple[int, ...]:
+    """``--workers 1,2,4``: whole numbers separated by commas, each at least 1, in the
+    order given (each is a run)."""
+    try:
+        counts = tuple(int(x) for x in text.replace(" ", "").split(",") if x)
+    except ValueError:
+        raise click.BadParameter(
+            f"numbers separated by commas, not {text!r}", param_hint=option
+        ) from None
+    if not counts or min(counts) < 1:
+        raise click.BadParameter(least, param_hint=option)
+    return counts
+
+
 @click.group(invoke_without_command=True)
 @click.option("--group", "group_name", type=click.Choice(sorted(GROUPS)), default="standard")
 @click.option("--contests", default=3, show_default=True, help="Contests in the manifest.")
@@ -193,12 +207,7 @@ def bench_board(
     from benchmarks.core import machine_info
     from sim.demo import EXAMPLE
 
-    try:
-        counts = [int(w) for w in workers.split(",")]
-    except ValueError:
-        raise click.BadParameter(
-            "a number or a comma-separated list", param_hint="--workers"
-        ) from None
+    counts = _counts(workers, "--workers", "at least one server process")
     if db and len(counts) > 1:
         raise click.UsageError("--db takes one --workers count (each run needs a fresh board)")
     rows = []
@@ -373,14 +382,7 @@ def bench_batch(group_name: str, sizes: str, json_file: str | None) -> None:
     from benchmarks.core import machine_info
     from sim.demo import EXAMPLE, load_manifest
 
-    try:
-        wanted = tuple(int(s) for s in sizes.split(","))
-    except ValueError:
-        raise click.BadParameter(
-            "a comma-separated list of numbers", param_hint="--sizes"
-        ) from None
-    if not wanted or min(wanted) < 1:
-        raise click.BadParameter("batch sizes are at least 1", param_hint="--sizes")
+    wanted = _counts(sizes, "--sizes", "batch sizes are at least 1")
     steps, rows = run_batches(GROUPS[group_name], load_manifest(EXAMPLE), wanted)
     for step in steps:
         click.echo(f"{step['step']:>10}: {step['cpu_ms_per_ballot']:7.2f} ms/ballot")
@@ -411,14 +413,7 @@ def bench_accept(
     from benchmarks.core import machine_info
     from sim.demo import EXAMPLE, load_manifest
 
-    try:
-        wanted = tuple(int(s) for s in threads.split(","))
-    except ValueError:
-        raise click.BadParameter(
-            "a comma-separated list of numbers", param_hint="--threads"
-        ) from None
-    if not wanted or min(wanted) < 1:
-        raise click.BadParameter("at least one thread", param_hint="--threads")
+    wanted = _counts(threads, "--threads", "at least one thread")
     if ballots < 1:
         raise click.BadParameter("at least one ballot", param_hint="--ballots")
     rows = run_accept(GROUPS[group_name], load_manifest(EXAMPLE), wanted, ballots, gather)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 import gmpy2
+import pytest
 from click.testing import CliRunner
 
 from benchmarks import compare
@@ -143,6 +144,53 @@ def test_bench_command_json_and_subcommands(tmp_path):
     assert r.exit_code == 2 and "--ballots" in r.output
     r = runner.invoke(main, ["bench", "--group", "test", "--quorum", "9"])
     assert r.exit_code == 2 and "quorum" in r.output
+
+
+def _runners_replaced(monkeypatch) -> list[tuple]:
+    """Each benchmark's runner replaced by one that records its arguments and stops."""
+    import benchmarks.accept
+    import benchmarks.batches
+    import benchmarks.board
+
+    started: list[tuple] = []
+
+    def record(*a, **k):
+        started.append(a)
+        raise SystemExit(0)
+
+    for mod, name in (
+        (benchmarks.board, "run_board"),
+        (benchmarks.batches, "run_batches"),
+        (benchmarks.accept, "run_accept"),
+    ):
+        monkeypatch.setattr(mod, name, record)
+    return started
+
+
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (["board", "--workers", "1,x"], "numbers separated by commas"),
+        (["board", "--workers", "0"], "at least one server process"),
+        (["batch", "--sizes", "0,8"], "batch sizes are at least 1"),
+        (["accept", "--threads", "four"], "numbers separated by commas"),
+        (["accept", "--threads", ","], "at least one thread"),
+    ],
+)
+def test_bench_counts_refused_before_any_work(args, says, monkeypatch):
+    """A mistyped list of counts is refused at once, naming the option, before a
+    benchmark spends minutes setting up."""
+    started = _runners_replaced(monkeypatch)
+    r = CliRunner().invoke(main, ["bench", *args])
+    assert r.exit_code == 2 and says in r.output and args[1] in r.output, r.output
+    assert not started
+
+
+def test_bench_counts_taken_in_the_order_given(monkeypatch):
+    started = _runners_replaced(monkeypatch)
+    r = CliRunner().invoke(main, ["bench", "accept", "--threads", "16, 4,"])
+    assert r.exit_code == 0, r.output
+    assert started[0][2] == (16, 4)  # spaces and a trailing comma are not counts
 
 
 def test_plot_or_a_clear_message(tmp_path):
