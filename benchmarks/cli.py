@@ -16,7 +16,8 @@ def _counts(text: str, option: str, least: str) -> tuple[int, ...]:
     """``--workers 1,2,4``: whole numbers separated by commas, each at least 1, in the
     order given (each is a run)."""
     try:
-        counts = tuple(int(x) for x in text.replace(" ", "").split(",") if x)
+        # Split at the commas first: "1 2" is a mistake, not 12.
+        counts = tuple(int(x) for x in (p.strip() for p in text.split(",")) if x)
     except ValueError:
         raise click.BadParameter(
             f"numbers separated by commas, not {text!r}", param_hint=option
@@ -180,15 +181,21 @@ def bench_election(
 @bench.command("board")
 @click.option("--group", "group_name", type=click.Choice(sorted(GROUPS)), default="standard")
 @click.option("--db", default=None, help="Database URL (default: a temporary SQLite file).")
-@click.option("--ballots", default=600, show_default=True)
-@click.option("--clients", default=50, show_default=True)
+@click.option("--ballots", type=click.IntRange(min=1), default=600, show_default=True)
+@click.option("--clients", type=click.IntRange(min=1), default=50, show_default=True)
 @click.option(
     "--workers",
     default="2",
     show_default=True,
     help="Server processes; a comma-separated list (e.g. 1,2,4) runs each in turn.",
 )
-@click.option("--threads", default=16, show_default=True, help="Threads per server process.")
+@click.option(
+    "--threads",
+    type=click.IntRange(min=1),
+    default=16,
+    show_default=True,
+    help="Threads per server process.",
+)
 @click.option("--proxy", is_flag=True, help="Through nginx, round robin over the processes.")
 @click.option("--json", "json_file", type=click.Path(dir_okay=False), default=None)
 def bench_board(

@@ -47,6 +47,14 @@ class _Slot:
         self.lead = False  # woken to lead the next batch, not with a result
 
 
+def _interrupted(slot: _Slot) -> None:
+    """A slot whose batch was interrupted: unless it has its outcome, an ordinary error. The
+    batch may have been appended before the interruption, so the voter is told to retry (a
+    retry returns the receipt if the ballot is on the board)."""
+    if slot.error is None and slot.result is None:
+        slot.error = RuntimeError("the batch was interrupted: its outcome is unknown, retry")
+
+
 class Ticket:
     """A submission announced to a :class:`Pipeline` and not yet queued or given up."""
 
@@ -184,10 +192,11 @@ class Pipeline(Generic[T]):
             if batch:
                 self._run(batch)
         finally:
-            # Whatever interrupted this leader, no request of its batch waits forever.
+            # Whatever interrupted this leader, no request of its batch waits forever; one
+            # that already has its outcome keeps it.
             for s in batch:
                 if not s.done.is_set():
-                    s.error = s.error or RuntimeError("the batch was interrupted")
+                    _interrupted(s)
                     s.done.set()
             with self._lock:
                 self._horizon = None
@@ -232,9 +241,9 @@ class Pipeline(Generic[T]):
                 s.error = e
         except BaseException:
             # An interruption belongs to the leader's thread alone (it goes on up from
-            # here); the followers' requests fail with an ordinary error.
+            # here); the followers without an outcome fail with an ordinary error.
             for s in batch:
-                s.error = RuntimeError("the batch was interrupted")
+                _interrupted(s)
             raise
         finally:
             for s in batch:

@@ -98,6 +98,8 @@ def test_a_batch_waits_for_a_submission_still_being_checked(tmp_path):
             if board.pipeline._queue and board.pipeline._horizon is not None:
                 break
         threading.Event().wait(0.01)
+    else:
+        raise AssertionError("the fast one never led a gathering batch")
     assert fast.is_alive() and board.pipeline.batches == 1  # held for the slow one
     held.release.set()
     slow.join(20)

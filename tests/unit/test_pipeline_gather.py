@@ -219,32 +219,88 @@ def test_withdraw_after_submit_changes_nothing():
 
 
 def test_a_submission_waited_for_the_whole_bound_is_not_waited_for_again():
-    """One slow card check holds one batch to the bound, not every batch after it."""
+    """One slow card check holds one batch to the bound, not every batch after it; one
+    announced while that batch gathered was not waited for yet, so the next leader waits."""
     batches: list[list[str]] = []
 
     def process(items: list[str]) -> list[str]:
         batches.append(list(items))
         return [f"ok {i}" for i in items]
 
-    pipe = Pipeline(process, wait=0, gather=0.05)
-    announced, release = threading.Event(), threading.Event()
+    pipe = Pipeline(process, wait=0, gather=1.0)
+    first_in, second_in = threading.Event(), threading.Event()
+    release_first, release_second = threading.Event(), threading.Event()
 
-    def slow() -> None:  # announced, then never done checking until the end of the test
+    def slow_first() -> None:  # never done checking until the end of the test
         with pipe.expecting():
-            announced.set()
-            release.wait(30)
+            first_in.set()
+            release_first.wait(30)
 
-    a = _run(slow)
-    assert announced.wait(10)
-    assert pipe.submit("first") == "ok first"  # waited the bound for the slow one, in vain
-    pipe.gather = 30  # a leader waiting for it again would now hold the test for 30 s
-    b = _run(lambda: pipe.submit("second"))
+    def slow_second() -> None:  # announced while the first batch gathers
+        with pipe.expecting() as ticket:
+            second_in.set()
+            assert release_second.wait(30)
+            pipe.submit("slow second", ticket)
+
+    a = _run(slow_first)
+    assert first_in.wait(10)
+    first = _run(lambda: pipe.submit("first"))
+    _until(lambda: _gathering(pipe, 1))
+    b = _run(slow_second)
+    assert second_in.wait(10)
+    first.join(10)  # waited the whole bound for the slow first one, in vain
+    assert not first.is_alive() and batches == [["first"]]
+    pipe.gather = 30  # a leader waiting for the slow first one now would hold it for 30 s
+    second = _run(lambda: pipe.submit("second"))
+    _until(lambda: _gathering(pipe, 1))
+    assert second.is_alive() and batches == [["first"]]  # it waits for the second one
+    release_second.set()
     b.join(10)
-    alive = b.is_alive()
-    release.set()
+    second.join(10)
+    alive = second.is_alive()
+    release_first.set()
     a.join(10)
-    assert not alive and batches == [["first"], ["second"]]
+    assert not alive and batches == [["first"], ["second", "slow second"]]
     assert pipe.coming == 0
+
+
+def test_an_interrupted_leader_completes_its_batch_and_an_outcome_is_kept():
+    """Interrupted between cutting its batch and running it: no request of the batch waits
+    forever, and one that already has its outcome keeps it."""
+    pipe = Pipeline(lambda items: [f"ok {i}" for i in items], wait=0, gather=30)
+    announced, go = threading.Event(), threading.Event()
+    outcome: dict[str, object] = {}
+
+    def interrupted(batch) -> None:
+        for s in batch:
+            if s.item == "follower":
+                s.result = "ok follower"  # its outcome came before the interruption
+        raise KeyboardInterrupt
+
+    pipe._run = interrupted  # type: ignore[method-assign]
+
+    def follower() -> None:
+        with pipe.expecting() as ticket:
+            announced.set()
+            assert go.wait(10)
+            outcome["follower"] = pipe.submit("follower", ticket)
+
+    def leader() -> None:
+        try:
+            pipe.submit("leader")
+        except BaseException as e:
+            outcome["leader"] = e
+
+    f = _run(follower)
+    assert announced.wait(10)
+    lead = _run(leader)
+    _until(lambda: _gathering(pipe, 1))
+    go.set()
+    lead.join(10)
+    f.join(10)
+    assert not f.is_alive() and outcome["follower"] == "ok follower"
+    assert isinstance(outcome["leader"], KeyboardInterrupt)
+    assert pipe._leader is None and pipe.coming == 0
 
 
 def test_an_interrupted_batch_fails_its_followers_and_the_interruption_stays_with_the_leader():
@@ -277,3 +333,31 @@ def test_an_interrupted_batch_fails_its_followers_and_the_interruption_stays_wit
     assert isinstance(outcome["leader"], KeyboardInterrupt)
     assert type(outcome["follower"]) is RuntimeError  # an ordinary error, not the interrupt
     assert pipe._leader is None and pipe.coming == 0
+
+
+def test_an_interruption_right_after_announcing_or_queueing_leaves_nothing_behind():
+    pipe, batches = _recording()
+
+    class Interrupting(set):
+        def add(self, seq: int) -> None:  # the announcement made, then the interruption
+            super().add(seq)
+            raise KeyboardInterrupt
+
+    pipe._live = Interrupting()
+    with pytest.raises(KeyboardInterrupt), pipe.expecting():
+        pass
+    assert pipe.coming == 0  # withdrawn: no leader will wait for it
+    pipe._live = set()
+
+    arrived = pipe._arrived
+
+    def interrupted(ticket) -> None:  # queued, then the interruption
+        arrived(ticket)
+        raise KeyboardInterrupt
+
+    pipe._arrived = interrupted  # type: ignore[method-assign]
+    with pytest.raises(KeyboardInterrupt):
+        pipe.submit("lost")
+    pipe._arrived = arrived  # type: ignore[method-assign]
+    assert pipe._queue == [] and pipe._leader is None
+    assert pipe.submit("next") == "ok next" and batches == [["next"]]
