@@ -15,13 +15,11 @@ from e2e.group import GROUPS
 def _counts(text: str, option: str, least: str) -> tuple[int, ...]:
     """``--workers 1,2,4``: whole numbers separated by commas, each at least 1, in the
     order given (each is a run)."""
-    try:
-        # Split at the commas first: "1 2" is a mistake, not 12.
-        counts = tuple(int(x) for x in (p.strip() for p in text.split(",")) if x)
-    except ValueError:
-        raise click.BadParameter(
-            f"numbers separated by commas, not {text!r}", param_hint=option
-        ) from None
+    # Split at the commas first: "1 2" (or "1_2", which int() takes) is a mistake, not 12.
+    parts = [p.strip() for p in text.split(",")]
+    if not all(p.isdecimal() and p.isascii() for p in parts if p):
+        raise click.BadParameter(f"numbers separated by commas, not {text!r}", param_hint=option)
+    counts = tuple(int(p) for p in parts if p)
     if not counts or min(counts) < 1:
         raise click.BadParameter(least, param_hint=option)
     return counts

@@ -173,6 +173,8 @@ def _runners_replaced(monkeypatch) -> list[tuple]:
         (["board", "--workers", "1,x"], "numbers separated by commas"),
         (["board", "--workers", "0"], "at least one server process"),
         (["board", "--workers", "1 2"], "numbers separated by commas"),
+        (["board", "--workers", "1_2"], "numbers separated by commas"),
+        (["board", "--ballots", "0"], "x>=1"),
         (["board", "--clients", "0"], "x>=1"),
         (["board", "--threads", "0"], "x>=1"),
         (["batch", "--sizes", "0,8"], "batch sizes are at least 1"),

@@ -264,7 +264,7 @@ def test_a_submission_waited_for_the_whole_bound_is_not_waited_for_again():
     assert pipe.coming == 0
 
 
-def test_an_interrupted_leader_completes_its_batch_and_an_outcome_is_kept():
+def test_an_interrupted_leader_leaves_none_of_its_batch_waiting_and_keeps_an_outcome():
     """Interrupted between cutting its batch and running it: no request of the batch waits
     forever, and one that already has its outcome keeps it."""
     pipe = Pipeline(lambda items: [f"ok {i}" for i in items], wait=0, gather=30)
