@@ -401,7 +401,7 @@ def bench_batch(group_name: str, sizes: str, json_file: str | None) -> None:
 @bench.command("accept")
 @click.option("--group", "group_name", type=click.Choice(sorted(GROUPS)), default="standard")
 @click.option("--threads", default="1,4,16,25", show_default=True, help="Submitting threads.")
-@click.option("--ballots", default=400, show_default=True)
+@click.option("--ballots", type=click.IntRange(min=1), default=400, show_default=True)
 @click.option(
     "--gather",
     type=click.FloatRange(min=0),
@@ -419,8 +419,6 @@ def bench_accept(
     from sim.demo import EXAMPLE, load_manifest
 
     wanted = _counts(threads, "--threads", "at least one thread")
-    if ballots < 1:
-        raise click.BadParameter("at least one ballot", param_hint="--ballots")
     rows = run_accept(GROUPS[group_name], load_manifest(EXAMPLE), wanted, ballots, gather)
     for r in rows:
         click.echo(

@@ -239,15 +239,10 @@ class Pipeline(Generic[T]):
         except Exception as e:  # never leave a follower waiting forever
             for s in batch:
                 s.error = e
-        except BaseException:
-            # An interruption belongs to the leader's thread alone (it goes on up from
-            # here); the followers without an outcome fail with an ordinary error.
-            for s in batch:
-                _interrupted(s)
-            raise
-        finally:
-            for s in batch:
-                s.done.set()
+        # An interruption (a BaseException) goes on up in the leader's thread alone:
+        # _lead_once completes the batch's other requests.
+        for s in batch:
+            s.done.set()
 
 
 def verify_each(

@@ -180,6 +180,7 @@ def _runners_replaced(monkeypatch) -> list[tuple]:
         (["batch", "--sizes", "0,8"], "batch sizes are at least 1"),
         (["accept", "--threads", "four"], "numbers separated by commas"),
         (["accept", "--threads", ","], "at least one thread"),
+        (["accept", "--ballots", "0"], "x>=1"),
     ],
 )
 def test_bench_counts_refused_before_any_work(args, says, monkeypatch):
