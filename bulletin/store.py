@@ -25,7 +25,7 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Connection, Engine, create_engine, event, func, select
+from sqlalchemy import Connection, Engine, create_engine, event, func, select, text
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from bulletin import schema
@@ -65,11 +65,26 @@ def make_engine(url: str) -> Engine:
     return create_engine(url, pool_pre_ping=True, pool_size=32, max_overflow=32)
 
 
+# The key of PostgreSQL's transaction-level advisory lock that serialises migrations; any
+# fixed number that nothing else of the board locks.
+_MIGRATE_LOCK = 0x746F6879_6F4D4947  # "tohyoMIG"
+
+
 def migrate(engine: Engine) -> None:
-    """Bring the schema to the latest Alembic revision."""
+    """Bring the schema to the latest Alembic revision.
+
+    Every `tohyo serve` and `tohyo board` command migrates the database it opens, so
+    machines started together on one fresh database migrate it at once. One transaction
+    holds a lock for the whole upgrade: on PostgreSQL an advisory lock (its DDL is
+    transactional), on SQLite the write lock from the start (``BEGIN IMMEDIATE``). The
+    others wait for it, then read the version it committed and find nothing to do; without
+    the lock they all tried to create the same tables, and all but one failed.
+    """
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
-    with engine.begin() as conn:
+    with engine.connect().execution_options(tohyo_write=True) as conn, conn.begin():
+        if engine.dialect.name == "postgresql":
+            conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _MIGRATE_LOCK})
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "head")
 
