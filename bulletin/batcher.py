@@ -47,12 +47,17 @@ class _Slot:
         self.lead = False  # woken to lead the next batch, not with a result
 
 
+class Interrupted(RuntimeError):
+    """The batch this submission was in was interrupted (its leader's thread stopped, the
+    process is shutting down): its outcome is unknown, and a retry will tell."""
+
+
 def _interrupted(slot: _Slot) -> None:
     """A slot whose batch was interrupted: unless it has its outcome, an ordinary error. The
     batch may have been appended before the interruption, so the voter is told to retry (a
     retry returns the receipt if the ballot is on the board)."""
     if slot.error is None and slot.result is None:
-        slot.error = RuntimeError("the batch was interrupted: its outcome is unknown, retry")
+        slot.error = Interrupted("the batch was interrupted: its outcome is unknown, retry")
 
 
 class Ticket:

@@ -55,6 +55,15 @@ CODES: dict[str, Reason] = {
         "アクセスが集中しています。しばらくしてから再度お試しください。",
         "Too many requests; please wait a moment and try again.",
     ),
+    # Not a refusal of the request: the board cannot answer for now (its database is down or
+    # restarting, a batch was cut short by a shutdown). The one code the API answers with a
+    # 5xx status (503); its text tells a voter that sending the ballot again is safe.
+    "unavailable": Reason(
+        "一時的に処理できません。少し待ってから、もう一度お試しください。"
+        "同じ投票を送り直しても、二重に数えられることはありません。",
+        "The service is briefly unavailable. Please wait a moment and try again; a ballot "
+        "sent again is never counted twice.",
+    ),
     # --- the hand-off to a signing app on another device (web/signing.py) ---------------
     # The app shows these to the voter before the card is touched; each says what to do.
     "request_unknown": Reason(

@@ -26,7 +26,13 @@ from typing import Any
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Connection, Engine, create_engine, event, func, select, text
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import (
+    DisconnectionError,
+    IntegrityError,
+    InterfaceError,
+    OperationalError,
+)
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
 from bulletin import schema
 from bulletin.clock import iso
@@ -477,4 +483,18 @@ class Store:
         return [(int(r.entry), bytes(r.code)) for r in rows]
 
 
-__all__ = ["Store", "make_engine", "migrate", "OperationalError", "IntegrityError"]
+#: What the database raises when it cannot answer for now, not because of the request or a
+#: bug: a server that is down or restarting, a connection it closed, a lock not granted
+#: within the busy timeout, no free connection in the pool. The web layer answers these
+#: 503 "unavailable" (retry), never 500. PEP 249's OperationalError is "not necessarily
+#: under the control of the programmer"; its ProgrammingError and IntegrityError are bugs.
+UNAVAILABLE = (OperationalError, InterfaceError, DisconnectionError, PoolTimeoutError)
+
+__all__ = [
+    "Store",
+    "make_engine",
+    "migrate",
+    "OperationalError",
+    "IntegrityError",
+    "UNAVAILABLE",
+]

@@ -23,8 +23,10 @@ from flask import Blueprint, Flask, Response, current_app, jsonify, request
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import IntegerConverter, Map
 
+from bulletin.batcher import Interrupted
 from bulletin.board import Board, BoardError
 from bulletin.refusals import Refusal
+from bulletin.store import UNAVAILABLE
 from e2e import codec
 from e2e.board import Entry
 from e2e.checkpoint import MAX_NOTE
@@ -286,6 +288,23 @@ def api_internal(e: BaseException) -> Any:
     return Response(body, status=500, mimetype="application/json")
 
 
+#: What makes the board unable to answer for now (see :data:`bulletin.store.UNAVAILABLE`):
+#: the database, or a batch cut short by a shutdown. Answered 503 "unavailable", not 500.
+UNAVAILABLE_ERRORS = (*UNAVAILABLE, Interrupted)
+RETRY_AFTER = "5"  # seconds: about what a database restart or a failover takes
+
+
+def api_unavailable(e: BaseException) -> Any:
+    """The board cannot answer for now: 503 with Retry-After, logged by type only (a
+    database's message can name its host). Not a bug, so not "internal": the booth tells
+    the voter to send the same ballot again, which returns its receipt if it was recorded."""
+    current_app.logger.warning("unavailable: %s", type(e).__name__)
+    resp = jsonify(i18n.refusal_json(Refusal("unavailable")))
+    resp.status_code = STATUS["unavailable"]
+    resp.headers["Retry-After"] = RETRY_AFTER
+    return resp
+
+
 def create_app(board: Board) -> Flask:
     """The Flask application serving one board."""
     app = Flask(__name__)
@@ -306,5 +325,7 @@ def create_app(board: Board) -> Flask:
 
     app.register_error_handler(Refusal, refused)  # for every /api blueprint, not only this one
     app.register_error_handler(HTTPException, api_http_error)
+    for cls in UNAVAILABLE_ERRORS:
+        app.register_error_handler(cls, api_unavailable)
     app.register_error_handler(Exception, api_internal)
     return app

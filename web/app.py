@@ -22,7 +22,16 @@ from werkzeug.exceptions import HTTPException
 
 from bulletin.board import Board
 from web import health, i18n, metrics, security
-from web.api import api, api_http_error, api_internal, create_app
+from web.api import (
+    RETRY_AFTER,
+    UNAVAILABLE_ERRORS,
+    api,
+    api_http_error,
+    api_internal,
+    api_unavailable,
+    create_app,
+)
+from web.status import STATUS
 
 
 @dataclass(frozen=True)
@@ -170,6 +179,16 @@ def create_site(board: Board, settings: SiteSettings | None = None) -> Flask:
             return api_http_error(e)
         key = {404: "error.404", 429: "error.429"}.get(e.code or 500, "error.other")
         return render_template("error.html", message=i18n.t(key)), e.code or 500
+
+    def unavailable(e: Exception) -> Any:  # the database is down or restarting: retry
+        if request.path.startswith("/api/"):
+            return api_unavailable(e)
+        app.logger.warning("unavailable: %s", type(e).__name__)
+        page = render_template("error.html", message=i18n.t("error.other"))
+        return page, STATUS["unavailable"], {"Retry-After": RETRY_AFTER}
+
+    for cls in UNAVAILABLE_ERRORS:
+        app.register_error_handler(cls, unavailable)
 
     @app.errorhandler(Exception)
     def internal(e: Exception) -> Any:  # never a stack trace to the visitor

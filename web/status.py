@@ -30,6 +30,7 @@ _GENERAL: dict[str, int] = {
     "unknown_witness": 403,
     "bad_signature": 403,
     "not_our_checkpoint": 409,
+    "unavailable": 503,  # the board cannot answer for now: retry (with Retry-After)
 }
 
 #: Refusal code → HTTP status, for every code of :data:`bulletin.refusals.CODES`.

@@ -36,38 +36,63 @@ def _as_postgres(cmd: list[str]) -> list[str]:
     return cmd
 
 
-@pytest.fixture(scope="session")
-def postgres_server():
-    base = pathlib.Path(tempfile.mkdtemp(prefix="tohyo-pg-"))
-    data, sock = base / "data", base / "sock"
-    sock.mkdir()
-    if os.geteuid() == 0:
-        shutil.chown(base, "postgres")
-        shutil.chown(sock, "postgres")
-    port = free_port()
-    subprocess.run(
-        _as_postgres(
-            [_pg_bin("initdb"), "-D", str(data), "-U", "postgres", "--auth=trust", "-E", "UTF8"]
-        ),
-        check=True,
-        capture_output=True,
-    )
-    opts = f"-p {port} -k {sock} -c listen_addresses=127.0.0.1 -c fsync=on -c max_connections=100"
-    subprocess.run(
-        _as_postgres(
-            [_pg_bin("pg_ctl"), "-D", str(data), "-o", opts, "-w", "-l", str(base / "log"), "start"]
-        ),
-        check=True,
-        capture_output=True,
-    )
-    try:
-        yield f"postgresql+psycopg://postgres@127.0.0.1:{port}"
-    finally:
+class PostgresServer:
+    """A PostgreSQL server on loopback in a temporary directory of its own, which a test can
+    stop and start again on the same port (a database restarted during voting)."""
+
+    def __init__(self) -> None:
+        self.base = pathlib.Path(tempfile.mkdtemp(prefix="tohyo-pg-"))
+        self.data, sock = self.base / "data", self.base / "sock"
+        sock.mkdir()
+        if os.geteuid() == 0:
+            shutil.chown(self.base, "postgres")
+            shutil.chown(sock, "postgres")
+        self.port = free_port()
+        self.url = f"postgresql+psycopg://postgres@127.0.0.1:{self.port}"
         subprocess.run(
-            _as_postgres([_pg_bin("pg_ctl"), "-D", str(data), "-m", "fast", "stop"]),
+            _as_postgres(
+                [_pg_bin("initdb"), "-D", str(self.data), "-U", "postgres", "--auth=trust",
+                 "-E", "UTF8"]
+            ),
+            check=True,
+            capture_output=True,
+        )  # fmt: skip
+        self._opts = (
+            f"-p {self.port} -k {sock} -c listen_addresses=127.0.0.1 -c fsync=on"
+            " -c max_connections=100"
+        )
+
+    def start(self) -> None:
+        subprocess.run(
+            _as_postgres(
+                [_pg_bin("pg_ctl"), "-D", str(self.data), "-o", self._opts, "-w",
+                 "-l", str(self.base / "log"), "start"]
+            ),
+            check=True,
+            capture_output=True,
+        )  # fmt: skip
+
+    def stop(self) -> None:
+        """A fast shutdown: open connections are closed, transactions in progress rolled
+        back, as in a restart or a failover."""
+        subprocess.run(
+            _as_postgres([_pg_bin("pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "stop"]),
             capture_output=True,
         )
-        shutil.rmtree(base, ignore_errors=True)
+
+    def remove(self) -> None:
+        self.stop()
+        shutil.rmtree(self.base, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    server = PostgresServer()
+    server.start()
+    try:
+        yield server.url
+    finally:
+        server.remove()
 
 
 _counter = iter(range(10**6))

@@ -528,6 +528,40 @@ def test_a_reload_after_the_board_stored_the_ballot_shows_the_receipt(browser, s
     ctx.close()
 
 
+def test_an_unavailable_board_is_explained_and_pressing_again_casts(browser, site):
+    """The board's answer while its database restarts (503 "unavailable", the site's own
+    body): the voter reads that sending again is safe and to wait a moment, not that the
+    card was wrong; the button stays; pressed again, the ballot is cast. Its own page: the
+    503 is a console error the page fixture would count."""
+    from bulletin.refusals import Refusal
+
+    ctx = browser.new_context(viewport=PHONE, locale="ja-JP")
+    page = ctx.new_page()
+    open_booth(page, site)
+    choose(page, 0, 2)
+    code = encrypt(page)
+    body = json.dumps(i18n.refusal_json(Refusal("unavailable")), ensure_ascii=False)
+    page.route(
+        "**/api/ballots",
+        lambda route: route.fulfill(
+            status=503, content_type="application/json", body=body, headers={"Retry-After": "5"}
+        ),
+    )
+    sign_with_file(page, site, "tsukuba-1.json")
+    msg = card_error(page)
+    assert "二重に数えられることはありません" in msg
+    ja = i18n.BY_TAG["ja"].texts
+    assert ja["js.next.retry"] in page.inner_text("#sign-next")
+    assert ja["js.next.card"] not in page.inner_text("#sign-next")
+    page.unroute("**/api/ballots")
+    expect(page.locator("#sign")).to_be_enabled()
+    page.fill("#card-password", site.cards["tsukuba-1.json"]["password"])
+    page.click("#sign")
+    assert wait_receipt(page)["code"] == code
+    site.cast[("tsukuba-1.json", 0)] = 2  # replaces its first vote in this category
+    ctx.close()
+
+
 def vote(page, site: Site, card: str, contest: int, option: int) -> str:
     """Cast a ballot in the booth with a card file, up to its receipt (counted in
     ``site.cast`` for the results test); the ballot's full code."""

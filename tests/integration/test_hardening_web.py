@@ -352,6 +352,55 @@ def test_b_an_unexpected_exception_on_a_page_is_an_html_error(setup, monkeypatch
     assert "Traceback" not in text and "ZeroDivisionError" not in text
 
 
+def _locked(*a, **k):
+    """What SQLite raises when the write lock is not granted within the busy timeout."""
+    import sqlite3
+
+    from bulletin.store import OperationalError
+
+    raise OperationalError("BEGIN IMMEDIATE", {}, sqlite3.OperationalError("database is locked"))
+
+
+def _cut_short(*a, **k):
+    from bulletin.batcher import Interrupted
+
+    raise Interrupted("the batch was interrupted: its outcome is unknown, retry")
+
+
+@pytest.mark.parametrize("fault", [_locked, _cut_short], ids=["database", "interrupted"])
+@pytest.mark.parametrize("make", [create_app, lambda b: create_site(b)])
+def test_b_a_board_that_cannot_answer_for_now_is_a_503_unavailable(
+    setup, monkeypatch, make, fault, caplog
+):
+    """Not a bug, so not "internal": the voter is told to retry (a ballot sent again is
+    counted once), in every language of the site, with Retry-After; logged by type only."""
+    monkeypatch.setattr(setup.board, "submit", fault)
+    monkeypatch.setattr(setup.board, "latest_head", fault)
+    client = make(setup.board).test_client()
+    for resp in (
+        client.post("/api/ballots", json={"ballot": {}}),
+        client.get("/api/tree-heads/latest"),
+    ):
+        body = _json_error(resp, 503, "unavailable")
+        assert int(resp.headers["Retry-After"]) >= 5
+        assert "二重に数えられることはありません" in body["message"]["ja"]
+        if make is not create_app:  # the site has the zh-Hans catalog
+            assert body["message"]["zh-Hans"]
+        assert "locked" not in resp.get_data(as_text=True)
+    assert "internal error" not in caplog.text
+    assert caplog.text.count("unavailable: ") == 2
+    assert "locked" not in caplog.text and "outcome" not in caplog.text
+
+
+def test_b_a_page_when_the_database_cannot_answer_is_a_503_page(setup, monkeypatch):
+    monkeypatch.setattr(setup.board, "state", _locked)
+    resp = create_site(setup.board).test_client().get("/")
+    text = resp.get_data(as_text=True)
+    assert resp.status_code == 503 and resp.mimetype == "text/html"
+    assert resp.headers["Retry-After"] == "5"
+    assert "Traceback" not in text and "locked" not in text
+
+
 # --- D. the per-address share of pending signing requests -----------------------------------
 
 

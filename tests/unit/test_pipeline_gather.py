@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from bulletin.batcher import Pipeline
+from bulletin.batcher import Interrupted, Pipeline
 
 
 def _recording() -> tuple[Pipeline[str], list[list[str]]]:
@@ -331,7 +331,7 @@ def test_an_interrupted_batch_fails_its_followers_and_the_interruption_stays_wit
     leader.join(10)
     follower.join(10)
     assert isinstance(outcome["leader"], KeyboardInterrupt)
-    assert type(outcome["follower"]) is RuntimeError  # an ordinary error, not the interrupt
+    assert type(outcome["follower"]) is Interrupted  # an ordinary error, not the interrupt
     assert pipe._leader is None and pipe.coming == 0
 
 

@@ -431,7 +431,9 @@
   var AREA = ["address_not_eligible", "address_substitute", "not_eligible"];
   var RENEW = ["cert_revoked", "cert_expired", "cert_not_yet_valid"];
   var RECHOOSE = ["invalid_ballot", "invalid_proof", "malformed", "too_large", "copy", "wrong_state"];
-  var RETRY = ["crl_unavailable", "rate_limited"];
+  // The board could not answer for now (its database restarting; a bug): the same ballot
+  // sent again is safe, and returns its receipt if it was recorded.
+  var RETRY = ["crl_unavailable", "rate_limited", "unavailable", "internal"];
   function refused(e) {
     var code = e.refusal;
     var what = "";

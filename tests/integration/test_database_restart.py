@@ -1,0 +1,217 @@
+"""The board's PostgreSQL restarted during voting (a minor upgrade, a failover, a crash), with
+a real `tohyo serve` process that is never restarted itself.
+
+While the database is down, the API answers 503 "unavailable" with Retry-After and a text
+in every language (a voter is told that sending the ballot again is safe), the pages a 503
+page, /readyz 503 and /healthz 200; the process logs the outage by type, never as an
+internal error. Once the database is back, the same process accepts the very submission it
+could not take (the card's signature over the same nonce), a second send of it returns the
+same receipt, new voters vote, and the exported record verifies with every receipt.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pathlib
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import replace
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from bulletin.board import export_record
+from bulletin.cli import open_board
+from e2e import codec
+from e2e.ballot import encrypt_ballot
+from e2e.election import Election, base_hash
+from e2e.group import TEST
+from e2e.record import read_record
+from e2e.rng import SystemRng
+from e2e.tally import trustee_commitments
+from e2e.threshold import public_share
+from e2e.verify import verify_record
+from sim.demo import EXAMPLE, load_manifest
+from sim.rehearsal import open_in_period, pinned
+from sim.testca import SimulatedCard, TestCA, new_key, sign_submission
+from tests.integration.board_helpers import free_port
+from tests.integration.conftest import PostgresServer
+from trustees.ceremony import run_ceremony
+from trustees.decrypt import partial_decrypt
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+HOLDER = dict(birth="319800217", sex="2")
+
+
+def _call(url: str, body: Any = None) -> tuple[int, dict[str, str], bytes]:
+    data = None if body is None else json.dumps(body).encode()
+    req = urllib.request.Request(url, data=data, headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(req, timeout=60) as r:
+            return r.status, dict(r.headers), r.read()
+    except urllib.error.HTTPError as e:
+        return e.code, dict(e.headers), e.read()
+
+
+def _wait_ready(url: str, proc: subprocess.Popen, seconds: float = 120) -> None:
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        assert proc.poll() is None, f"tohyo serve ended with {proc.returncode}"
+        try:
+            if _call(url + "/readyz")[0] == 200:
+                return
+        except OSError:
+            pass
+        time.sleep(0.2)
+    raise AssertionError(f"{url}/readyz did not answer 200")
+
+
+@pytest.fixture
+def voting(tmp_path):
+    """A board on a PostgreSQL of its own (so that stopping it stops no other test's), open,
+    served by one `tohyo serve` process with the JPKI gate."""
+    pg = PostgresServer()
+    pg.start()
+    proc = None
+    try:
+        import psycopg
+
+        with psycopg.connect(
+            f"postgresql://postgres@127.0.0.1:{pg.port}/postgres", autocommit=True
+        ) as c:
+            c.execute('CREATE DATABASE "board"')
+        db = f"{pg.url}/board"
+        key = tmp_path / "board.key"
+        manifest = pinned(replace(load_manifest(EXAMPLE), trustees=3, quorum=2), key)
+        h_p, _ = base_hash(TEST, manifest)
+        secrets, publics = run_ceremony(TEST, h_p, 3, 2, SystemRng())
+        election = Election(TEST, manifest, TEST.product(t.key for t in publics))
+        board, offset = open_in_period(db, key, election, publics)
+        start = board.clock.now()
+        board.store.engine.dispose()
+        ca = TestCA.create(not_before=start - timedelta(days=1000))
+        cards = []
+        for n in range(3):
+            k = new_key()
+            cert = ca.issue(
+                **HOLDER,
+                name=f"筑波　{'一二三'[n]}郎",
+                address=f"茨城県つくば市吾妻{n + 1}丁目1番地1",
+                issued=start - timedelta(days=30),
+                key=k,
+            )
+            cards.append((SimulatedCard.create(k, cert, f"PASS{n:04d}", iterations=1000),
+                          f"PASS{n:04d}"))  # fmt: skip
+        (tmp_path / "ca.pem").write_bytes(ca.pem)
+        crl = ca.crl(start - timedelta(days=1), start + timedelta(days=60))
+        (tmp_path / "crl.der").write_bytes(crl)
+        (tmp_path / "pseudonym.key").write_text("CD" * 32)
+        port = free_port()
+        cmd = [
+            sys.executable, "-m", "tohyo", "serve", "--db", db, "--key", str(key),
+            "--port", str(port), "--threads", "4", "--clock-offset", str(offset),
+            "--anchor", str(tmp_path / "ca.pem"), "--crl", str(tmp_path / "crl.der"),
+            "--pseudonym-key-file", str(tmp_path / "pseudonym.key"),
+            "--evidence-dir", str(tmp_path / "evidence"),
+        ]  # fmt: skip
+        log = tmp_path / "serve.log"
+        with log.open("ab") as out:
+            proc = subprocess.Popen(
+                cmd, cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(ROOT)},
+                stdout=out, stderr=subprocess.STDOUT,
+            )  # fmt: skip
+        url = f"http://127.0.0.1:{port}"
+        _wait_ready(url, proc)
+        yield dict(
+            pg=pg, db=db, key=key, election=election, secrets=secrets, cards=cards,
+            proc=proc, url=url, log=log, work=tmp_path,
+        )  # fmt: skip
+    finally:
+        if proc is not None:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+        pg.remove()
+
+
+def _signed(v: dict, card: SimulatedCard, password: str, choices: dict) -> dict:
+    """A voter's submission: a nonce from the board, the card's signature over it."""
+    ballot, _ = encrypt_ballot(v["election"], choices, SystemRng())
+    status, _, nonce = _call(v["url"] + "/api/signing-nonces", {})
+    assert status == 201, nonce
+    auth = sign_submission(
+        card,
+        password,
+        bytes(v["election"].h_e),
+        bytes(ballot.confirmation_code),
+        bytes.fromhex(json.loads(nonce)["challenge"]),
+    )
+    return {"ballot": codec.to_document(ballot), "auth": auth}
+
+
+def _cast(v: dict, body: dict) -> dict:
+    status, _, receipt = _call(v["url"] + "/api/ballots", body)
+    assert status == 201, receipt
+    return json.loads(receipt)
+
+
+def test_the_database_restarted_during_voting_loses_nothing_and_says_retry(voting):
+    v = voting
+    url, proc = v["url"], v["proc"]
+    receipts = [_cast(v, _signed(v, *v["cards"][0], {"gyosei": ["internet-voting"]}))]
+    waiting = _signed(v, *v["cards"][1], {"mobility": ["tsukumobi"]})  # signed, not yet sent
+
+    v["pg"].stop()
+    status, headers, body = _call(url + "/api/ballots", waiting)
+    assert status == 503, body
+    # at least the board's 5 s (Flask-Limiter raises it to the end of the route's window)
+    assert int(headers["Retry-After"]) >= 5
+    error = json.loads(body)
+    assert error["error"] == "unavailable"
+    assert {"ja", "en", "zh-Hans"} <= set(error["message"])
+    assert "二重に数えられることはありません" in error["message"]["ja"]
+    for text in error["message"].values():  # nothing of the database reaches the voter
+        assert "postgres" not in text.lower() and "5432" not in text
+    assert "psycopg" not in body.decode() and "127.0.0.1" not in body.decode()
+    status, _, body = _call(url + "/api/signing-nonces", {})  # a new voter: the same answer
+    assert status == 503 and json.loads(body)["error"] == "unavailable"
+    status, headers, page = _call(url + "/board")
+    assert status == 503 and int(headers["Retry-After"]) >= 5
+    assert headers["Content-Type"].startswith("text/html") and b"Traceback" not in page
+    status, _, body = _call(url + "/readyz")
+    assert status == 503 and json.loads(body)["reason"] == "database"
+    assert _call(url + "/healthz")[0] == 200
+
+    v["pg"].start()
+    _wait_ready(url, proc, 60)
+    first = _cast(v, waiting)  # the same signed submission, sent again
+    assert first["confirmation_code"] == waiting["ballot"]["confirmation_code"]
+    assert _cast(v, waiting) == first  # and once more: the same receipt, nothing added
+    receipts.append(first)
+    receipts.append(_cast(v, _signed(v, *v["cards"][2], {"healthcare": ["emergency-info"]})))
+    assert proc.poll() is None  # the web process was never restarted
+
+    log = v["log"].read_text(errors="replace")
+    assert "unavailable: OperationalError" in log
+    assert "internal error" not in log
+
+    board = open_board(v["db"], str(v["key"]))
+    board.close()
+    tally = board.post_tally()
+    election = v["election"]
+    commitments = trustee_commitments(board.publics())
+    for sec in v["secrets"][:2]:
+        x = public_share(election.group, commitments, sec.index)
+        board.post_decryption(codec.encode(partial_decrypt(election, tally, sec, x, SystemRng())))
+    board.post_results()
+    rec = [(f"r{n}", json.dumps(r).encode()) for n, r in enumerate(receipts)]
+    report = verify_record(read_record(export_record(board, v["work"] / "record")), receipts=rec)
+    assert report.ballots == 3 and report.receipts == 3
