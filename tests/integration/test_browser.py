@@ -434,6 +434,42 @@ def test_signing_app_hand_off(page, site, tmp_path):
     site.cast[("tsukuba-1.json", 2)] = 1
 
 
+def test_a_hand_off_outlives_a_board_briefly_unavailable(browser, site, tmp_path):
+    """While the booth waits for the app, the board answers its polls 503 "unavailable" (its
+    database restarting) and then not at all (the connection dropped): the booth keeps
+    asking, and casts the app's answer once the board answers again. Its own page: the
+    503s are console errors the page fixture would count."""
+    from bulletin.refusals import Refusal
+
+    shutil.copy(site.dir / "cards" / "tsukuba-2.json", tmp_path / "card.json")
+    card = SimulatedCard.load(tmp_path / "card.json")
+    ctx = browser.new_context(viewport=PHONE, locale="ja-JP")
+    page = ctx.new_page()
+    body = json.dumps(i18n.refusal_json(Refusal("unavailable")), ensure_ascii=False)
+    polls: list[str] = []
+
+    def outage(route) -> None:
+        polls.append(route.request.url)
+        if len(polls) <= 2:
+            route.fulfill(status=503, content_type="application/json", body=body)
+        else:
+            route.abort()
+
+    page.route("**/api/sign-requests/*/result", outage)
+    code, url = hand_off(page, site, 0, 1)
+    deadline = time.time() + 30
+    while len(polls) < 3 and time.time() < deadline:
+        page.wait_for_timeout(200)
+    assert len(polls) >= 3  # two 503s and a dropped connection, and still waiting
+    assert page.locator("#app-link").is_visible()
+    page.unroute("**/api/sign-requests/*/result")
+    pairing = page.inner_text("#app-pairing")
+    _stand_in_app(site, url, pairing, card, site.cards["tsukuba-2.json"]["password"])
+    assert wait_receipt(page)["code"] == code
+    site.cast[("tsukuba-2.json", 0)] = 1
+    ctx.close()
+
+
 def test_a_hand_off_cancelled_in_the_booth_is_refused_to_the_app(page, site):
     _, link = hand_off(page, site, 1, 0)
     api = site.url + "/api/sign-requests/" + link[6:]
@@ -553,6 +589,8 @@ def test_an_unavailable_board_is_explained_and_pressing_again_casts(browser, sit
     ja = i18n.BY_TAG["ja"].texts
     assert ja["js.next.retry"] in page.inner_text("#sign-next")
     assert ja["js.next.card"] not in page.inner_text("#sign-next")
+    # The board may have stored it (a commit cut off): the ballot must never be opened now.
+    expect(page.locator("#challenge")).to_be_disabled()
     page.unroute("**/api/ballots")
     expect(page.locator("#sign")).to_be_enabled()
     page.fill("#card-password", site.cards["tsukuba-1.json"]["password"])

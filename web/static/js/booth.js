@@ -109,6 +109,11 @@
     return data;
   }
 
+  // No answer, or the board saying it cannot answer for now: worth asking again as is.
+  function passing(e) {
+    return !!e.network || e.refusal === "unavailable" || [502, 503, 504].indexOf(e.status) >= 0;
+  }
+
   // An error of this page (not the board's), with what it means for the next step.
   function fail(key, values, after) {
     return Object.assign(new Error(values ? fill(T[key], values) : T[key]), { local: key, after: after });
@@ -625,6 +630,10 @@
           polling = setTimeout(poll, 1000);
         } catch (e) {
           if (stopped) return;
+          // The board briefly unable to answer (its database restarting, a process being
+          // replaced behind the proxy, the phone's connection dropping): the request and
+          // the app's answer are kept at the board, so keep asking until the deadline.
+          if (passing(e) && Date.now() <= deadline) { polling = setTimeout(poll, 2000); return; }
           handOff = null;
           hideApp();
           save("confirm");
@@ -655,8 +664,9 @@
       receipt = await api("POST", "/api/ballots", body);
     } catch (e) {
       // Refused, the board did not store it: it may still be opened. Without an answer
-      // (the network), it may have been stored, and must never be opened.
-      if (e.refusal && could) { openable = true; $("challenge").disabled = false; }
+      // (the network), or with a 5xx (its database cut off mid-commit, a batch cut short),
+      // it may have been stored, and must never be opened.
+      if (e.refusal && e.status < 500 && could) { openable = true; $("challenge").disabled = false; }
       throw e;
     } finally {
       $("sign-cancel").disabled = false;
