@@ -12,13 +12,14 @@ import click
 
 from bulletin.board import (
     Board,
+    BoardError,
     export_record,
     load_signing_key,
     new_signing_key,
     public_key_of,
 )
 from bulletin.clock import OffsetClock
-from bulletin.store import Store, make_engine, migrate
+from bulletin.store import UNAVAILABLE, Store, make_engine, migrate
 from e2e.cli import guard
 from e2e.record import Layout
 
@@ -29,14 +30,33 @@ def open_board(db: str, key: str, clock_offset: float = 0.0, **kwargs: Any) -> B
     """The board at ``db`` (migrated to the latest schema), its missing head signed;
     ``clock_offset``: seconds the board's clock runs ahead, as `tohyo serve --clock-offset`
     gives it (a rehearsal outside the real period), so the web site and these commands
-    judge the same election at the same time."""
+    judge the same election at the same time.
+
+    A database that does not answer (not started yet, a wrong host or port, SQLite's lock
+    held past its timeout) is :class:`DatabaseUnavailable`: one line naming the database
+    (its password hidden) and the driver's reason, not a traceback."""
     engine = make_engine(db)
-    migrate(engine)
-    if clock_offset and "clock" not in kwargs:
-        kwargs["clock"] = OffsetClock(clock_offset)
-    b = Board(Store(engine), load_signing_key(key), **kwargs)
-    b.recover()
+    try:
+        migrate(engine)
+        if clock_offset and "clock" not in kwargs:
+            kwargs["clock"] = OffsetClock(clock_offset)
+        b = Board(Store(engine), load_signing_key(key), **kwargs)
+        b.recover()
+    except UNAVAILABLE as e:
+        engine.dispose()
+        raise DatabaseUnavailable(engine, e) from None
     return b
+
+
+class DatabaseUnavailable(BoardError):
+    """The board's database did not answer when a command opened it."""
+
+    def __init__(self, engine: Any, e: BaseException) -> None:
+        reason = str(getattr(e, "orig", None) or e).strip().splitlines()
+        where = engine.url.render_as_string(hide_password=True)
+        super().__init__(
+            f"cannot reach the board's database {where}: {reason[0] if reason else type(e)}"
+        )
 
 
 db_option = click.option("--db", default=DEFAULT_DB, show_default=True, help="SQLAlchemy URL.")

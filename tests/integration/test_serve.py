@@ -94,6 +94,24 @@ def test_serve_refuses_unusable_options_with_a_message(served, tmp_path):
     assert not served
 
 
+@pytest.mark.parametrize("command", [["serve"], ["board", "status"]])
+def test_a_database_that_does_not_answer_is_one_line_not_a_traceback(command, served, tmp_path):
+    """A web machine started before its PostgreSQL (or pointed at a wrong port): exit 2 and
+    one line naming the database (its password hidden) and the driver's reason, so that
+    the operator, or systemd's Restart=on-failure, knows what to wait for."""
+    port = free_port()  # nothing listens there
+    db = f"postgresql+psycopg://tohyo:sekrit@127.0.0.1:{port}/board"
+    r = CliRunner().invoke(main, [*command, "--db", db, "--key", str(tmp_path / "board.key")])
+    assert r.exit_code == 2, r.output
+    assert "Traceback" not in r.output and "sekrit" not in r.output
+    assert (
+        f"error: cannot reach the board's database postgresql+psycopg://tohyo:***@127.0.0.1:{port}/board"
+        in r.output
+    )
+    assert "Connection refused" in r.output
+    assert not served
+
+
 def test_the_production_gate_trusts_the_shipped_jlis_roots_by_default(served, tmp_path):
     pk = tmp_path / "pseudonym.key"
     pk.write_text("AB" * 32)
