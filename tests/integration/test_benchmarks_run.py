@@ -30,7 +30,7 @@ from tohyo.cli import main
 
 def test_benchmarks_run(tmp_path):
     rows = run_core(TEST, proofs=12, repeat=1)
-    assert {r["stage"].split()[0] for r in rows} >= {"powmod", "encrypt", "verify"}
+    assert {r["stage"].split()[0] for r in rows} >= {"powmod", "Jacobi", "encrypt", "verify"}
     rows = run_election(TEST, load_manifest(EXAMPLE), ballots=8, tally_ballots=20)
     assert any("tally" in r["stage"] for r in rows)
     gate = run_gate(revoked=50, submissions=3)
