@@ -19,7 +19,7 @@ from bulletin.board import (
     public_key_of,
 )
 from bulletin.clock import OffsetClock
-from bulletin.store import UNAVAILABLE, Store, make_engine, migrate
+from bulletin.store import UNAVAILABLE, Store, is_unavailable, make_engine, migrate
 from e2e.cli import guard
 from e2e.record import Layout
 
@@ -44,6 +44,8 @@ def open_board(db: str, key: str, clock_offset: float = 0.0, **kwargs: Any) -> B
         b.recover()
     except UNAVAILABLE as e:
         engine.dispose()
+        if not is_unavailable(e):  # a failing migration, a wrong password: not "cannot reach"
+            raise
         raise DatabaseUnavailable(engine, e) from None
     return b
 

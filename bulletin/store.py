@@ -27,6 +27,7 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Connection, Engine, create_engine, event, func, select, text
 from sqlalchemy.exc import (
+    DBAPIError,
     DisconnectionError,
     IntegrityError,
     InterfaceError,
@@ -68,7 +69,16 @@ def make_engine(url: str) -> Engine:
             conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
 
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=32, max_overflow=32)
+    # connect_timeout: an address that drops packets (the old primary of a failover) fails a
+    # connection in 5 s, answered 503, instead of holding a request thread for the kernel's
+    # TCP timeout (minutes), until no thread is left for anything.
+    return create_engine(
+        url,
+        pool_pre_ping=True,
+        pool_size=32,
+        max_overflow=32,
+        connect_args={"connect_timeout": 5},
+    )
 
 
 # The key of PostgreSQL's transaction-level advisory lock that serialises migrations; any
@@ -88,7 +98,12 @@ def migrate(engine: Engine) -> None:
     """
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
-    with engine.connect().execution_options(tohyo_write=True) as conn, conn.begin():
+    options: dict[str, Any] = {"tohyo_write": True}
+    if engine.dialect.name == "postgresql":
+        # Each statement after the lock sees what the one before it committed (a server
+        # whose default is REPEATABLE READ would keep the snapshot from before the wait).
+        options["isolation_level"] = "READ COMMITTED"
+    with engine.connect().execution_options(**options) as conn, conn.begin():
         if engine.dialect.name == "postgresql":
             conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _MIGRATE_LOCK})
         cfg.attributes["connection"] = conn
@@ -483,12 +498,59 @@ class Store:
         return [(int(r.entry), bytes(r.code)) for r in rows]
 
 
-#: What the database raises when it cannot answer for now, not because of the request or a
-#: bug: a server that is down or restarting, a connection it closed, a lock not granted
-#: within the busy timeout, no free connection in the pool. The web layer answers these
-#: 503 "unavailable" (retry), never 500. PEP 249's OperationalError is "not necessarily
-#: under the control of the programmer"; its ProgrammingError and IntegrityError are bugs.
-UNAVAILABLE = (OperationalError, InterfaceError, DisconnectionError, PoolTimeoutError)
+#: PostgreSQL's SQLSTATEs that mean "not now", not "never": connection exceptions (class 08),
+#: insufficient resources (53: too many connections, out of memory, disk full), the server
+#: shutting down, crashed or still starting (57P01-57P03), a serialization failure or a
+#: deadlock (40001, 40P01), a lock not granted in time (55P03), and a read-only transaction
+#: (25006: a standby, reached through an address that has not moved to the new primary yet).
+_PG_TRANSIENT_CLASSES = ("08", "53")
+_PG_TRANSIENT = {"57P01", "57P02", "57P03", "40001", "40P01", "55P03", "25006"}
+#: SQLite's: another connection holds the lock past the busy timeout.
+_SQLITE_TRANSIENT = {"SQLITE_BUSY", "SQLITE_LOCKED"}
+
+
+def is_unavailable(e: BaseException) -> bool:
+    """True if the database cannot answer for now, not because of the request or a bug: a
+    server that is down, restarting or failing over, a connection it closed, a lock not
+    granted within the busy timeout, no free connection in the pool. The web layer answers
+    these 503 "unavailable" (retry). Anything else the driver raises, a missing table, a
+    syntax error, a wrong password, a statement timeout, stays an error (500 "internal"):
+    retrying would fail the same way.
+    """
+    if isinstance(e, DisconnectionError | PoolTimeoutError):
+        return True
+    if not isinstance(e, DBAPIError):
+        return False
+    if e.connection_invalidated:  # SQLAlchemy's dialect saw a dropped connection
+        return True
+    orig = e.orig
+    if engine_of(orig) == "postgresql":
+        state = getattr(orig, "sqlstate", None)
+        if state is None:  # raised by the client: could not connect, connection lost
+            return isinstance(e, OperationalError | InterfaceError)
+        return state[:2] in _PG_TRANSIENT_CLASSES or state in _PG_TRANSIENT
+    return getattr(orig, "sqlite_errorname", None) in _SQLITE_TRANSIENT
+
+
+def engine_of(orig: BaseException | None) -> str:
+    """Which driver raised ``orig``: "postgresql" (psycopg), "sqlite" or ""."""
+    module = type(orig).__module__ if orig is not None else ""
+    if module.startswith("psycopg"):
+        return "postgresql"
+    return "sqlite" if module.startswith("sqlite3") else ""
+
+
+def describe(e: BaseException) -> str:
+    """What the logs may say of a database error: its driver's exception type and code
+    (SQLSTATE or SQLite's error name), never its text, which can name the database's host."""
+    orig = getattr(e, "orig", None)
+    code = getattr(orig, "sqlstate", None) or getattr(orig, "sqlite_errorname", None)
+    name = type(orig).__name__ if orig is not None else type(e).__name__
+    return f"{name} {code}" if code else name
+
+
+#: The exception classes that :func:`is_unavailable` may say yes to (for error handlers).
+UNAVAILABLE = (DBAPIError, DisconnectionError, PoolTimeoutError)
 
 __all__ = [
     "Store",
@@ -497,4 +559,6 @@ __all__ = [
     "OperationalError",
     "IntegrityError",
     "UNAVAILABLE",
+    "describe",
+    "is_unavailable",
 ]

@@ -17,6 +17,7 @@ the rate limits that ``web/app.py`` attaches by endpoint name count both URLs to
 from __future__ import annotations
 
 import json
+import logging
 from typing import Any
 
 from flask import Blueprint, Flask, Response, current_app, jsonify, request
@@ -26,13 +27,14 @@ from werkzeug.routing import IntegerConverter, Map
 from bulletin.batcher import Interrupted
 from bulletin.board import Board, BoardError
 from bulletin.refusals import Refusal
-from bulletin.store import UNAVAILABLE
+from bulletin.store import UNAVAILABLE, describe, is_unavailable
 from e2e import codec
 from e2e.board import Entry
 from e2e.checkpoint import MAX_NOTE
 from e2e.errors import TohyoError
 from e2e.shortcode import parse, prefix
 from web import i18n
+from web.logfilter import EveryFewSeconds
 from web.status import STATUS, status_of
 
 MAX_BODY = 2 * 1024 * 1024  # a 3×3 ballot is about 75 kB in the standard group
@@ -282,23 +284,47 @@ INTERNAL = {"error": "internal", "message": {"ja": "内部エラー", "en": "int
 def api_internal(e: BaseException) -> Any:
     """Any other exception (a bug: the tests assert it never happens): logged by type only,
     a fixed JSON body, never a stack trace or the exception's text to the client."""
-    current_app.logger.error("internal error: %s", type(e).__name__)
+    current_app.logger.error("internal error: %s", describe(e))
     # Built by hand, not by jsonify: nothing in it can fail to serialise a second time.
     body = json.dumps(INTERNAL, ensure_ascii=False, sort_keys=True).encode("utf-8")
     return Response(body, status=500, mimetype="application/json")
 
 
-#: What makes the board unable to answer for now (see :data:`bulletin.store.UNAVAILABLE`):
-#: the database, or a batch cut short by a shutdown. Answered 503 "unavailable", not 500.
+#: What may mean the board cannot answer for now: the database's errors (those that
+#: :func:`bulletin.store.is_unavailable` says are passing) and a batch cut short by a
+#: shutdown. Answered 503 "unavailable"; the database's other errors stay 500 "internal".
 UNAVAILABLE_ERRORS = (*UNAVAILABLE, Interrupted)
 RETRY_AFTER = "5"  # seconds: about what a database restart or a failover takes
 
 
+def passing(e: BaseException) -> bool:
+    """True for an error that :func:`api_unavailable` answers, False for a bug."""
+    return isinstance(e, Interrupted) or is_unavailable(e)
+
+
+def warn_unavailable(e: BaseException) -> None:
+    """One warning line naming the error by type and code (:func:`bulletin.store.describe`;
+    never its text, which can name the database's host), at most once every 10 s per app:
+    during an outage every request fails the same way."""
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    log = app.logger
+    if not log.isEnabledFor(logging.WARNING):
+        return
+    only = app.extensions.setdefault("tohyo.unavailable_log", EveryFewSeconds(10.0))
+    record = log.makeRecord(
+        log.name, logging.WARNING, __file__, 0, "unavailable: %s", (describe(e),), None
+    )
+    if only.filter(record):
+        log.handle(record)
+
+
 def api_unavailable(e: BaseException) -> Any:
-    """The board cannot answer for now: 503 with Retry-After, logged by type only (a
-    database's message can name its host). Not a bug, so not "internal": the booth tells
-    the voter to send the same ballot again, which returns its receipt if it was recorded."""
-    current_app.logger.warning("unavailable: %s", type(e).__name__)
+    """The board cannot answer for now: 503 with Retry-After. Not a bug, so not "internal":
+    the booth tells the voter to send the same ballot again, which returns its receipt if it
+    was recorded. Any other database error goes to :func:`api_internal`."""
+    if not passing(e):
+        return api_internal(e)
+    warn_unavailable(e)
     resp = jsonify(i18n.refusal_json(Refusal("unavailable")))
     resp.status_code = STATUS["unavailable"]
     resp.headers["Retry-After"] = RETRY_AFTER

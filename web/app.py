@@ -21,6 +21,7 @@ from flask import Flask, current_app, render_template, request
 from werkzeug.exceptions import HTTPException
 
 from bulletin.board import Board
+from bulletin.store import describe
 from web import health, i18n, metrics, security
 from web.api import (
     RETRY_AFTER,
@@ -30,6 +31,8 @@ from web.api import (
     api_internal,
     api_unavailable,
     create_app,
+    passing,
+    warn_unavailable,
 )
 from web.status import STATUS
 
@@ -91,11 +94,18 @@ def _appended(resp: Any) -> bool:
     return resp.status_code == 201
 
 
+def _answered(resp: Any) -> bool:
+    return resp.status_code != 503
+
+
 @cache
 def _limited(view: Callable[..., Any]) -> Callable[..., Any]:
     """The view behind the submission limit, wrapped once per process: the limiter keys its
-    limits by the view's name, and wrapping again per app would count each request twice."""
-    return security.limiter.limit(_submit_limit)(view)
+    limits by the view's name, and wrapping again per app would count each request twice.
+    A 503 (the board could not answer) is not counted: voters sending again through a
+    database restart, many behind one carrier's address, must not find themselves limited
+    once it answers."""
+    return security.limiter.limit(_submit_limit, deduct_when=_answered)(view)
 
 
 @cache
@@ -183,7 +193,9 @@ def create_site(board: Board, settings: SiteSettings | None = None) -> Flask:
     def unavailable(e: Exception) -> Any:  # the database is down or restarting: retry
         if request.path.startswith("/api/"):
             return api_unavailable(e)
-        app.logger.warning("unavailable: %s", type(e).__name__)
+        if not passing(e):
+            return internal(e)
+        warn_unavailable(e)
         page = render_template("error.html", message=i18n.t("error.other"))
         return page, STATUS["unavailable"], {"Retry-After": RETRY_AFTER}
 
@@ -194,7 +206,7 @@ def create_site(board: Board, settings: SiteSettings | None = None) -> Flask:
     def internal(e: Exception) -> Any:  # never a stack trace to the visitor
         if request.path.startswith("/api/"):
             return api_internal(e)
-        app.logger.error("internal error: %s", type(e).__name__)
+        app.logger.error("internal error: %s", describe(e))
         return render_template("error.html", message=i18n.t("error.other")), 500
 
     @app.after_request

@@ -40,33 +40,33 @@ def healthz() -> tuple[Response, int]:
     return _answer({"status": "ok"}, 200)
 
 
-def readiness(board: Board) -> str | None:
-    """None if ``board`` can serve (an empty board serves the key ceremony), else the reason
-    code (:data:`REASONS`)."""
+def readiness(board: Board) -> tuple[str | None, int]:
+    """(None, the log's size) if ``board`` can serve (an empty board serves the key
+    ceremony), else (the reason code of :data:`REASONS`, 0). One read of the database: the
+    answer is JSON whatever fails, never the site's error page."""
     store = board.store
     try:
         size = store.with_reader(lambda conn: store.tip(conn)[0])
     except Exception as e:
         _log.warning("readiness: the database did not answer: %s", type(e).__name__)
-        return "database"
+        return "database", 0
     if not size:
-        return None
+        return None, 0
     try:
         board.election  # noqa: B018 (loaded once, then kept by the board)
     except Exception as e:
         _log.warning("readiness: the election did not load: %s", type(e).__name__)
-        return "election_unusable"
-    return None
+        return "election_unusable", size
+    return None, size
 
 
 @bp.get("/readyz")
 def readyz() -> tuple[Response, int]:
     """200 when the process can serve the election, else 503 with the reason code."""
-    board = current_app.config["BOARD"]
-    reason = readiness(board)
+    reason, size = readiness(current_app.config["BOARD"])
     if reason is None:
         body = {"status": "ready"}
-        if not board.store.size():
+        if not size:
             body["state"] = "setup"
         return _answer(body, 200)
     return _answer({"status": "not_ready", "reason": reason}, 503)

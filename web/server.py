@@ -5,14 +5,12 @@ from __future__ import annotations
 
 import logging
 import socket
-import threading
-import time
-from collections.abc import Callable
 from dataclasses import dataclass
 
 from flask import Flask
 
 from web.api import MAX_BODY
+from web.logfilter import EveryFewSeconds
 
 # The body waitress reads: the API's own limit (which answers 413 in JSON) and a little
 # more, so that a body just over the API's limit still gets the API's JSON error.
@@ -28,38 +26,6 @@ class WsgiLimits:
     max_request_body: int = MAX_REQUEST_BODY
     max_request_header: int = 32 * 1024
     inbuf_overflow: int = 512 * 1024
-
-
-class EveryFewSeconds(logging.Filter):
-    """Let a record through at most once every ``every`` seconds, saying how many were held
-    back. waitress warns "Task queue depth is N" each time a request has to wait for a
-    thread: under a burst that is one line per request (thousands a minute at 50 clients
-    on 16 threads), which buries the access log without saying more than the first."""
-
-    def __init__(self, every: float = 10.0, clock: Callable[[], float] = time.monotonic):
-        super().__init__()
-        self.every, self.clock = every, clock
-        self._lock = threading.Lock()
-        self._last: float | None = None
-        self._held = 0
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        now = self.clock()
-        with self._lock:
-            if self._last is not None and now - self._last < self.every:
-                self._held += 1
-                return False
-            held, since = self._held, self._last
-            self._held, self._last = 0, now
-        if held and since is not None:
-            # Formatted here, so that nothing in the message is taken for a % field.
-            such = "such warning" if held == 1 else "such warnings"
-            record.msg = (
-                f"{record.getMessage()} (and {held} more {such} in the {now - since:.0f} s"
-                " before it, not shown)"
-            )
-            record.args = None
-        return True
 
 
 def quiet_queue_warnings(every: float = 10.0) -> None:

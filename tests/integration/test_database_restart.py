@@ -172,19 +172,20 @@ def test_the_database_restarted_during_voting_loses_nothing_and_says_retry(votin
     v["pg"].stop()
     status, headers, body = _call(url + "/api/ballots", waiting)
     assert status == 503, body
-    # at least the board's 5 s (Flask-Limiter raises it to the end of the route's window)
-    assert int(headers["Retry-After"]) >= 5
+    # the board's 5 s, or the end of the route's limit window if later: Flask-Limiter
+    # rewrites the header from its own clock in whole seconds, so 5 s can read as 4
+    assert int(headers["Retry-After"]) >= 4
     error = json.loads(body)
     assert error["error"] == "unavailable"
     assert {"ja", "en", "zh-Hans"} <= set(error["message"])
     assert "二重に数えられることはありません" in error["message"]["ja"]
-    for text in error["message"].values():  # nothing of the database reaches the voter
-        assert "postgres" not in text.lower() and "5432" not in text
-    assert "psycopg" not in body.decode() and "127.0.0.1" not in body.decode()
+    port = str(v["pg"].port)
+    for word in ("psycopg", "postgres", "127.0.0.1", port):  # nothing of the database
+        assert word not in body.decode().lower()
     status, _, body = _call(url + "/api/signing-nonces", {})  # a new voter: the same answer
     assert status == 503 and json.loads(body)["error"] == "unavailable"
     status, headers, page = _call(url + "/board")
-    assert status == 503 and int(headers["Retry-After"]) >= 5
+    assert status == 503 and headers["Retry-After"] == "5"  # a page: no limit window
     assert headers["Content-Type"].startswith("text/html") and b"Traceback" not in page
     status, _, body = _call(url + "/readyz")
     assert status == 503 and json.loads(body)["reason"] == "database"
@@ -201,7 +202,8 @@ def test_the_database_restarted_during_voting_loses_nothing_and_says_retry(votin
 
     log = v["log"].read_text(errors="replace")
     assert "unavailable: OperationalError" in log
-    assert "internal error" not in log
+    assert "internal error" not in log and "Traceback" not in log
+    assert f":{port}" not in log and "Connection refused" not in log  # type and code only
 
     board = open_board(v["db"], str(v["key"]))
     board.close()

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import time
 
 from alembic.config import Config
 from alembic.script import ScriptDirectory
@@ -16,30 +15,37 @@ from sqlalchemy import inspect, text
 
 from bulletin.store import MIGRATIONS, make_engine
 
-# Each process waits for the same moment, so that they all start their migration together.
+# Each process connects and imports everything, says so, and waits for the word to go: only
+# the migrations race, all released at once, however slowly the interpreters start.
 _MIGRATE = """
-import sys, time
+import sys
 from bulletin.store import make_engine, migrate
-url, start = sys.argv[1], float(sys.argv[2])
-engine = make_engine(url)
-with engine.connect():  # connected and imported before the start: only the migration races
+engine = make_engine(sys.argv[1])
+with engine.connect():
     pass
-time.sleep(max(0.0, start - time.time()))
+print("ready", flush=True)
+sys.stdin.readline()
 migrate(engine)
 """
 
 
 def _migrate_together(url: str, n: int) -> list[subprocess.CompletedProcess[str]]:
-    start = time.time() + 3.0  # after every interpreter has imported SQLAlchemy and Alembic
     procs = [
         subprocess.Popen(
-            [sys.executable, "-c", _MIGRATE, url, repr(start)],
+            [sys.executable, "-c", _MIGRATE, url],
+            stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
         )
         for _ in range(n)
     ]
+    for p in procs:  # the barrier: every one ready before any goes
+        assert p.stdout is not None and p.stdout.readline() == "ready\n", p.stderr
+    for p in procs:
+        assert p.stdin is not None
+        p.stdin.write("go\n")
+        p.stdin.flush()
     out = []
     for p in procs:
         stdout, stderr = p.communicate(timeout=120)

@@ -450,11 +450,13 @@
     else if (RENEW.indexOf(code) >= 0) { what = T["next.renew"]; final = "card"; }
     else if (code === "revote_other_device") { what = T["next.method"]; final = "card"; }
     else if (RECHOOSE.indexOf(code) >= 0) { what = T["next.rechoose"]; final = "ballot"; }
-    else if (RETRY.indexOf(code) >= 0 || e.network) what = T["next.retry"];
+    else if (RETRY.indexOf(code) >= 0 || passing(e)) what = T["next.retry"];
     else if (code && (code.indexOf("challenge_") === 0 || code.indexOf("request_") === 0)) what = T["next.again"];
     else if (code) what = T["next.card"];
     else if (e.local === "card.locked" || e.local === "reader.blocked") { what = T["next.locked"]; final = "card"; }
-    say(code ? T["refused"] + e.message : e.message, "bad");
+    // "Not accepted" only when the board said so: after a 5xx the ballot may be on the board.
+    var unsure = passing(e) || code === "internal";
+    say(code && !unsure ? T["refused"] + e.message : e.message, "bad");
     next(what);
     if (final) { blocked = final; $("sign").disabled = true; }
     $("sign-other-card").classList.toggle("hidden", final !== "card");
@@ -632,8 +634,13 @@
           if (stopped) return;
           // The board briefly unable to answer (its database restarting, a process being
           // replaced behind the proxy, the phone's connection dropping): the request and
-          // the app's answer are kept at the board, so keep asking until the deadline.
-          if (passing(e) && Date.now() <= deadline) { polling = setTimeout(poll, 2000); return; }
+          // the app's answer are kept at the board, so keep asking until the deadline (a
+          // limit on polls too: ask again more slowly).
+          if (passing(e) || e.refusal === "rate_limited") {
+            if (Date.now() > deadline) { cancelSigning(); reject(fail("app.timeout")); return; }
+            polling = setTimeout(poll, 2000);
+            return;
+          }
           handOff = null;
           hideApp();
           save("confirm");
