@@ -20,33 +20,19 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from dataclasses import replace
-from datetime import timedelta
 from typing import Any
 
 import pytest
 
-from bulletin.board import export_record
-from bulletin.cli import open_board
 from e2e import codec
 from e2e.ballot import encrypt_ballot
-from e2e.election import Election, base_hash
-from e2e.group import TEST
-from e2e.record import read_record
 from e2e.rng import SystemRng
-from e2e.tally import trustee_commitments
-from e2e.threshold import public_share
-from e2e.verify import verify_record
-from sim.demo import EXAMPLE, load_manifest
-from sim.rehearsal import open_in_period, pinned
-from sim.testca import SimulatedCard, TestCA, new_key, sign_submission
+from sim.testca import SimulatedCard, sign_submission
 from tests.integration.board_helpers import free_port
 from tests.integration.conftest import PostgresServer
-from trustees.ceremony import run_ceremony
-from trustees.decrypt import partial_decrypt
+from tests.integration.served_election import close_and_verify, served_election
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
-HOLDER = dict(birth="319800217", sex="2")
 
 
 def _call(url: str, body: Any = None) -> tuple[int, dict[str, str], bytes]:
@@ -87,36 +73,13 @@ def voting(tmp_path):
         ) as c:
             c.execute('CREATE DATABASE "board"')
         db = f"{pg.url}/board"
-        key = tmp_path / "board.key"
-        manifest = pinned(replace(load_manifest(EXAMPLE), trustees=3, quorum=2), key)
-        h_p, _ = base_hash(TEST, manifest)
-        secrets, publics = run_ceremony(TEST, h_p, 3, 2, SystemRng())
-        election = Election(TEST, manifest, TEST.product(t.key for t in publics))
-        board, offset = open_in_period(db, key, election, publics)
-        start = board.clock.now()
-        board.store.engine.dispose()
-        ca = TestCA.create(not_before=start - timedelta(days=1000))
-        cards = []
-        for n in range(3):
-            k = new_key()
-            cert = ca.issue(
-                **HOLDER,
-                name=f"筑波　{'一二三'[n]}郎",
-                address=f"茨城県つくば市吾妻{n + 1}丁目1番地1",
-                issued=start - timedelta(days=30),
-                key=k,
-            )
-            cards.append((SimulatedCard.create(k, cert, f"PASS{n:04d}", iterations=1000),
-                          f"PASS{n:04d}"))  # fmt: skip
-        (tmp_path / "ca.pem").write_bytes(ca.pem)
-        crl = ca.crl(start - timedelta(days=1), start + timedelta(days=60))
-        (tmp_path / "crl.der").write_bytes(crl)
+        served = served_election(db, tmp_path, "吾妻", 3)
         (tmp_path / "pseudonym.key").write_text("CD" * 32)
         port = free_port()
         cmd = [
-            sys.executable, "-m", "tohyo", "serve", "--db", db, "--key", str(key),
-            "--port", str(port), "--threads", "4", "--clock-offset", str(offset),
-            "--anchor", str(tmp_path / "ca.pem"), "--crl", str(tmp_path / "crl.der"),
+            sys.executable, "-m", "tohyo", "serve", "--db", db, "--key", str(served.key),
+            "--port", str(port), "--threads", "4", "--clock-offset", str(served.offset),
+            "--anchor", str(served.anchor), "--crl", str(served.crl),
             "--pseudonym-key-file", str(tmp_path / "pseudonym.key"),
             "--evidence-dir", str(tmp_path / "evidence"),
         ]  # fmt: skip
@@ -129,8 +92,8 @@ def voting(tmp_path):
         url = f"http://127.0.0.1:{port}"
         _wait_ready(url, proc)
         yield dict(
-            pg=pg, db=db, key=key, election=election, secrets=secrets, cards=cards,
-            proc=proc, url=url, log=log, work=tmp_path,
+            pg=pg, db=db, key=served.key, election=served.election, secrets=served.secrets,
+            cards=served.cards, proc=proc, url=url, log=log, work=tmp_path,
         )  # fmt: skip
     finally:
         if proc is not None:
@@ -205,15 +168,7 @@ def test_the_database_restarted_during_voting_loses_nothing_and_says_retry(votin
     assert "internal error" not in log and "Traceback" not in log
     assert f":{port}" not in log and "Connection refused" not in log  # type and code only
 
-    board = open_board(v["db"], str(v["key"]))
-    board.close()
-    tally = board.post_tally()
-    election = v["election"]
-    commitments = trustee_commitments(board.publics())
-    for sec in v["secrets"][:2]:
-        x = public_share(election.group, commitments, sec.index)
-        board.post_decryption(codec.encode(partial_decrypt(election, tally, sec, x, SystemRng())))
-    board.post_results()
-    rec = [(f"r{n}", json.dumps(r).encode()) for n, r in enumerate(receipts)]
-    report = verify_record(read_record(export_record(board, v["work"] / "record")), receipts=rec)
+    report = close_and_verify(
+        v["db"], v["key"], v["election"], v["secrets"], receipts, v["work"] / "record"
+    )
     assert report.ballots == 3 and report.receipts == 3

@@ -27,29 +27,19 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
-from datetime import timedelta
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
 
-from bulletin.cli import open_board
 from bulletin.jpki.verify import digest_info
 from e2e import codec
 from e2e.ballot import encrypt_ballot
-from e2e.election import Election, base_hash
-from e2e.group import TEST
-from e2e.record import read_record
+from e2e.election import Election
 from e2e.rng import SystemRng
-from e2e.tally import trustee_commitments
-from e2e.threshold import public_share
-from e2e.verify import verify_record
-from sim.demo import EXAMPLE, load_manifest
-from sim.rehearsal import open_in_period, pinned
-from sim.testca import SimulatedCard, TestCA, new_key, sign_submission
+from sim.testca import SimulatedCard, sign_submission
 from tests.integration.board_helpers import free_port
-from trustees.ceremony import run_ceremony
-from trustees.decrypt import partial_decrypt
+from tests.integration.served_election import close_and_verify, served_election
 from web.admin import hash_password
 from web.deploy import nginx_config
 
@@ -57,7 +47,6 @@ ROOT = pathlib.Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"
 ADMIN_PASSWORD = "deployment admin password"
 PROCESSES = 3
-HANAKO = dict(name="筑波　花子", birth="319800217", sex="2")
 ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--no-first-run",
         "--disable-background-networking", "--disable-component-update"]  # fmt: skip
 
@@ -126,29 +115,9 @@ def deployment(tmp_path_factory, postgres_server, redis_server) -> Iterator[Depl
     assert pathlib.Path(nginx).exists(), "nginx missing: make test installs it"
     work = tmp_path_factory.mktemp("deployment")
     db = _database(postgres_server)
-    key = work / "board.key"
-    manifest = pinned(replace(load_manifest(EXAMPLE), trustees=3, quorum=2), key)
-    h_p, _ = base_hash(TEST, manifest)
-    secrets, publics = run_ceremony(TEST, h_p, 3, 2, SystemRng())
-    election = Election(TEST, manifest, TEST.product(t.key for t in publics))
-    board, offset = open_in_period(db, key, election, publics)
-    start = board.clock.now()
-    board.store.engine.dispose()
-    ca = TestCA.create(not_before=start - timedelta(days=1000))
-    cards = []
-    for n in range(4):
-        k = new_key()
-        cert = ca.issue(
-            **{**HANAKO, "name": f"筑波　{'一二三四'[n]}郎"},
-            address=f"茨城県つくば市竹園{n + 1}丁目1番地1",
-            issued=start - timedelta(days=30),
-            key=k,
-        )
-        cards.append(
-            (SimulatedCard.create(k, cert, f"PASS{n:04d}", iterations=1000), f"PASS{n:04d}")
-        )
-    (work / "ca.pem").write_bytes(ca.pem)
-    (work / "crl.der").write_bytes(ca.crl(start - timedelta(days=1), start + timedelta(days=60)))
+    served = served_election(db, work, "竹園", 4)
+    key, election, secrets, cards = served.key, served.election, served.secrets, served.cards
+    offset = served.offset
     (work / "pseudonym.key").write_text("AB" * 32)
     (work / "admin.hash").write_text(hash_password(ADMIN_PASSWORD, n=2**10) + "\n")
     ports = [free_port() for _ in range(PROCESSES)]
@@ -371,18 +340,7 @@ def test_a_process_killed_during_voting_and_the_record_verifies(deployment):
     for card, pw in d.cards[2:]:
         receipts.append(_cast(d, card, pw, {"healthcare": ["emergency-info"]}))
     # The administrator closes and the trustees decrypt (by the board's own commands).
-    board = open_board(d.db, str(d.key))
-    board.close()
-    tally = board.post_tally()
-    commitments = trustee_commitments(board.publics())
-    for sec in d.secrets[:2]:
-        x = public_share(d.election.group, commitments, sec.index)
-        board.post_decryption(codec.encode(partial_decrypt(d.election, tally, sec, x, SystemRng())))
-    board.post_results()
-    from bulletin.board import export_record
-
-    rec = [(f"r{n}", json.dumps(r).encode()) for n, r in enumerate(receipts)]
-    report = verify_record(read_record(export_record(board, d.work / "record")), receipts=rec)
+    report = close_and_verify(d.db, d.key, d.election, d.secrets, receipts, d.work / "record")
     assert report.ballots >= len(receipts) and report.receipts == len(receipts)
     assert report.board_key_pinned == "manifest"
 

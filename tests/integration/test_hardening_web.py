@@ -24,6 +24,7 @@ from e2e.ballot import (
 )
 from e2e.errors import VerificationError
 from e2e.rng import DeterministicRng
+from tests.db_faults import sqlite_failure
 from tests.integration.board_helpers import make_board
 from web.api import LOG_MAX, create_app
 from web.app import SiteSettings, create_site
@@ -359,19 +360,8 @@ def _sqlite_error(tmp_path, sql: str, busy: bool) -> Exception:
 
     from sqlalchemy import exc
 
-    path = tmp_path / "lock.db"
-    holder = sqlite3.connect(path, isolation_level=None)
-    if busy:
-        holder.execute("BEGIN IMMEDIATE")
-    other = sqlite3.connect(path, timeout=0, isolation_level=None)
-    try:
-        other.execute(sql)
-    except sqlite3.Error as e:
-        return exc.DBAPIError.instance(sql, {}, e, sqlite3.Error)
-    finally:
-        other.close()
-        holder.close()
-    raise AssertionError("no error")
+    orig = sqlite_failure(tmp_path / "lock.db", sql, busy)
+    return exc.DBAPIError.instance(sql, {}, orig, sqlite3.Error)
 
 
 def _raising(e: Exception):

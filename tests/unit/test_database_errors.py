@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import exc
 
 from bulletin.store import describe, is_unavailable
+from tests.db_faults import sqlite_failure
 
 
 def _wrapped(orig: BaseException) -> exc.DBAPIError:
@@ -24,22 +25,7 @@ def _wrapped(orig: BaseException) -> exc.DBAPIError:
 
 
 def _sqlite(sql: str, tmp_path, busy: bool = False) -> sqlite3.Error:
-    """A real error from SQLite: ``busy`` runs ``sql`` while another connection holds the
-    write lock, with no busy timeout."""
-    path = tmp_path / "x.db"
-    holder = sqlite3.connect(path, isolation_level=None)
-    holder.execute("CREATE TABLE IF NOT EXISTS t (x)")
-    if busy:
-        holder.execute("BEGIN IMMEDIATE")
-    other = sqlite3.connect(path, timeout=0, isolation_level=None)
-    try:
-        other.execute(sql)
-    except sqlite3.Error as e:
-        return e
-    finally:
-        other.close()
-        holder.close()
-    raise AssertionError(f"{sql!r} did not fail")
+    return sqlite_failure(tmp_path / "x.db", sql, busy)
 
 
 @pytest.mark.parametrize(
