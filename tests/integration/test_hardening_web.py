@@ -425,6 +425,46 @@ def test_b_a_database_error_that_would_fail_again_stays_internal(
     assert "nowhere" not in caplog.text and "unavailable" not in caplog.text
 
 
+def test_b_a_ballot_whose_commit_lost_its_answer_gets_its_receipt_when_sent_again(
+    setup, monkeypatch
+):
+    """The commit reached the database and its answer did not (the connection dropped just
+    after COMMIT): the voter is answered 503, and the same submission sent again gets the
+    receipt of the entry already on the board. One ballot, not two."""
+    from contextlib import contextmanager
+
+    from sqlalchemy import exc
+
+    from tests.integration.board_helpers import submission
+
+    client = site(setup)
+    body = submission(setup.election, C, "token-7", "lost-answer")
+    store = setup.board.store
+    before = store.size()
+    real_write = store.write
+
+    @contextmanager
+    def committed_then_dropped():
+        with real_write() as conn:
+            yield conn
+        raise exc.DisconnectionError("the connection dropped after COMMIT")
+
+    with monkeypatch.context() as m:
+        m.setattr(store, "write", committed_then_dropped)
+        lost = client.post("/api/ballots", data=body, content_type="application/json")
+    _json_error(lost, 503, "unavailable")
+    after = store.size()
+    assert after > before  # it is on the board (with its tree head)
+    again = client.post("/api/ballots", data=body, content_type="application/json")
+    assert again.status_code == 201, again.get_data(as_text=True)
+    receipt = again.get_json()
+    assert before <= receipt["entry"] < after  # the entry the lost commit wrote
+    assert store.size() == after  # nothing added
+    assert client.post("/api/ballots", data=body, content_type="application/json").get_json() == (
+        receipt
+    )
+
+
 def test_b_a_page_when_the_database_cannot_answer_is_a_503_page(setup, monkeypatch, tmp_path):
     monkeypatch.setattr(setup.board, "state", _raising(_fault("database", tmp_path)))
     resp = create_site(setup.board).test_client().get("/")
