@@ -32,9 +32,10 @@ def open_board(db: str, key: str, clock_offset: float = 0.0, **kwargs: Any) -> B
     gives it (a rehearsal outside the real period), so the web site and these commands
     judge the same election at the same time.
 
-    A database that does not answer (not started yet, a wrong host or port, SQLite's lock
-    held past its timeout) is :class:`DatabaseUnavailable`: one line naming the database
-    (its password hidden) and the driver's reason, not a traceback."""
+    A database that cannot be connected to (not started yet, a wrong host, port, password
+    or database name: libpq tells them apart only in words) or does not answer for now
+    (SQLite's lock held past its timeout) is :class:`DatabaseUnavailable`: one line naming
+    the database (its password hidden) and the driver's reason, not a traceback."""
     engine = make_engine(db)
     try:
         migrate(engine)
@@ -44,7 +45,7 @@ def open_board(db: str, key: str, clock_offset: float = 0.0, **kwargs: Any) -> B
         b.recover()
     except UNAVAILABLE as e:
         engine.dispose()
-        if not is_unavailable(e):  # a failing migration, a wrong password: not "cannot reach"
+        if not is_unavailable(e):  # a failing migration, with the server's own code: a bug
             raise
         raise DatabaseUnavailable(engine, e) from None
     return b
@@ -57,7 +58,8 @@ class DatabaseUnavailable(BoardError):
         reason = str(getattr(e, "orig", None) or e).strip().splitlines()
         where = engine.url.render_as_string(hide_password=True)
         super().__init__(
-            f"cannot reach the board's database {where}: {reason[0] if reason else type(e)}"
+            f"cannot use the board's database {where}: "
+            + (reason[0] if reason else type(e).__name__)
         )
 
 

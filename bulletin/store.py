@@ -25,7 +25,7 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Connection, Engine, create_engine, event, func, select, text
+from sqlalchemy import Connection, Engine, create_engine, event, func, make_url, select, text
 from sqlalchemy.exc import (
     DBAPIError,
     DisconnectionError,
@@ -69,16 +69,30 @@ def make_engine(url: str) -> Engine:
             conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
 
         return engine
-    # connect_timeout: an address that drops packets (the old primary of a failover) fails a
-    # connection in 5 s, answered 503, instead of holding a request thread for the kernel's
-    # TCP timeout (minutes), until no thread is left for anything.
+    # An address that drops packets (the old primary of a failover) must fail in seconds,
+    # answered 503, not hold request threads for the kernel's TCP timeouts (up to about 15
+    # minutes) until none is left: a new connection gives up after 5 s (connect_timeout),
+    # and one already open once 15 s of its data go unacknowledged (tcp_user_timeout) or
+    # its idle keepalives go unanswered. A setting the URL names itself wins.
+    given = make_url(url).query
     return create_engine(
         url,
         pool_pre_ping=True,
         pool_size=32,
         max_overflow=32,
-        connect_args={"connect_timeout": 5},
+        connect_args={k: v for k, v in _PG_CONNECT.items() if k not in given},
     )
+
+
+#: libpq's connection settings for the board's PostgreSQL (see make_engine).
+_PG_CONNECT = {
+    "connect_timeout": 5,
+    "keepalives": 1,
+    "keepalives_idle": 10,
+    "keepalives_interval": 5,
+    "keepalives_count": 3,
+    "tcp_user_timeout": 15000,
+}
 
 
 # The key of PostgreSQL's transaction-level advisory lock that serialises migrations; any
@@ -505,17 +519,24 @@ class Store:
 #: (25006: a standby, reached through an address that has not moved to the new primary yet).
 _PG_TRANSIENT_CLASSES = ("08", "53")
 _PG_TRANSIENT = {"57P01", "57P02", "57P03", "40001", "40P01", "55P03", "25006"}
-#: SQLite's: another connection holds the lock past the busy timeout.
-_SQLITE_TRANSIENT = {"SQLITE_BUSY", "SQLITE_LOCKED"}
+#: SQLite's: another connection holds the lock past the busy timeout, with the extended
+#: codes under them (SQLITE_BUSY_SNAPSHOT: a stale read that then wrote; _RECOVERY...).
+_SQLITE_TRANSIENT = ("SQLITE_BUSY", "SQLITE_LOCKED")
 
 
 def is_unavailable(e: BaseException) -> bool:
     """True if the database cannot answer for now, not because of the request or a bug: a
     server that is down, restarting or failing over, a connection it closed, a lock not
     granted within the busy timeout, no free connection in the pool. The web layer answers
-    these 503 "unavailable" (retry). Anything else the driver raises, a missing table, a
-    syntax error, a wrong password, a statement timeout, stays an error (500 "internal"):
+    these 503 "unavailable" (retry). Anything else the server reports with its own code, a
+    missing table, a syntax error, a statement timeout, stays an error (500 "internal"):
     retrying would fail the same way.
+
+    A connection that fails to open is reported by libpq without a code, whatever the
+    cause: refused, timed out, a server shutting down, but also a wrong password or a
+    database that does not exist. All of them are "unavailable" here; the commands that
+    open the board print the driver's reason when they start (``bulletin.cli``), which is
+    when a wrong password or database name shows.
     """
     if isinstance(e, DisconnectionError | PoolTimeoutError):
         return True
@@ -529,7 +550,7 @@ def is_unavailable(e: BaseException) -> bool:
         if state is None:  # raised by the client: could not connect, connection lost
             return isinstance(e, OperationalError | InterfaceError)
         return state[:2] in _PG_TRANSIENT_CLASSES or state in _PG_TRANSIENT
-    return getattr(orig, "sqlite_errorname", None) in _SQLITE_TRANSIENT
+    return str(getattr(orig, "sqlite_errorname", "")).startswith(_SQLITE_TRANSIENT)
 
 
 def engine_of(orig: BaseException | None) -> str:

@@ -310,10 +310,13 @@ def warn_unavailable(e: BaseException) -> None:
     log = app.logger
     if not log.isEnabledFor(logging.WARNING):
         return
-    only = app.extensions.setdefault("tohyo.unavailable_log", EveryFewSeconds(10.0))
+    only = app.extensions.get("tohyo.unavailable_log")
+    if only is None:  # an app not made by create_app
+        only = app.extensions.setdefault("tohyo.unavailable_log", EveryFewSeconds(10.0))
     record = log.makeRecord(
-        log.name, logging.WARNING, __file__, 0, "unavailable: %s", (describe(e),), None
-    )
+        log.name, logging.WARNING, __file__, 0, "unavailable: %s", (describe(e),), None,
+        func="warn_unavailable",
+    )  # fmt: skip
     if only.filter(record):
         log.handle(record)
 
@@ -340,6 +343,7 @@ def create_app(board: Board) -> Flask:
     app.json.sort_keys = True  # type: ignore[attr-defined]
     app.url_map.converters["index"] = IndexConverter  # before the routes that use it
     app.register_blueprint(api)
+    app.extensions["tohyo.unavailable_log"] = EveryFewSeconds(10.0)  # see warn_unavailable
 
     @app.errorhandler(BoardError)
     def board_error(e: BoardError) -> Any:

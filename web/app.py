@@ -94,18 +94,13 @@ def _appended(resp: Any) -> bool:
     return resp.status_code == 201
 
 
-def _answered(resp: Any) -> bool:
-    return resp.status_code != 503
-
-
 @cache
 def _limited(view: Callable[..., Any]) -> Callable[..., Any]:
     """The view behind the submission limit, wrapped once per process: the limiter keys its
     limits by the view's name, and wrapping again per app would count each request twice.
-    A 503 (the board could not answer) is not counted: voters sending again through a
-    database restart, many behind one carrier's address, must not find themselves limited
-    once it answers."""
-    return security.limiter.limit(_submit_limit, deduct_when=_answered)(view)
+    Every request counts, a 503 too: a limit counted after the answer (Flask-Limiter's
+    ``deduct_when``) is only checked before it, so concurrent requests all pass."""
+    return security.limiter.limit(_submit_limit)(view)
 
 
 @cache

@@ -16,8 +16,12 @@ import logging
 from flask import Blueprint, Response, current_app, jsonify
 
 from bulletin.board import Board
+from bulletin.store import describe, is_unavailable
+from web.logfilter import EveryFewSeconds
 
 _log = logging.getLogger(__name__)
+# A load balancer probes every few seconds: while the database is down, one line every 10 s.
+_log.addFilter(EveryFewSeconds(10.0))
 
 #: Why ``/readyz`` answers 503.
 REASONS = {
@@ -48,13 +52,16 @@ def readiness(board: Board) -> tuple[str | None, int]:
     try:
         size = store.with_reader(lambda conn: store.tip(conn)[0])
     except Exception as e:
-        _log.warning("readiness: the database did not answer: %s", type(e).__name__)
+        _log.warning("readiness: the database did not answer: %s", describe(e))
         return "database", 0
     if not size:
         return None, 0
     try:
         board.election  # noqa: B018 (loaded once, then kept by the board)
     except Exception as e:
+        if is_unavailable(e):  # the database went away between the two reads
+            _log.warning("readiness: the database did not answer: %s", describe(e))
+            return "database", 0
         _log.warning("readiness: the election did not load: %s", type(e).__name__)
         return "election_unusable", size
     return None, size

@@ -471,6 +471,46 @@ def test_a_hand_off_outlives_a_board_briefly_unavailable(browser, site, tmp_path
     ctx.close()
 
 
+def test_a_hand_off_through_an_outage_longer_than_its_ten_minutes_says_so(browser, site):
+    """The board still unable to answer when the request's ten minutes are up: the booth
+    says the signing app did not answer (not nothing), and withdraws the request."""
+    from bulletin.refusals import Refusal
+
+    ctx = browser.new_context(viewport=PHONE, locale="ja-JP")
+    page = ctx.new_page()
+    body = json.dumps(i18n.refusal_json(Refusal("unavailable")), ensure_ascii=False)
+    polls: list[str] = []
+
+    def outage(route) -> None:
+        polls.append(route.request.url)
+        route.fulfill(status=503, content_type="application/json", body=body)
+
+    page.route("**/api/sign-requests/*/result", outage)
+    _, link = hand_off(page, site, 1, 2)
+    page.clock.install()  # from now on the page's timers run on a clock the test moves
+    deadline = time.time() + 30
+    while len(polls) < 2 and time.time() < deadline:
+        page.wait_for_timeout(200)
+    page.clock.fast_forward("11:00")  # past the request's ten minutes
+    page.clock.fast_forward(3000)  # the next poll, due 2 s after the last
+    expect(page.locator("#sign-status")).to_contain_text(
+        i18n.text_in("ja", "js.app.timeout"), timeout=15_000
+    )
+    # the booth withdrew the request: the app can no longer read it
+    api = site.url + "/api/sign-requests/" + link.removeprefix("/sign/")
+    deadline = time.time() + 15
+    while time.time() < deadline:
+        try:
+            get_json(api)
+        except urllib.error.HTTPError as e:
+            assert e.code in (404, 409, 410)
+            break
+        time.sleep(0.2)
+    else:
+        raise AssertionError("the request is still open to the app")
+    ctx.close()
+
+
 def test_a_hand_off_cancelled_in_the_booth_is_refused_to_the_app(page, site):
     _, link = hand_off(page, site, 1, 0)
     api = site.url + "/api/sign-requests/" + link[6:]

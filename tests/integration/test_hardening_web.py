@@ -447,7 +447,12 @@ def test_b_a_ballot_whose_commit_lost_its_answer_gets_its_receipt_when_sent_agai
     def committed_then_dropped():
         with real_write() as conn:
             yield conn
-        raise exc.DisconnectionError("the connection dropped after COMMIT")
+        # as a COMMIT whose connection the server terminated raises it (SQLAlchemy marks
+        # the connection invalidated), after the commit took effect
+        import psycopg.errors
+
+        shutdown = psycopg.errors.AdminShutdown("terminating connection")
+        raise exc.OperationalError("COMMIT", {}, shutdown, connection_invalidated=True)
 
     with monkeypatch.context() as m:
         m.setattr(store, "write", committed_then_dropped)
@@ -465,6 +470,19 @@ def test_b_a_ballot_whose_commit_lost_its_answer_gets_its_receipt_when_sent_agai
     )
 
 
+def test_b_readiness_says_database_when_it_goes_away_while_the_election_loads(
+    setup, monkeypatch, tmp_path
+):
+    """The log's size was read, then the database went away before the election loaded:
+    "database" (wait), not "election_unusable" (which suggests a wrong --key)."""
+    from bulletin.board import Board
+
+    busy = _fault("database", tmp_path)
+    monkeypatch.setattr(Board, "election", property(_raising(busy)))
+    resp = create_site(setup.board).test_client().get("/readyz")
+    assert resp.status_code == 503 and resp.get_json()["reason"] == "database"
+
+
 def test_b_a_page_when_the_database_cannot_answer_is_a_503_page(setup, monkeypatch, tmp_path):
     monkeypatch.setattr(setup.board, "state", _raising(_fault("database", tmp_path)))
     resp = create_site(setup.board).test_client().get("/")
@@ -472,19 +490,6 @@ def test_b_a_page_when_the_database_cannot_answer_is_a_503_page(setup, monkeypat
     assert resp.status_code == 503 and resp.mimetype == "text/html"
     assert resp.headers["Retry-After"] == "5"
     assert "Traceback" not in text and "locked" not in text
-
-
-def test_b_answers_503_do_not_count_against_the_submit_limit(setup, monkeypatch, tmp_path):
-    """Voters sending again through an outage, many behind one address: once the board
-    answers, none of them is limited for the tries it could not answer."""
-    client = site(setup, rate_limits=True, submit_limit="2 per minute")
-    with monkeypatch.context() as m:
-        m.setattr(setup.board, "submit", _raising(_fault("database", tmp_path)))
-        for _ in range(4):
-            _json_error(client.post("/api/ballots", json={"ballot": {}}), 503, "unavailable")
-    for _ in range(2):  # the limit's two, whole
-        _json_error(client.post("/api/ballots", json={"ballot": {}}), 400, "malformed")
-    _json_error(client.post("/api/ballots", json={"ballot": {}}), 429, "rate_limited")
 
 
 # --- D. the per-address share of pending signing requests -----------------------------------

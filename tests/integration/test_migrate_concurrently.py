@@ -40,17 +40,25 @@ def _migrate_together(url: str, n: int) -> list[subprocess.CompletedProcess[str]
         )
         for _ in range(n)
     ]
-    for p in procs:  # the barrier: every one ready before any goes
-        assert p.stdout is not None and p.stdout.readline() == "ready\n", p.stderr
-    for p in procs:
-        assert p.stdin is not None
-        p.stdin.write("go\n")
-        p.stdin.flush()
-    out = []
-    for p in procs:
-        stdout, stderr = p.communicate(timeout=120)
-        out.append(subprocess.CompletedProcess(p.args, p.returncode, stdout, stderr))
-    return out
+    try:
+        for p in procs:  # the barrier: every one ready before any goes
+            assert p.stdout is not None and p.stderr is not None
+            if p.stdout.readline() != "ready\n":
+                raise AssertionError(f"a process did not start: {p.stderr.read()[-1500:]}")
+        for p in procs:
+            assert p.stdin is not None
+            p.stdin.write("go\n")
+            p.stdin.flush()
+        out = []
+        for p in procs:
+            stdout, stderr = p.communicate(timeout=120)
+            out.append(subprocess.CompletedProcess(p.args, p.returncode, stdout, stderr))
+        return out
+    finally:
+        for p in procs:  # none left waiting, to migrate after the test
+            if p.poll() is None:
+                p.kill()
+                p.wait()
 
 
 def test_machines_migrating_one_fresh_database_at_once_all_succeed(db_url):

@@ -105,7 +105,7 @@ def test_a_database_that_does_not_answer_is_one_line_not_a_traceback(command, se
     assert r.exit_code == 2, r.output
     assert "Traceback" not in r.output and "sekrit" not in r.output
     assert (
-        f"error: cannot reach the board's database postgresql+psycopg://tohyo:***@127.0.0.1:{port}/board"
+        f"error: cannot use the board's database postgresql+psycopg://tohyo:***@127.0.0.1:{port}/board"
         in r.output
     )
     assert "Connection refused" in r.output

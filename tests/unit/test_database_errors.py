@@ -39,6 +39,9 @@ def _sqlite(sql: str, tmp_path, busy: bool = False) -> sqlite3.Error:
         pg.ReadOnlySqlTransaction("cannot execute INSERT in a read-only transaction"),  # 25006
         psycopg.OperationalError("connection failed: Connection refused"),  # no SQLSTATE
         psycopg.OperationalError("consuming input failed: server closed the connection"),
+        # libpq reports a refused login without a code, like a refused connection: it too
+        # is "unavailable" (the command that opens the board prints why when it starts)
+        psycopg.OperationalError("connection failed: password authentication failed"),
     ],
     ids=lambda e: type(e).__name__,
 )
@@ -49,7 +52,6 @@ def test_postgresql_errors_that_pass(orig):
 @pytest.mark.parametrize(
     "orig",
     [
-        pg.InvalidPassword("password authentication failed"),  # 28P01: until someone fixes it
         pg.QueryCanceled("canceling statement due to statement timeout"),  # 57014: every time
         pg.UndefinedTable('relation "ballots" does not exist'),  # 42P01: a schema not migrated
         pg.SyntaxError("syntax error at or near"),  # 42601: a bug
@@ -68,6 +70,16 @@ def test_sqlite_busy_passes_and_a_missing_table_does_not(tmp_path):
     missing = _sqlite("SELECT * FROM nowhere", tmp_path)
     assert isinstance(missing, sqlite3.OperationalError)  # the same class as "busy"
     assert not is_unavailable(_wrapped(missing))
+
+
+def test_sqlites_extended_busy_and_locked_codes_pass():
+    for name in ("SQLITE_BUSY_SNAPSHOT", "SQLITE_BUSY_RECOVERY", "SQLITE_LOCKED_SHAREDCACHE"):
+        e = sqlite3.OperationalError("database is locked")
+        e.sqlite_errorname = name  # as sqlite3 sets it for that extended code
+        assert is_unavailable(_wrapped(e)), name
+    e = sqlite3.OperationalError("disk I/O error")
+    e.sqlite_errorname = "SQLITE_IOERR"
+    assert not is_unavailable(_wrapped(e))
 
 
 def test_a_dropped_connection_and_an_empty_pool_pass():

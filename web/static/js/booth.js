@@ -628,7 +628,8 @@
             { "X-Sign-Secret": req.secret });
           if (stopped) return;
           if (r) { resolve(r); return; }
-          if (Date.now() > deadline) { cancelSigning(); reject(fail("app.timeout")); return; }
+          // Rejected first: cancelSigning() rejects too (silently), and the first one counts.
+          if (Date.now() > deadline) { reject(fail("app.timeout")); cancelSigning(); return; }
           polling = setTimeout(poll, 1000);
         } catch (e) {
           if (stopped) return;
@@ -637,7 +638,7 @@
           // the app's answer are kept at the board, so keep asking until the deadline (a
           // limit on polls too: ask again more slowly).
           if (passing(e) || e.refusal === "rate_limited") {
-            if (Date.now() > deadline) { cancelSigning(); reject(fail("app.timeout")); return; }
+            if (Date.now() > deadline) { reject(fail("app.timeout")); cancelSigning(); return; }
             polling = setTimeout(poll, 2000);
             return;
           }
