@@ -434,28 +434,39 @@ def test_signing_app_hand_off(page, site, tmp_path):
     site.cast[("tsukuba-1.json", 2)] = 1
 
 
+def _unavailable() -> str:
+    """The site's own 503 body while its database cannot answer."""
+    from bulletin.refusals import Refusal
+
+    return json.dumps(i18n.refusal_json(Refusal("unavailable")), ensure_ascii=False)
+
+
+def _outage_on_polls(page, drop_after: int | None = None) -> list[str]:
+    """The booth's polls for the signing app's answer, answered 503 "unavailable", or, after
+    ``drop_after`` of them, with a dropped connection; the polls seen, as they come."""
+    polls: list[str] = []
+
+    def outage(route) -> None:
+        polls.append(route.request.url)
+        if drop_after is None or len(polls) <= drop_after:
+            route.fulfill(status=503, content_type="application/json", body=_unavailable())
+        else:
+            route.abort()
+
+    page.route("**/api/sign-requests/*/result", outage)
+    return polls
+
+
 def test_a_hand_off_outlives_a_board_briefly_unavailable(browser, site, tmp_path):
     """While the booth waits for the app, the board answers its polls 503 "unavailable" (its
     database restarting) and then not at all (the connection dropped): the booth keeps
     asking, and casts the app's answer once the board answers again. Its own page: the
     503s are console errors the page fixture would count."""
-    from bulletin.refusals import Refusal
-
     shutil.copy(site.dir / "cards" / "tsukuba-2.json", tmp_path / "card.json")
     card = SimulatedCard.load(tmp_path / "card.json")
     ctx = browser.new_context(viewport=PHONE, locale="ja-JP")
     page = ctx.new_page()
-    body = json.dumps(i18n.refusal_json(Refusal("unavailable")), ensure_ascii=False)
-    polls: list[str] = []
-
-    def outage(route) -> None:
-        polls.append(route.request.url)
-        if len(polls) <= 2:
-            route.fulfill(status=503, content_type="application/json", body=body)
-        else:
-            route.abort()
-
-    page.route("**/api/sign-requests/*/result", outage)
+    polls = _outage_on_polls(page, drop_after=2)
     code, url = hand_off(page, site, 0, 1)
     deadline = time.time() + 30
     while len(polls) < 4 and time.time() < deadline:
@@ -474,18 +485,9 @@ def test_a_hand_off_outlives_a_board_briefly_unavailable(browser, site, tmp_path
 def test_a_hand_off_through_an_outage_longer_than_its_ten_minutes_says_so(browser, site):
     """The board still unable to answer when the request's ten minutes are up: the booth
     says the signing app did not answer (not nothing), and withdraws the request."""
-    from bulletin.refusals import Refusal
-
     ctx = browser.new_context(viewport=PHONE, locale="ja-JP")
     page = ctx.new_page()
-    body = json.dumps(i18n.refusal_json(Refusal("unavailable")), ensure_ascii=False)
-    polls: list[str] = []
-
-    def outage(route) -> None:
-        polls.append(route.request.url)
-        route.fulfill(status=503, content_type="application/json", body=body)
-
-    page.route("**/api/sign-requests/*/result", outage)
+    polls = _outage_on_polls(page)
     _, link = hand_off(page, site, 1, 2)
     page.clock.install()  # from now on the page's timers run on a clock the test moves
     deadline = time.time() + 30
@@ -610,14 +612,12 @@ def test_an_unavailable_board_is_explained_and_pressing_again_casts(browser, sit
     body): the voter reads that sending again is safe and to wait a moment, not that the
     card was wrong; the button stays; pressed again, the ballot is cast. Its own page: the
     503 is a console error the page fixture would count."""
-    from bulletin.refusals import Refusal
-
     ctx = browser.new_context(viewport=PHONE, locale="ja-JP")
     page = ctx.new_page()
     open_booth(page, site)
     choose(page, 0, 2)
     code = encrypt(page)
-    body = json.dumps(i18n.refusal_json(Refusal("unavailable")), ensure_ascii=False)
+    body = _unavailable()
     page.route(
         "**/api/ballots",
         lambda route: route.fulfill(
