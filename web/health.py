@@ -46,8 +46,8 @@ def healthz() -> tuple[Response, int]:
 
 def readiness(board: Board) -> tuple[str | None, int]:
     """(None, the log's size) if ``board`` can serve (an empty board serves the key
-    ceremony), else (the reason code of :data:`REASONS`, 0). One read of the database: the
-    answer is JSON whatever fails, never the site's error page."""
+    ceremony), else (the reason code of :data:`REASONS`, the size read, 0 if none). One read
+    of the database: the answer is JSON whatever fails, never the site's error page."""
     store = board.store
     try:
         size = store.with_reader(lambda conn: store.tip(conn)[0])
