@@ -139,6 +139,10 @@ def create_site(board: Board, settings: SiteSettings | None = None) -> Flask:
     # limits, per process) until it answers again, rather than refuse every limited
     # request with a 500: an outage of Redis must not stop the voting.
     app.config["RATELIMIT_IN_MEMORY_FALLBACK_ENABLED"] = True
+    # A limit counted after the answer (the challenged ballots' total, counted once one is
+    # appended) meets the storage outside that fallback: an error there would turn the
+    # appended ballot's 201 into a 500. Swallowed, it costs one uncounted ballot.
+    app.config["RATELIMIT_SWALLOW_ERRORS"] = True
     security.install(app, rate_limits=s.rate_limits, signer=s.signer_url)
     security.csrf.exempt(api)
     from web import pages, signing

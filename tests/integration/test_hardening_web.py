@@ -195,6 +195,37 @@ def test_a_challenged_ballots_are_limited_for_all_clients_together(setup):
     assert cast.status_code == 201
 
 
+def test_a_the_limit_store_failing_after_an_append_keeps_the_appended_ballots_201(
+    setup, monkeypatch
+):
+    """The rate-limit storage (Redis) fails between the append of a challenged ballot and
+    the count of the all-clients limit, which is made after the answer: the ballot is on
+    the board, and its answer stays 201, not a 500."""
+    from web import security
+
+    c = site(setup, rate_limits=True, submit_limit="100 per minute", challenged_limit="3 per hour")
+    storage = security.limiter.storage
+    real_incr, failing = storage.incr, []
+
+    def incr(*a, **k):
+        if failing:
+            raise ConnectionError("Error 111 connecting to the rate-limit storage")
+        return real_incr(*a, **k)
+
+    monkeypatch.setattr(storage, "incr", incr)
+    real_submit = setup.board.submit_challenged
+
+    def appended_then_the_store_fails(body):
+        out = real_submit(body)
+        failing.append(True)  # from now on, the storage does not answer
+        return out
+
+    monkeypatch.setattr(setup.board, "submit_challenged", appended_then_the_store_fails)
+    ok = c.post("/api/challenged", json=challenged_doc(setup.election, "store-fails"))
+    assert ok.status_code == 201, ok.get_data(as_text=True)
+    assert len(setup.board.store.kinds(["challenged"])) == 1
+
+
 def test_a_the_per_address_limit_still_applies_to_challenged_ballots(setup):
     c = site(setup, rate_limits=True, submit_limit="2 per minute", challenged_limit="100 per hour")
     codes = [
