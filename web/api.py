@@ -310,9 +310,7 @@ def warn_unavailable(e: BaseException) -> None:
     log = app.logger
     if not log.isEnabledFor(logging.WARNING):
         return
-    only = app.extensions.get("tohyo.unavailable_log")
-    if only is None:  # an app not made by create_app
-        only = app.extensions.setdefault("tohyo.unavailable_log", EveryFewSeconds(10.0))
+    only = app.extensions["tohyo.unavailable_log"]  # made by create_app, one per app
     record = log.makeRecord(
         log.name, logging.WARNING, __file__, 0, "unavailable: %s", (describe(e),), None,
         func="warn_unavailable",

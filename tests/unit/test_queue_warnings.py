@@ -9,7 +9,8 @@ import logging
 import pytest
 from waitress.task import ThreadedTaskDispatcher
 
-from web.server import EveryFewSeconds, quiet_queue_warnings
+from web.logfilter import EveryFewSeconds
+from web.server import quiet_queue_warnings
 
 
 def _record(msg: str = "Task queue depth is %d") -> logging.LogRecord:
