@@ -207,7 +207,12 @@ class Board:
         if self._election is None:
             with self._init_lock:  # one Election (and one key table) per board object
                 if self._election is None:
-                    self._election = self._load_election()
+                    election = self._load_election()
+                    # Every ballot's proofs need g's window table as well as K's. Built
+                    # lazily, the first ballot after a start built it (0.6 s of one core
+                    # on the development VM) while every other request thread waited.
+                    election.group.g_table  # noqa: B018
+                    self._election = election
         return self._election
 
     def _load_election(self) -> Election:

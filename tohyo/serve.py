@@ -294,7 +294,7 @@ def serve(
                 b, tokens, anchors, crls, pseudonym_key_file, evidence_dir
             )
         if b.state() != "setup":
-            b.election  # noqa: B018 (load the election and build the key table before serving)
+            b.election  # noqa: B018 (load the election and build its tables before serving)
         settings = SiteSettings(
             admin_password_hash=admin_hash,
             rate_limits=not no_rate_limits,
