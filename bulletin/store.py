@@ -75,12 +75,21 @@ def make_engine(url: str) -> Engine:
     # and one already open once 15 s of its data go unacknowledged (tcp_user_timeout) or
     # its idle keepalives go unanswered. A setting the URL names itself wins.
     given = make_url(url).query
+    connect_args: dict[str, Any] = {k: v for k, v in _PG_CONNECT.items() if k not in given}
+    # The other side: a machine that vanishes (power, a panic, a paused VM) mid-transaction
+    # leaves its session "idle in transaction" on the server, holding the log's lock, until
+    # the server's own keepalives give up (over two hours by default): every other machine's
+    # appends wait that long. The server ends such a session after 10 s, and probes an idle
+    # client's connection as the client probes the server's. Options in the URL come after
+    # these, so they win.
+    options = given.get("options")
+    connect_args["options"] = " ".join([_PG_SESSION, *([options] if options else [])])
     return create_engine(
         url,
         pool_pre_ping=True,
         pool_size=32,
         max_overflow=32,
-        connect_args={k: v for k, v in _PG_CONNECT.items() if k not in given},
+        connect_args=connect_args,
     )
 
 
@@ -93,6 +102,20 @@ _PG_CONNECT = {
     "keepalives_count": 3,
     "tcp_user_timeout": 15000,
 }
+
+#: The server's settings for each of the board's sessions (libpq ``options``; see make_engine).
+#: No transaction of the board waits on its client for long: each runs its statements one
+#: after another and reads page by page in short transactions.
+IDLE_IN_TRANSACTION_MS = 10_000
+_PG_SESSION = " ".join(
+    f"-c {name}={value}"
+    for name, value in (
+        ("idle_in_transaction_session_timeout", IDLE_IN_TRANSACTION_MS),
+        ("tcp_keepalives_idle", 10),
+        ("tcp_keepalives_interval", 5),
+        ("tcp_keepalives_count", 3),
+    )
+)
 
 
 # The key of PostgreSQL's transaction-level advisory lock that serialises migrations; any
