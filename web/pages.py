@@ -10,6 +10,7 @@ anything else about who voted.
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import pathlib
@@ -35,7 +36,7 @@ from flask import (
     url_for,
 )
 
-from bulletin.board import Board, BoardError, write_record_zip
+from bulletin.board import Board, BoardError, final_checkpoint, write_record_zip
 from bulletin.operational import SignRequests
 from bulletin.refusals import Refusal
 from e2e.board import Entry
@@ -267,23 +268,35 @@ def record_zip() -> Response:
     (:func:`bulletin.board.write_record_zip`): a city's record is gigabytes, and neither
     memory nor a temporary copy of the record grows with it. It is written to a ``.part``
     file and renamed, so a request never serves a half-written zip.
+
+    The log's size alone does not name the zip: the witnesses cosign the results' head
+    after it is posted, so a zip built in between carries a checkpoint short of their
+    quorum, which the verifier refuses. Its name also holds a digest of the checkpoint, so
+    each new cosignature makes the next request build the zip again (and the old one goes).
     """
     b = _board()
     if not b.store.has_kind("results"):
         abort(404)
     cache = pathlib.Path(current_app.config.setdefault("RECORD_CACHE", tempfile.mkdtemp()))
-    path = cache / f"election-record-{b.store.size()}.zip"
+    size = b.store.size()
+    checkpoint = final_checkpoint(b, size) or b""
+    path = cache / f"election-record-{size}-{hashlib.sha256(checkpoint).hexdigest()[:16]}.zip"
     with _ZIP_LOCK:
         if not path.exists():
             part = path.with_suffix(".part")
             write_record_zip(b, part)
             part.replace(path)
-    return send_file(
-        path,
-        mimetype="application/zip",
-        as_attachment=True,
-        download_name="election-record.zip",
-    )
+            for old in cache.glob("election-record-*.zip"):
+                if old != path:
+                    old.unlink(missing_ok=True)
+        # send_file opens the file before it returns: under the lock, so that a newer zip
+        # removes this one's name only once this request holds it open.
+        return send_file(
+            path,
+            mimetype="application/zip",
+            as_attachment=True,
+            download_name="election-record.zip",
+        )
 
 
 @bp.get("/rehearsal/cards/<name>")

@@ -366,3 +366,34 @@ def test_cosignatures_are_limited_per_address(witnessed):
 
     assert [post("10.9.0.1") for _ in range(4)] == [400, 400, 400, 429]
     assert post("10.9.0.2") == 400  # another witness's address is not held up
+
+
+def test_the_sites_record_zip_follows_the_cosignatures_of_the_results(witnessed, tmp_path):
+    """The witnesses cosign the results' head after it is posted. A /record.zip asked for in
+    between carries a checkpoint short of their quorum, which the verifier refuses; once
+    they have cosigned, the site must serve a zip that verifies, though the log's size is
+    the same."""
+    from web.app import create_site
+
+    s, w = witnessed
+    b = s.board
+    b.submit(submission(s.election, C1, "token-1", "v1"))
+    finish(s)
+    app = create_site(b)
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    app.config["RECORD_CACHE"] = str(cache)
+    client = app.test_client()
+    early = client.get("/record.zip")
+    assert early.status_code == 200
+    (tmp_path / "early.zip").write_bytes(early.data)
+    with pytest.raises(VerificationError, match="cosigned by 0 of the 2"):
+        verify_record(read_record(tmp_path / "early.zip"))
+
+    w.cosign_latest(s)
+    late = client.get("/record.zip")
+    assert late.status_code == 200
+    (tmp_path / "late.zip").write_bytes(late.data)
+    assert verify_record(read_record(tmp_path / "late.zip")).witnesses
+    assert [p.suffix for p in cache.iterdir()] == [".zip"]  # the stale zip is gone
+    assert client.get("/record.zip").data == late.data  # and this one is kept
