@@ -13,6 +13,8 @@
   on challenged ballots from all clients together (:mod:`web.app` applies them to the
   views).
 - Request logging never includes bodies, query strings or certificates.
+- The session cookie and what it carries tolerate a little clock difference between the
+  site's machines (:data:`CLOCK_TOLERANCE`, :class:`SessionCookies`).
 """
 
 from __future__ import annotations
@@ -20,15 +22,51 @@ from __future__ import annotations
 import base64
 import hashlib
 import pathlib
+import time
 from functools import cache
+from typing import Any
 
-from flask import Flask, Response, request, url_for
+from flask import Flask, Request, Response, request, url_for
+from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_wtf.csrf import CSRFProtect
+from itsdangerous import BadSignature
 from markupsafe import Markup, escape
 
 STATIC = pathlib.Path(__file__).parent / "static"
+
+#: Seconds by which something a browser carries may seem to come from the future. The
+#: request before this one may have been served by another machine whose clock is a little
+#: ahead: NTP keeps a site's machines within milliseconds, not at zero, and a
+#: POST-then-redirect often reaches two machines within the same second. A clock that
+#: steps back further than this still ends the session (the safe side).
+CLOCK_TOLERANCE = 60
+
+
+class SessionCookies(SecureCookieSessionInterface):
+    """Flask's signed session cookie, except that a cookie signed up to
+    :data:`CLOCK_TOLERANCE` seconds in the future still opens. Flask's own refuses any
+    negative age (itsdangerous' check, in whole seconds), and then drops the session: the
+    administrator's next request on a machine whose clock was behind the previous one's
+    found no session, and no CSRF secret for the form it posted."""
+
+    def open_session(self, app: Flask, request: Request) -> SecureCookieSession | None:
+        s = self.get_signing_serializer(app)
+        if s is None:
+            return None
+        val = request.cookies.get(self.get_cookie_name(app))
+        if not val:
+            return self.session_class()
+        try:
+            data: Any
+            data, signed = s.loads(val, return_timestamp=True)  # checks the signature only
+        except BadSignature:
+            return self.session_class()
+        age = time.time() - signed.timestamp()
+        if not -CLOCK_TOLERANCE <= age <= app.permanent_session_lifetime.total_seconds():
+            return self.session_class()
+        return self.session_class(data)
 
 CSP = "; ".join(
     [
@@ -111,7 +149,14 @@ def csp(signer: str = "") -> str:
 def install(app: Flask, rate_limits: bool = True, signer: str = "") -> None:
     """Headers on every response, CSRF on forms, rate limits, quiet logs."""
     headers_here = {**HEADERS, "Content-Security-Policy": csp(signer)}
-    app.config.setdefault("WTF_CSRF_TIME_LIMIT", 3600)
+    # No age limit of the CSRF token's own: it is bound to the session (its secret lives in
+    # the signed session cookie), and the forms it guards are the administrator's, whose
+    # session is checked for its idle limit on every request. Flask-WTF's age check also
+    # refuses a token that seems to come from the future, so a form rendered by one machine
+    # and posted within the second to a machine whose clock is a little behind was refused
+    # ("The CSRF token has expired").
+    app.config.setdefault("WTF_CSRF_TIME_LIMIT", None)
+    app.session_interface = SessionCookies()
     csrf.init_app(app)
     app.config["RATELIMIT_ENABLED"] = rate_limits
     app.config.setdefault("RATELIMIT_HEADERS_ENABLED", True)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import base64
 import re
 import threading
+import time
 from dataclasses import dataclass, replace
 from datetime import timedelta
 
@@ -33,6 +34,7 @@ from e2e.shortcode import short
 from tests.integration.board_helpers import KEY, TOKENS, ballot_doc, make_board
 from web.admin import hash_password
 from web.app import SiteSettings, create_site
+from web.security import CLOCK_TOLERANCE
 
 PASSWORD = "a long test password"
 HASH = hash_password(PASSWORD, n=2**10)  # a cheap KDF for tests only
@@ -389,6 +391,43 @@ def test_a_logout_on_one_process_ends_the_session_on_the_other(two):
     assert login(two.b).status_code == 303
     two.a.set_cookie("session", two.b.get_cookie("session").value)
     assert two.a.get("/admin/").status_code == 200
+
+
+def test_a_machine_whose_clock_is_a_little_behind_keeps_the_session_and_its_forms(two, monkeypatch):
+    """Machine B's clock is 3 s behind A's. A session whose last request A served, and a
+    form A rendered, must work on B: NTP keeps machines close, never equal."""
+    real_time = time.time
+
+    def on_b(client, method: str, path: str, behind: float = 3, **kw):
+        # Everything B's request reads of the time (its session cookie, the CSRF token, the
+        # admin session's last request) comes from its own clock, 3 s behind.
+        monkeypatch.setattr(time, "time", lambda: real_time() - behind)
+        try:
+            return getattr(client, method)(path, **kw)
+        finally:
+            monkeypatch.setattr(time, "time", real_time)
+
+    # The login form from A, posted to B.
+    page = two.a.get("/admin/login").get_data(as_text=True)
+    two.b.set_cookie("session", two.a.get_cookie("session").value)
+    r = on_b(two.b, "post", "/admin/login", data={"password": PASSWORD, "csrf_token": _token(page)})
+    assert r.status_code == 303, r.get_data(as_text=True)
+    # The session renewed on A, its next request on B.
+    two.a.set_cookie("session", two.b.get_cookie("session").value)
+    html = two.a.get("/admin/").get_data(as_text=True)
+    two.b.set_cookie("session", two.a.get_cookie("session").value)
+    assert on_b(two.b, "get", "/admin/").status_code == 200
+    # A form A rendered, posted to B.
+    two.b.set_cookie("session", two.a.get_cookie("session").value)
+    r = on_b(two.b, "post", "/admin/logout", data={"csrf_token": _token(html)})
+    assert r.status_code == 303  # not 400, the CSRF refusal
+    # The logout took: the session is over on A too (a refused one would still be live).
+    assert two.a.get("/admin/").status_code == 303
+    # A clock further behind than the tolerance ends the session there (the safe side).
+    assert login(two.a).status_code == 303
+    for behind, status in ((CLOCK_TOLERANCE - 5, 200), (CLOCK_TOLERANCE + 5, 303)):
+        two.b.set_cookie("session", two.a.get_cookie("session").value)
+        assert on_b(two.b, "get", "/admin/", behind=behind).status_code == status, behind
 
 
 def test_the_epoch_is_one_row_that_logout_replaces(two):

@@ -19,6 +19,7 @@ import time
 from flask import current_app, session
 
 from bulletin.operational import AdminSessionEpoch
+from web.security import CLOCK_TOLERANCE
 
 KEY = "admin"  # the session member that holds the administrator's login
 
@@ -82,7 +83,8 @@ def live() -> bool:
         return False
     seen = info.get("seen")
     limit = current_app.config["SITE"].session_minutes * 60
-    return isinstance(seen, int | float) and 0 <= _now() - seen <= limit
+    # The last request may have been another machine's, whose clock is a little ahead.
+    return isinstance(seen, int | float) and -CLOCK_TOLERANCE <= _now() - seen <= limit
 
 
 def renew() -> None:
