@@ -477,16 +477,36 @@ def site_secret(path: pathlib.Path, echo: Any) -> bytes:
 
 
 #: A worker that ends this soon after its start, this many times in a row, cannot start
-#: (a bad option, an unreachable database): the server stops instead of retrying forever.
+#: (a bad option, a bug): the server stops instead of retrying forever.
 FAST_FAILURE_SECONDS = 10.0
 FAST_FAILURES = 5
+
+#: The exit code of a worker that could not start because the database did not answer (it
+#: was started again after a crash during an outage or a failover): not a fast failure.
+#: Such a worker is started again, after 1, 2, 4 … seconds, up to this many, until the
+#: database answers: the outage must not stop the workers still serving.
+DATABASE_WAIT_EXIT = 75  # EX_TEMPFAIL
+DATABASE_WAIT_MAX = 30.0
+
+
+def _database_unavailable(e: BaseException) -> str | None:
+    """What to log of a worker's start that failed for want of the database, or None."""
+    from bulletin.cli import DatabaseUnavailable
+    from bulletin.store import describe, is_unavailable
+
+    if isinstance(e, DatabaseUnavailable):
+        return str(e)  # the URL without its password, and the driver's reason
+    if is_unavailable(e):
+        return f"the board's database does not answer ({describe(e)})"
+    return None
 
 
 def run_workers(workers: int, host: str, port: int, serve_one: Any) -> None:
     """Bind ``host:port`` once, fork ``workers`` processes that serve on that socket, and
     keep them running: a process that dies is started again (after a second, so that one
     that cannot start does not spin; after five fast failures in a row the server stops with
-    exit code 1); SIGTERM or SIGINT stops them all."""
+    exit code 1; one that could not reach the database is started again later and later,
+    for as long as the outage lasts); SIGTERM or SIGINT stops them all."""
     import os
     import signal
     import socket
@@ -499,6 +519,8 @@ def run_workers(workers: int, host: str, port: int, serve_one: Any) -> None:
     sock.bind((host, port))
     sock.listen(1024)
     children: dict[int, tuple[int, float]] = {}  # pid → (slot, started)
+    due: dict[int, float] = {}  # slot → when to start it again (monotonic)
+    waits: dict[int, tuple[float, float]] = {}  # slot → its last wait for the database, when
     stopping = False
     failures = 0
     signals = {signal.SIGTERM, signal.SIGINT}
@@ -522,9 +544,14 @@ def run_workers(workers: int, host: str, port: int, serve_one: Any) -> None:
                 code = 0
                 try:
                     serve_one(sock)
-                except BaseException:
-                    traceback.print_exc()  # why it could not serve, in the server's log
-                    code = 1
+                except BaseException as e:
+                    why = _database_unavailable(e)
+                    if why is None:
+                        traceback.print_exc()  # why it could not serve, in the server's log
+                        code = 1
+                    else:
+                        click.echo(f"worker {slot}: {why}", err=True)
+                        code = DATABASE_WAIT_EXIT
                 finally:
                     os._exit(code)
             children[pid] = (slot, time.monotonic())
@@ -538,22 +565,57 @@ def run_workers(workers: int, host: str, port: int, serve_one: Any) -> None:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGTERM)
 
+    def reap() -> tuple[int, int] | None:
+        """The next child that ended, waiting for it; or None once a restart is due (or
+        there is nothing left to wait for)."""
+        while True:
+            if stopping:
+                due.clear()
+            if due and time.monotonic() >= min(due.values()):
+                return None
+            try:
+                if not due:
+                    return os.wait()
+                pid, status = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                if not due:
+                    return None
+                pid = 0
+            except InterruptedError:
+                continue
+            if pid:
+                return pid, status
+            time.sleep(min(0.2, max(0.0, min(due.values()) - time.monotonic())))
+
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     for slot in range(workers):
         start(slot)
-    while children:
-        try:
-            pid, status = os.wait()
-        except ChildProcessError:
-            break
-        except InterruptedError:
+    while children or due:
+        ended = reap()
+        if ended is None:
+            now = time.monotonic()
+            for slot in [s for s, t in due.items() if t <= now]:
+                del due[slot]
+                start(slot)  # does nothing once a stop has arrived
             continue
+        pid, status = ended
         slot, started = children.pop(pid, (None, 0.0))
         if slot is None or stopping:
             continue
-        failures = failures + 1 if time.monotonic() - started < FAST_FAILURE_SECONDS else 0
         code = os.waitstatus_to_exitcode(status)
+        if code == DATABASE_WAIT_EXIT:
+            last, at = waits.get(slot, (0.5, 0.0))
+            if time.monotonic() - at > DATABASE_WAIT_MAX + 60:  # it served in between
+                last = 0.5
+            wait = min(2 * last, DATABASE_WAIT_MAX)
+            waits[slot] = (wait, time.monotonic())
+            click.echo(f"worker {slot} waits for the database; starting it again in {wait:.0f} s",
+                       err=True)  # fmt: skip
+            due[slot] = time.monotonic() + wait
+            continue
+        waits.pop(slot, None)
+        failures = failures + 1 if time.monotonic() - started < FAST_FAILURE_SECONDS else 0
         if failures >= FAST_FAILURES:
             click.echo(f"worker {slot} cannot start ({failures} failures); stopping", err=True)
             stop(signal.SIGTERM, None)
@@ -562,5 +624,4 @@ def run_workers(workers: int, host: str, port: int, serve_one: Any) -> None:
                     os.waitpid(other, 0)
             raise SystemExit(1)
         click.echo(f"worker {slot} (pid {pid}) ended ({code}); starting it again", err=True)
-        time.sleep(1)
-        start(slot)  # does nothing once a stop has arrived
+        due[slot] = time.monotonic() + 1

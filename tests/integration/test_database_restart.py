@@ -172,3 +172,95 @@ def test_the_database_restarted_during_voting_loses_nothing_and_says_retry(votin
         v["db"], v["key"], v["election"], v["secrets"], receipts, v["work"] / "record"
     )
     assert report.ballots == 3 and report.receipts == 3
+
+
+def _children(pid: int) -> set[int]:
+    out = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout
+    return {int(x) for x in out.split()}
+
+
+def test_a_worker_started_again_during_an_outage_waits_and_stops_no_other(tmp_path):
+    """`tohyo serve --workers 2`: one worker dies while the database is down. Started again,
+    it cannot open the board; that is no reason to stop the other worker, which still
+    serves, nor the server: the worker is started again later and later until the database
+    answers, then serves."""
+    pg = PostgresServer()
+    pg.start()
+    parent = None
+    try:
+        import psycopg
+
+        with psycopg.connect(
+            f"postgresql://postgres@127.0.0.1:{pg.port}/postgres", autocommit=True
+        ) as c:
+            c.execute('CREATE DATABASE "board"')
+        port = free_port()
+        cmd = [sys.executable, "-m", "tohyo", "serve", "--db", f"{pg.url}/board",
+               "--key", str(tmp_path / "board.key"), "--port", str(port), "--workers", "2",
+               "--threads", "2"]  # fmt: skip
+        log = tmp_path / "serve.log"
+        with log.open("ab") as out:
+            parent = subprocess.Popen(
+                cmd, cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(ROOT)},
+                stdout=out, stderr=subprocess.STDOUT,
+            )  # fmt: skip
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.time() + 120
+        while time.time() < deadline and (len(_children(parent.pid)) < 2 or _down(url)):
+            assert parent.poll() is None, log.read_text()
+            time.sleep(0.2)
+        workers = _children(parent.pid)
+        assert len(workers) == 2, log.read_text()
+
+        pg.stop()
+        victim = min(workers)
+        os.kill(victim, signal.SIGKILL)
+        # Five starts that fail fast would stop the server within about seven seconds.
+        until = time.time() + 10
+        while time.time() < until:
+            assert parent.poll() is None, log.read_text()
+            assert max(workers) in _children(parent.pid), log.read_text()
+            time.sleep(0.25)
+        assert _call(url + "/healthz")[0] == 200  # the other worker serves throughout
+        text = log.read_text()
+        assert "worker 0: cannot use the board's database" in text, text
+        assert "worker 0 waits for the database; starting it again in" in text
+        assert "Traceback" not in text and "cannot start" not in text
+
+        pg.start()
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            now = _children(parent.pid)
+            if len(now) == 2 and _settled(now - {max(workers)}):
+                break
+            time.sleep(0.5)
+        now = _children(parent.pid)
+        assert len(now) == 2 and victim not in now, log.read_text()
+        assert _settled(now - {max(workers)}), log.read_text()  # it serves, it did not exit
+        assert parent.poll() is None
+    finally:
+        if parent is not None:
+            parent.send_signal(signal.SIGTERM)
+            parent.wait(timeout=30)
+        pg.remove()
+
+
+def _down(url: str) -> bool:
+    try:
+        return _call(url + "/healthz")[0] != 200
+    except OSError:
+        return True
+
+
+def _settled(pids: set[int], seconds: float = 3.0) -> bool:
+    """Whether each process has been running for at least ``seconds`` (Linux /proc)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    uptime = float(pathlib.Path("/proc/uptime").read_text().split()[0])
+    for pid in pids:
+        try:
+            fields = pathlib.Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except FileNotFoundError:
+            return False
+        if uptime - int(fields[19]) / ticks < seconds:
+            return False
+    return bool(pids)
