@@ -68,6 +68,7 @@ class SessionCookies(SecureCookieSessionInterface):
             return self.session_class()
         return self.session_class(data)
 
+
 CSP = "; ".join(
     [
         "default-src 'none'",
