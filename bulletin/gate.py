@@ -6,12 +6,19 @@ web flow the server starts first. :class:`DeferredJpkiGate` is the authenticator
 gets at start: it builds the real :class:`~bulletin.jpki.JpkiAuthenticator` on the first
 challenge or submission after the election is on the board, and refuses (``not_open``)
 before that.
+
+Each process also watches its ``--crl`` files (:data:`CRL_CHECK_SECONDS`): a CRL delivered
+by replacing a file is loaded and swapped into the running gate, so revocation data stays
+fresh through a voting period longer than a CRL's validity, without a restart.
 """
 
 from __future__ import annotations
 
+import logging
+import os
 import pathlib
 import threading
+import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -30,6 +37,24 @@ from bulletin.nonces import DatabaseNonceStore
 
 MIN_KEY = 32
 
+#: How often each process looks at its --crl files for a new delivery, in seconds.
+CRL_CHECK_SECONDS = 30.0
+
+log = logging.getLogger("tohyo.jpki")
+
+
+def _file_states(paths: Sequence[pathlib.Path]) -> tuple[tuple[int, int, int] | None, ...]:
+    """What tells a replaced or rewritten file from the one read before."""
+    out: list[tuple[int, int, int] | None] = []
+    for p in paths:
+        try:
+            st = os.stat(p)
+        except OSError:
+            out.append(None)
+        else:
+            out.append((st.st_ino, st.st_mtime_ns, st.st_size))
+    return tuple(out)
+
 
 class DeferredJpkiGate:
     """A JPKI gate whose configuration is read at start and whose election is read from the
@@ -42,13 +67,19 @@ class DeferredJpkiGate:
         crls: Sequence[pathlib.Path],
         pseudonym_key: bytes,
         evidence_dir: pathlib.Path,
+        crl_check_seconds: float = CRL_CHECK_SECONDS,
     ) -> None:
         if len(pseudonym_key) < MIN_KEY:
             raise JpkiConfigError(f"the pseudonym key must be at least {MIN_KEY} bytes")
         self._anchors = [a for p in anchors for a in load_anchors(p.read_bytes())]
         if not self._anchors:
             raise JpkiConfigError("no trust anchor in the --anchor files")
+        self._crl_paths = list(crls)
+        self._crl_states = _file_states(self._crl_paths)
         self._crls = [load_crl(p.read_bytes(), self._anchors) for p in crls]
+        self._crl_check = crl_check_seconds
+        self._crl_lock = threading.Lock()
+        self._watching = False
         self._key = pseudonym_key
         self._evidence = DirectoryEvidenceStore(evidence_dir)
         self._board = board
@@ -80,7 +111,58 @@ class DeferredJpkiGate:
                     BoardClock(self._board),
                     voted=self._board.voted_in,
                 )
+                self._watch()
             return self._gate
+
+    # --- new CRLs, delivered as files -------------------------------------------------------
+
+    def _watch(self) -> None:
+        """Start looking at the CRL files (in the process that serves: the gate is built on
+        first use, never in the parent that forks the workers)."""
+        if self._watching or not self._crl_paths or self._crl_check <= 0:
+            return
+        self._watching = True
+
+        def loop() -> None:
+            while True:
+                time.sleep(self._crl_check)
+                try:
+                    self.reload_crls()
+                except Exception:  # never let the watcher die: the next look may succeed
+                    log.exception("the CRL watcher failed; it goes on")
+
+        threading.Thread(target=loop, name="tohyo-crl-watch", daemon=True).start()
+
+    def reload_crls(self) -> bool:
+        """Load the CRL files again if any of them changed since they were read; True if new
+        CRLs are now in use. A set that does not load (a file half written, a signature that
+        does not verify under the anchors, a file gone) is refused as a whole, logged, and
+        the CRLs in use stay: revocation data is never silently dropped."""
+        with self._crl_lock:
+            states = _file_states(self._crl_paths)
+            if states == self._crl_states:
+                return False
+            self._crl_states = states  # a set that fails is said once, not at every look
+            crls = []
+            for p in self._crl_paths:
+                try:
+                    crls.append(load_crl(p.read_bytes(), self._anchors))
+                except (OSError, ValueError, JpkiConfigError) as e:
+                    log.warning("new CRLs not loaded (%s: %s); the ones in use stay", p.name, e)
+                    return False
+            self._crls = crls
+            with self._lock:
+                gate = self._gate
+            if gate is not None:
+                gate.set_crls(crls)
+            log.info(
+                "CRLs loaded: %s",
+                "; ".join(
+                    f"{p.name}: {len(c.revoked)} revoked, nextUpdate {c.next_update.isoformat()}"
+                    for p, c in zip(self._crl_paths, crls, strict=True)
+                ),
+            )
+            return True
 
     def new_nonce(self) -> SigningNonce:
         return self.gate().new_nonce()

@@ -329,6 +329,14 @@ def serve(
         access.addHandler(handler)
         access.setLevel(logging.INFO)
         access.propagate = False
+    # The JPKI gate says when it loads newly delivered CRLs, or refuses them (bulletin.gate).
+    jpki = logging.getLogger("tohyo.jpki")
+    if not jpki.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(name)s: %(message)s"))
+        jpki.addHandler(handler)
+        jpki.setLevel(logging.INFO)
+        jpki.propagate = False
     if workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         click.echo(
             "note: PROMETHEUS_MULTIPROC_DIR is not set: each worker's /metrics counts that "

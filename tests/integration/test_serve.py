@@ -182,6 +182,94 @@ def test_deferred_gate_admits_voters_only_once_the_election_is_set_up(tmp_path):
     assert len(list(pathlib.Path(tmp_path / "evidence").iterdir())) == 1
 
 
+def test_a_crl_delivered_as_a_file_is_taken_by_the_running_gate(tmp_path, caplog, monkeypatch):
+    """A voting period outlives a CRL's validity: once its nextUpdate has passed, every
+    ballot is refused crl_unavailable. A new CRL, delivered by replacing the --crl file, is
+    taken by the running gate (its watcher) with no restart; a delivery that does not load
+    is refused and the CRL in use stays."""
+    import logging
+    import os
+    from dataclasses import replace
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'b.db'}")
+    migrate(engine)
+    new_signing_key(tmp_path / "board.key")
+    manifest = load_manifest(EXAMPLE)
+    clock = FixedClock(manifest.start_time + timedelta(days=1))
+    board = Board(Store(engine), load_signing_key(tmp_path / "board.key"), clock)
+    start = clock.now()
+    manifest = replace(manifest, trustees=3, quorum=2, board=board.public)
+    h_p, _ = base_hash(TEST, manifest)
+    _, publics = run_ceremony(TEST, h_p, 3, 2, DeterministicRng("crl"))
+    election = Election(TEST, manifest, TEST.product(t.key for t in publics))
+    board.setup(
+        manifest.canonical_bytes(),
+        codec.encode(election.parameters()),
+        [codec.encode(t) for t in publics],
+    )
+    board.open()
+    ca = TestCA.create(not_before=start - timedelta(days=400))
+    (tmp_path / "ca.pem").write_bytes(ca.pem)
+    crl_file = tmp_path / "crl.der"
+    crl_file.write_bytes(ca.crl(start - timedelta(days=1), start + timedelta(days=1)))
+    gate = DeferredJpkiGate(
+        board, [tmp_path / "ca.pem"], [crl_file], b"k" * 32, tmp_path / "ev", crl_check_seconds=0.05
+    )
+    board.authenticator = gate
+    cards = []
+    for n in range(3):
+        key = new_key()
+        cert = ca.issue(
+            name=f"筑波　{n}郎", birth="319800217", sex="1",
+            address=f"茨城県つくば市研究学園{n + 1}丁目1番地", issued=start - timedelta(days=30),
+            key=key,
+        )  # fmt: skip
+        cards.append((SimulatedCard.create(key, cert, "PASS1234", iterations=1000), cert))
+
+    def vote(n: int, seed: str) -> dict:
+        ballot, _ = encrypt_ballot(board.election, {"gyosei": []}, DeterministicRng(seed))
+        nonce = gate.new_nonce().value
+        code = bytes(ballot.confirmation_code)
+        auth = sign_submission(cards[n][0], "PASS1234", bytes(board.election.h_e), code, nonce)
+        return board.submit({"ballot": codec.to_document(ballot), "auth": auth})
+
+    def refused(n: int, seed: str) -> str:
+        with pytest.raises(Refusal) as e:
+            vote(n, seed)
+        return e.value.code
+
+    def deliver(data: bytes) -> None:
+        # As an operator delivers a file: written beside it, then renamed over it.
+        tmp = crl_file.with_suffix(".new")
+        tmp.write_bytes(data)
+        os.replace(tmp, crl_file)
+
+    def until(check, seconds: float = 10.0) -> None:
+        deadline = time.monotonic() + seconds
+        while not check() and time.monotonic() < deadline:
+            time.sleep(0.05)
+
+    vote(0, "a1")
+    clock.set(start + timedelta(days=2))  # the CRL's nextUpdate has passed
+    assert refused(1, "b1") == "crl_unavailable"
+
+    caplog.set_level(logging.INFO, logger="tohyo.jpki")
+    # `tohyo serve` (run in-process by another test) gives the logger its own handler
+    monkeypatch.setattr(logging.getLogger("tohyo.jpki"), "propagate", True)
+    ca.revoke(int(cards[0][1].serial_number), start + timedelta(days=1, hours=12))
+    deliver(ca.crl(start + timedelta(days=2) - timedelta(hours=1), start + timedelta(days=4)))
+    until(lambda: "CRLs loaded" in caplog.text)
+    assert "crl.der: 1 revoked" in caplog.text
+    vote(1, "b2")  # admitted again, with no restart
+    assert refused(0, "a2") == "cert_revoked"  # and the new revocation holds
+
+    deliver(b"half a CRL")
+    until(lambda: "not loaded" in caplog.text)
+    assert "new CRLs not loaded (crl.der: a CRL cannot be read" in caplog.text
+    vote(2, "c1")  # the CRL in use stayed
+    assert refused(0, "a3") == "cert_revoked"
+
+
 # --- waitress' limits (docs/admin.md, "Serving limits and the TLS proxy") -------------------
 
 
