@@ -36,18 +36,24 @@ http {{
     }}
     server {{
         listen 127.0.0.1:{listen};
+        proxy_http_version 1.1;
+        proxy_set_header Connection "";
+        proxy_set_header Host $http_host;
+        # set, not appended: a client cannot smuggle an address of its choice
+        proxy_set_header X-Forwarded-For $remote_addr;
+        proxy_set_header X-Forwarded-Proto $scheme;
+        proxy_connect_timeout 2s;
+        proxy_read_timeout 60s;
         location / {{
             proxy_pass http://tohyo;
-            proxy_http_version 1.1;
-            proxy_set_header Connection "";
-            proxy_set_header Host $http_host;
-            # set, not appended: a client cannot smuggle an address of its choice
-            proxy_set_header X-Forwarded-For $remote_addr;
-            proxy_set_header X-Forwarded-Proto $scheme;
             # a process that is down: the request goes to the next (it was never sent)
             proxy_next_upstream error timeout;
-            proxy_connect_timeout 2s;
-            proxy_read_timeout 60s;
+        }}
+        location /static/ {{
+            proxy_pass http://tohyo;
+            # during a rolling upgrade, a file of the other version (404 from a process
+            # that has only its own) is asked of the next process (a 404 marks none down)
+            proxy_next_upstream error timeout http_404;
         }}
     }}
 }}

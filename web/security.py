@@ -163,6 +163,7 @@ def install(app: Flask, rate_limits: bool = True, signer: str = "") -> None:
     app.config.setdefault("RATELIMIT_HEADERS_ENABLED", True)
     limiter.init_app(app)
     app.jinja_env.globals.update(script=script, stylesheet=stylesheet, version=version)
+    app.before_request(_only_this_version)
 
     @app.after_request
     def headers(resp: Response) -> Response:
@@ -171,3 +172,25 @@ def install(app: Flask, rate_limits: bool = True, signer: str = "") -> None:
         if request.path.startswith(("/api/", "/admin", "/trustees")):
             resp.headers.setdefault("Cache-Control", "no-store")
         return resp
+
+
+def _only_this_version() -> Response | None:
+    """A static file asked for with another version's tag (``?v=``) is not served.
+
+    During a rolling upgrade a page from an upgraded machine names the new files, and the
+    request may reach a machine not yet upgraded: it answered with its old file, which
+    the browser then kept for an hour under the new address. A script with an integrity
+    hash was blocked; the Web Worker and the script it imports (no integrity hash) ran the
+    old code with the new page. The answer is a 404 that nothing stores, which a proxy may
+    send on to another machine (docs/admin.md)."""
+    if request.endpoint != "static" or "v" not in request.args:
+        return None
+    name = (request.view_args or {}).get("filename", "")
+    path = STATIC / name
+    if ".." in pathlib.PurePosixPath(name).parts or not path.is_file():
+        return None  # the static route answers these itself (404)
+    if request.args["v"] == version(name):
+        return None
+    resp = Response("this file is of another version of the site\n", 404, mimetype="text/plain")
+    resp.headers["Cache-Control"] = "no-store"
+    return resp

@@ -388,3 +388,86 @@ def test_serve_workers_share_the_port_and_a_dead_one_is_started_again(tmp_path):
     for pid in running:  # SIGTERM stopped every worker (the parent waited for each)
         with pytest.raises(ProcessLookupError):
             os.kill(pid, 0)
+
+
+def test_a_rolling_upgrade_never_pairs_a_page_with_the_other_versions_files(tmp_path):
+    """Two versions behind one nginx, as halfway through a rolling upgrade: one process runs
+    this tree, the other a copy whose booth script and style sheet differ. Every page, from
+    either, must get exactly the files it names (their integrity hashes; the Web Worker and
+    the crypto script it imports, which carry none, the page's own version)."""
+    import hashlib
+    import html
+
+    new = tmp_path / "new"
+    shutil.copytree(
+        ROOT, new,
+        ignore=shutil.ignore_patterns(".git", ".venv*", "node_modules", "__pycache__", "tests"),
+    )  # fmt: skip
+    for name in ("js/booth.js", "css/site.css", "js/encrypt-worker.js", "js/tohyo-crypto.js"):
+        f = new / "web" / "static" / name
+        f.write_text(f.read_text(encoding="utf-8") + "\n/* the next version */\n", "utf-8")
+    work = tmp_path / "work"
+    work.mkdir()
+    db = f"sqlite:///{work / 'b.db'}"
+    ports, procs = [free_port(), free_port()], []
+    for port, tree in zip(ports, (ROOT, new), strict=True):
+        cmd = [sys.executable, "-m", "tohyo", "serve", "--db", db, "--key", str(work / "board.key"),
+               "--port", str(port), "--threads", "2"]  # fmt: skip
+        env = {**os.environ, "PYTHONPATH": str(tree)}
+        log = open(work / f"serve-{port}.log", "ab")  # closed with the test's process
+        procs.append(subprocess.Popen(cmd, cwd=work, env=env, stdout=log, stderr=log))
+        _wait(f"http://127.0.0.1:{port}/healthz", procs[-1])
+    nginx = shutil.which("nginx") or "/usr/sbin/nginx"
+    listen, prefix = free_port(), work / "nginx"
+    prefix.mkdir()
+    (prefix / "nginx.conf").write_text(nginx_config(prefix, listen, ports))
+    proxy = subprocess.Popen([nginx, "-p", str(prefix), "-c", str(prefix / "nginx.conf")],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    url = f"http://127.0.0.1:{listen}"
+
+    def get(path: str) -> tuple[int, bytes]:
+        try:
+            with urllib.request.urlopen(url + path, timeout=10) as r:
+                return r.status, r.read()
+        except urllib.error.HTTPError as e:
+            return e.code, e.read()
+
+    def sri(data: bytes) -> str:
+        return "sha384-" + base64.b64encode(hashlib.sha384(data).digest()).decode()
+
+    try:
+        _wait(url + "/healthz", proxy, 30)
+        versions: list[pathlib.Path] = []
+        for n in range(12):
+            if n % 3 == 2:
+                get("/healthz")  # moves the round robin on, so both versions serve pages
+            status, page = get("/booth")
+            assert status == 200
+            text = page.decode()
+            tagged = re.findall(r'(?:src|href)="(/static/[^"]+)" integrity="([^"]+)"', text)
+            assert len(tagged) >= 3
+            booth = next(i for u, i in tagged if "booth.js" in u)
+            mine = new if booth == sri((new / "web/static/js/booth.js").read_bytes()) else ROOT
+            versions.append(mine)
+            for link, integrity in tagged:
+                status, data = get(html.unescape(link))
+                assert status == 200 and sri(data) == integrity, link
+            worker = html.unescape(re.search(r'data-worker="([^"]+)"', text).group(1))
+            status, data = get(worker)
+            assert status == 200
+            assert data == (mine / "web/static/js/encrypt-worker.js").read_bytes(), worker
+            # what the worker imports: tohyo-crypto.js with the page's ?c= as its ?v=
+            c = urllib.parse.parse_qs(urllib.parse.urlsplit(worker).query)["c"][0]
+            status, data = get("/static/js/tohyo-crypto.js?v=" + urllib.parse.quote(c))
+            assert status == 200
+            assert data == (mine / "web/static/js/tohyo-crypto.js").read_bytes()
+        assert set(versions) == {ROOT, new}, versions  # both versions served pages
+    finally:
+        proxy.send_signal(signal.SIGQUIT)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proxy.wait(timeout=10)
+        if proxy.poll() is None:
+            proxy.kill()
+        for p in procs:
+            p.send_signal(signal.SIGTERM)
+            p.wait(timeout=20)

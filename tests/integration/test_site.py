@@ -67,6 +67,20 @@ def test_integrity_hashes_match_the_files_served(client):
     assert base64.b64encode(hashlib.sha384(body).digest()).decode() == css.group(2)
 
 
+def test_a_file_asked_for_with_another_versions_tag_is_a_404_nothing_stores(client):
+    """A process with only its own version's files, asked for the other version's (a page
+    from a machine already upgraded): never its own file under that address."""
+    from web.security import version
+
+    ok = client.get(f"/static/js/booth.js?v={version('js/booth.js')}")
+    assert ok.status_code == 200 and "max-age=3600" in ok.headers["Cache-Control"]
+    assert client.get("/static/js/booth.js").status_code == 200  # no tag: as it is
+    other = client.get("/static/js/booth.js?v=AAAAAAAAAAAA")
+    assert other.status_code == 404 and other.headers["Cache-Control"] == "no-store"
+    assert client.get("/static/js/none.js?v=AAAAAAAAAAAA").status_code == 404
+    assert client.get("/static/../app.py?v=AAAAAAAAAAAA").status_code == 404
+
+
 def test_admin_login_works_over_https(setup):
     """Over HTTPS Flask-WTF checks that a form's Referer is this site: pages must send it."""
     from web.admin import hash_password
