@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import logging
 import pathlib
 import tempfile
 import threading
@@ -257,10 +258,32 @@ def results() -> str:
 
 
 _ZIP_LOCK = threading.Lock()
+_ZIP_BUILDS: dict[pathlib.Path, threading.Thread] = {}  # zips being written, by their path
+#: How long a request waits for a zip being written before it answers "try again later".
+ZIP_WAIT_SECONDS = 5.0
+#: What that answer's Retry-After says, in seconds.
+ZIP_RETRY_AFTER = "30"
+
+
+def _build_zip(b: Board, cache: pathlib.Path, path: pathlib.Path) -> None:
+    """Write the record's zip to ``path`` (through a ``.part`` file), then remove older ones."""
+    try:
+        part = path.with_suffix(".part")
+        write_record_zip(b, part)
+        part.replace(path)
+        with _ZIP_LOCK:
+            for old in cache.glob("election-record-*.zip"):
+                if old != path:
+                    old.unlink(missing_ok=True)
+    except Exception:  # the next request starts it again; the log says why this one failed
+        logging.getLogger(__name__).exception("the record's zip could not be written")
+    finally:
+        with _ZIP_LOCK:
+            _ZIP_BUILDS.pop(path, None)
 
 
 @bp.get("/record.zip")
-def record_zip() -> Response:
+def record_zip() -> Response | tuple[str, int, dict[str, str]]:
     """The election record (docs/record.md) as a zip, once the results are published.
 
     After the results the log no longer changes, so the zip is built once and served from
@@ -268,6 +291,11 @@ def record_zip() -> Response:
     (:func:`bulletin.board.write_record_zip`): a city's record is gigabytes, and neither
     memory nor a temporary copy of the record grows with it. It is written to a ``.part``
     file and renamed, so a request never serves a half-written zip.
+
+    A city's zip takes minutes to write: longer than a proxy waits for an answer, and every
+    request that waited held one of the process's threads. So one thread of its own writes
+    it; a request waits a few seconds for it (a small record's zip is served at once), then
+    is answered 503 with Retry-After and a page saying that the record is being prepared.
 
     The log's size alone does not name the zip: the witnesses cosign the results' head
     after it is posted, so a zip built in between carries a checkpoint short of their
@@ -282,21 +310,26 @@ def record_zip() -> Response:
     checkpoint = final_checkpoint(b, size) or b""
     path = cache / f"election-record-{size}-{hashlib.sha256(checkpoint).hexdigest()[:16]}.zip"
     with _ZIP_LOCK:
-        if not path.exists():
-            part = path.with_suffix(".part")
-            write_record_zip(b, part)
-            part.replace(path)
-            for old in cache.glob("election-record-*.zip"):
-                if old != path:
-                    old.unlink(missing_ok=True)
-        # send_file opens the file before it returns: under the lock, so that a newer zip
-        # removes this one's name only once this request holds it open.
-        return send_file(
-            path,
-            mimetype="application/zip",
-            as_attachment=True,
-            download_name="election-record.zip",
-        )
+        builder = None if path.exists() else _ZIP_BUILDS.get(path)
+        if builder is None and not path.exists():
+            builder = _ZIP_BUILDS[path] = threading.Thread(
+                target=_build_zip, args=(b, cache, path), name="tohyo-record-zip", daemon=True
+            )
+            builder.start()
+    if builder is not None:
+        builder.join(ZIP_WAIT_SECONDS)
+    with _ZIP_LOCK:
+        if path.exists():
+            # send_file opens the file before it returns: under the lock, so that a newer
+            # zip removes this one's name only once this request holds it open.
+            return send_file(
+                path,
+                mimetype="application/zip",
+                as_attachment=True,
+                download_name="election-record.zip",
+            )
+    page = render_template("error.html", message=i18n.t("results.record_preparing"))
+    return page, 503, {"Retry-After": ZIP_RETRY_AFTER, "Cache-Control": "no-store"}
 
 
 @bp.get("/rehearsal/cards/<name>")

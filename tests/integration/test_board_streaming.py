@@ -120,6 +120,52 @@ def test_tally_refuses_a_ballot_index_that_disagrees_with_the_log(tmp_path):
         s.board.encrypted_tally(page=2)
 
 
+def test_a_record_zip_being_written_is_a_503_to_retry_not_a_held_thread(tmp_path, monkeypatch):
+    """A city's zip takes minutes to write. One thread writes it; a request waits a few
+    seconds, then is told (503, Retry-After, in the page's language) that the record is
+    being prepared. A write that fails is started again by the next request."""
+    import threading
+
+    import web.pages
+
+    s = make_board(f"sqlite:///{tmp_path / 'b.db'}", tmp_path)
+    _vote(s)
+    finish(s)
+    app = create_site(s.board)
+    app.config["RECORD_CACHE"] = str(tmp_path / "cache")
+    (tmp_path / "cache").mkdir()
+    monkeypatch.setattr(web.pages, "ZIP_WAIT_SECONDS", 0.2)
+    release, calls = threading.Event(), []
+    real = web.pages.write_record_zip
+
+    def slow(board, out):
+        calls.append(out)
+        if len(calls) == 1:
+            raise OSError("the disk is full")  # the first try fails
+        release.wait(30)
+        return real(board, out)
+
+    monkeypatch.setattr(web.pages, "write_record_zip", slow)
+    client = app.test_client()
+    first = client.get("/record.zip")
+    assert first.status_code == 503 and first.headers["Retry-After"] == "30"
+    assert first.headers["Cache-Control"] == "no-store"
+    assert "選挙記録を準備しています" in first.get_data(as_text=True)
+    for _ in range(3):  # tried again, and written once however often it is asked for
+        r = client.get("/record.zip?lang=en")
+        assert r.status_code == 503
+    assert "The election record is being prepared" in r.get_data(as_text=True)
+    assert len(calls) == 2
+    release.set()
+    for _ in range(100):
+        done = client.get("/record.zip")
+        if done.status_code == 200:
+            break
+    assert done.status_code == 200 and len(calls) == 2
+    (tmp_path / "rec.zip").write_bytes(done.data)
+    assert verify_record(read_record(tmp_path / "rec.zip")).ballots
+
+
 def test_record_zip_unzips_to_the_exported_files(tmp_path):
     s = make_board(f"sqlite:///{tmp_path / 'b.db'}", tmp_path)
     _vote(s)
