@@ -19,6 +19,7 @@ import os
 import pathlib
 import threading
 import time
+import weakref
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -56,6 +57,33 @@ def _file_states(paths: Sequence[pathlib.Path]) -> tuple[tuple[int, int, int] | 
     return tuple(out)
 
 
+def _crl_key(c: Any) -> tuple[int, str, bool]:
+    """Which CRLs succeed one another: the same root, distribution point and kind."""
+    return (id(c.anchor), repr(c.scope), c.delta_base is not None)
+
+
+def _older(new: Sequence[Any], used: Sequence[Any]) -> str:
+    """Why ``new`` would take back revocations ``used`` holds (one of its CRLs is older than
+    the one in use for the same issuer and scope: a re-delivered or lagging file), or ""."""
+    latest = {}
+    for c in used:
+        k = _crl_key(c)
+        if k not in latest or c.this_update > latest[k].this_update:
+            latest[k] = c
+    for c in new:
+        cur = latest.get(_crl_key(c))
+        if cur is None:
+            continue
+        if c.this_update < cur.this_update or (
+            c.number is not None and cur.number is not None and c.number < cur.number
+        ):
+            return (
+                f"a CRL of thisUpdate {c.this_update.isoformat()} is older than the one in use, "
+                f"of {cur.this_update.isoformat()}"
+            )
+    return ""
+
+
 class DeferredJpkiGate:
     """A JPKI gate whose configuration is read at start and whose election is read from the
     board on first use (the gate needs H_E and the manifest's address rule)."""
@@ -91,6 +119,8 @@ class DeferredJpkiGate:
 
     def gate(self) -> JpkiAuthenticator:
         """The real gate, built on first use once the board holds the election."""
+        if self._gate is None:
+            self.reload_crls()  # a gate built long after the start takes what is there now
         with self._lock:
             if self._gate is None:
                 try:
@@ -122,14 +152,19 @@ class DeferredJpkiGate:
         if self._watching or not self._crl_paths or self._crl_check <= 0:
             return
         self._watching = True
+        ref, every = weakref.ref(self), self._crl_check
 
         def loop() -> None:
             while True:
-                time.sleep(self._crl_check)
+                time.sleep(every)
+                gate = ref()
+                if gate is None:  # the gate is gone (a test's, or a board replaced)
+                    return
                 try:
-                    self.reload_crls()
+                    gate.reload_crls()
                 except Exception:  # never let the watcher die: the next look may succeed
                     log.exception("the CRL watcher failed; it goes on")
+                del gate
 
         threading.Thread(target=loop, name="tohyo-crl-watch", daemon=True).start()
 
@@ -148,8 +183,18 @@ class DeferredJpkiGate:
                 try:
                     crls.append(load_crl(p.read_bytes(), self._anchors))
                 except (OSError, ValueError, JpkiConfigError) as e:
-                    log.warning("new CRLs not loaded (%s: %s); the ones in use stay", p.name, e)
-                    return False
+                    why = f"{p.name}: {e}"
+                    break
+            else:
+                why = _older(crls, self._crls)
+            if why:
+                # A process started now would not start with these files: fix them first.
+                log.warning(
+                    "new CRLs not loaded (%s); the ones in use stay: replace the file before "
+                    "any process starts again",
+                    why,
+                )
+                return False
             self._crls = crls
             with self._lock:
                 gate = self._gate

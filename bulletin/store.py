@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import fcntl
 import json
+import os
 import pathlib
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -80,10 +81,11 @@ def make_engine(url: str) -> Engine:
     # leaves its session "idle in transaction" on the server, holding the log's lock, until
     # the server's own keepalives give up (over two hours by default): every other machine's
     # appends wait that long. The server ends such a session after 10 s, and probes an idle
-    # client's connection as the client probes the server's. Options in the URL come after
-    # these, so they win.
-    options = given.get("options")
-    connect_args["options"] = " ".join([_PG_SESSION, *([options] if options else [])])
+    # client's connection as the client probes the server's. PGOPTIONS (which libpq reads
+    # only when no options are given) and the URL's options come after these, so they win.
+    options = given.get("options") or ()
+    extra = [os.environ.get("PGOPTIONS", ""), *([options] if isinstance(options, str) else options)]
+    connect_args["options"] = " ".join([_PG_SESSION, *(x for x in extra if x)])
     return create_engine(
         url,
         pool_pre_ping=True,

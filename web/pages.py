@@ -258,7 +258,10 @@ def results() -> str:
 
 
 _ZIP_LOCK = threading.Lock()
-_ZIP_BUILDS: dict[pathlib.Path, threading.Thread] = {}  # zips being written, by their path
+# The zip being written, per cache directory: one at a time, so that a cosignature that
+# arrives during a city's build starts no second build of gigabytes beside it (the next
+# request after the first finishes starts the newer one).
+_ZIP_BUILDS: dict[pathlib.Path, threading.Thread] = {}
 #: How long a request waits for a zip being written before it answers "try again later".
 ZIP_WAIT_SECONDS = 5.0
 #: What that answer's Retry-After says, in seconds.
@@ -279,7 +282,7 @@ def _build_zip(b: Board, cache: pathlib.Path, path: pathlib.Path) -> None:
         logging.getLogger(__name__).exception("the record's zip could not be written")
     finally:
         with _ZIP_LOCK:
-            _ZIP_BUILDS.pop(path, None)
+            _ZIP_BUILDS.pop(cache, None)
 
 
 @bp.get("/record.zip")
@@ -305,14 +308,16 @@ def record_zip() -> Response | tuple[str, int, dict[str, str]]:
     b = _board()
     if not b.store.has_kind("results"):
         abort(404)
-    cache = pathlib.Path(current_app.config.setdefault("RECORD_CACHE", tempfile.mkdtemp()))
     size = b.store.size()
     checkpoint = final_checkpoint(b, size) or b""
-    path = cache / f"election-record-{size}-{hashlib.sha256(checkpoint).hexdigest()[:16]}.zip"
     with _ZIP_LOCK:
-        builder = None if path.exists() else _ZIP_BUILDS.get(path)
+        if current_app.config.get("RECORD_CACHE") is None:
+            current_app.config["RECORD_CACHE"] = tempfile.mkdtemp(prefix="tohyo-record-")
+        cache = pathlib.Path(current_app.config["RECORD_CACHE"])
+        path = cache / f"election-record-{size}-{hashlib.sha256(checkpoint).hexdigest()[:16]}.zip"
+        builder = None if path.exists() else _ZIP_BUILDS.get(cache)
         if builder is None and not path.exists():
-            builder = _ZIP_BUILDS[path] = threading.Thread(
+            builder = _ZIP_BUILDS[cache] = threading.Thread(
                 target=_build_zip, args=(b, cache, path), name="tohyo-record-zip", daemon=True
             )
             builder.start()

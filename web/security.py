@@ -22,6 +22,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import pathlib
+import posixpath
 import time
 from functools import cache
 from typing import Any
@@ -185,9 +186,10 @@ def _only_this_version() -> Response | None:
     send on to another machine (docs/admin.md)."""
     if request.endpoint != "static" or "v" not in request.args:
         return None
-    name = (request.view_args or {}).get("filename", "")
-    path = STATIC / name
-    if ".." in pathlib.PurePosixPath(name).parts or not path.is_file():
+    # One name per file (`js/./booth.js` is `js/booth.js`): the hashes are cached by name,
+    # and a cache keyed by whatever a client spells would grow without limit.
+    name = posixpath.normpath((request.view_args or {}).get("filename", ""))
+    if name.startswith(("..", "/")) or not (STATIC / name).is_file():
         return None  # the static route answers these itself (404)
     if request.args["v"] == version(name):
         return None

@@ -211,7 +211,8 @@ def test_a_crl_delivered_as_a_file_is_taken_by_the_running_gate(tmp_path, caplog
     ca = TestCA.create(not_before=start - timedelta(days=400))
     (tmp_path / "ca.pem").write_bytes(ca.pem)
     crl_file = tmp_path / "crl.der"
-    crl_file.write_bytes(ca.crl(start - timedelta(days=1), start + timedelta(days=1)))
+    first_crl = ca.crl(start - timedelta(days=1), start + timedelta(days=1))
+    crl_file.write_bytes(first_crl)
     gate = DeferredJpkiGate(
         board, [tmp_path / "ca.pem"], [crl_file], b"k" * 32, tmp_path / "ev", crl_check_seconds=0.05
     )
@@ -268,6 +269,12 @@ def test_a_crl_delivered_as_a_file_is_taken_by_the_running_gate(tmp_path, caplog
     assert "new CRLs not loaded (crl.der: a CRL cannot be read" in caplog.text
     vote(2, "c1")  # the CRL in use stayed
     assert refused(0, "a3") == "cert_revoked"
+    # Yesterday's file delivered again: it would take the revocation back.
+    caplog.clear()
+    deliver(first_crl)
+    until(lambda: "not loaded" in caplog.text)
+    assert "is older than the one in use" in caplog.text
+    assert refused(0, "a4") == "cert_revoked"
 
 
 # --- waitress' limits (docs/admin.md, "Serving limits and the TLS proxy") -------------------

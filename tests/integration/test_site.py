@@ -79,6 +79,13 @@ def test_a_file_asked_for_with_another_versions_tag_is_a_404_nothing_stores(clie
     assert other.status_code == 404 and other.headers["Cache-Control"] == "no-store"
     assert client.get("/static/js/none.js?v=AAAAAAAAAAAA").status_code == 404
     assert client.get("/static/../app.py?v=AAAAAAAAAAAA").status_code == 404
+    # However a client spells the name, one file is one entry of the hash cache.
+    from web import security
+
+    before = security._integrity.cache_info().currsize
+    for name in ("js/./receipt.js", "./js/receipt.js", "js//receipt.js", "js/x/../receipt.js"):
+        assert client.get(f"/static/{name}?v=AAAAAAAAAAAA").status_code == 404
+    assert security._integrity.cache_info().currsize - before <= 1
 
 
 def test_admin_login_works_over_https(setup):
