@@ -319,24 +319,10 @@ def serve(
         connection_limit, channel_timeout, max_request_body, max_request_header, inbuf_overflow
     )
     # The access log (web.metrics: one JSON line per request, no address, query or body)
-    # goes to stderr, where the service manager or the container collects it.
-    import logging
-
-    access = logging.getLogger("tohyo.access")
-    if not access.handlers:
-        handler = logging.StreamHandler(sys.stderr)
-        handler.setFormatter(logging.Formatter("%(message)s"))
-        access.addHandler(handler)
-        access.setLevel(logging.INFO)
-        access.propagate = False
-    # The JPKI gate says when it loads newly delivered CRLs, or refuses them (bulletin.gate).
-    jpki = logging.getLogger("tohyo.jpki")
-    if not jpki.handlers:
-        handler = logging.StreamHandler(sys.stderr)
-        handler.setFormatter(logging.Formatter("%(name)s: %(message)s"))
-        jpki.addHandler(handler)
-        jpki.setLevel(logging.INFO)
-        jpki.propagate = False
+    # goes to stderr, where the service manager or the container collects it; so does what
+    # the JPKI gate says when it loads newly delivered CRLs, or refuses them (bulletin.gate).
+    _log_to_stderr("tohyo.access", "%(message)s")
+    _log_to_stderr("tohyo.jpki", "%(name)s: %(message)s")
     if workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         click.echo(
             "note: PROMETHEUS_MULTIPROC_DIR is not set: each worker's /metrics counts that "
@@ -366,6 +352,19 @@ def serve(
         click.echo(f"  card {c['file']}: password {c['password']}")
     run_workers(workers, host, port, lambda sock: serve_wsgi(
         build()[0], host, port, threads, limits, trusted_proxy, [sock]))  # fmt: skip
+
+
+def _log_to_stderr(name: str, form: str) -> None:
+    """Logger ``name``'s INFO lines on stderr, in ``form``, and nowhere else."""
+    import logging
+
+    log = logging.getLogger(name)
+    if not log.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter(form))
+        log.addHandler(handler)
+        log.setLevel(logging.INFO)
+        log.propagate = False
 
 
 def _start_witnesses(commands: list[list[str]]) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import pathlib
 import socket
+import subprocess
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
@@ -137,6 +138,12 @@ __all__ = [
     "serve_in_thread",
     "free_port",
 ]
+
+
+def child_pids(pid: int) -> set[int]:
+    """The processes process ``pid`` has started (a server's workers)."""
+    out = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout
+    return {int(x) for x in out.split()}
 
 
 def free_port() -> int:

@@ -95,7 +95,17 @@ def postgres_server():
         server.remove()
 
 
-_counter = iter(range(10**6))
+def new_database(server: str, prefix: str = "board") -> str:
+    """A fresh, empty database on the PostgreSQL at ``server`` (a ``postgresql+psycopg://``
+    URL without a database), as a URL."""
+    import psycopg
+
+    name = f"{prefix}_{os.getpid()}_{time.monotonic_ns()}"
+    with psycopg.connect(
+        server.replace("postgresql+psycopg", "postgresql") + "/postgres", autocommit=True
+    ) as c:
+        c.execute(f'CREATE DATABASE "{name}"')
+    return f"{server}/{name}"
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -103,15 +113,7 @@ def db_url(request, tmp_path):
     """A fresh, empty database URL on each engine."""
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'board.db'}"
-    server = request.getfixturevalue("postgres_server")
-    name = f"board_{os.getpid()}_{next(_counter)}_{int(time.time() * 1000) % 100000}"
-    import psycopg
-
-    with psycopg.connect(
-        server.replace("postgresql+psycopg", "postgresql") + "/postgres", autocommit=True
-    ) as c:
-        c.execute(f'CREATE DATABASE "{name}"')
-    return f"{server}/{name}"
+    return new_database(request.getfixturevalue("postgres_server"))
 
 
 @pytest.fixture(scope="session")

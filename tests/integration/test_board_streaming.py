@@ -8,6 +8,7 @@ import io
 import pathlib
 import tracemalloc
 import zipfile
+from typing import Any
 
 import pytest
 
@@ -120,6 +121,17 @@ def test_tally_refuses_a_ballot_index_that_disagrees_with_the_log(tmp_path):
         s.board.encrypted_tally(page=2)
 
 
+def _finished_site(tmp_path: pathlib.Path) -> tuple[Setup, Any]:
+    """A board with its results posted, and its site with the zip cache in ``tmp_path``."""
+    s = make_board(f"sqlite:///{tmp_path / 'b.db'}", tmp_path)
+    _vote(s)
+    finish(s)
+    app = create_site(s.board)
+    app.config["RECORD_CACHE"] = str(tmp_path / "cache")
+    (tmp_path / "cache").mkdir()
+    return s, app
+
+
 def test_a_record_zip_being_written_is_a_503_to_retry_not_a_held_thread(tmp_path, monkeypatch):
     """A city's zip takes minutes to write. One thread writes it; a request waits a few
     seconds, then is told (503, Retry-After, in the page's language) that the record is
@@ -128,12 +140,7 @@ def test_a_record_zip_being_written_is_a_503_to_retry_not_a_held_thread(tmp_path
 
     import web.pages
 
-    s = make_board(f"sqlite:///{tmp_path / 'b.db'}", tmp_path)
-    _vote(s)
-    finish(s)
-    app = create_site(s.board)
-    app.config["RECORD_CACHE"] = str(tmp_path / "cache")
-    (tmp_path / "cache").mkdir()
+    s, app = _finished_site(tmp_path)
     monkeypatch.setattr(web.pages, "ZIP_WAIT_SECONDS", 0.2)
     release, calls = threading.Event(), []
     real = web.pages.write_record_zip
@@ -167,12 +174,7 @@ def test_a_record_zip_being_written_is_a_503_to_retry_not_a_held_thread(tmp_path
 
 
 def test_record_zip_unzips_to_the_exported_files(tmp_path):
-    s = make_board(f"sqlite:///{tmp_path / 'b.db'}", tmp_path)
-    _vote(s)
-    finish(s)
-    app = create_site(s.board)
-    app.config["RECORD_CACHE"] = str(tmp_path / "cache")
-    (tmp_path / "cache").mkdir()
+    s, app = _finished_site(tmp_path)
     z = app.test_client().get("/record.zip")
     assert z.status_code == 200
     exported = {

@@ -28,8 +28,8 @@ from e2e import codec
 from e2e.ballot import encrypt_ballot
 from e2e.rng import SystemRng
 from sim.testca import SimulatedCard, sign_submission
-from tests.integration.board_helpers import free_port
-from tests.integration.conftest import PostgresServer
+from tests.integration.board_helpers import child_pids, free_port
+from tests.integration.conftest import PostgresServer, new_database
 from tests.integration.served_election import close_and_verify, served_election
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
@@ -66,13 +66,7 @@ def voting(tmp_path):
     pg.start()
     proc = None
     try:
-        import psycopg
-
-        with psycopg.connect(
-            f"postgresql://postgres@127.0.0.1:{pg.port}/postgres", autocommit=True
-        ) as c:
-            c.execute('CREATE DATABASE "board"')
-        db = f"{pg.url}/board"
+        db = new_database(pg.url)
         served = served_election(db, tmp_path, "吾妻", 3)
         (tmp_path / "pseudonym.key").write_text("CD" * 32)
         port = free_port()
@@ -174,11 +168,6 @@ def test_the_database_restarted_during_voting_loses_nothing_and_says_retry(votin
     assert report.ballots == 3 and report.receipts == 3
 
 
-def _children(pid: int) -> set[int]:
-    out = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout
-    return {int(x) for x in out.split()}
-
-
 def test_a_worker_started_again_during_an_outage_waits_and_stops_no_other(tmp_path):
     """`tohyo serve --workers 2`: one worker dies while the database is down. Started again,
     it cannot open the board; that is no reason to stop the other worker, which still
@@ -188,14 +177,9 @@ def test_a_worker_started_again_during_an_outage_waits_and_stops_no_other(tmp_pa
     pg.start()
     parent = None
     try:
-        import psycopg
-
-        with psycopg.connect(
-            f"postgresql://postgres@127.0.0.1:{pg.port}/postgres", autocommit=True
-        ) as c:
-            c.execute('CREATE DATABASE "board"')
+        db = new_database(pg.url)
         port = free_port()
-        cmd = [sys.executable, "-m", "tohyo", "serve", "--db", f"{pg.url}/board",
+        cmd = [sys.executable, "-m", "tohyo", "serve", "--db", db,
                "--key", str(tmp_path / "board.key"), "--port", str(port), "--workers", "2",
                "--threads", "2"]  # fmt: skip
         log = tmp_path / "serve.log"
@@ -206,10 +190,10 @@ def test_a_worker_started_again_during_an_outage_waits_and_stops_no_other(tmp_pa
             )  # fmt: skip
         url = f"http://127.0.0.1:{port}"
         deadline = time.time() + 120
-        while time.time() < deadline and (len(_children(parent.pid)) < 2 or _down(url)):
+        while time.time() < deadline and (len(child_pids(parent.pid)) < 2 or _down(url)):
             assert parent.poll() is None, log.read_text()
             time.sleep(0.2)
-        workers = _children(parent.pid)
+        workers = child_pids(parent.pid)
         assert len(workers) == 2, log.read_text()
 
         pg.stop()
@@ -219,7 +203,7 @@ def test_a_worker_started_again_during_an_outage_waits_and_stops_no_other(tmp_pa
         until = time.time() + 10
         while time.time() < until:
             assert parent.poll() is None, log.read_text()
-            assert max(workers) in _children(parent.pid), log.read_text()
+            assert max(workers) in child_pids(parent.pid), log.read_text()
             time.sleep(0.25)
         assert _call(url + "/healthz")[0] == 200  # the other worker serves throughout
         text = log.read_text()
@@ -230,11 +214,11 @@ def test_a_worker_started_again_during_an_outage_waits_and_stops_no_other(tmp_pa
         pg.start()
         deadline = time.time() + 60
         while time.time() < deadline:
-            now = _children(parent.pid)
+            now = child_pids(parent.pid)
             if len(now) == 2 and _settled(now - {max(workers)}):
                 break
             time.sleep(0.5)
-        now = _children(parent.pid)
+        now = child_pids(parent.pid)
         assert len(now) == 2 and victim not in now, log.read_text()
         assert _settled(now - {max(workers)}), log.read_text()  # it serves, it did not exit
         assert parent.poll() is None

@@ -38,7 +38,8 @@ from e2e.ballot import encrypt_ballot
 from e2e.election import Election
 from e2e.rng import SystemRng
 from sim.testca import SimulatedCard, sign_submission
-from tests.integration.board_helpers import free_port
+from tests.integration.board_helpers import child_pids, free_port
+from tests.integration.conftest import new_database
 from tests.integration.served_election import close_and_verify, served_election
 from web.admin import hash_password
 from web.deploy import nginx_config
@@ -98,23 +99,39 @@ def _wait(url: str, proc: subprocess.Popen | None = None, seconds: float = 120) 
     raise AssertionError(f"{url} did not answer")
 
 
-def _database(server: str) -> str:
-    import psycopg
+def _start_nginx(work: pathlib.Path, ports: list[int]) -> tuple[subprocess.Popen, str]:
+    """nginx from Debian with web.deploy's configuration, round robin over ``ports``; and its
+    address."""
+    nginx = shutil.which("nginx") or "/usr/sbin/nginx"
+    assert pathlib.Path(nginx).exists(), "nginx missing: make test installs it"
+    listen, prefix = free_port(), work / "nginx"
+    prefix.mkdir()
+    (prefix / "nginx.conf").write_text(nginx_config(prefix, listen, ports))
+    proxy = subprocess.Popen(
+        [nginx, "-p", str(prefix), "-c", str(prefix / "nginx.conf")],
+        stdout=subprocess.DEVNULL, stderr=open(prefix / "stderr.log", "ab"),
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{listen}"
+    try:
+        _wait(url + "/healthz", proxy, 30)
+    except BaseException:
+        _stop_nginx(proxy)
+        raise
+    return proxy, url
 
-    name = f"deploy_{os.getpid()}_{int(time.time() * 1000) % 100000}"
-    with psycopg.connect(
-        server.replace("postgresql+psycopg", "postgresql") + "/postgres", autocommit=True
-    ) as c:
-        c.execute(f'CREATE DATABASE "{name}"')
-    return f"{server}/{name}"
+
+def _stop_nginx(proxy: subprocess.Popen) -> None:
+    proxy.send_signal(signal.SIGQUIT)  # a graceful stop
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        proxy.wait(timeout=10)
+    if proxy.poll() is None:
+        proxy.kill()
 
 
 @pytest.fixture(scope="module")
 def deployment(tmp_path_factory, postgres_server, redis_server) -> Iterator[Deployment]:
-    nginx = shutil.which("nginx") or "/usr/sbin/nginx"
-    assert pathlib.Path(nginx).exists(), "nginx missing: make test installs it"
     work = tmp_path_factory.mktemp("deployment")
-    db = _database(postgres_server)
+    db = new_database(postgres_server, "deploy")
     served = served_election(db, work, "竹園", 4)
     key, election, secrets, cards = served.key, served.election, served.secrets, served.cards
     offset = served.offset
@@ -147,24 +164,13 @@ def deployment(tmp_path_factory, postgres_server, redis_server) -> Iterator[Depl
         procs[p] = serve(p)
     for p in ports:
         _wait(f"http://127.0.0.1:{p}/readyz", procs[p])
-    listen = free_port()
-    prefix = work / "nginx"
-    prefix.mkdir()
-    (prefix / "nginx.conf").write_text(nginx_config(prefix, listen, ports))
-    proxy = subprocess.Popen(
-        [nginx, "-p", str(prefix), "-c", str(prefix / "nginx.conf")],
-        stdout=subprocess.DEVNULL, stderr=open(prefix / "stderr.log", "ab"),
-    )  # fmt: skip
-    url = f"http://127.0.0.1:{listen}"
+    proxy = None
     try:
-        _wait(url + "/healthz", proxy, 30)
+        proxy, url = _start_nginx(work, ports)
         yield Deployment(url, work, db, key, election, secrets, cards, procs, serve)
     finally:
-        proxy.send_signal(signal.SIGQUIT)
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            proxy.wait(timeout=10)
-        if proxy.poll() is None:
-            proxy.kill()
+        if proxy is not None:
+            _stop_nginx(proxy)
         for p in procs.values():
             p.send_signal(signal.SIGTERM)
         for p in procs.values():
@@ -345,11 +351,6 @@ def test_a_process_killed_during_voting_and_the_record_verifies(deployment):
     assert report.board_key_pinned == "manifest"
 
 
-def _children(pid: int) -> set[int]:
-    out = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout
-    return {int(x) for x in out.split()}
-
-
 def test_serve_workers_share_the_port_and_a_dead_one_is_started_again(tmp_path):
     port = free_port()
     cmd = [sys.executable, "-m", "tohyo", "serve", "--db", f"sqlite:///{tmp_path / 'b.db'}",
@@ -361,9 +362,9 @@ def test_serve_workers_share_the_port_and_a_dead_one_is_started_again(tmp_path):
     try:
         _wait(f"http://127.0.0.1:{port}/healthz", parent)
         deadline = time.time() + 60
-        while len(_children(parent.pid)) < 2 and time.time() < deadline:
+        while len(child_pids(parent.pid)) < 2 and time.time() < deadline:
             time.sleep(0.2)
-        workers = _children(parent.pid)
+        workers = child_pids(parent.pid)
         assert len(workers) == 2, log.read_text()
         # one secret key for both, created once beside the board key
         assert (tmp_path / "site-secret.key").stat().st_mode & 0o777 == 0o600
@@ -371,7 +372,7 @@ def test_serve_workers_share_the_port_and_a_dead_one_is_started_again(tmp_path):
         os.kill(victim, signal.SIGKILL)
         deadline = time.time() + 60
         while time.time() < deadline:
-            now = _children(parent.pid)
+            now = child_pids(parent.pid)
             if len(now) == 2 and victim not in now:
                 break
             time.sleep(0.2)
@@ -380,7 +381,7 @@ def test_serve_workers_share_the_port_and_a_dead_one_is_started_again(tmp_path):
             with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5) as r:
                 assert r.status == 200
         assert "starting it again" in log.read_text()
-        running = _children(parent.pid)
+        running = child_pids(parent.pid)
     finally:
         parent.send_signal(signal.SIGTERM)
         parent.wait(timeout=30)
@@ -417,13 +418,7 @@ def test_a_rolling_upgrade_never_pairs_a_page_with_the_other_versions_files(tmp_
         log = open(work / f"serve-{port}.log", "ab")  # closed with the test's process
         procs.append(subprocess.Popen(cmd, cwd=work, env=env, stdout=log, stderr=log))
         _wait(f"http://127.0.0.1:{port}/healthz", procs[-1])
-    nginx = shutil.which("nginx") or "/usr/sbin/nginx"
-    listen, prefix = free_port(), work / "nginx"
-    prefix.mkdir()
-    (prefix / "nginx.conf").write_text(nginx_config(prefix, listen, ports))
-    proxy = subprocess.Popen([nginx, "-p", str(prefix), "-c", str(prefix / "nginx.conf")],
-                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
-    url = f"http://127.0.0.1:{listen}"
+    proxy, url = None, ""
 
     def get(path: str) -> tuple[int, bytes]:
         try:
@@ -436,7 +431,7 @@ def test_a_rolling_upgrade_never_pairs_a_page_with_the_other_versions_files(tmp_
         return "sha384-" + base64.b64encode(hashlib.sha384(data).digest()).decode()
 
     try:
-        _wait(url + "/healthz", proxy, 30)
+        proxy, url = _start_nginx(work, ports)
         versions: list[pathlib.Path] = []
         for n in range(12):
             if n % 3 == 2:
@@ -463,11 +458,8 @@ def test_a_rolling_upgrade_never_pairs_a_page_with_the_other_versions_files(tmp_
             assert data == (mine / "web/static/js/tohyo-crypto.js").read_bytes()
         assert set(versions) == {ROOT, new}, versions  # both versions served pages
     finally:
-        proxy.send_signal(signal.SIGQUIT)
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            proxy.wait(timeout=10)
-        if proxy.poll() is None:
-            proxy.kill()
+        if proxy is not None:
+            _stop_nginx(proxy)
         for p in procs:
             p.send_signal(signal.SIGTERM)
             p.wait(timeout=20)

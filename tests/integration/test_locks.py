@@ -12,15 +12,12 @@ transaction is open, then goes through).
 from __future__ import annotations
 
 import fcntl
-import os
 import threading
-import time
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import psycopg
 import pytest
 
 from bulletin.auth import TokenAuthenticator
@@ -35,6 +32,7 @@ from e2e.group import TEST
 from e2e.manifest import manifest_from_json
 from e2e.rng import DeterministicRng
 from tests.integration.board_helpers import EXAMPLE, KEY
+from tests.integration.conftest import new_database
 from trustees.ceremony import new_trustee
 
 NOW = datetime(2025, 3, 1, tzinfo=UTC)
@@ -65,15 +63,6 @@ class Running:
         if self.error is not None:
             raise self.error
         return self.result
-
-
-def _postgres_database(server: str) -> str:
-    name = f"locks_{os.getpid()}_{time.monotonic_ns()}"
-    with psycopg.connect(
-        server.replace("postgresql+psycopg", "postgresql") + "/postgres", autocommit=True
-    ) as c:
-        c.execute(f'CREATE DATABASE "{name}"')
-    return f"{server}/{name}"
 
 
 def _store(url: str) -> Store:
@@ -110,7 +99,7 @@ def _public_key_doc(ceremony: Any, index: int) -> Any:
 
 
 def test_nonces_do_not_wait_for_the_append_lock_on_postgresql(postgres_server):
-    url = _postgres_database(postgres_server)
+    url = new_database(postgres_server, "locks")
     appender, other = _store(url), _store(url)
     nonces = DatabaseNonceStore(_store(url))
     early = nonces.issue(NOW)
@@ -132,7 +121,7 @@ def test_nonces_do_not_wait_for_the_append_lock_on_postgresql(postgres_server):
 
 
 def test_trustee_messages_do_not_wait_for_the_append_lock_on_postgresql(postgres_server, tmp_path):
-    url = _postgres_database(postgres_server)
+    url = new_database(postgres_server, "locks")
     board = _ceremony_board(url, tmp_path)
     ceremonies = CeremonyStore(board)
     ceremony, tokens = ceremonies.create(_manifest(), "test")
@@ -155,7 +144,7 @@ def test_a_message_in_flight_holds_its_ceremony_on_postgresql(postgres_server, t
     """The row lock that replaces the log lock for trustee messages: a start-over (and a
     finish, which locks the same row) waits for a message in flight, and the message
     after it is refused."""
-    url = _postgres_database(postgres_server)
+    url = new_database(postgres_server, "locks")
     board = _ceremony_board(url, tmp_path)
     ceremonies = CeremonyStore(board)
     ceremony, tokens = ceremonies.create(_manifest(), "test")

@@ -128,13 +128,33 @@ def test_the_production_gate_trusts_the_shipped_jlis_roots_by_default(served, tm
     assert r.exit_code == 0, r.output
 
 
-def test_deferred_gate_admits_voters_only_once_the_election_is_set_up(tmp_path):
+def _board_in_period(tmp_path: pathlib.Path) -> tuple[Board, FixedClock]:
+    """An empty board whose clock is a day into the example manifest's voting period."""
     engine = make_engine(f"sqlite:///{tmp_path / 'b.db'}")
     migrate(engine)
     new_signing_key(tmp_path / "board.key")
-    manifest = load_manifest(EXAMPLE)
-    clock = FixedClock(manifest.start_time + timedelta(days=1))
-    board = Board(Store(engine), load_signing_key(tmp_path / "board.key"), clock)
+    clock = FixedClock(load_manifest(EXAMPLE).start_time + timedelta(days=1))
+    return Board(Store(engine), load_signing_key(tmp_path / "board.key"), clock), clock
+
+
+def _post_election(board: Board, seed: str) -> None:
+    """The example election (3 trustees, quorum 2, pinned to this board) set up and open."""
+    from dataclasses import replace
+
+    manifest = replace(load_manifest(EXAMPLE), trustees=3, quorum=2, board=board.public)  # D7
+    h_p, _ = base_hash(TEST, manifest)
+    _, publics = run_ceremony(TEST, h_p, 3, 2, DeterministicRng(seed))
+    election = Election(TEST, manifest, TEST.product(t.key for t in publics))
+    board.setup(
+        manifest.canonical_bytes(),
+        codec.encode(election.parameters()),
+        [codec.encode(t) for t in publics],
+    )
+    board.open()
+
+
+def test_deferred_gate_admits_voters_only_once_the_election_is_set_up(tmp_path):
+    board, clock = _board_in_period(tmp_path)
     start = clock.now()
     ca = TestCA.create(not_before=start - timedelta(days=400))
     (tmp_path / "ca.pem").write_bytes(ca.pem)
@@ -147,18 +167,7 @@ def test_deferred_gate_admits_voters_only_once_the_election_is_set_up(tmp_path):
         gate.new_nonce()
     assert e.value.code == "not_open"
 
-    from dataclasses import replace
-
-    manifest = replace(manifest, trustees=3, quorum=2, board=board.public)  # pinned (D7)
-    h_p, _ = base_hash(TEST, manifest)
-    _, publics = run_ceremony(TEST, h_p, 3, 2, DeterministicRng("gate"))
-    election = Election(TEST, manifest, TEST.product(t.key for t in publics))
-    board.setup(
-        manifest.canonical_bytes(),
-        codec.encode(election.parameters()),
-        [codec.encode(t) for t in publics],
-    )
-    board.open()
+    _post_election(board, "gate")
     key = new_key()
     cert = ca.issue(
         name="筑波　花子",
@@ -189,25 +198,10 @@ def test_a_crl_delivered_as_a_file_is_taken_by_the_running_gate(tmp_path, caplog
     is refused and the CRL in use stays."""
     import logging
     import os
-    from dataclasses import replace
 
-    engine = make_engine(f"sqlite:///{tmp_path / 'b.db'}")
-    migrate(engine)
-    new_signing_key(tmp_path / "board.key")
-    manifest = load_manifest(EXAMPLE)
-    clock = FixedClock(manifest.start_time + timedelta(days=1))
-    board = Board(Store(engine), load_signing_key(tmp_path / "board.key"), clock)
+    board, clock = _board_in_period(tmp_path)
     start = clock.now()
-    manifest = replace(manifest, trustees=3, quorum=2, board=board.public)
-    h_p, _ = base_hash(TEST, manifest)
-    _, publics = run_ceremony(TEST, h_p, 3, 2, DeterministicRng("crl"))
-    election = Election(TEST, manifest, TEST.product(t.key for t in publics))
-    board.setup(
-        manifest.canonical_bytes(),
-        codec.encode(election.parameters()),
-        [codec.encode(t) for t in publics],
-    )
-    board.open()
+    _post_election(board, "crl")
     ca = TestCA.create(not_before=start - timedelta(days=400))
     (tmp_path / "ca.pem").write_bytes(ca.pem)
     crl_file = tmp_path / "crl.der"

@@ -22,10 +22,10 @@ import threading
 import time
 
 import psycopg
-import pytest
 
 from bulletin.store import IDLE_IN_TRANSACTION_MS
 from tests.integration.board_helpers import make_board, submission
+from tests.integration.conftest import new_database
 
 C1 = {"gyosei": ["internet-voting"], "mobility": ["tsukumobi"], "healthcare": []}
 
@@ -41,19 +41,9 @@ HOLDER = textwrap.dedent(
 )
 
 
-@pytest.fixture
-def pg_url(postgres_server):
-    name = f"vanished_{os.getpid()}_{int(time.time() * 1000) % 100000}"
-    with psycopg.connect(
-        postgres_server.replace("postgresql+psycopg", "postgresql") + "/postgres",
-        autocommit=True,
-    ) as c:
-        c.execute(f'CREATE DATABASE "{name}"')
-    return f"{postgres_server}/{name}", name
-
-
-def test_a_machine_gone_mid_append_holds_the_log_for_seconds_not_hours(pg_url, tmp_path):
-    url, name = pg_url
+def test_a_machine_gone_mid_append_holds_the_log_for_seconds_not_hours(postgres_server, tmp_path):
+    url = new_database(postgres_server, "vanished")
+    name = url.rsplit("/", 1)[1]
     s = make_board(url, tmp_path)
     holder = subprocess.Popen(
         [sys.executable, "-c", HOLDER, url],
