@@ -106,6 +106,13 @@ def _rate_limit(value: str) -> str:
     help="Where the booth finds the voter's local signer (`tohyo signer`); '' turns it off.",
 )
 @click.option(
+    "--record-cache",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="Where /record.zip is written, once for every process of this machine (it is the "
+    "size of the record); default: a directory in the system's temporary directory.",
+)
+@click.option(
     "--anchor",
     "anchors",
     multiple=True,
@@ -235,6 +242,7 @@ def serve(
     workers: int,
     secret_key_file: str | None,
     rate_limit_storage: str,
+    record_cache: str | None,
 ) -> None:
     """Serve the site (booth, board, results, admin) with a production WSGI server.
 
@@ -307,6 +315,7 @@ def serve(
             secure_cookies=bool(public_url and public_url.startswith("https://")),
             rate_limit_storage=rate_limit_storage,
             signer_url=signer_url,
+            record_cache=record_cache,
         )
         app = create_app(b) if api_only else create_site(b, settings)
         app.secret_key = secret  # one key for every process: a session survives any of them

@@ -66,6 +66,10 @@ class SiteSettings:
     # Witnesses post a cosignature about once a second each (docs/protocol.md §8.4); a
     # limit per address keeps anyone from making the board verify junk notes all day.
     cosignature_limit: str = "120 per minute"
+    # Where /record.zip is kept: one directory for every process of this machine (tohyo
+    # serve --record-cache); None: one in the system's temporary directory, named by the
+    # election (web.pages.record_cache).
+    record_cache: str | None = None
 
 
 def _submit_limit() -> str:

@@ -10,11 +10,17 @@ anything else about who voted.
 
 from __future__ import annotations
 
+import atexit
+import contextlib
+import fcntl
 import hashlib
 import io
 import json
 import logging
+import os
 import pathlib
+import shutil
+import stat
 import tempfile
 import threading
 from collections import Counter
@@ -258,26 +264,78 @@ def results() -> str:
 
 
 _ZIP_LOCK = threading.Lock()
-# The zip being written, per cache directory: one at a time, so that a cosignature that
-# arrives during a city's build starts no second build of gigabytes beside it (the next
-# request after the first finishes starts the newer one).
+# The zip being written by this process, per cache directory: one at a time, so that a
+# cosignature that arrives during a city's build starts no second build of gigabytes
+# beside it. Between the processes of a machine, the cache's lock file does the same.
 _ZIP_BUILDS: dict[pathlib.Path, threading.Thread] = {}
 #: How long a request waits for a zip being written before it answers "try again later".
 ZIP_WAIT_SECONDS = 5.0
 #: What that answer's Retry-After says, in seconds.
 ZIP_RETRY_AFTER = "30"
+#: The file in the cache that a process writing the zip holds an flock on.
+ZIP_BUILD_LOCK = ".build.lock"
 
 
-def _build_zip(b: Board, cache: pathlib.Path, path: pathlib.Path) -> None:
-    """Write the record's zip to ``path`` (through a ``.part`` file), then remove older ones."""
+def record_cache(b: Board) -> pathlib.Path:
+    """The directory this machine keeps the record's zip in.
+
+    One for every process of the machine: N workers write a city's zip once, not N times,
+    and a process started again finds it. (A directory of each process's own was never
+    removed, so every restart left gigabytes behind in the temporary directory.) It is
+    ``tohyo serve --record-cache`` if given (``SiteSettings.record_cache``); else one in the
+    system's temporary directory named by the election. A directory there that this user
+    did not make, or that others may write to, is not used: anyone can guess its name, and
+    a zip put in it would be served as the record. Then this process keeps a directory of
+    its own (and says so in the log)."""
+    given = current_app.config.get("RECORD_CACHE") or current_app.config["SITE"].record_cache
+    if given:
+        path = pathlib.Path(given)
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+    path = pathlib.Path(tempfile.gettempdir()) / f"tohyo-record-{bytes(b.election.h_e).hex()[:16]}"
+    with contextlib.suppress(FileExistsError):
+        path.mkdir(mode=0o700)
+    st = path.lstat()
+    if stat.S_ISDIR(st.st_mode) and st.st_uid == os.geteuid() and not st.st_mode & 0o022:
+        return path
+    logging.getLogger(__name__).error(
+        "%s is not a directory of this user's alone: the record's zip is kept in a directory "
+        "of this process's own (tohyo serve --record-cache names one for every process)",
+        path,
+    )
+    own = current_app.config["RECORD_CACHE"] = tempfile.mkdtemp(prefix="tohyo-record-")
+    atexit.register(shutil.rmtree, own, ignore_errors=True)
+    return pathlib.Path(own)
+
+
+def _zip_path(b: Board, cache: pathlib.Path) -> pathlib.Path:
+    """The zip of the log as it stands: named by its size and a digest of its signed head
+    and checkpoint. The size alone does not name it: the witnesses cosign the results' head
+    after it is posted, so a zip built in between carries a checkpoint short of their
+    quorum, which the verifier refuses; each new cosignature names a new zip."""
+    size = b.store.size()
+    digest = hashlib.sha256((b.store.tree_head() or b"") + (final_checkpoint(b, size) or b""))
+    return cache / f"election-record-{size}-{digest.hexdigest()[:16]}.zip"
+
+
+def _build_zip(b: Board, cache: pathlib.Path) -> None:
+    """Write the zip of the log as it stands (through a ``.part`` file), then remove the
+    others, holding the cache's lock: one process of the machine writes at a time, and the
+    one that waited finds the zip there instead of writing it again."""
     try:
-        part = path.with_suffix(".part")
-        write_record_zip(b, part)
-        part.replace(path)
-        with _ZIP_LOCK:
-            for old in cache.glob("election-record-*.zip"):
-                if old != path:
-                    old.unlink(missing_ok=True)
+        with open(cache / ZIP_BUILD_LOCK, "a+b") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file is closed
+            path = _zip_path(b, cache)  # the state now, which a waiting request may not know
+            if not path.exists():
+                for part in cache.glob("*.part"):  # a process that died writing left it
+                    part.unlink(missing_ok=True)
+                part = path.with_name(path.name + ".part")
+                write_record_zip(b, part)
+                part.replace(path)
+            with _ZIP_LOCK:
+                for old in cache.glob("election-record-*.zip"):
+                    if old != path:
+                        old.unlink(missing_ok=True)
     except Exception:  # the next request starts it again; the log says why this one failed
         logging.getLogger(__name__).exception("the record's zip could not be written")
     finally:
@@ -299,40 +357,31 @@ def record_zip() -> Response | tuple[str, int, dict[str, str]]:
     request that waited held one of the process's threads. So one thread of its own writes
     it; a request waits a few seconds for it (a small record's zip is served at once), then
     is answered 503 with Retry-After and a page saying that the record is being prepared.
-
-    The log's size alone does not name the zip: the witnesses cosign the results' head
-    after it is posted, so a zip built in between carries a checkpoint short of their
-    quorum, which the verifier refuses. Its name also holds a digest of the checkpoint, so
-    each new cosignature makes the next request build the zip again (and the old one goes).
     """
     b = _board()
     if not b.store.has_kind("results"):
         abort(404)
-    size = b.store.size()
-    checkpoint = final_checkpoint(b, size) or b""
+    cache = record_cache(b)
+    path = _zip_path(b, cache)
     with _ZIP_LOCK:
-        if current_app.config.get("RECORD_CACHE") is None:
-            current_app.config["RECORD_CACHE"] = tempfile.mkdtemp(prefix="tohyo-record-")
-        cache = pathlib.Path(current_app.config["RECORD_CACHE"])
-        path = cache / f"election-record-{size}-{hashlib.sha256(checkpoint).hexdigest()[:16]}.zip"
         builder = None if path.exists() else _ZIP_BUILDS.get(cache)
         if builder is None and not path.exists():
             builder = _ZIP_BUILDS[cache] = threading.Thread(
-                target=_build_zip, args=(b, cache, path), name="tohyo-record-zip", daemon=True
+                target=_build_zip, args=(b, cache), name="tohyo-record-zip", daemon=True
             )
             builder.start()
     if builder is not None:
         builder.join(ZIP_WAIT_SECONDS)
-    with _ZIP_LOCK:
-        if path.exists():
-            # send_file opens the file before it returns: under the lock, so that a newer
-            # zip removes this one's name only once this request holds it open.
-            return send_file(
-                path,
-                mimetype="application/zip",
-                as_attachment=True,
-                download_name="election-record.zip",
-            )
+    with _ZIP_LOCK, contextlib.suppress(FileNotFoundError):
+        # send_file opens the file before it returns: under the lock, so that a newer
+        # zip removes this one's name only once this request holds it open. (Another
+        # process's newer zip may have removed it already: then this is the 503 below.)
+        return send_file(
+            path,
+            mimetype="application/zip",
+            as_attachment=True,
+            download_name="election-record.zip",
+        )
     page = render_template("error.html", message=i18n.t("results.record_preparing"))
     return page, 503, {"Retry-After": ZIP_RETRY_AFTER, "Cache-Control": "no-store"}
 

@@ -29,6 +29,7 @@ from tests.integration.board_helpers import (
     submission,
 )
 from web.app import create_site
+from web.pages import ZIP_BUILD_LOCK
 
 ALL = {"gyosei": ["internet-voting"], "mobility": ["tsukumobi"], "healthcare": []}
 
@@ -173,6 +174,124 @@ def test_a_record_zip_being_written_is_a_503_to_retry_not_a_held_thread(tmp_path
     assert verify_record(read_record(tmp_path / "rec.zip")).ballots
 
 
+def _default_cache(s: Setup, tmp: pathlib.Path) -> pathlib.Path:
+    """Where a site without --record-cache keeps the zip, with the system's temporary
+    directory at ``tmp``."""
+    return tmp / f"tohyo-record-{bytes(s.election.h_e).hex()[:16]}"
+
+
+def test_the_processes_of_a_machine_write_one_record_zip_and_reuse_it(tmp_path, monkeypatch):
+    """A city's zip is gigabytes. Each process once wrote its own, in a directory of its
+    own that nothing removed: N workers wrote it N times, and every restart left one more
+    behind. Now one directory per machine (named by the election in the temporary
+    directory): the zip is written once, found by a process started later, and a build
+    that a killed process left half-written, or an older zip, is removed."""
+    import tempfile
+
+    import web.pages
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    s = make_board(f"sqlite:///{tmp_path / 'b.db'}", tmp_path)
+    _vote(s)
+    finish(s)
+    cache = _default_cache(s, tmp_path)
+    cache.mkdir(mode=0o700)
+    (cache / "election-record-5-0123456789abcdef.zip").write_bytes(b"an older zip")
+    (cache / "election-record-7-fedcba9876543210.zip.part").write_bytes(b"cut short")
+    calls = []
+    real = web.pages.write_record_zip
+    monkeypatch.setattr(
+        web.pages, "write_record_zip", lambda b, out: (calls.append(out), real(b, out))[1]
+    )
+    first = create_site(s.board).test_client().get("/record.zip")
+    assert first.status_code == 200 and len(calls) == 1
+    assert sorted(p.name for p in cache.iterdir()) == [ZIP_BUILD_LOCK, calls[0].name[:-5]]
+    restarted = create_site(s.board).test_client().get("/record.zip")  # another process
+    assert restarted.status_code == 200 and restarted.data == first.data and len(calls) == 1
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith("tohyo-record-") and p != cache]
+    (tmp_path / "rec.zip").write_bytes(first.data)
+    assert verify_record(read_record(tmp_path / "rec.zip")).ballots
+
+
+def test_a_record_zip_another_process_is_writing_is_not_written_again(tmp_path, monkeypatch):
+    """Another process of the machine holds the cache's lock while it writes the zip: this
+    one answers "being prepared", then serves the zip that process wrote, without writing
+    its own."""
+    import subprocess
+    import sys
+
+    import web.pages
+
+    s, app = _finished_site(tmp_path)
+    cache = tmp_path / "cache"
+    theirs = write_record_zip(s.board, tmp_path / "theirs.zip")
+    monkeypatch.setattr(web.pages, "ZIP_WAIT_SECONDS", 0.2)
+    calls = []
+    monkeypatch.setattr(web.pages, "write_record_zip", lambda b, out: calls.append(out))
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import fcntl, sys; f = open(sys.argv[1], 'a+b'); fcntl.flock(f, fcntl.LOCK_EX); "
+            "print('held', flush=True); sys.stdin.read()",
+            str(cache / ZIP_BUILD_LOCK),
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout.readline() == "held\n"
+        client = app.test_client()
+        waiting = client.get("/record.zip")
+        assert waiting.status_code == 503 and waiting.headers["Retry-After"] == "30"
+        # what the other process wrote, under the name of the log as it stands
+        theirs.replace(web.pages._zip_path(s.board, cache))
+    finally:
+        holder.stdin.close()
+        holder.wait(10)
+    for _ in range(100):
+        done = client.get("/record.zip")
+        if done.status_code == 200:
+            break
+    assert done.status_code == 200 and calls == []
+    (tmp_path / "rec.zip").write_bytes(done.data)
+    assert verify_record(read_record(tmp_path / "rec.zip")).ballots
+
+
+@pytest.mark.parametrize("planted", ["writable by all", "another user's"])
+def test_a_guessable_record_cache_that_is_not_ours_is_not_used(tmp_path, monkeypatch, planted):
+    """The default cache's name can be guessed, in a directory every user may write to.
+    One that another user made, or that anyone may write to, could hold a zip of theirs
+    under the expected name: it is not used, and the process keeps a directory of its own."""
+    import os
+    import tempfile
+
+    import web.pages
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    s = make_board(f"sqlite:///{tmp_path / 'b.db'}", tmp_path)
+    _vote(s)
+    finish(s)
+    cache = _default_cache(s, tmp_path)
+    cache.mkdir()
+    if planted == "writable by all":
+        cache.chmod(0o777)
+    else:
+        if os.geteuid() != 0:
+            pytest.skip("giving a directory to another user needs root (CI runs as root)")
+        cache.chmod(0o700)
+        os.chown(cache, 65534, 65534)
+    web.pages._zip_path(s.board, cache).write_bytes(b"not the record")
+    app = create_site(s.board)
+    z = app.test_client().get("/record.zip")
+    assert z.status_code == 200 and z.data != b"not the record"
+    own = pathlib.Path(app.config["RECORD_CACHE"])
+    assert own != cache and own.parent == tmp_path
+    (tmp_path / "rec.zip").write_bytes(z.data)
+    assert verify_record(read_record(tmp_path / "rec.zip")).ballots
+
+
 def test_record_zip_unzips_to_the_exported_files(tmp_path):
     s, app = _finished_site(tmp_path)
     z = app.test_client().get("/record.zip")
@@ -184,7 +303,8 @@ def test_record_zip_unzips_to_the_exported_files(tmp_path):
     with zipfile.ZipFile(io.BytesIO(z.data)) as zf:
         assert zf.namelist() == sorted(exported)  # the order of a zip of the directory
         assert {n: zf.read(n) for n in zf.namelist()} == exported
-    assert [p.suffix for p in (tmp_path / "cache").iterdir()] == [".zip"]  # no .part left
+    cached = [p.suffix for p in (tmp_path / "cache").iterdir() if p.name != ZIP_BUILD_LOCK]
+    assert cached == [".zip"]  # no .part left
     # written a page of 3 at a time, the same zip content
     small = write_record_zip(s.board, tmp_path / "small.zip", page=3)
     with zipfile.ZipFile(small) as zf:
