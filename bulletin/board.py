@@ -24,10 +24,10 @@ from sqlalchemy import bindparam, or_, select
 
 from bulletin import schema
 from bulletin.auth import Authenticator, Refusal
-from bulletin.batcher import Pipeline, Ticket, verify_each
+from bulletin.batcher import Interrupted, Pipeline, Ticket, verify_each
 from bulletin.clock import Clock, SystemClock, iso
 from bulletin.cosigning import Cosigning
-from bulletin.store import Appended, Store, frontier_root
+from bulletin.store import Appended, Store, frontier_root, is_unavailable
 from e2e import codec
 from e2e.ballot import ChallengedBallot, EncryptedBallot, ballot_claims, verify_challenged
 from e2e.batch import verify_claims
@@ -416,6 +416,10 @@ class Board:
             raise
         except BoardError:  # no election yet: the API's wrong_state
             self._report(kind, "wrong_state")
+            raise
+        except Exception as e:  # the API's 503 "unavailable" (the database), or a bug (500)
+            passing = isinstance(e, Interrupted) or is_unavailable(e)
+            self._report(kind, "unavailable" if passing else "internal")
             raise
 
     def _admit_checked(self, body: bytes | Mapping[str, Any], kind: str) -> dict[str, Any]:

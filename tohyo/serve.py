@@ -332,12 +332,15 @@ def serve(
     # the JPKI gate says when it loads newly delivered CRLs, or refuses them (bulletin.gate).
     _log_to_stderr("tohyo.access", "%(message)s")
     _log_to_stderr("tohyo.jpki", "%(name)s: %(message)s")
-    if workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    prometheus_dir = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if workers > 1 and not prometheus_dir:
         click.echo(
             "note: PROMETHEUS_MULTIPROC_DIR is not set: each worker's /metrics counts that "
             'worker alone (docs/admin.md, "Several processes and machines")',
             err=True,
         )
+    elif workers > 1:
+        _empty_metrics_dir(pathlib.Path(prometheus_dir))
     # Many request threads share one GIL with gmpy2 and sqlite3 releasing it often: a short
     # switch interval stops a thread returning from a query from waiting 5 ms for the GIL.
     sys.setswitchinterval(0.0005)
@@ -515,6 +518,16 @@ def _database_unavailable(e: BaseException) -> str | None:
     if is_unavailable(e):
         return f"the board's database does not answer ({describe(e)})"
     return None
+
+
+def _empty_metrics_dir(path: pathlib.Path) -> None:
+    """Remove the counts a previous run of the workers left in ``PROMETHEUS_MULTIPROC_DIR``
+    (prometheus_client's files, ``*.db``). They would be added to this run's: the sum that
+    every worker's /metrics answers would carry the last run's ballots and requests, and
+    those of every run before it. The workers of this server are the directory's only
+    writers, so it is emptied here, before any of them starts."""
+    for f in path.glob("*.db"):
+        f.unlink(missing_ok=True)
 
 
 def run_workers(workers: int, host: str, port: int, serve_one: Any) -> None:

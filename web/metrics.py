@@ -10,18 +10,19 @@ pseudonym, confirmation code, ballot id or certificate field; a route is its tem
 - ``tohyo_ballots_retried_total{kind}``: the same submission again, answered with its first
   receipt;
 - ``tohyo_ballots_refused_total{kind,reason}``: refused submissions by refusal code
-  (:data:`bulletin.refusals.CODES`; ``rate_limited`` for a 429 before the board saw it);
+  (:data:`bulletin.refusals.CODES`; ``rate_limited`` for a 429 before the board saw it,
+  ``unavailable`` for a 503 when the database could not answer, ``internal`` for a 500);
 - ``tohyo_board_batch_size``: a histogram of the acceptance pipeline's batches;
 - ``tohyo_http_request_duration_seconds{method,route}``: a histogram of request latency;
 - ``tohyo_http_requests_total{method,route,status}``: responses by HTTP status;
 - ``tohyo_log_entries``: the board's log size, read from the database at scrape time.
 
 Several worker processes on one machine: start every one of them with the environment
-variable ``PROMETHEUS_MULTIPROC_DIR`` naming one directory, empty at start and writable by
-all (prometheus_client reads it when it is first imported, so set it before the process
-starts). Each process then keeps its counts in files there, and ``/metrics`` on any of them
-answers the sum over all (prometheus_client's multiprocess mode); without it, a process
-reports its own counts.
+variable ``PROMETHEUS_MULTIPROC_DIR`` naming one directory, empty at start (``tohyo serve
+--workers`` empties it) and writable by all (prometheus_client reads it when it is first
+imported, so set it before the process starts). Each process then keeps its counts in
+files there, and ``/metrics`` on any of them answers the sum over all (prometheus_client's
+multiprocess mode); without it, a process reports its own counts.
 """
 
 from __future__ import annotations
@@ -108,7 +109,8 @@ class BoardMetrics(BoardObserver):
         elif outcome == "retried":
             RETRIED.labels(_kind(kind)).inc()
         else:
-            REFUSED.labels(_kind(kind), outcome if outcome in CODES else "other").inc()
+            known = outcome in CODES or outcome == "internal"
+            REFUSED.labels(_kind(kind), outcome if known else "other").inc()
 
     def batch(self, size: int) -> None:
         BATCH_SIZE.observe(size)

@@ -156,6 +156,9 @@ def test_the_database_restarted_during_voting_loses_nothing_and_says_retry(votin
     receipts.append(first)
     receipts.append(_cast(v, _signed(v, *v["cards"][2], {"healthcare": ["emergency-info"]})))
     assert proc.poll() is None  # the web process was never restarted
+    # the operator sees the outage in the refusals too (one ballot met it)
+    metrics = _call(url + "/metrics")[2].decode()
+    assert 'tohyo_ballots_refused_total{kind="ballot",reason="unavailable"} 1.0' in metrics
 
     log = v["log"].read_text(errors="replace")
     assert "unavailable: OperationalError" in log

@@ -355,7 +355,13 @@ def test_serve_workers_share_the_port_and_a_dead_one_is_started_again(tmp_path):
     port = free_port()
     cmd = [sys.executable, "-m", "tohyo", "serve", "--db", f"sqlite:///{tmp_path / 'b.db'}",
            "--key", str(tmp_path / "board.key"), "--port", str(port), "--workers", "2"]  # fmt: skip
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    prom = tmp_path / "prometheus"
+    prom.mkdir()
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "PROMETHEUS_MULTIPROC_DIR": str(prom)}
+    # the counts of a previous run of the server, left in the metrics directory
+    last_run = "from web.metrics import REQUESTS as R; R.labels('GET', '/healthz', '200').inc(1000)"
+    subprocess.run([sys.executable, "-c", last_run], cwd=ROOT, env=env, check=True)
+    assert list(prom.glob("*.db"))
     log = tmp_path / "serve.log"
     with open(log, "wb") as out:
         parent = subprocess.Popen(cmd, cwd=tmp_path, env=env, stdout=out, stderr=subprocess.STDOUT)
@@ -382,6 +388,12 @@ def test_serve_workers_share_the_port_and_a_dead_one_is_started_again(tmp_path):
                 assert r.status == 200
         assert "starting it again" in log.read_text()
         running = child_pids(parent.pid)
+        # this run's requests alone, the killed worker's among them: not the last run's 1000
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as r:
+            text = r.read().decode()
+        healthz = 'tohyo_http_requests_total{method="GET",route="/healthz",status="200"} '
+        counted = float(text.split(healthz, 1)[1].split("\n", 1)[0])
+        assert 6 <= counted < 1000, counted
     finally:
         parent.send_signal(signal.SIGTERM)
         parent.wait(timeout=30)
