@@ -104,6 +104,28 @@ def _ct_digest(ballot: EncryptedBallot) -> bytes:
     return h.digest()
 
 
+class _Outcome:
+    """Whether a submission's outcome has been reported to the board's observer."""
+
+    __slots__ = ("reported",)
+
+    def __init__(self) -> None:
+        self.reported = False
+
+
+def _refusal_code(e: BaseException) -> str:
+    """The outcome a failed submission is counted under: what the API answers it with."""
+    if isinstance(e, Refusal):
+        return e.code
+    if isinstance(e, BoardError):  # no election yet
+        return "wrong_state"
+    if isinstance(e, TohyoError):  # the API's 400
+        return "malformed"
+    if isinstance(e, Interrupted) or is_unavailable(e):  # the API's 503
+        return "unavailable"
+    return "internal"  # the API's 500
+
+
 class _Pending:
     """A submission that passed the cheap checks and waits for the batch."""
 
@@ -117,6 +139,7 @@ class _Pending:
         "ct_digest",
         "members",
         "at",
+        "outcome",
     )
 
     def __init__(
@@ -129,7 +152,9 @@ class _Pending:
         claims: list,
         members: codec.PendingMembership,
         at: datetime,
+        outcome: _Outcome,
     ) -> None:
+        self.outcome = outcome  # whether the batch has reported it (accepted, retried)
         self.members = members
         self.at = at  # the board's time when it was admitted
         self.kind = kind
@@ -407,29 +432,32 @@ class Board:
         with contextlib.suppress(Exception):
             self.observer.submission(kind, outcome)
 
+    def _report_item(self, it: _Pending, outcome: str) -> None:
+        it.outcome.reported = True
+        self._report(it.kind, outcome)
+
     def _admit(self, body: bytes | Mapping[str, Any], kind: str) -> dict[str, Any]:
-        """:meth:`_admit_checked`, with its refusal reported to the observer."""
+        """:meth:`_admit_checked`, with its outcome reported to the observer once: an error
+        after its batch committed it (the receipt's reads, a shutdown) is not counted again
+        as a refusal beside "accepted"."""
+        outcome = _Outcome()
         try:
-            return self._admit_checked(body, kind)
-        except Refusal as e:
-            self._report(kind, e.code)
-            raise
-        except BoardError:  # no election yet: the API's wrong_state
-            self._report(kind, "wrong_state")
-            raise
-        except Exception as e:  # the API's 503 "unavailable" (the database), or a bug (500)
-            passing = isinstance(e, Interrupted) or is_unavailable(e)
-            self._report(kind, "unavailable" if passing else "internal")
+            return self._admit_checked(body, kind, outcome)
+        except Exception as e:
+            if not outcome.reported:
+                self._report(kind, _refusal_code(e))
             raise
 
-    def _admit_checked(self, body: bytes | Mapping[str, Any], kind: str) -> dict[str, Any]:
+    def _admit_checked(
+        self, body: bytes | Mapping[str, Any], kind: str, outcome: _Outcome
+    ) -> dict[str, Any]:
         """The checks that need no lock, then the shared batch (proofs, append, receipt).
         Announced to the pipeline from the start, so that a batch waits for it."""
         with self.pipeline.expecting() as ticket:
-            return self._admit_announced(body, kind, ticket)
+            return self._admit_announced(body, kind, ticket, outcome)
 
     def _admit_announced(
-        self, body: bytes | Mapping[str, Any], kind: str, ticket: Ticket
+        self, body: bytes | Mapping[str, Any], kind: str, ticket: Ticket, outcome: _Outcome
     ) -> dict[str, Any]:
         raw, auth = self._parse_submission(body, kind)
         election = self.election
@@ -480,7 +508,7 @@ class Board:
         except VerificationError as e:
             raise Refusal("invalid_ballot", e.reason) from None
         return self.pipeline.submit(
-            _Pending(kind, ballot, data, digest, voter, claims, members, at), ticket
+            _Pending(kind, ballot, data, digest, voter, claims, members, at, outcome), ticket
         )
 
     @staticmethod
@@ -584,7 +612,7 @@ class Board:
         first_of = {-1 - n: appended[n][0] for n in appended}
         retried = {n: first_of.get(e, e) for n, e in retried.items()}
         for n in appended:
-            self._report(items[n].kind, "accepted")  # committed, whatever the receipt does
+            self._report_item(items[n], "accepted")  # committed, whatever the receipt does
         if appended and head is not None:
             # One checkpoint for the batch (every receipt of it is against the same head)
             # and the nodes of all their inclusion proofs in one read.
@@ -594,7 +622,7 @@ class Board:
                 results[n] = self._receipt(index, code, head, note, nodes)
         for n, entry in retried.items():
             results[n] = self.receipt_for(entry)
-            self._report(items[n].kind, "retried")
+            self._report_item(items[n], "retried")
         return results
 
     def _open_in(self, conn: Any, when: str) -> bool:

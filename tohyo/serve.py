@@ -524,10 +524,30 @@ def _empty_metrics_dir(path: pathlib.Path) -> None:
     """Remove the counts a previous run of the workers left in ``PROMETHEUS_MULTIPROC_DIR``
     (prometheus_client's files, ``*.db``). They would be added to this run's: the sum that
     every worker's /metrics answers would carry the last run's ballots and requests, and
-    those of every run before it. The workers of this server are the directory's only
-    writers, so it is emptied here, before any of them starts."""
+    those of every run before it. So it is emptied here, before any worker starts.
+
+    This server holds an flock on the directory for as long as it runs (its workers inherit
+    the descriptor): a second server started on the same directory by mistake stops here,
+    before it removes the counts of the one running."""
+    import fcntl
+
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    except OSError as e:
+        raise click.ClickException(f"PROMETHEUS_MULTIPROC_DIR {path}: {e.strerror}") from None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        raise click.ClickException(
+            f"another tohyo serve uses PROMETHEUS_MULTIPROC_DIR {path}: give each its own"
+        ) from None
+    _HELD.append(fd)  # never closed: the lock lasts as long as this process
     for f in path.glob("*.db"):
         f.unlink(missing_ok=True)
+
+
+_HELD: list[int] = []
 
 
 def run_workers(workers: int, host: str, port: int, serve_one: Any) -> None:

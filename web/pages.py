@@ -10,16 +10,15 @@ anything else about who voted.
 
 from __future__ import annotations
 
-import atexit
 import contextlib
 import fcntl
 import hashlib
+import hmac
 import io
 import json
 import logging
 import os
 import pathlib
-import shutil
 import stat
 import tempfile
 import threading
@@ -266,14 +265,12 @@ def results() -> str:
 _ZIP_LOCK = threading.Lock()
 # The zip being written by this process, per cache directory: one at a time, so that a
 # cosignature that arrives during a city's build starts no second build of gigabytes
-# beside it. Between the processes of a machine, the cache's lock file does the same.
+# beside it. Between the processes of a machine, an flock on the cache does the same.
 _ZIP_BUILDS: dict[pathlib.Path, threading.Thread] = {}
 #: How long a request waits for a zip being written before it answers "try again later".
 ZIP_WAIT_SECONDS = 5.0
 #: What that answer's Retry-After says, in seconds.
 ZIP_RETRY_AFTER = "30"
-#: The file in the cache that a process writing the zip holds an flock on.
-ZIP_BUILD_LOCK = ".build.lock"
 
 
 def record_cache(b: Board) -> pathlib.Path:
@@ -283,29 +280,28 @@ def record_cache(b: Board) -> pathlib.Path:
     and a process started again finds it. (A directory of each process's own was never
     removed, so every restart left gigabytes behind in the temporary directory.) It is
     ``tohyo serve --record-cache`` if given (``SiteSettings.record_cache``); else one in the
-    system's temporary directory named by the election. A directory there that this user
-    did not make, or that others may write to, is not used: anyone can guess its name, and
-    a zip put in it would be served as the record. Then this process keeps a directory of
-    its own (and says so in the log)."""
+    system's temporary directory, named by an HMAC of the election's H_E under the site's
+    secret key, which every process of the site shares: a name other users of the machine
+    cannot know, so they cannot make it first and put a zip of their own in it. A directory
+    of that name that is not this user's alone is refused all the same."""
     given = current_app.config.get("RECORD_CACHE") or current_app.config["SITE"].record_cache
     if given:
         path = pathlib.Path(given)
         path.mkdir(parents=True, exist_ok=True)
         return path
-    path = pathlib.Path(tempfile.gettempdir()) / f"tohyo-record-{bytes(b.election.h_e).hex()[:16]}"
+    tag = hmac.new(
+        current_app.secret_key, b"tohyo/record-cache/v1\0" + bytes(b.election.h_e), "sha256"
+    ).hexdigest()[:32]
+    path = pathlib.Path(tempfile.gettempdir()) / f"tohyo-record-{tag}"
     with contextlib.suppress(FileExistsError):
         path.mkdir(mode=0o700)
     st = path.lstat()
-    if stat.S_ISDIR(st.st_mode) and st.st_uid == os.geteuid() and not st.st_mode & 0o022:
-        return path
-    logging.getLogger(__name__).error(
-        "%s is not a directory of this user's alone: the record's zip is kept in a directory "
-        "of this process's own (tohyo serve --record-cache names one for every process)",
-        path,
-    )
-    own = current_app.config["RECORD_CACHE"] = tempfile.mkdtemp(prefix="tohyo-record-")
-    atexit.register(shutil.rmtree, own, ignore_errors=True)
-    return pathlib.Path(own)
+    if not (stat.S_ISDIR(st.st_mode) and st.st_uid == os.geteuid() and not st.st_mode & 0o022):
+        raise RuntimeError(
+            f"{path} is not a directory of this user's alone: not used for the record's zip "
+            "(tohyo serve --record-cache names another)"
+        )
+    return path
 
 
 def _zip_path(b: Board, cache: pathlib.Path) -> pathlib.Path:
@@ -319,23 +315,36 @@ def _zip_path(b: Board, cache: pathlib.Path) -> pathlib.Path:
 
 
 def _build_zip(b: Board, cache: pathlib.Path) -> None:
-    """Write the zip of the log as it stands (through a ``.part`` file), then remove the
-    others, holding the cache's lock: one process of the machine writes at a time, and the
-    one that waited finds the zip there instead of writing it again."""
+    """Write the zip of the log as it stands, then remove the others, holding an flock on
+    the cache directory: one process of the machine writes at a time, and one that waited
+    finds the zip there instead of writing it again.
+
+    The zip is written to a ``.part`` file of this writer's own, synced and renamed: even
+    without the lock (a file system whose flock is not shared) no writer renames another's
+    half-written file, and a power cut does not leave a short zip under the final name,
+    which would be served from then on."""
     try:
-        with open(cache / ZIP_BUILD_LOCK, "a+b") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file is closed
+        fd = os.open(cache, os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)  # released when the descriptor is closed
             path = _zip_path(b, cache)  # the state now, which a waiting request may not know
             if not path.exists():
-                for part in cache.glob("*.part"):  # a process that died writing left it
+                for part in cache.glob("*.part"):  # a writer that died left it
                     part.unlink(missing_ok=True)
-                part = path.with_name(path.name + ".part")
+                handle, name = tempfile.mkstemp(dir=cache, prefix=path.name + ".", suffix=".part")
+                os.close(handle)
+                part = pathlib.Path(name)
                 write_record_zip(b, part)
+                with open(part, "rb") as f:
+                    os.fsync(f.fileno())
                 part.replace(path)
+                os.fsync(fd)  # the rename, in the directory
             with _ZIP_LOCK:
                 for old in cache.glob("election-record-*.zip"):
                     if old != path:
                         old.unlink(missing_ok=True)
+        finally:
+            os.close(fd)
     except Exception:  # the next request starts it again; the log says why this one failed
         logging.getLogger(__name__).exception("the record's zip could not be written")
     finally:

@@ -28,8 +28,7 @@ from tests.integration.board_helpers import (
     make_board,
     submission,
 )
-from web.app import create_site
-from web.pages import ZIP_BUILD_LOCK
+from web.app import SiteSettings, create_site
 
 ALL = {"gyosei": ["internet-voting"], "mobility": ["tsukumobi"], "healthcare": []}
 
@@ -174,18 +173,31 @@ def test_a_record_zip_being_written_is_a_503_to_retry_not_a_held_thread(tmp_path
     assert verify_record(read_record(tmp_path / "rec.zip")).ballots
 
 
+SECRET = b"the site's secret key, shared by its processes"
+
+
 def _default_cache(s: Setup, tmp: pathlib.Path) -> pathlib.Path:
     """Where a site without --record-cache keeps the zip, with the system's temporary
-    directory at ``tmp``."""
-    return tmp / f"tohyo-record-{bytes(s.election.h_e).hex()[:16]}"
+    directory at ``tmp`` and the site's secret key :data:`SECRET`."""
+    import hashlib
+    import hmac
+
+    tag = hmac.new(SECRET, b"tohyo/record-cache/v1\0" + bytes(s.election.h_e), hashlib.sha256)
+    return tmp / f"tohyo-record-{tag.hexdigest()[:32]}"
+
+
+def _site(s: Setup) -> Any:
+    """A site of the board as one more process of the machine would serve it."""
+    return create_site(s.board, SiteSettings(secret_key=SECRET))
 
 
 def test_the_processes_of_a_machine_write_one_record_zip_and_reuse_it(tmp_path, monkeypatch):
     """A city's zip is gigabytes. Each process once wrote its own, in a directory of its
     own that nothing removed: N workers wrote it N times, and every restart left one more
-    behind. Now one directory per machine (named by the election in the temporary
-    directory): the zip is written once, found by a process started later, and a build
-    that a killed process left half-written, or an older zip, is removed."""
+    behind. Now one directory per machine (in the temporary directory, named from the
+    election and the site's secret key): the zip is written once, found by a process
+    started later, and a build that a killed process left half-written, or an older zip,
+    is removed."""
     import tempfile
 
     import web.pages
@@ -197,18 +209,19 @@ def test_the_processes_of_a_machine_write_one_record_zip_and_reuse_it(tmp_path, 
     cache = _default_cache(s, tmp_path)
     cache.mkdir(mode=0o700)
     (cache / "election-record-5-0123456789abcdef.zip").write_bytes(b"an older zip")
-    (cache / "election-record-7-fedcba9876543210.zip.part").write_bytes(b"cut short")
+    (cache / "election-record-7-fedcba9876543210.zip.x1y2.part").write_bytes(b"cut short")
     calls = []
     real = web.pages.write_record_zip
     monkeypatch.setattr(
         web.pages, "write_record_zip", lambda b, out: (calls.append(out), real(b, out))[1]
     )
-    first = create_site(s.board).test_client().get("/record.zip")
+    first = _site(s).test_client().get("/record.zip")
     assert first.status_code == 200 and len(calls) == 1
-    assert sorted(p.name for p in cache.iterdir()) == [ZIP_BUILD_LOCK, calls[0].name[:-5]]
-    restarted = create_site(s.board).test_client().get("/record.zip")  # another process
+    assert calls[0].name.endswith(".part")
+    assert [p.name for p in cache.iterdir()] == [web.pages._zip_path(s.board, cache).name]
+    restarted = _site(s).test_client().get("/record.zip")  # another process, or a restart
     assert restarted.status_code == 200 and restarted.data == first.data and len(calls) == 1
-    assert not [p for p in tmp_path.iterdir() if p.name.startswith("tohyo-record-") and p != cache]
+    assert [p for p in tmp_path.iterdir() if p.name.startswith("tohyo-record-")] == [cache]
     (tmp_path / "rec.zip").write_bytes(first.data)
     assert verify_record(read_record(tmp_path / "rec.zip")).ballots
 
@@ -232,9 +245,9 @@ def test_a_record_zip_another_process_is_writing_is_not_written_again(tmp_path, 
         [
             sys.executable,
             "-c",
-            "import fcntl, sys; f = open(sys.argv[1], 'a+b'); fcntl.flock(f, fcntl.LOCK_EX); "
-            "print('held', flush=True); sys.stdin.read()",
-            str(cache / ZIP_BUILD_LOCK),
+            "import fcntl, os, sys; fd = os.open(sys.argv[1], os.O_RDONLY | os.O_DIRECTORY); "
+            "fcntl.flock(fd, fcntl.LOCK_EX); print('held', flush=True); sys.stdin.read()",
+            str(cache),
         ],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
@@ -245,25 +258,26 @@ def test_a_record_zip_another_process_is_writing_is_not_written_again(tmp_path, 
         client = app.test_client()
         waiting = client.get("/record.zip")
         assert waiting.status_code == 503 and waiting.headers["Retry-After"] == "30"
+        builder = web.pages._ZIP_BUILDS[cache]  # this process's writer, waiting for the lock
+        assert builder.is_alive()
         # what the other process wrote, under the name of the log as it stands
         theirs.replace(web.pages._zip_path(s.board, cache))
     finally:
         holder.stdin.close()
         holder.wait(10)
-    for _ in range(100):
-        done = client.get("/record.zip")
-        if done.status_code == 200:
-            break
+    builder.join(30)  # it took the lock, found the zip, and wrote nothing
+    assert not builder.is_alive() and calls == []
+    done = client.get("/record.zip")
     assert done.status_code == 200 and calls == []
     (tmp_path / "rec.zip").write_bytes(done.data)
     assert verify_record(read_record(tmp_path / "rec.zip")).ballots
 
 
 @pytest.mark.parametrize("planted", ["writable by all", "another user's"])
-def test_a_guessable_record_cache_that_is_not_ours_is_not_used(tmp_path, monkeypatch, planted):
-    """The default cache's name can be guessed, in a directory every user may write to.
-    One that another user made, or that anyone may write to, could hold a zip of theirs
-    under the expected name: it is not used, and the process keeps a directory of its own."""
+def test_a_record_cache_that_is_not_ours_alone_is_not_used(tmp_path, monkeypatch, planted):
+    """A directory of the default cache's name that another user made, or that anyone may
+    write to, could hold a zip of theirs under the expected name: it is refused, and that
+    zip is never served."""
     import os
     import tempfile
 
@@ -283,13 +297,10 @@ def test_a_guessable_record_cache_that_is_not_ours_is_not_used(tmp_path, monkeyp
         cache.chmod(0o700)
         os.chown(cache, 65534, 65534)
     web.pages._zip_path(s.board, cache).write_bytes(b"not the record")
-    app = create_site(s.board)
+    app = _site(s)
+    app.config["PROPAGATE_EXCEPTIONS"] = False
     z = app.test_client().get("/record.zip")
-    assert z.status_code == 200 and z.data != b"not the record"
-    own = pathlib.Path(app.config["RECORD_CACHE"])
-    assert own != cache and own.parent == tmp_path
-    (tmp_path / "rec.zip").write_bytes(z.data)
-    assert verify_record(read_record(tmp_path / "rec.zip")).ballots
+    assert z.status_code == 500 and b"not the record" not in z.data
 
 
 def test_record_zip_unzips_to_the_exported_files(tmp_path):
@@ -303,8 +314,7 @@ def test_record_zip_unzips_to_the_exported_files(tmp_path):
     with zipfile.ZipFile(io.BytesIO(z.data)) as zf:
         assert zf.namelist() == sorted(exported)  # the order of a zip of the directory
         assert {n: zf.read(n) for n in zf.namelist()} == exported
-    cached = [p.suffix for p in (tmp_path / "cache").iterdir() if p.name != ZIP_BUILD_LOCK]
-    assert cached == [".zip"]  # no .part left
+    assert [p.suffix for p in (tmp_path / "cache").iterdir()] == [".zip"]  # no .part left
     # written a page of 3 at a time, the same zip content
     small = write_record_zip(s.board, tmp_path / "small.zip", page=3)
     with zipfile.ZipFile(small) as zf:

@@ -388,6 +388,12 @@ def test_serve_workers_share_the_port_and_a_dead_one_is_started_again(tmp_path):
                 assert r.status == 200
         assert "starting it again" in log.read_text()
         running = child_pids(parent.pid)
+        # a second server started on the same metrics directory by mistake stops at once,
+        # and leaves the counts of the one running alone
+        second = [*cmd[:-4], "--port", str(free_port()), "--workers", "2"]
+        again = subprocess.run(second, cwd=tmp_path, env=env, capture_output=True, timeout=60)
+        assert again.returncode != 0
+        assert b"another tohyo serve uses PROMETHEUS_MULTIPROC_DIR" in again.stderr
         # this run's requests alone, the killed worker's among them: not the last run's 1000
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as r:
             text = r.read().decode()

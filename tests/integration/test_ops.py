@@ -146,6 +146,40 @@ def test_metrics_count_ballots_batches_and_the_log(voting):
     assert delta("tohyo_http_requests_total", status="409", **route) == 1
 
 
+def test_a_ballot_committed_before_the_database_failed_is_counted_once(voting, monkeypatch):
+    """The batch commits a ballot, then the database fails while its receipt is read (a
+    failover just after the commit): the voter is told to retry (503), and the ballot is
+    counted as accepted, not as accepted and refused "unavailable" both; the retry gets
+    the receipt, counted as a retry."""
+    from sqlalchemy.exc import TimeoutError as PoolTimeoutError
+
+    setup, client = voting
+    real = setup.board._proof_nodes
+
+    def failing(indexes, size):
+        raise PoolTimeoutError("no connection in time")
+
+    monkeypatch.setattr(setup.board, "_proof_nodes", failing)
+    before = _metrics(client)
+    assert _ballot(client, setup.election, "token-7", "seven").status_code == 503
+    monkeypatch.setattr(setup.board, "_proof_nodes", real)
+    retry = _ballot(client, setup.election, "token-7", "seven")
+    assert retry.status_code == 201
+    after = _metrics(client)
+    refused = sum(
+        s.value - value(before, s.name, **s.labels)
+        for f in text_string_to_metric_families(after)
+        for s in f.samples
+        if s.name == "tohyo_ballots_refused_total"
+    )
+    assert refused == 0
+    accepted = value(after, "tohyo_ballots_accepted_total", kind="ballot")
+    assert accepted - value(before, "tohyo_ballots_accepted_total", kind="ballot") == 1
+    retried = value(after, "tohyo_ballots_retried_total", kind="ballot")
+    assert retried - value(before, "tohyo_ballots_retried_total", kind="ballot") == 1
+    assert setup.board.store.size() == retry.get_json()["entry"] + 1
+
+
 def test_metrics_labels_are_route_templates_without_personal_data(voting):
     setup, client = voting
     receipt = _ballot(client, setup.election, "token-3", "three").get_json()

@@ -343,7 +343,9 @@ def test_results_page_before_and_after(setup, tmp_path):
     from e2e.threshold import public_share
     from trustees.decrypt import partial_decrypt
 
-    c = create_site(setup.board).test_client()
+    app = create_site(setup.board)
+    app.config["RECORD_CACHE"] = str(tmp_path / "record-cache")  # not the machine's /tmp
+    c = app.test_client()
     html = c.get("/results").get_data(as_text=True)
     assert "まだ公開されていません" in html
     assert c.get("/record.zip").status_code == 404

@@ -329,6 +329,7 @@ def sites(tmp_path_factory) -> dict[str, Site]:
         b.post_decryption(codec.encode(partial_decrypt(el, tally, sec, x, DeterministicRng("r"))))
     b.post_results()
     done = _site(b)
+    done.app.config["RECORD_CACHE"] = str(tmp / "record-cache")  # not the machine's /tmp
     done.values = {"index": ["0", "9"], "size": ["9", "10"]}
     out["done"] = done
 
