@@ -18,6 +18,7 @@ process of the board shares it):
 * ``admin_epoch``: one row, the administrator's session epoch (:mod:`bulletin.operational`).
 * ``checkpoint_offers``: the heads offered to witnesses, and when (:mod:`bulletin.cosigning`).
 * ``cosignatures``: the witnesses' cosignatures of heads, each verified before it is stored.
+* ``jpki_crls``: the newest CRL any web process loaded, per issuer and scope (:mod:`bulletin.gate`).
 """
 
 from __future__ import annotations
@@ -159,4 +160,18 @@ witnessed_heads = Table(
     "witnessed_heads",
     metadata,
     Column("size", BigInteger, primary_key=True, autoincrement=False),
+)
+
+#: The newest CRL that any web process of the board loaded, per issuer and scope (``key``,
+#: :func:`bulletin.gate.crl_key`), as delivered (DER or PEM): every process, on every
+#: machine, takes it if it is newer than its own files, so that one machine's delivery
+#: revokes on all of them, and a machine whose files lag behind, or are re-delivered older,
+#: never takes revocations back (operational; :class:`bulletin.gate.SharedCrls`).
+jpki_crls = Table(
+    "jpki_crls",
+    metadata,
+    Column("key", String(64), primary_key=True),
+    Column("this_update", String(40), nullable=False),  # ISO 8601, UTC
+    Column("number", Text, nullable=True),  # cRLNumber in decimal (up to 20 octets)
+    Column("data", LargeBinary, nullable=False),
 )

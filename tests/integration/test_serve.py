@@ -271,6 +271,98 @@ def test_a_crl_delivered_as_a_file_is_taken_by_the_running_gate(tmp_path, caplog
     assert refused(0, "a4") == "cert_revoked"
 
 
+def test_a_crl_delivered_to_one_machine_revokes_on_every_machine(tmp_path, caplog, monkeypatch):
+    """Each machine has its own --crl files, and a delivery reaches them one by one (or
+    one not at all, or a machine is restored with an older file). The processes share the
+    newest CRL they loaded through the board's database: a card revoked in a CRL delivered
+    to machine A is refused on machine B, whose file is still the old one, and on a machine
+    started again with the old file; a row in the database that does not verify under the
+    anchors is not taken, and the database not answering keeps the CRL in use."""
+    import logging
+
+    from sqlalchemy.exc import OperationalError
+
+    from bulletin import schema
+
+    board_a, clock = _board_in_period(tmp_path)
+    start = clock.now()
+    _post_election(board_a, "shared-crl")
+    ca = TestCA.create(not_before=start - timedelta(days=400))
+    (tmp_path / "ca.pem").write_bytes(ca.pem)
+    old = ca.crl(start - timedelta(days=1), start + timedelta(days=30))
+    caplog.set_level(logging.INFO, logger="tohyo.jpki")
+    monkeypatch.setattr(logging.getLogger("tohyo.jpki"), "propagate", True)
+
+    def machine(name: str) -> tuple[Board, DeferredJpkiGate]:
+        (tmp_path / name).mkdir(exist_ok=True)
+        (tmp_path / name / "crl.der").write_bytes(old)
+        board = Board(
+            Store(make_engine(f"sqlite:///{tmp_path / 'b.db'}")),
+            load_signing_key(tmp_path / "board.key"),
+            clock,
+        )
+        gate = DeferredJpkiGate(
+            board, [tmp_path / "ca.pem"], [tmp_path / name / "crl.der"], b"k" * 32,
+            tmp_path / name / "evidence", crl_check_seconds=0,  # looked at by hand below
+        )  # fmt: skip
+        board.authenticator = gate
+        return board, gate
+
+    key = new_key()
+    cert = ca.issue(
+        name="筑波　花子", birth="319800217", sex="2", address="茨城県つくば市研究学園1丁目1番地",
+        issued=start - timedelta(days=30), key=key,
+    )  # fmt: skip
+    card = SimulatedCard.create(key, cert, "PASS1234", iterations=1000)
+
+    def vote(board: Board, gate: DeferredJpkiGate, seed: str) -> str:
+        ballot, _ = encrypt_ballot(board.election, {"gyosei": []}, DeterministicRng(seed))
+        code, nonce = bytes(ballot.confirmation_code), gate.new_nonce().value
+        auth = sign_submission(card, "PASS1234", bytes(board.election.h_e), code, nonce)
+        try:
+            board.submit({"ballot": codec.to_document(ballot), "auth": auth})
+        except Refusal as e:
+            return e.code
+        return "accepted"
+
+    a, b = machine("a"), machine("b")
+    assert vote(*b, "1") == "accepted"
+    ca.revoke(int(cert.serial_number), start + timedelta(hours=12))
+    clock.set(start + timedelta(days=1))
+    new = ca.crl(start + timedelta(hours=13), start + timedelta(days=30))
+    (tmp_path / "a" / "crl.der").write_bytes(new)  # delivered to machine A only
+    assert a[1].reload_crls()
+    assert b[1].reload_crls()  # B's file did not change: the database's CRL is newer
+    assert "crl.der (from the database): 1 revoked" in caplog.text
+    assert vote(*b, "2") == "cert_revoked"
+    assert (tmp_path / "b" / "crl.der").read_bytes() == old  # B's own file is untouched
+    c = machine("c")  # started again, with yesterday's file
+    assert vote(*c, "3") == "cert_revoked"
+
+    # A row that another process did not verify (written in the database by hand).
+    caplog.clear()
+    with b[0].store.operational() as conn:
+        conn.execute(
+            schema.jpki_crls.update().values(
+                this_update=(start + timedelta(days=2)).isoformat(), data=b"junk"
+            )
+        )
+    assert not b[1].reload_crls()
+    assert "a CRL in the database not loaded" in caplog.text
+    assert vote(*b, "4") == "cert_revoked"  # the CRL in use stayed
+
+    # The database not answering: the CRLs in use stay, said once.
+    def down(keys):
+        raise OperationalError("SELECT", {}, Exception("the server closed the connection"))
+
+    caplog.clear()
+    monkeypatch.setattr(a[1]._shared, "versions", down)
+    assert not a[1].reload_crls() and not a[1].reload_crls()
+    said = {id(r) for r in caplog.records if "not shared with the other" in r.getMessage()}
+    assert len(said) == 1  # (a record may reach caplog's handler twice: count records)
+    assert vote(*a, "5") == "cert_revoked"
+
+
 # --- waitress' limits (docs/admin.md, "Serving limits and the TLS proxy") -------------------
 
 
