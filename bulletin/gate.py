@@ -12,12 +12,12 @@ by replacing a file is loaded and swapped into the running gate, so revocation d
 fresh through a voting period longer than a CRL's validity, without a restart.
 
 The processes share what they load through the board's database (:class:`SharedCrls`, table
-``jpki_crls``): each offers the CRLs it loaded, and takes, for each issuer and scope of its
-files, the newest any process offered, if it is newer than its own and its signature
-verifies under this process's anchors. So one machine's delivery revokes on every machine
-within a look or two, a machine whose delivery lags behind judges as the others do, and a
-process started with an older file (a delivery re-sent, a machine restored) does not take
-revocations back.
+``jpki_crls``): each offers the CRLs it loaded, and takes, for each kind of its files
+(:func:`crl_key`; not delta CRLs, :func:`shareable`), the newest any process offered, if it
+is newer than its own and its signature verifies under this process's anchors. So one
+machine's delivery revokes on every machine within a look or two, a machine whose delivery
+lags behind judges as the others do, and a process started with an older file (a delivery
+re-sent, a machine restored) does not take revocations back.
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import insert, select, update
+from sqlalchemy.exc import IntegrityError
 
 from bulletin import schema
 from bulletin.auth import Refusal
@@ -48,7 +49,7 @@ from bulletin.jpki import (
 from bulletin.jpki.errors import JpkiConfigError
 from bulletin.jpki.nonce import SigningNonce
 from bulletin.nonces import DatabaseNonceStore
-from bulletin.store import Store
+from bulletin.store import Store, is_unavailable
 
 MIN_KEY = 32
 
@@ -72,51 +73,80 @@ def _file_states(paths: Sequence[pathlib.Path]) -> tuple[tuple[int, int, int] | 
 
 
 def crl_key(c: Any) -> str:
-    """Which CRLs succeed one another: the same root, distribution point and kind (a full
-    CRL or a delta). The same in every process (the root by its fingerprint)."""
-    name = f"{c.anchor.fingerprint}\0{c.scope!r}\0{c.delta_base is not None}"
-    return hashlib.sha256(name.encode()).hexdigest()
+    """Which CRLs succeed one another: the same root (by its fingerprint, the same in every
+    process) and the same kind of CRL: its distribution point, the certificates and reasons
+    it is limited to, indirect or not, full or delta, its unrecognised critical extensions.
+    Two CRLs of one root that differ in any of these are not versions of one another."""
+    reasons = None if c.reasons is None else sorted(c.reasons)
+    kind = (c.scope, c.only, reasons, c.indirect, c.delta_base is not None, c.unknown_critical)
+    return hashlib.sha256(repr((c.anchor.fingerprint, kind)).encode()).hexdigest()
+
+
+def shareable(c: Any) -> bool:
+    """Whether processes may take this CRL from one another. A delta CRL is not shared: it
+    lists only the changes since its base, so a newer delta taken without its newer base
+    would drop the revocations the older delta listed. Nor is a CRL with an unrecognised
+    critical extension, which is never used to vouch anyway."""
+    return c.delta_base is None and not c.unknown_critical
 
 
 def _later(
     this_update: datetime, number: int | None, than_update: datetime, than: int | None
 ) -> bool:
-    """Whether a CRL (thisUpdate, cRLNumber) succeeds another of the same issuer and scope."""
+    """Whether a CRL (thisUpdate, cRLNumber) succeeds another of the same :func:`crl_key`:
+    the later thisUpdate, or at the same thisUpdate the higher cRLNumber. The one order
+    used everywhere (files against the CRLs in use, the database's rows)."""
     if this_update != than_update:
         return this_update > than_update
     return number is not None and than is not None and number > than
 
 
+Version = tuple[datetime, int | None]
+
+
+def _same(c: Any, version: Version) -> bool:
+    return (c.this_update, c.number) == version
+
+
 class SharedCrls:
-    """The newest CRL per issuer and scope that any process of the board loaded (table
+    """The newest CRL per :func:`crl_key` that any process of the board loaded (table
     ``jpki_crls``), each read or change one short transaction of its own, never under the
     log's lock."""
 
     def __init__(self, store: Store) -> None:
         self.store = store
 
-    def offer(self, crl: Any, data: bytes) -> bool:
-        """Keep ``crl`` (its bytes, ``data``) if it is newer than the one kept for its issuer
-        and scope; True if it was kept."""
+    def offer(self, crl: Any, data: bytes, instead_of: Version | None = None) -> bool:
+        """Keep ``crl`` (its bytes, ``data``; verified by the caller) if no row has its key,
+        if it is newer than the row's, or if the row is still ``instead_of`` (a version the
+        caller could not load: a row that does not verify would otherwise stop every newer
+        CRL that is not newer than what it claims). True if it was kept."""
         t, key = schema.jpki_crls, crl_key(crl)
         values = {
             "this_update": crl.this_update.isoformat(),
             "number": None if crl.number is None else str(crl.number),
             "data": data,
         }
-        with self.store.operational() as conn:
-            row = conn.execute(
-                select(t.c.this_update, t.c.number).where(t.c.key == key).with_for_update()
-            ).first()
-            if row is None:
-                conn.execute(insert(t).values(key=key, **values))
-                return True
-            if not _later(crl.this_update, crl.number, *_version(row)):
-                return False
-            conn.execute(update(t).where(t.c.key == key).values(**values))
-            return True
+        for attempt in (1, 2):
+            try:
+                with self.store.operational() as conn:
+                    row = conn.execute(
+                        select(t.c.this_update, t.c.number).where(t.c.key == key).with_for_update()
+                    ).first()
+                    if row is None:
+                        conn.execute(insert(t).values(key=key, **values))
+                        return True
+                    kept = _version(row)
+                    if kept != instead_of and not _later(crl.this_update, crl.number, *kept):
+                        return False
+                    conn.execute(update(t).where(t.c.key == key).values(**values))
+                    return True
+            except IntegrityError:  # another process inserted the key first: compare again
+                if attempt == 2:
+                    raise
+        return False
 
-    def versions(self, keys: Sequence[str]) -> dict[str, tuple[datetime, int | None]]:
+    def versions(self, keys: Sequence[str]) -> dict[str, Version]:
         """The (thisUpdate, cRLNumber) kept for each of ``keys`` that has one."""
         t = schema.jpki_crls
         with self.store.engine.connect() as conn:
@@ -131,30 +161,8 @@ class SharedCrls:
             return conn.execute(select(t.c.data).where(t.c.key == key)).scalar_one_or_none()
 
 
-def _version(row: Any) -> tuple[datetime, int | None]:
+def _version(row: Any) -> Version:
     return datetime.fromisoformat(row.this_update), None if row.number is None else int(row.number)
-
-
-def _older(new: Sequence[Any], used: Sequence[Any]) -> str:
-    """Why ``new`` would take back revocations ``used`` holds (one of its CRLs is older than
-    the one in use for the same issuer and scope: a re-delivered or lagging file), or ""."""
-    latest = {}
-    for c in used:
-        k = crl_key(c)
-        if k not in latest or c.this_update > latest[k].this_update:
-            latest[k] = c
-    for c in new:
-        cur = latest.get(crl_key(c))
-        if cur is None:
-            continue
-        if c.this_update < cur.this_update or (
-            c.number is not None and cur.number is not None and c.number < cur.number
-        ):
-            return (
-                f"a CRL of thisUpdate {c.this_update.isoformat()} is older than the one in use, "
-                f"of {cur.this_update.isoformat()}"
-            )
-    return ""
 
 
 class DeferredJpkiGate:
@@ -181,7 +189,7 @@ class DeferredJpkiGate:
         self._crls = [load_crl(d, self._anchors) for d in self._crl_data]
         self._crl_from = ["file"] * len(crls)  # where each CRL in use came from
         self._shared = SharedCrls(board.store)
-        self._offered: set[tuple[str, datetime, int | None]] = set()
+        self._rejected: set[tuple[str, Version]] = set()  # rows that did not load here
         self._share_failing = False
         self._crl_check = crl_check_seconds
         self._crl_lock = threading.Lock()
@@ -273,70 +281,98 @@ class DeferredJpkiGate:
             return True
 
     def _reload_files(self) -> bool:
+        """The files again, if any changed. A set that does not load is refused whole; a
+        file older than the CRL in use for it (yesterday's file delivered again, or a file
+        behind the CRL this process took from the database) leaves that CRL in use, and the
+        other files are taken."""
         states = _file_states(self._crl_paths)
         if states == self._crl_states:
             return False
         self._crl_states = states  # a set that fails is said once, not at every look
-        crls, data = [], []
+        loaded = []
         for p in self._crl_paths:
             try:
-                data.append(p.read_bytes())
-                crls.append(load_crl(data[-1], self._anchors))
+                data = p.read_bytes()
+                loaded.append((load_crl(data, self._anchors), data))
             except (OSError, ValueError, JpkiConfigError) as e:
-                why = f"{p.name}: {e}"
-                break
-        else:
-            why = _older(crls, self._crls)
-        if why:
-            # A process started now would not start with these files: fix them first.
-            log.warning(
-                "new CRLs not loaded (%s); the ones in use stay: replace the file before "
-                "any process starts again",
-                why,
-            )
-            return False
-        self._crls, self._crl_data, self._crl_from = crls, data, ["file"] * len(crls)
-        return True
+                # A process started now would not start with these files: fix them first.
+                log.warning(
+                    "new CRLs not loaded (%s: %s); the ones in use stay: replace the file "
+                    "before any process starts again",
+                    p.name,
+                    e,
+                )
+                return False
+        crls, data, origin = list(self._crls), list(self._crl_data), list(self._crl_from)
+        changed = False
+        for i, (p, (c, d)) in enumerate(zip(self._crl_paths, loaded, strict=True)):
+            cur = crls[i]
+            if crl_key(cur) == crl_key(c) and _later(
+                cur.this_update, cur.number, c.this_update, c.number
+            ):
+                log.warning(
+                    "%s not loaded: a CRL of thisUpdate %s is older than the one in use, of %s "
+                    "(which stays: it would take revocations back)",
+                    p.name,
+                    c.this_update.isoformat(),
+                    cur.this_update.isoformat(),
+                )
+                continue
+            if d != data[i]:
+                crls[i], data[i], origin[i], changed = c, d, "file", True
+        self._crls, self._crl_data, self._crl_from = crls, data, origin
+        return changed
 
     def _share(self) -> bool:
-        """Offer the CRLs in use to the other processes, and take for each the newest that
-        any of them offered, if newer and its signature verifies here. The database not
+        """Offer the CRLs in use to the other processes (where the database has none of
+        their kind, or an older one), and take for each the newest that any of them offered,
+        if newer and its signature verifies under this process's anchors. The database not
         answering costs only the sharing: the CRLs in use stay, and the next look tries
-        again."""
+        again. True if a CRL was taken."""
+        indexes = [i for i, c in enumerate(self._crls) if shareable(c)]
+        if not indexes:
+            return False
+        crls, data, origin = list(self._crls), list(self._crl_data), list(self._crl_from)
+        taken = False
         try:
-            for c, d in zip(self._crls, self._crl_data, strict=True):
-                version = (crl_key(c), c.this_update, c.number)
-                if version not in self._offered:
-                    self._shared.offer(c, d)
-                    self._offered.add(version)
-            keys = [crl_key(c) for c in self._crls]
-            kept = self._shared.versions(keys)
-            taken = False
-            crls, data, origin = list(self._crls), list(self._crl_data), list(self._crl_from)
-            for i, c in enumerate(crls):
-                version = kept.get(keys[i])
-                if version is None or not _later(*version, c.this_update, c.number):
+            keys = {i: crl_key(crls[i]) for i in indexes}
+            kept = self._shared.versions(sorted(set(keys.values())))
+            for i in indexes:
+                c, k, version = crls[i], keys[i], kept.get(keys[i])
+                if version is None or _later(c.this_update, c.number, *version):
+                    self._shared.offer(c, data[i])
                     continue
-                raw = self._shared.data(keys[i])
+                if not _later(*version, c.this_update, c.number) or (k, version) in self._rejected:
+                    continue
+                raw = self._shared.data(k) or b""
                 try:
-                    new = load_crl(raw or b"", self._anchors)
+                    new = load_crl(raw, self._anchors)
+                    wrong = "" if crl_key(new) == k and _same(new, version) else "not its row's"
                 except (ValueError, JpkiConfigError) as e:
-                    log.warning("a CRL in the database not loaded (%s); the one in use stays", e)
+                    wrong = str(e)
+                if wrong:
+                    # Written by no process of this board (each offers only what verified):
+                    # put this process's own CRL in its place, so that it stops no newer one.
+                    self._rejected.add((k, version))
+                    log.warning(
+                        "%s: the CRL in the database does not load (%s); this process's "
+                        "own takes its place",
+                        self._crl_paths[i].name,
+                        wrong,
+                    )
+                    self._shared.offer(c, data[i], instead_of=version)
                     continue
-                if crl_key(new) != keys[i] or not _later(
-                    new.this_update, new.number, c.this_update, c.number
-                ):
-                    log.warning("a CRL in the database is not what its row says; not loaded")
-                    continue
-                crls[i], data[i], origin[i], taken = new, raw or b"", "database", True
-                self._offered.add((keys[i], new.this_update, new.number))
-        except Exception as e:  # the database down: the CRLs in use stay
-            if not self._share_failing:
-                log.warning(
-                    "CRLs not shared with the other processes for now: %s", type(e).__name__
-                )
+                crls[i], data[i], origin[i], taken = new, raw, "database", True
+        except Exception as e:
+            if not is_unavailable(e):
+                log.exception("the CRLs could not be shared with the other processes")
+            elif not self._share_failing:
+                why = type(e).__name__
+                log.warning("CRLs not shared with the other processes for now: %s", why)
             self._share_failing = True
             return False
+        if self._share_failing:
+            log.info("CRLs shared with the other processes again")
         self._share_failing = False
         if taken:
             self._crls, self._crl_data, self._crl_from = crls, data, origin

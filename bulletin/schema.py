@@ -162,11 +162,12 @@ witnessed_heads = Table(
     Column("size", BigInteger, primary_key=True, autoincrement=False),
 )
 
-#: The newest CRL that any web process of the board loaded, per issuer and scope (``key``,
-#: :func:`bulletin.gate.crl_key`), as delivered (DER or PEM): every process, on every
-#: machine, takes it if it is newer than its own files, so that one machine's delivery
-#: revokes on all of them, and a machine whose files lag behind, or are re-delivered older,
-#: never takes revocations back (operational; :class:`bulletin.gate.SharedCrls`).
+#: The newest CRL that any web process of the board loaded, per kind (``key``,
+#: :func:`bulletin.gate.crl_key`: root, scope, full or delta…), as delivered (DER or
+#: PEM): every process, on every machine, takes it if it is newer than its own files, so
+#: that one machine's delivery revokes on all of them, and a machine whose files lag behind,
+#: or are re-delivered older, never takes revocations back (operational;
+#: :class:`bulletin.gate.SharedCrls`).
 jpki_crls = Table(
     "jpki_crls",
     metadata,

@@ -280,7 +280,7 @@ def test_a_crl_delivered_to_one_machine_revokes_on_every_machine(tmp_path, caplo
     anchors is not taken, and the database not answering keeps the CRL in use."""
     import logging
 
-    from sqlalchemy.exc import OperationalError
+    from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
     from bulletin import schema
 
@@ -348,12 +348,18 @@ def test_a_crl_delivered_to_one_machine_revokes_on_every_machine(tmp_path, caplo
             )
         )
     assert not b[1].reload_crls()
-    assert "a CRL in the database not loaded" in caplog.text
+    assert "crl.der: the CRL in the database does not load" in caplog.text
     assert vote(*b, "4") == "cert_revoked"  # the CRL in use stayed
+    # ... and B's own CRL took the row's place, so a newer delivery still goes round
+    newest = ca.crl(start + timedelta(hours=20), start + timedelta(days=30))
+    (tmp_path / "c" / "crl.der").write_bytes(newest)  # to machine C, this time
+    assert c[1].reload_crls()
+    assert b[1].reload_crls() and a[1].reload_crls()
+    assert [g._crl_data for g in (a[1], b[1])] == [[newest], [newest]]
 
     # The database not answering: the CRLs in use stay, said once.
     def down(keys):
-        raise OperationalError("SELECT", {}, Exception("the server closed the connection"))
+        raise PoolTimeoutError("no connection to the database in time")
 
     caplog.clear()
     monkeypatch.setattr(a[1]._shared, "versions", down)
@@ -361,6 +367,42 @@ def test_a_crl_delivered_to_one_machine_revokes_on_every_machine(tmp_path, caplo
     said = {id(r) for r in caplog.records if "not shared with the other" in r.getMessage()}
     assert len(said) == 1  # (a record may reach caplog's handler twice: count records)
     assert vote(*a, "5") == "cert_revoked"
+    monkeypatch.undo()
+    caplog.set_level(logging.INFO, logger="tohyo.jpki")
+    a[1].reload_crls()
+    assert "CRLs shared with the other processes again" in caplog.text
+
+
+def test_crls_of_different_kinds_are_shared_as_different_crls_and_deltas_not_at_all(tmp_path):
+    """One root's CRLs of different kinds (a complete CRL, one limited to user certificates,
+    an ARL, a delta) are not versions of one another: each is kept under a key of its own,
+    none replaces another in use, and a delta CRL is not shared (without its base, a newer
+    delta would drop the revocations of the older one)."""
+    from cryptography import x509
+
+    from bulletin import schema
+    from tests.unit.test_jpki_crl_extensions import authority, complete, idp, mint
+
+    board, _ = _board_in_period(tmp_path)
+    (tmp_path / "ca.pem").write_bytes(authority().pem)
+    kinds = {
+        "complete.der": complete(),
+        "users.der": mint([], [idp(user=True)], number=12),
+        "arl.der": mint([], [idp(ca=True)], number=13),
+        "delta.der": mint([], [(x509.DeltaCRLIndicator(10), True)], number=14),
+    }
+    for name, data in kinds.items():
+        (tmp_path / name).write_bytes(data)
+    paths = [tmp_path / name for name in kinds]
+    gate = DeferredJpkiGate(board, [tmp_path / "ca.pem"], paths, b"k" * 32, tmp_path / "ev")
+    gate.reload_crls()
+    assert gate._crl_data == list(kinds.values())  # each file's own CRL stays in use
+    with board.store.engine.connect() as conn:
+        rows = {bytes(r.data) for r in conn.execute(schema.jpki_crls.select())}
+    assert rows == {kinds["complete.der"], kinds["users.der"], kinds["arl.der"]}
+    other = DeferredJpkiGate(board, [tmp_path / "ca.pem"], paths, b"k" * 32, tmp_path / "ev2")
+    assert not other.reload_crls()  # the same versions: nothing to take
+    assert other._crl_from == ["file"] * 4
 
 
 # --- waitress' limits (docs/admin.md, "Serving limits and the TLS proxy") -------------------
