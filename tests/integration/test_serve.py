@@ -600,3 +600,44 @@ def test_headers_over_the_limit_are_refused(tmp_path):
         with _connect(port) as s:  # and ordinary headers are fine
             s.sendall(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
             assert _status(s) == 200
+
+
+def test_processes_offering_crls_at_once_keep_the_newest(db_url):
+    """Two processes offer CRLs of one kind at the same moment (on PostgreSQL both may find
+    no row and insert: the second's insert fails and it compares again): the newest is
+    kept, whichever came first, and an older one offered later does not replace it."""
+    import threading
+
+    from bulletin import schema
+    from bulletin.gate import SharedCrls, crl_key
+    from bulletin.jpki import load_anchors, load_crl
+    from tests.unit.test_jpki_crl_extensions import authority, complete
+
+    engine = make_engine(db_url)
+    migrate(engine)
+    shared = SharedCrls(Store(engine))
+    anchors = load_anchors(authority().pem)
+    older, newer = complete(number=20), complete(number=21)
+    crls = [(load_crl(d, anchors), d) for d in (older, newer)]
+    errors: list[Exception] = []
+
+    def offer(start: threading.Barrier, crl, data) -> None:
+        start.wait()
+        try:
+            shared.offer(crl, data)
+        except Exception as e:  # the test reports it
+            errors.append(e)
+
+    for _ in range(5):
+        with engine.begin() as conn:
+            conn.execute(schema.jpki_crls.delete())
+        start = threading.Barrier(2)
+        threads = [threading.Thread(target=offer, args=(start, *c)) for c in crls]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(30)
+        assert not errors, errors
+        assert bytes(shared.data(crl_key(crls[0][0]))) == newer
+    assert not shared.offer(*crls[0])  # the older, later: not kept
+    assert bytes(shared.data(crl_key(crls[0][0]))) == newer
