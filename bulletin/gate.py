@@ -77,9 +77,14 @@ def crl_key(c: Any) -> str:
     process) and the same kind of CRL: its distribution point, the certificates and reasons
     it is limited to, indirect or not, full or delta, its unrecognised critical extensions.
     Two CRLs of one root that differ in any of these are not versions of one another."""
-    reasons = None if c.reasons is None else sorted(c.reasons)
-    kind = (c.scope, c.only, reasons, c.indirect, c.delta_base is not None, c.unknown_critical)
-    return hashlib.sha256(repr((c.anchor.fingerprint, kind)).encode()).hexdigest()
+    # From the bytes as signed, not from parsed values, whose repr differs between Python
+    # versions: machines on two versions must find the same key for the same CRL.
+    h = hashlib.sha256(b"tohyo/crl-kind/v1\0")
+    h.update(c.anchor.fingerprint.encode() + b"\0")
+    h.update(len(c.idp_der).to_bytes(4, "big") + c.idp_der)
+    h.update(b"delta\0" if c.delta_base is not None else b"full\0")
+    h.update("\0".join(c.unknown_critical).encode())
+    return h.hexdigest()
 
 
 def shareable(c: Any) -> bool:
@@ -104,7 +109,12 @@ def _later(
 Version = tuple[datetime, int | None]
 
 
-def _same(c: Any, version: Version) -> bool:
+#: What ``SharedCrls.offer(..., instead_of=)`` is given for a row whose version does not
+#: read (such a row is replaced whatever it is).
+_UNREADABLE: Version = (datetime.min, None)
+
+
+def _same(c: Any, version: Version | None) -> bool:
     return (c.this_update, c.number) == version
 
 
@@ -137,8 +147,9 @@ class SharedCrls:
                         conn.execute(insert(t).values(key=key, **values))
                         return True
                     kept = _version(row)
-                    if kept != instead_of and not _later(crl.this_update, crl.number, *kept):
-                        return False
+                    if kept is not None and kept != instead_of:
+                        if not _later(crl.this_update, crl.number, *kept):
+                            return False
                     conn.execute(update(t).where(t.c.key == key).values(**values))
                     return True
             except IntegrityError:  # another process inserted the key first: compare again
@@ -146,8 +157,9 @@ class SharedCrls:
                     raise
         return False
 
-    def versions(self, keys: Sequence[str]) -> dict[str, Version]:
-        """The (thisUpdate, cRLNumber) kept for each of ``keys`` that has one."""
+    def versions(self, keys: Sequence[str]) -> dict[str, Version | None]:
+        """The (thisUpdate, cRLNumber) kept for each of ``keys`` that has one (None: a row
+        whose version does not read, which no process of the board wrote)."""
         t = schema.jpki_crls
         with self.store.engine.connect() as conn:
             rows = conn.execute(
@@ -155,14 +167,25 @@ class SharedCrls:
             ).all()
         return {r.key: _version(r) for r in rows}
 
-    def data(self, key: str) -> bytes | None:
+    def data(self, key: str) -> tuple[Version | None, bytes] | None:
+        """The row's version and bytes, read together (a row replaced between two reads
+        would otherwise look like one whose bytes are not its version's)."""
         t = schema.jpki_crls
         with self.store.engine.connect() as conn:
-            return conn.execute(select(t.c.data).where(t.c.key == key)).scalar_one_or_none()
+            row = conn.execute(
+                select(t.c.this_update, t.c.number, t.c.data).where(t.c.key == key)
+            ).first()
+        return None if row is None else (_version(row), bytes(row.data))
 
 
-def _version(row: Any) -> Version:
-    return datetime.fromisoformat(row.this_update), None if row.number is None else int(row.number)
+def _version(row: Any) -> Version | None:
+    """A row's (thisUpdate, cRLNumber), or None if it does not read as one."""
+    try:
+        when = datetime.fromisoformat(row.this_update)
+        number = None if row.number is None else int(row.number)
+    except (TypeError, ValueError):
+        return None
+    return (when, number) if when.tzinfo is not None else None
 
 
 class DeferredJpkiGate:
@@ -189,7 +212,6 @@ class DeferredJpkiGate:
         self._crls = [load_crl(d, self._anchors) for d in self._crl_data]
         self._crl_from = ["file"] * len(crls)  # where each CRL in use came from
         self._shared = SharedCrls(board.store)
-        self._rejected: set[tuple[str, Version]] = set()  # rows that did not load here
         self._share_failing = False
         self._crl_check = crl_check_seconds
         self._crl_lock = threading.Lock()
@@ -338,35 +360,44 @@ class DeferredJpkiGate:
             keys = {i: crl_key(crls[i]) for i in indexes}
             kept = self._shared.versions(sorted(set(keys.values())))
             for i in indexes:
-                c, k, version = crls[i], keys[i], kept.get(keys[i])
-                if version is None or _later(c.this_update, c.number, *version):
-                    self._shared.offer(c, data[i])
+                c, k = crls[i], keys[i]
+                if k not in kept or (
+                    kept[k] is not None and _later(c.this_update, c.number, *kept[k])
+                ):
+                    if self._shared.offer(c, data[i]):
+                        kept[k] = (c.this_update, c.number)  # a second file of this kind
                     continue
-                if not _later(*version, c.this_update, c.number) or (k, version) in self._rejected:
+                if kept[k] is not None and not _later(*kept[k], c.this_update, c.number):
+                    continue  # the same version as this process's
+                row = self._shared.data(k)
+                if row is None:  # removed meanwhile: offered at the next look
                     continue
-                raw = self._shared.data(k) or b""
+                version, raw = row
                 try:
                     new = load_crl(raw, self._anchors)
                     wrong = "" if crl_key(new) == k and _same(new, version) else "not its row's"
                 except (ValueError, JpkiConfigError) as e:
                     wrong = str(e)
+                if not wrong and not _later(new.this_update, new.number, c.this_update, c.number):
+                    continue  # replaced meanwhile by one no newer than this process's
                 if wrong:
                     # Written by no process of this board (each offers only what verified):
-                    # put this process's own CRL in its place, so that it stops no newer one.
-                    self._rejected.add((k, version))
+                    # this process's own CRL takes its place, while the row is still that one
+                    # (compare and set), so that it holds back no newer delivery.
                     log.warning(
                         "%s: the CRL in the database does not load (%s); this process's "
                         "own takes its place",
                         self._crl_paths[i].name,
                         wrong,
                     )
-                    self._shared.offer(c, data[i], instead_of=version)
+                    self._shared.offer(c, data[i], instead_of=version or _UNREADABLE)
                     continue
                 crls[i], data[i], origin[i], taken = new, raw, "database", True
         except Exception as e:
             if not is_unavailable(e):
                 log.exception("the CRLs could not be shared with the other processes")
-            elif not self._share_failing:
+                return False
+            if not self._share_failing:
                 why = type(e).__name__
                 log.warning("CRLs not shared with the other processes for now: %s", why)
             self._share_failing = True

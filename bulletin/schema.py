@@ -18,7 +18,7 @@ process of the board shares it):
 * ``admin_epoch``: one row, the administrator's session epoch (:mod:`bulletin.operational`).
 * ``checkpoint_offers``: the heads offered to witnesses, and when (:mod:`bulletin.cosigning`).
 * ``cosignatures``: the witnesses' cosignatures of heads, each verified before it is stored.
-* ``jpki_crls``: the newest CRL any web process loaded, per issuer and scope (:mod:`bulletin.gate`).
+* ``jpki_crls``: the newest CRL any web process loaded, per kind (:mod:`bulletin.gate`).
 """
 
 from __future__ import annotations

@@ -458,6 +458,7 @@ class Crl:
     reasons: frozenset[str] | None = None  # onlySomeReasons (None: every reason)
     indirect: bool = False
     unknown_critical: tuple[str, ...] = ()  # unrecognised critical CRL or entry extensions
+    idp_der: bytes = b""  # the issuingDistributionPoint as signed (b"": none), for its kind
 
     def out_of_scope(self, cert: JpkiCertificate) -> str:
         """Why this CRL says nothing about ``cert`` (its entries do not apply), or ``""``."""
@@ -524,6 +525,7 @@ def load_crl(data: bytes, anchors: Sequence[Anchor]) -> Crl:
         delta = cl.delta_crl_indicator_value
         delta_base = delta.native if delta is not None else None
         idp = cl.issuing_distribution_point_value
+        idp_der = idp.dump() if idp is not None else b""
         scope, only, reasons, indirect = None, None, None, False
         if idp is not None:
             scope = idp["distribution_point"].native
@@ -550,6 +552,8 @@ def load_crl(data: bytes, anchors: Sequence[Anchor]) -> Crl:
         raise JpkiConfigError(f"a CRL cannot be read ({type(e).__name__}: {e})") from None
     if next_update is None:
         raise JpkiConfigError("a CRL without nextUpdate cannot be judged for freshness")
+    if this_update.tzinfo is None or next_update.tzinfo is None:  # DER's times end in Z
+        raise JpkiConfigError("a CRL's times carry no time zone")
     if sig_alg != SHA256_RSA:
         raise JpkiConfigError(f"CRL signature algorithm {sig_alg} is not sha256WithRSAEncryption")
     for anchor in candidates:
@@ -568,6 +572,7 @@ def load_crl(data: bytes, anchors: Sequence[Anchor]) -> Crl:
                 reasons=reasons,
                 indirect=indirect,
                 unknown_critical=tuple(dict.fromkeys(unknown)),
+                idp_der=idp_der,
             )
     raise JpkiConfigError(
         f"the CRL of {issuer_text} (thisUpdate {this_update.isoformat()}) is not "
