@@ -113,6 +113,12 @@ class _Outcome:
         self.reported = False
 
 
+def passing(e: BaseException) -> bool:
+    """True for an error that means the board cannot answer for now (the database down, a
+    batch cut short by a shutdown: the API's 503 "unavailable"), False for a bug."""
+    return isinstance(e, Interrupted) or is_unavailable(e)
+
+
 def _refusal_code(e: BaseException) -> str:
     """The outcome a failed submission is counted under: what the API answers it with."""
     if isinstance(e, Refusal):
@@ -121,7 +127,7 @@ def _refusal_code(e: BaseException) -> str:
         return "wrong_state"
     if isinstance(e, TohyoError):  # the API's 400
         return "malformed"
-    if isinstance(e, Interrupted) or is_unavailable(e):  # the API's 503
+    if passing(e):  # the API's 503
         return "unavailable"
     return "internal"  # the API's 500
 

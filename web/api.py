@@ -25,9 +25,9 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.routing import IntegerConverter, Map
 
 from bulletin.batcher import Interrupted
-from bulletin.board import Board, BoardError
+from bulletin.board import Board, BoardError, passing
 from bulletin.refusals import Refusal
-from bulletin.store import UNAVAILABLE, describe, is_unavailable
+from bulletin.store import UNAVAILABLE, describe
 from e2e import codec
 from e2e.board import Entry
 from e2e.checkpoint import MAX_NOTE
@@ -295,11 +295,6 @@ def api_internal(e: BaseException) -> Any:
 #: shutdown. Answered 503 "unavailable"; the database's other errors stay 500 "internal".
 UNAVAILABLE_ERRORS = (*UNAVAILABLE, Interrupted)
 RETRY_AFTER = "5"  # seconds: about what a database restart or a failover takes
-
-
-def passing(e: BaseException) -> bool:
-    """True for an error that :func:`api_unavailable` answers, False for a bug."""
-    return isinstance(e, Interrupted) or is_unavailable(e)
 
 
 def warn_unavailable(e: BaseException) -> None:

@@ -67,8 +67,8 @@ class SiteSettings:
     # limit per address keeps anyone from making the board verify junk notes all day.
     cosignature_limit: str = "120 per minute"
     # Where /record.zip is kept: one directory for every process of this machine (tohyo
-    # serve --record-cache); None: one in the system's temporary directory, named by the
-    # election (web.pages.record_cache).
+    # serve --record-cache); None: one in the system's temporary directory, under a name
+    # derived from the election and the secret key (web.pages.record_cache).
     record_cache: str | None = None
 
 

@@ -273,11 +273,11 @@ def test_a_record_zip_another_process_is_writing_is_not_written_again(tmp_path, 
     assert verify_record(read_record(tmp_path / "rec.zip")).ballots
 
 
-@pytest.mark.parametrize("planted", ["writable by all", "another user's"])
+@pytest.mark.parametrize("planted", ["writable by all", "another user's", "a symbolic link"])
 def test_a_record_cache_that_is_not_ours_alone_is_not_used(tmp_path, monkeypatch, planted):
-    """A directory of the default cache's name that another user made, or that anyone may
-    write to, could hold a zip of theirs under the expected name: it is refused, and that
-    zip is never served."""
+    """A directory of the default cache's name that another user made, that anyone may
+    write to, or a symbolic link put there in its place, could hold a zip of theirs under
+    the expected name: it is refused, and that zip is never served."""
     import os
     import tempfile
 
@@ -288,14 +288,16 @@ def test_a_record_cache_that_is_not_ours_alone_is_not_used(tmp_path, monkeypatch
     _vote(s)
     finish(s)
     cache = _default_cache(s, tmp_path)
-    cache.mkdir()
+    if planted == "a symbolic link":  # to a directory the planter may write to
+        (tmp_path / "theirs").mkdir()
+        cache.symlink_to(tmp_path / "theirs")
+    else:
+        cache.mkdir(mode=0o700)
     if planted == "writable by all":
         cache.chmod(0o777)
-    else:
-        if os.geteuid() != 0:
-            pytest.skip("giving a directory to another user needs root (CI runs as root)")
-        cache.chmod(0o700)
-        os.chown(cache, 65534, 65534)
+    if planted == "another user's":  # the site runs as another user than the directory's
+        me = os.geteuid()
+        monkeypatch.setattr(web.pages.os, "geteuid", lambda: me + 1)
     web.pages._zip_path(s.board, cache).write_bytes(b"not the record")
     app = _site(s)
     app.config["PROPAGATE_EXCEPTIONS"] = False
